@@ -1,0 +1,1 @@
+"""Shared kernel: domain models, settings, store, logging. Imports no other project package."""

@@ -1,0 +1,55 @@
+"""The desk's one settings object: environment (`QUANTDESK_*`), `.env`, then defaults."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LogLevel = Literal["debug", "info", "warning", "error"]
+
+
+class Settings(BaseSettings):
+    """Typed desk configuration; every field can be set as `QUANTDESK_<FIELD>`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="QUANTDESK_", env_file=".env", env_file_encoding="utf-8", extra="ignore",
+        frozen=True,
+    )
+
+    data_dir: Path = Field(
+        default=Path(".quantdesk"),
+        description="Where embedded engines keep their files (chdb store, checkpoints, reports).",
+    )
+    store_dsn: str | None = Field(
+        default=None,
+        description="ClickHouse DSN: `chdb:///abs/path` (embedded) or `http(s)://user:pw@host:port/db`."
+        " Unset: an embedded chdb store under data_dir.",
+    )
+    log_level: LogLevel = "info"
+    log_json: bool = Field(default=True, description="JSON lines (for Loki) instead of plain text.")
+    service_name: str = Field(default="quantdesk", min_length=1)
+    environment: str = Field(default="dev", min_length=1)
+
+    @field_validator("store_dsn")
+    @classmethod
+    def _dsn_scheme_is_known(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("chdb://", "http://", "https://")):
+            raise ValueError("store_dsn must start with chdb://, http:// or https://")
+        return value
+
+    @property
+    def resolved_store_dsn(self) -> str:
+        """The store DSN, defaulting to an embedded chdb database under `data_dir`."""
+        if self.store_dsn is not None:
+            return self.store_dsn
+        return f"chdb://{(self.data_dir / 'clickhouse').resolve()}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Process-wide settings, read once."""
+    return Settings()
