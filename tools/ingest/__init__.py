@@ -1,0 +1,1 @@
+"""Data ingestion: loaders, real datasets, the ccxt fetcher and the ingestion pipeline."""
