@@ -99,18 +99,18 @@ def _inspect_series(group: pd.DataFrame, interval: Interval, calendar: SessionCa
     _quarantine_rows(good, dup_reasons, dup, quarantine)
     good = good.loc[~dup].reset_index(drop=True)
 
+    # Statistics flag, rules refuse: a jump that reverts can be a bad print or a real
+    # crash-and-rebound (Bitstamp BTC/USD, 2013-12-18), so these rows are kept and flagged.
     outlier, spike = return_outliers(good["close"].to_numpy(), config)
     for i in np.flatnonzero(spike):
-        found.add(QualityCheck.SPIKE, Severity.ERROR, QualityAction.QUARANTINED,
+        found.add(QualityCheck.SPIKE, Severity.WARNING, QualityAction.FLAGGED,
                   f"close {good['close'].iloc[i]!r} jumps and reverts next bar",
                   good["ts"].iloc[i])
-    _quarantine_rows(good, [[str(QualityCheck.SPIKE)]] * len(good), spike, quarantine)
     for i in np.flatnonzero(outlier):
         prev, cur = good["close"].iloc[i - 1], good["close"].iloc[i]
         found.add(QualityCheck.RETURN_OUTLIER, Severity.WARNING, QualityAction.FLAGGED,
                   f"close {prev!r} -> {cur!r} ({np.log(cur / prev):+.3f} log return)",
                   good["ts"].iloc[i])
-    good = good.loc[~spike].reset_index(drop=True)
 
     for start, length in flat_runs(good, config.flat_line_bars):
         found.add(QualityCheck.FLAT_LINE, Severity.WARNING, QualityAction.FLAGGED,

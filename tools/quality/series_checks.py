@@ -25,8 +25,8 @@ def robust_z(values: np.ndarray) -> np.ndarray:
 def return_outliers(close: np.ndarray, config: QualityConfig) -> tuple[np.ndarray, np.ndarray]:
     """(outlier, spike) masks over bars: bar i's outlier concerns the return into bar i.
 
-    A spike is a bar whose close jumps and is undone by the next return: one bad print,
-    refused. A lone outlier may be real (a crash) and is only flagged.
+    A spike is a bar whose close jumps and is undone by the next return: a bad print or a
+    crash-and-rebound. Both masks only flag; neither proves the bar wrong.
     """
     n = len(close)
     outlier = np.zeros(n, dtype=bool)

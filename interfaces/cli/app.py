@@ -1,0 +1,24 @@
+"""Top-level `quantdesk` app: wires the command groups."""
+
+from __future__ import annotations
+
+import typer
+
+from core.logs import configure_logging
+from core.settings import get_settings
+from interfaces.cli import data_commands
+from interfaces.cli.demo import demo
+
+app = typer.Typer(name="quantdesk", help="QuantDesk: an AI-first trading desk.",
+                  no_args_is_help=True, pretty_exceptions_show_locals=False)
+app.add_typer(data_commands.app, name="data")
+app.command("demo")(demo)
+
+
+@app.callback()
+def _configure() -> None:
+    configure_logging(get_settings())
+
+
+def main() -> None:
+    app()
