@@ -1,0 +1,40 @@
+# QuantDesk: `make demo` runs the desk's main job, `make test` runs every test.
+# Both bootstrap from nothing: uv (from PyPI) if missing, the locked environment with every
+# extra, and the Rust gateway (built by maturin inside `uv sync`).
+
+SHELL := /bin/bash
+UV := $(shell command -v uv 2>/dev/null)
+ifeq ($(UV),)
+UV := python3 -m uv
+endif
+
+.PHONY: bootstrap demo test test-rust test-python lint bench clean
+
+bootstrap:
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \
+		|| python3 -m pip install --quiet uv \
+		|| python3 -m pip install --quiet --user --break-system-packages uv
+	@command -v cargo >/dev/null 2>&1 || { echo "A Rust toolchain (cargo) is required: https://rustup.rs or 'apt-get install cargo'"; exit 1; }
+	$(UV) sync --locked --all-extras
+
+demo: bootstrap
+	$(UV) run quantdesk demo
+
+test: bootstrap test-rust test-python
+
+test-rust:
+	cd gateway && cargo test --locked
+
+test-python:
+	$(UV) run pytest
+
+lint: bootstrap
+	$(UV) run ruff check .
+	$(UV) run mypy
+	cd gateway && cargo clippy --locked --all-targets -- -D warnings
+
+bench: bootstrap
+	$(UV) run python -m benchmarks.store_ingest_query
+
+clean:
+	rm -rf .quantdesk gateway/target .venv
