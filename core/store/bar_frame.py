@@ -53,8 +53,14 @@ def conform_bar_frame(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def bar_frame_to_arrow(frame: pd.DataFrame) -> pa.Table:
-    return pa.Table.from_pandas(frame.loc[:, BAR_COLUMNS], schema=BAR_ARROW_SCHEMA,
-                                preserve_index=False)
+    """Column by column: cheaper than Table.from_pandas, and `ts` goes over as epoch ms."""
+    ts_ms = pd.DatetimeIndex(frame["ts"]).as_unit("ms").asi8
+    arrays = [
+        pa.array(ts_ms, type=BAR_ARROW_SCHEMA.field(name).type) if name == "ts"
+        else pa.array(frame[name].to_numpy(), type=BAR_ARROW_SCHEMA.field(name).type)
+        for name in BAR_COLUMNS
+    ]
+    return pa.Table.from_arrays(arrays, schema=BAR_ARROW_SCHEMA)
 
 
 def empty_bar_frame() -> pd.DataFrame:

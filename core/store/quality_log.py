@@ -100,16 +100,18 @@ class QualityLog:
         if symbol is not None:
             clauses.append("symbol = {symbol:String}")
             params["symbol"] = symbol
-        return self._store.client.query_df(
+        return self._store.client.query_arrow(
             "SELECT venue, symbol, interval, check_name, toString(severity) AS severity, action, "
             "row_ts, row_count, detail, load_id FROM data_quality_events "
             f"WHERE {' AND '.join(clauses)} ORDER BY ts DESC, venue, symbol, row_ts",
             parameters=params,
-        )
+        ).to_pandas()
 
     def quarantined(self) -> pd.DataFrame:
         """Every quarantined row with its reasons."""
-        return self._store.client.query_df(
+        frame = self._store.client.query_arrow(
             "SELECT venue, symbol, interval, ts, open, high, low, close, volume, source, reasons, "
             "load_id FROM bars_quarantine ORDER BY venue, symbol, interval, ts"
-        )
+        ).to_pandas()
+        frame["reasons"] = frame["reasons"].map(list)
+        return frame
