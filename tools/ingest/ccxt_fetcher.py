@@ -40,8 +40,11 @@ def _exchange(request: OhlcvRequest) -> ccxt.Exchange:
     exchange_class = getattr(ccxt, request.exchange, None)
     if exchange_class is None:
         raise DataFetchError(f"ccxt has no exchange {request.exchange!r}")
-    exchange: ccxt.Exchange = exchange_class({"enableRateLimit": True,
-                                              "timeout": request.timeout_ms})
+    exchange: ccxt.Exchange = exchange_class({
+        "enableRateLimit": True, "timeout": request.timeout_ms,
+        # Kept so that a body that is not JSON can be told apart from "no candles".
+        "enableLastJsonResponse": True, "enableLastHttpResponse": True,
+    })
     if request.api_url is not None:
         api = exchange.urls["api"]
         exchange.urls["api"] = ({k: request.api_url for k in api} if isinstance(api, dict)
@@ -81,6 +84,9 @@ def fetch_ohlcv(request: OhlcvRequest) -> pd.DataFrame:
     except (TypeError, ValueError, KeyError, AttributeError) as exc:
         raise DataFetchError(f"{request.exchange} sent a response ccxt cannot parse: {exc!r}"
                              ) from exc
+    if exchange.last_json_response is None:
+        body = str(exchange.last_http_response or "")[:80]
+        raise DataFetchError(f"{request.exchange} answered with a body that is not JSON: {body!r}")
     rows = _validated(candles, request)
     frame = pd.DataFrame(rows, columns=list(_CANDLE_FIELDS))
     frame["timestamp"] = frame["timestamp"].astype("int64")

@@ -14,7 +14,7 @@ def in_session(ts: pd.DatetimeIndex, calendar: SessionCalendar) -> np.ndarray:
     """Whether each timestamp falls in the market's trading week."""
     if calendar is SessionCalendar.CONTINUOUS:
         return np.ones(len(ts), dtype=bool)
-    weekday = ts.weekday.to_numpy()
+    weekday = ts.day_of_week.to_numpy()
     if calendar is SessionCalendar.WEEKDAYS:
         return weekday < 5
     hour = ts.hour.to_numpy()

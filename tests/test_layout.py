@@ -1,0 +1,41 @@
+"""The layout ARCHITECTURE.md describes, held true by the code."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PROJECT_PACKAGES = ("agents", "graph", "tools", "prompts", "knowledge", "core", "interfaces",
+                    "evals", "gateway")
+
+
+@pytest.mark.parametrize("name", PROJECT_PACKAGES)
+def test_project_packages_resolve_to_this_repo(name: str):
+    """Guards against an installed distribution shadowing a top-level package name."""
+    module = importlib.import_module(name)
+    assert module.__file__ is not None
+    assert Path(module.__file__).resolve().is_relative_to(ROOT)
+
+
+def test_core_imports_no_other_project_package():
+    offenders = []
+    for path in (ROOT / "core").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            offenders += [f"{path.relative_to(ROOT)}: {n}" for n in names
+                          if n.split(".")[0] in PROJECT_PACKAGES and n.split(".")[0] != "core"]
+    assert offenders == []
+
+
+def test_only_the_gateway_imports_ccxt_for_orders():
+    """ccxt is allowed in tools/ingest for market data; order paths belong to gateway/."""
+    for path in ROOT.glob("*/**/*.py"):
+        rel = path.relative_to(ROOT)
+        if rel.parts[0] in (".venv", "gateway", "tests") or rel.parts[:2] == ("tools", "ingest"):
+            continue
+        assert "import ccxt" not in path.read_text(encoding="utf-8"), rel
