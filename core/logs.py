@@ -20,7 +20,9 @@ trace_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("trace
 
 # Attributes every LogRecord has; anything else came from `extra=` and is emitted as a field.
 _RECORD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
-    "message", "asctime", "taskName",
+    "message",
+    "asctime",
+    "taskName",
 }
 
 

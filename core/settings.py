@@ -16,7 +16,10 @@ class Settings(BaseSettings):
     """Typed desk configuration; every field can be set as `QUANTDESK_<FIELD>`."""
 
     model_config = SettingsConfigDict(
-        env_prefix="QUANTDESK_", env_file=".env", env_file_encoding="utf-8", extra="ignore",
+        env_prefix="QUANTDESK_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
         frozen=True,
     )
 

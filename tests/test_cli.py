@@ -16,13 +16,15 @@ runner = CliRunner()
 def test_load_status_quality(desk_env: Path):
     loaded = runner.invoke(app, ["data", "load", "goog", "eurusd"])
     assert loaded.exit_code == 0, loaded.output
-    assert "2,148" in loaded.output and "5,000" in loaded.output
+    assert "2,148" in loaded.output
+    assert "5,000" in loaded.output
     again = runner.invoke(app, ["data", "load", "goog"])
     assert again.exit_code == 0
     assert "2,148" in again.output  # now under "already held"
     status = runner.invoke(app, ["data", "status"])
     assert status.exit_code == 0
-    assert "GOOG" in status.output and "EUR/USD" in status.output
+    assert "GOOG" in status.output
+    assert "EUR/USD" in status.output
     quality = runner.invoke(app, ["data", "quality"])
     assert quality.exit_code == 0
     assert "gap" in quality.output
@@ -30,12 +32,15 @@ def test_load_status_quality(desk_env: Path):
 
 def test_unknown_dataset_and_broken_file_are_clear_errors(desk_env: Path, tmp_path: Path):
     unknown = runner.invoke(app, ["data", "load", "nyse"])
-    assert unknown.exit_code == 2 and "unknown dataset" in unknown.output
+    assert unknown.exit_code == 2
+    assert "unknown dataset" in unknown.output
     broken = tmp_path / "broken.csv"
     broken.write_text("a,b\n1,2\n")
-    refused = runner.invoke(app, ["data", "load", "--file", str(broken), "--venue", "v",
-                                  "--symbol", "X/Y"])
-    assert refused.exit_code == 2 and "no timestamp column" in refused.output
+    refused = runner.invoke(
+        app, ["data", "load", "--file", str(broken), "--venue", "v", "--symbol", "X/Y"]
+    )
+    assert refused.exit_code == 2
+    assert "no timestamp column" in refused.output
 
 
 def test_a_store_held_by_another_process_is_reported_not_crashed(desk_env: Path):
@@ -43,14 +48,23 @@ def test_a_store_held_by_another_process_is_reported_not_crashed(desk_env: Path)
 
     dsn = get_settings().resolved_store_dsn
     holder = subprocess.Popen(
-        [sys.executable, "-c", f"import sys; from core.store import Store; s = Store({dsn!r}); "
-                               "print('held', flush=True); sys.stdin.read()"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            f"import sys; from core.store import Store; s = Store({dsn!r}); "
+            "print('held', flush=True); sys.stdin.read()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "held"
         refused = runner.invoke(app, ["data", "status"])
         assert refused.exit_code == 2
-        assert "store unavailable" in refused.output and f"pid {holder.pid}" in refused.output
+        assert "store unavailable" in refused.output
+        assert f"pid {holder.pid}" in refused.output
     finally:
         holder.communicate(input="", timeout=60)
     assert runner.invoke(app, ["data", "status"]).exit_code == 0

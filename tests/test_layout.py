@@ -9,8 +9,17 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PROJECT_PACKAGES = ("agents", "graph", "tools", "prompts", "knowledge", "core", "interfaces",
-                    "evals", "gateway")
+PROJECT_PACKAGES = (
+    "agents",
+    "graph",
+    "tools",
+    "prompts",
+    "knowledge",
+    "core",
+    "interfaces",
+    "evals",
+    "gateway",
+)
 
 
 @pytest.mark.parametrize("name", PROJECT_PACKAGES)
@@ -25,10 +34,18 @@ def test_core_imports_no_other_project_package():
     offenders = []
     for path in (ROOT / "core").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
-                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
-            offenders += [f"{path.relative_to(ROOT)}: {n}" for n in names
-                          if n.split(".")[0] in PROJECT_PACKAGES and n.split(".")[0] != "core"]
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            offenders += [
+                f"{path.relative_to(ROOT)}: {n}"
+                for n in names
+                if n.split(".")[0] in PROJECT_PACKAGES and n.split(".")[0] != "core"
+            ]
     assert offenders == []
 
 

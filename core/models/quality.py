@@ -67,9 +67,7 @@ class DataQualityEvent(DomainModel):
     @property
     def event_id(self) -> UUID:
         row_ts = self.row_ts.isoformat() if self.row_ts else "-"
-        key = "|".join(
-            (self.venue_id, self.symbol, self.interval, self.check, row_ts, self.detail)
-        )
+        key = "|".join((self.venue_id, self.symbol, self.interval, self.check, row_ts, self.detail))
         return uuid5(_EVENT_NAMESPACE, key)
 
 

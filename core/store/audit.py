@@ -8,8 +8,18 @@ from collections.abc import Iterable
 from core.models.audit import AuditEvent
 from core.store.connection import Store
 
-_COLUMNS = ["event_id", "ts", "actor", "kind", "correlation_id", "order_id", "strategy_id",
-            "reason_codes", "limits_version", "payload"]
+_COLUMNS = [
+    "event_id",
+    "ts",
+    "actor",
+    "kind",
+    "correlation_id",
+    "order_id",
+    "strategy_id",
+    "reason_codes",
+    "limits_version",
+    "payload",
+]
 
 
 class AuditLog:
@@ -20,8 +30,18 @@ class AuditLog:
 
     def append(self, events: Iterable[AuditEvent]) -> int:
         rows = [
-            [e.event_id, e.ts, e.actor, e.kind, e.correlation_id, e.order_id, e.strategy_id,
-             list(e.reason_codes), e.limits_version, json.dumps(e.payload, default=str)]
+            [
+                e.event_id,
+                e.ts,
+                e.actor,
+                e.kind,
+                e.correlation_id,
+                e.order_id,
+                e.strategy_id,
+                list(e.reason_codes),
+                e.limits_version,
+                json.dumps(e.payload, default=str),
+            ]
             for e in events
         ]
         if rows:
@@ -31,6 +51,9 @@ class AuditLog:
     def count(self, kind: str | None = None) -> int:
         if kind is None:
             return int(self._store.client.command("SELECT count() FROM audit_log"))  # type: ignore[arg-type]
-        return int(self._store.client.query(
-            "SELECT count() FROM audit_log WHERE kind = {kind:String}", parameters={"kind": kind}
-        ).result_rows[0][0])
+        return int(
+            self._store.client.query(
+                "SELECT count() FROM audit_log WHERE kind = {kind:String}",
+                parameters={"kind": kind},
+            ).result_rows[0][0]
+        )

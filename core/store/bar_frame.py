@@ -56,7 +56,8 @@ def bar_frame_to_arrow(frame: pd.DataFrame) -> pa.Table:
     """Column by column: cheaper than Table.from_pandas, and `ts` goes over as epoch ms."""
     ts_ms = pd.DatetimeIndex(frame["ts"]).as_unit("ms").asi8
     arrays = [
-        pa.array(ts_ms, type=BAR_ARROW_SCHEMA.field(name).type) if name == "ts"
+        pa.array(ts_ms, type=BAR_ARROW_SCHEMA.field(name).type)
+        if name == "ts"
         else pa.array(frame[name].to_numpy(), type=BAR_ARROW_SCHEMA.field(name).type)
         for name in BAR_COLUMNS
     ]
@@ -64,4 +65,5 @@ def bar_frame_to_arrow(frame: pd.DataFrame) -> pa.Table:
 
 
 def empty_bar_frame() -> pd.DataFrame:
-    return BAR_ARROW_SCHEMA.empty_table().to_pandas()
+    frame: pd.DataFrame = BAR_ARROW_SCHEMA.empty_table().to_pandas()
+    return frame

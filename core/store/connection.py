@@ -15,8 +15,14 @@ from core.store import embedded_lock
 from core.store.migrate import Migration, migrate
 
 TABLES = (
-    "bars", "trades", "bars_quarantine", "data_quality_events",
-    "orders", "fills", "position_snapshots", "audit_log",
+    "bars",
+    "trades",
+    "bars_quarantine",
+    "data_quality_events",
+    "orders",
+    "fills",
+    "position_snapshots",
+    "audit_log",
 )
 
 
@@ -30,7 +36,9 @@ def embedded_path(dsn: str) -> Path | None:
     if parsed.scheme in ("http", "https"):
         return None
     if parsed.scheme != "chdb":
-        raise StoreConfigError(f"unknown store DSN scheme {parsed.scheme!r}: use chdb:// or http(s)://")
+        raise StoreConfigError(
+            f"unknown store DSN scheme {parsed.scheme!r}: use chdb:// or http(s)://"
+        )
     if parsed.netloc or not parsed.path.startswith("/"):
         raise StoreConfigError(f"embedded DSN must be chdb:///absolute/path, got {dsn!r}")
     return Path(parsed.path)
@@ -99,7 +107,9 @@ class Store:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         self.close()

@@ -17,7 +17,9 @@ from core.store.bar_frame import (
 )
 from core.store.connection import Store
 
-_SERIES_FILTER = "venue = {venue:String} AND symbol = {symbol:String} AND interval = {interval:String}"
+_SERIES_FILTER = (
+    "venue = {venue:String} AND symbol = {symbol:String} AND interval = {interval:String}"
+)
 
 
 @dataclass(frozen=True)
@@ -58,10 +60,15 @@ class MarketDataStore:
         table = self._store.client.query_arrow(
             f"SELECT ts, {', '.join(OHLCV)} FROM bars WHERE {_SERIES_FILTER} "
             "AND ts BETWEEN {start:DateTime64(3, 'UTC')} AND {end:DateTime64(3, 'UTC')}",
-            parameters={"venue": venue, "symbol": symbol, "interval": interval,
-                        "start": start, "end": end},
+            parameters={
+                "venue": venue,
+                "symbol": symbol,
+                "interval": interval,
+                "start": start,
+                "end": end,
+            },
         )
-        stored = table.to_pandas()
+        stored: pd.DataFrame = table.to_pandas()
         stored["ts"] = stored["ts"].astype("datetime64[ms, UTC]")
         return stored
 
@@ -83,21 +90,26 @@ class MarketDataStore:
                 if stored.empty:
                     fresh.append(group)
                     continue
-                merged = group.merge(stored, on="ts", how="left", suffixes=("", "_stored"),
-                                     indicator=True)
+                merged = group.merge(
+                    stored, on="ts", how="left", suffixes=("", "_stored"), indicator=True
+                )
                 is_new = (merged["_merge"] == "left_only").to_numpy()
                 same = np.ones(len(merged), dtype=bool)
                 for column in OHLCV:
-                    same &= np.isclose(merged[column], merged[f"{column}_stored"], rtol=1e-12,
-                                       atol=0.0, equal_nan=True)
+                    same &= np.isclose(
+                        merged[column],
+                        merged[f"{column}_stored"],
+                        rtol=1e-12,
+                        atol=0.0,
+                        equal_nan=True,
+                    )
                 fresh.append(merged.loc[is_new, BAR_COLUMNS])
                 conflicts.append(merged.loc[~is_new & ~same, BAR_COLUMNS])
                 already += int((~is_new & same).sum())
             new_rows = pd.concat(fresh, ignore_index=True) if fresh else empty_bar_frame()
             if len(new_rows):
                 self._store.client.insert_arrow("bars", bar_frame_to_arrow(new_rows))
-        conflict_rows = (pd.concat(conflicts, ignore_index=True) if conflicts
-                         else empty_bar_frame())
+        conflict_rows = pd.concat(conflicts, ignore_index=True) if conflicts else empty_bar_frame()
         return BarWriteResult(len(new_rows), already, conflict_rows)
 
     def read_bars(
@@ -122,7 +134,7 @@ class MarketDataStore:
             "ORDER BY ts",
             parameters=params,
         )
-        frame = table.to_pandas()
+        frame: pd.DataFrame = table.to_pandas()
         frame["ts"] = frame["ts"].astype("datetime64[ms, UTC]")
         return frame
 
@@ -134,7 +146,15 @@ class MarketDataStore:
             "ORDER BY venue, symbol, interval"
         ).result_rows
         return [
-            SeriesSummary(str(v), str(s), str(i), int(n), _utc(lo).to_pydatetime(),
-                          _utc(hi).to_pydatetime(), bool(d), tuple(sorted(src)))
+            SeriesSummary(
+                str(v),
+                str(s),
+                str(i),
+                int(n),
+                _utc(lo).to_pydatetime(),
+                _utc(hi).to_pydatetime(),
+                bool(d),
+                tuple(sorted(src)),
+            )
             for v, s, i, n, lo, hi, d, src in rows
         ]

@@ -49,7 +49,9 @@ def available_migrations() -> list[Migration]:
 
 def applied_versions(client: Client) -> set[int]:
     client.command(_LEDGER_DDL)
-    return {int(row[0]) for row in client.query("SELECT version FROM schema_migrations").result_rows}
+    return {
+        int(row[0]) for row in client.query("SELECT version FROM schema_migrations").result_rows
+    }
 
 
 def migrate(client: Client) -> list[Migration]:

@@ -20,10 +20,15 @@ QUARANTINE_COLUMNS = ["venue", "symbol", "interval", "ts", *OHLCV, "source", "re
 
 def _row_id(row: pd.Series) -> UUID:
     ts = row["ts"]
-    key = [str(row["venue"]), str(row["symbol"]), str(row["interval"]),
-           "" if pd.isna(ts) else pd.Timestamp(ts).isoformat(),
-           *(repr(float(row[c])) for c in OHLCV), str(row["source"]),
-           *sorted(str(r) for r in row["reasons"])]
+    key = [
+        str(row["venue"]),
+        str(row["symbol"]),
+        str(row["interval"]),
+        "" if pd.isna(ts) else pd.Timestamp(ts).isoformat(),
+        *(repr(float(row[c])) for c in OHLCV),
+        str(row["source"]),
+        *sorted(str(r) for r in row["reasons"]),
+    ]
     return UUID(bytes=hashlib.blake2b(json.dumps(key).encode(), digest_size=16).digest())
 
 
@@ -51,12 +56,37 @@ class QualityLog:
             if new:
                 self._store.client.insert(
                     "data_quality_events",
-                    [[e.event_id, load_id, e.observed_at, e.venue_id, e.symbol, e.interval,
-                      str(e.check), str(e.severity), e.row_ts, e.row_count, str(e.action),
-                      e.detail] for e in new],
-                    column_names=["event_id", "load_id", "ts", "venue", "symbol", "interval",
-                                  "check_name", "severity", "row_ts", "row_count", "action",
-                                  "detail"],
+                    [
+                        [
+                            e.event_id,
+                            load_id,
+                            e.observed_at,
+                            e.venue_id,
+                            e.symbol,
+                            e.interval,
+                            str(e.check),
+                            str(e.severity),
+                            e.row_ts,
+                            e.row_count,
+                            str(e.action),
+                            e.detail,
+                        ]
+                        for e in new
+                    ],
+                    column_names=[
+                        "event_id",
+                        "load_id",
+                        "ts",
+                        "venue",
+                        "symbol",
+                        "interval",
+                        "check_name",
+                        "severity",
+                        "row_ts",
+                        "row_count",
+                        "action",
+                        "detail",
+                    ],
                 )
         return len(new)
 
@@ -76,18 +106,45 @@ class QualityLog:
             now = datetime.now(UTC)
             ts = pd.to_datetime(frame["ts"], utc=True)
             data = [
-                [row_id, load_id, v, s, i, None if pd.isna(t) else t.to_pydatetime(),
-                 *(float(x) for x in ohlcv), src, list(reasons), now]
+                [
+                    row_id,
+                    load_id,
+                    v,
+                    s,
+                    i,
+                    None if pd.isna(t) else t.to_pydatetime(),
+                    *(float(x) for x in ohlcv),
+                    src,
+                    list(reasons),
+                    now,
+                ]
                 for row_id, v, s, i, t, *ohlcv, src, reasons in zip(
-                    frame["row_id"], frame["venue"], frame["symbol"], frame["interval"], ts,
+                    frame["row_id"],
+                    frame["venue"],
+                    frame["symbol"],
+                    frame["interval"],
+                    ts,
                     *(frame[c].to_numpy(dtype=np.float64) for c in OHLCV),
-                    frame["source"], frame["reasons"], strict=True,
+                    frame["source"],
+                    frame["reasons"],
+                    strict=True,
                 )
             ]
             self._store.client.insert(
-                "bars_quarantine", data,
-                column_names=["row_id", "load_id", "venue", "symbol", "interval", "ts", *OHLCV,
-                              "source", "reasons", "quarantined_at"],
+                "bars_quarantine",
+                data,
+                column_names=[
+                    "row_id",
+                    "load_id",
+                    "venue",
+                    "symbol",
+                    "interval",
+                    "ts",
+                    *OHLCV,
+                    "source",
+                    "reasons",
+                    "quarantined_at",
+                ],
             )
         return len(data)
 
@@ -100,16 +157,17 @@ class QualityLog:
         if symbol is not None:
             clauses.append("symbol = {symbol:String}")
             params["symbol"] = symbol
-        return self._store.client.query_arrow(
+        events: pd.DataFrame = self._store.client.query_arrow(
             "SELECT venue, symbol, interval, check_name, toString(severity) AS severity, action, "
             "row_ts, row_count, detail, load_id FROM data_quality_events "
             f"WHERE {' AND '.join(clauses)} ORDER BY ts DESC, venue, symbol, row_ts",
             parameters=params,
         ).to_pandas()
+        return events
 
     def quarantined(self) -> pd.DataFrame:
         """Every quarantined row with its reasons."""
-        frame = self._store.client.query_arrow(
+        frame: pd.DataFrame = self._store.client.query_arrow(
             "SELECT venue, symbol, interval, ts, open, high, low, close, volume, source, reasons, "
             "load_id FROM bars_quarantine ORDER BY venue, symbol, interval, ts"
         ).to_pandas()

@@ -9,8 +9,12 @@ from core.settings import get_settings
 from interfaces.cli import data_commands
 from interfaces.cli.demo import demo
 
-app = typer.Typer(name="quantdesk", help="QuantDesk: an AI-first trading desk.",
-                  no_args_is_help=True, pretty_exceptions_show_locals=False)
+app = typer.Typer(
+    name="quantdesk",
+    help="QuantDesk: an AI-first trading desk.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
 app.add_typer(data_commands.app, name="data")
 app.command("demo")(demo)
 

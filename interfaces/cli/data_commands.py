@@ -44,8 +44,12 @@ def open_store() -> Iterator[Store]:
 def load_datasets(store: Store, names: list[str]) -> list[DataQualityReport]:
     """Load real datasets with a progress bar per dataset."""
     reports: list[DataQualityReport] = []
-    columns = (TextColumn("{task.description:<16}"), BarColumn(), TextColumn("{task.fields[stage]}"),
-               TimeElapsedColumn())
+    columns = (
+        TextColumn("{task.description:<16}"),
+        BarColumn(),
+        TextColumn("{task.fields[stage]}"),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=console) as progress:
         tasks = {n: progress.add_task(n, total=2, stage="waiting") for n in names}
         for name in names:
@@ -60,14 +64,17 @@ def load_datasets(store: Store, names: list[str]) -> list[DataQualityReport]:
 
 @app.command("load")
 def load(
-    datasets: Annotated[list[str] | None, typer.Argument(
-        help=f"Real datasets to load: {', '.join(DATASETS)} (default: all).")] = None,
+    datasets: Annotated[
+        list[str] | None,
+        typer.Argument(help=f"Real datasets to load: {', '.join(DATASETS)} (default: all)."),
+    ] = None,
     file: Annotated[Path | None, typer.Option(help="A CSV or Parquet file of OHLCV bars.")] = None,
     venue: Annotated[str | None, typer.Option(help="Venue id (with --file).")] = None,
     symbol: Annotated[str | None, typer.Option(help="Symbol (with --file).")] = None,
     interval: Annotated[Interval, typer.Option(help="Bar interval (with --file).")] = Interval.D1,
-    calendar: Annotated[SessionCalendar, typer.Option(help="Session calendar (with --file).")
-                        ] = SessionCalendar.CONTINUOUS,
+    calendar: Annotated[
+        SessionCalendar, typer.Option(help="Session calendar (with --file).")
+    ] = SessionCalendar.CONTINUOUS,
 ) -> None:
     """Load bars through quality control; loading the same data again stores nothing."""
     if file is not None:
@@ -104,17 +111,23 @@ def fetch(
     api_url: Annotated[str | None, typer.Option(help="Override the exchange's API URL.")] = None,
 ) -> None:
     """Fetch OHLCV from an exchange through ccxt and load it through quality control."""
-    request = OhlcvRequest(exchange=exchange, symbol=symbol, interval=interval,
-                           since=None if since is None else since.replace(tzinfo=UTC),
-                           limit=limit, api_url=api_url)
+    request = OhlcvRequest(
+        exchange=exchange,
+        symbol=symbol,
+        interval=interval,
+        since=None if since is None else since.replace(tzinfo=UTC),
+        limit=limit,
+        api_url=api_url,
+    )
     try:
         raw = fetch_ohlcv(request)
     except DataFetchError as exc:
         console.print(f"[red]fetch failed, nothing stored:[/] {exc}")
         raise typer.Exit(1) from None
     with open_store() as store:
-        report = ingest_bars(store, raw, source=f"ccxt:{exchange}",
-                             calendar=SessionCalendar.CONTINUOUS)
+        report = ingest_bars(
+            store, raw, source=f"ccxt:{exchange}", calendar=SessionCalendar.CONTINUOUS
+        )
     console.print(render.load_table([report]))
 
 

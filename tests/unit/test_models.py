@@ -13,8 +13,17 @@ NOW = datetime(2024, 1, 2, tzinfo=UTC)
 
 
 def bar(**overrides: object) -> Bar:
-    fields: dict[str, object] = dict(venue_id="kraken", symbol="BTC/USD", interval="1d", ts=NOW,
-                                     open=100.0, high=110.0, low=90.0, close=105.0, volume=5.0)
+    fields: dict[str, object] = dict(
+        venue_id="kraken",
+        symbol="BTC/USD",
+        interval="1d",
+        ts=NOW,
+        open=100.0,
+        high=110.0,
+        low=90.0,
+        close=105.0,
+        volume=5.0,
+    )
     return Bar(**(fields | overrides))
 
 
@@ -32,7 +41,7 @@ def test_a_consistent_bar_is_accepted_and_frozen():
         ({"open": -1.0}, "open"),
         ({"low": 0.0}, "low"),
         ({"volume": -3.0}, "volume"),
-        ({"ts": datetime(2024, 1, 2)}, "ts"),  # noqa: DTZ001 - naive on purpose
+        ({"ts": datetime(2024, 1, 2)}, "ts"),
         ({"interval": "7m"}, "interval"),
         ({"symbol": "BTC USD'; DROP"}, "symbol"),
         ({"surprise": 1}, "surprise"),
@@ -52,9 +61,17 @@ def test_inconsistent_ohlc_is_refused():
 
 
 def test_instrument_bounds_must_be_ordered():
-    base = dict(venue_id="kraken", symbol="BTC/USD", base="BTC", quote="USD",
-                asset_class="crypto", tick_size=0.1, lot_size=0.0001, min_quantity=0.0001,
-                max_quantity=100.0)
+    base = dict(
+        venue_id="kraken",
+        symbol="BTC/USD",
+        base="BTC",
+        quote="USD",
+        asset_class="crypto",
+        tick_size=0.1,
+        lot_size=0.0001,
+        min_quantity=0.0001,
+        max_quantity=100.0,
+    )
     assert Instrument(**base).instrument_id == "BTC/USD@kraken"
     with pytest.raises(ValidationError, match="min_quantity must not exceed"):
         Instrument(**(base | {"min_quantity": 200.0}))
@@ -63,8 +80,16 @@ def test_instrument_bounds_must_be_ordered():
 
 
 def test_order_type_and_price_must_agree():
-    base = dict(client_order_id="c1", strategy_id="s", account_id="a", venue_id="paper",
-                symbol="BTC/USD", side=Side.BUY, quantity=1.0, created_at=NOW)
+    base = dict(
+        client_order_id="c1",
+        strategy_id="s",
+        account_id="a",
+        venue_id="paper",
+        symbol="BTC/USD",
+        side=Side.BUY,
+        quantity=1.0,
+        created_at=NOW,
+    )
     Order(**base, order_type=OrderType.LIMIT, limit_price=100.0)
     with pytest.raises(ValidationError, match="limit order needs"):
         Order(**base, order_type=OrderType.LIMIT)

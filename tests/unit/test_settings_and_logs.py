@@ -40,8 +40,9 @@ def test_bad_settings_name_the_field(monkeypatch: pytest.MonkeyPatch):
 
 def test_log_lines_are_json_with_loki_fields():
     formatter = JsonLineFormatter(service="quantdesk", environment="test")
-    record = logging.LogRecord("desk.data", logging.WARNING, __file__, 1, "loaded %d rows", (5,),
-                               None)
+    record = logging.LogRecord(
+        "desk.data", logging.WARNING, __file__, 1, "loaded %d rows", (5,), None
+    )
     record.venue = "kraken"
     token = trace_id_var.set("trace-123")
     try:
@@ -53,4 +54,5 @@ def test_log_lines_are_json_with_loki_fields():
     assert (line["service"], line["env"], line["logger"]) == ("quantdesk", "test", "desk.data")
     assert line["trace_id"] == "trace-123"
     assert line["venue"] == "kraken"
-    assert line["ts"].endswith("Z") and len(line["ts"].split(".")[1]) == 10
+    assert line["ts"].endswith("Z")
+    assert len(line["ts"].split(".")[1]) == 10

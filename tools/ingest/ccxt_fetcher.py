@@ -40,15 +40,20 @@ def _exchange(request: OhlcvRequest) -> ccxt.Exchange:
     exchange_class = getattr(ccxt, request.exchange, None)
     if exchange_class is None:
         raise DataFetchError(f"ccxt has no exchange {request.exchange!r}")
-    exchange: ccxt.Exchange = exchange_class({
-        "enableRateLimit": True, "timeout": request.timeout_ms,
-        # Kept so that a body that is not JSON can be told apart from "no candles".
-        "enableLastJsonResponse": True, "enableLastHttpResponse": True,
-    })
+    exchange: ccxt.Exchange = exchange_class(
+        {
+            "enableRateLimit": True,
+            "timeout": request.timeout_ms,
+            # Kept so that a body that is not JSON can be told apart from "no candles".
+            "enableLastJsonResponse": True,
+            "enableLastHttpResponse": True,
+        }
+    )
     if request.api_url is not None:
         api = exchange.urls["api"]
-        exchange.urls["api"] = ({k: request.api_url for k in api} if isinstance(api, dict)
-                                else request.api_url)
+        exchange.urls["api"] = (
+            {k: request.api_url for k in api} if isinstance(api, dict) else request.api_url
+        )
     return exchange
 
 
@@ -60,8 +65,11 @@ def _validated(candles: Any, request: OhlcvRequest) -> list[list[float]]:
         if not isinstance(candle, list | tuple) or len(candle) < len(_CANDLE_FIELDS):
             raise DataFetchError(f"{request.exchange} candle {i} is malformed: {candle!r}")
         values = candle[: len(_CANDLE_FIELDS)]
-        bad = [name for name, v in zip(_CANDLE_FIELDS, values, strict=True)
-               if not isinstance(v, int | float) or isinstance(v, bool) or not math.isfinite(v)]
+        bad = [
+            name
+            for name, v in zip(_CANDLE_FIELDS, values, strict=True)
+            if not isinstance(v, int | float) or isinstance(v, bool) or not math.isfinite(v)
+        ]
         if bad:
             raise DataFetchError(f"{request.exchange} candle {i} has unusable {bad}: {candle!r}")
         rows.append([float(v) for v in values])
@@ -71,10 +79,12 @@ def _validated(candles: Any, request: OhlcvRequest) -> list[list[float]]:
 def fetch_ohlcv(request: OhlcvRequest) -> pd.DataFrame:
     """Fetch candles and return a raw bar frame (venue = the exchange id)."""
     exchange = _exchange(request)
-    since_ms = None if request.since is None else int(pd.Timestamp(request.since).timestamp() * 1000)
+    since = request.since
+    since_ms = None if since is None else int(pd.Timestamp(since).timestamp() * 1000)
     try:
-        candles = exchange.fetch_ohlcv(request.symbol, str(request.interval), since_ms,
-                                       request.limit)
+        candles = exchange.fetch_ohlcv(
+            request.symbol, str(request.interval), since_ms, request.limit
+        )
     except ccxt.BadSymbol as exc:
         raise DataFetchError(f"{request.exchange} does not list {request.symbol}: {exc}") from exc
     except ccxt.NetworkError as exc:
@@ -82,13 +92,19 @@ def fetch_ohlcv(request: OhlcvRequest) -> pd.DataFrame:
     except ccxt.BaseError as exc:
         raise DataFetchError(f"{request.exchange} refused the request: {exc}") from exc
     except (TypeError, ValueError, KeyError, AttributeError) as exc:
-        raise DataFetchError(f"{request.exchange} sent a response ccxt cannot parse: {exc!r}"
-                             ) from exc
+        raise DataFetchError(
+            f"{request.exchange} sent a response ccxt cannot parse: {exc!r}"
+        ) from exc
     if exchange.last_json_response is None:
         body = str(exchange.last_http_response or "")[:80]
         raise DataFetchError(f"{request.exchange} answered with a body that is not JSON: {body!r}")
     rows = _validated(candles, request)
     frame = pd.DataFrame(rows, columns=list(_CANDLE_FIELDS))
     frame["timestamp"] = frame["timestamp"].astype("int64")
-    return from_dataframe(frame, venue=request.exchange, symbol=request.symbol,
-                          interval=request.interval, source=f"ccxt:{request.exchange}")
+    return from_dataframe(
+        frame,
+        venue=request.exchange,
+        symbol=request.symbol,
+        interval=request.interval,
+        source=f"ccxt:{request.exchange}",
+    )

@@ -8,6 +8,7 @@ with a reason instead of the loader dropping them.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -27,22 +28,31 @@ def _find_ts_column(frame: pd.DataFrame) -> str:
     for name in _TS_NAMES:
         if name in lowered:
             return lowered[name]
-    raise DataLoadError(f"no timestamp column: expected one of {list(_TS_NAMES)}, "
-                        f"got {list(frame.columns)}")
+    raise DataLoadError(
+        f"no timestamp column: expected one of {list(_TS_NAMES)}, got {list(frame.columns)}"
+    )
 
 
 def _parse_timestamps(values: pd.Series) -> pd.Series:
     if pd.api.types.is_numeric_dtype(values):
         numbers = pd.to_numeric(values, errors="coerce")
         # Epoch seconds until 5138 AD stay below 1e11; ccxt and most venues send milliseconds.
-        unit = "ms" if numbers.abs().max() > 1e11 else "s"
-        return pd.to_datetime(numbers, unit=unit, utc=True, errors="coerce")
-    parsed = pd.to_datetime(values, utc=True, errors="coerce", format="mixed")
+        unit: Literal["ms", "s"] = "ms" if numbers.abs().max() > 1e11 else "s"
+        from_epoch: pd.Series = pd.to_datetime(numbers, unit=unit, utc=True, errors="coerce")
+        return from_epoch
+    parsed: pd.Series = pd.to_datetime(values, utc=True, errors="coerce", format="mixed")
     return parsed
 
 
-def from_dataframe(frame: pd.DataFrame, *, venue: str, symbol: str, interval: Interval | str,
-                   source: str, derived: bool = False) -> pd.DataFrame:
+def from_dataframe(
+    frame: pd.DataFrame,
+    *,
+    venue: str,
+    symbol: str,
+    interval: Interval | str,
+    source: str,
+    derived: bool = False,
+) -> pd.DataFrame:
     """Normalise any OHLCV frame (index or a column holding the time) to a raw bar frame."""
     interval = Interval(interval)
     if not venue or not symbol:
@@ -56,12 +66,14 @@ def from_dataframe(frame: pd.DataFrame, *, venue: str, symbol: str, interval: In
     missing = [c for c in OHLCV if c not in by_name]
     if missing:
         raise DataLoadError(f"missing OHLCV columns {missing}; got {list(frame.columns)}")
-    out = pd.DataFrame({
-        "venue": venue,
-        "symbol": symbol,
-        "interval": str(interval),
-        "ts": _parse_timestamps(data[ts_column]).astype("datetime64[ms, UTC]"),
-    })
+    out = pd.DataFrame(
+        {
+            "venue": venue,
+            "symbol": symbol,
+            "interval": str(interval),
+            "ts": _parse_timestamps(data[ts_column]).astype("datetime64[ms, UTC]"),
+        }
+    )
     for column in OHLCV:
         out[column] = pd.to_numeric(data[by_name[column]], errors="coerce").astype(np.float64)
     out["derived"] = derived
@@ -69,8 +81,9 @@ def from_dataframe(frame: pd.DataFrame, *, venue: str, symbol: str, interval: In
     return out.loc[:, BAR_COLUMNS]
 
 
-def load_csv(path: Path, *, venue: str, symbol: str, interval: Interval | str,
-             source: str | None = None) -> pd.DataFrame:
+def load_csv(
+    path: Path, *, venue: str, symbol: str, interval: Interval | str, source: str | None = None
+) -> pd.DataFrame:
     """Read OHLCV bars from a CSV file."""
     try:
         frame = pd.read_csv(path)
@@ -78,12 +91,18 @@ def load_csv(path: Path, *, venue: str, symbol: str, interval: Interval | str,
         raise DataLoadError(f"{path}: no such file") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise DataLoadError(f"{path}: not a readable CSV file ({exc})") from exc
-    return from_dataframe(frame, venue=venue, symbol=symbol, interval=interval,
-                          source=source or f"csv:{Path(path).name}")
+    return from_dataframe(
+        frame,
+        venue=venue,
+        symbol=symbol,
+        interval=interval,
+        source=source or f"csv:{Path(path).name}",
+    )
 
 
-def load_parquet(path: Path, *, venue: str, symbol: str, interval: Interval | str,
-                 source: str | None = None) -> pd.DataFrame:
+def load_parquet(
+    path: Path, *, venue: str, symbol: str, interval: Interval | str, source: str | None = None
+) -> pd.DataFrame:
     """Read OHLCV bars from a Parquet file."""
     try:
         frame = pd.read_parquet(path)
@@ -91,5 +110,10 @@ def load_parquet(path: Path, *, venue: str, symbol: str, interval: Interval | st
         raise DataLoadError(f"{path}: no such file") from None
     except (OSError, ValueError) as exc:
         raise DataLoadError(f"{path}: not a readable Parquet file ({exc})") from exc
-    return from_dataframe(frame, venue=venue, symbol=symbol, interval=interval,
-                          source=source or f"parquet:{Path(path).name}")
+    return from_dataframe(
+        frame,
+        venue=venue,
+        symbol=symbol,
+        interval=interval,
+        source=source or f"parquet:{Path(path).name}",
+    )

