@@ -7,6 +7,7 @@ with a reason instead of the loader dropping them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
@@ -81,16 +82,30 @@ def from_dataframe(
     return out.loc[:, BAR_COLUMNS]
 
 
+def _read_file(
+    path: Path,
+    read: Callable[[Path], pd.DataFrame],
+    unreadable: tuple[type[Exception], ...],
+    kind: str,
+) -> pd.DataFrame:
+    try:
+        return read(path)
+    except FileNotFoundError:
+        raise DataLoadError(f"{path}: no such file") from None
+    except unreadable as exc:
+        raise DataLoadError(f"{path}: not a readable {kind} file ({exc})") from exc
+
+
 def load_csv(
     path: Path, *, venue: str, symbol: str, interval: Interval | str, source: str | None = None
 ) -> pd.DataFrame:
     """Read OHLCV bars from a CSV file."""
-    try:
-        frame = pd.read_csv(path)
-    except FileNotFoundError:
-        raise DataLoadError(f"{path}: no such file") from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise DataLoadError(f"{path}: not a readable CSV file ({exc})") from exc
+    frame = _read_file(
+        path,
+        pd.read_csv,
+        (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError),
+        "CSV",
+    )
     return from_dataframe(
         frame,
         venue=venue,
@@ -104,12 +119,7 @@ def load_parquet(
     path: Path, *, venue: str, symbol: str, interval: Interval | str, source: str | None = None
 ) -> pd.DataFrame:
     """Read OHLCV bars from a Parquet file."""
-    try:
-        frame = pd.read_parquet(path)
-    except FileNotFoundError:
-        raise DataLoadError(f"{path}: no such file") from None
-    except (OSError, ValueError) as exc:
-        raise DataLoadError(f"{path}: not a readable Parquet file ({exc})") from exc
+    frame = _read_file(path, pd.read_parquet, (OSError, ValueError), "Parquet")
     return from_dataframe(
         frame,
         venue=venue,
