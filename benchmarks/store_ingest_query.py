@@ -36,18 +36,24 @@ def main() -> None:
     print(f"derived 1-minute bars: {rows:,} (bitstamp BTC/USD daily 2015-2019, bridged)")
     with tempfile.TemporaryDirectory() as tmp, Store(f"chdb://{Path(tmp) / 'db'}") as store:
         store.migrate()
-        arrow = bar_frame_to_arrow(bars)
+        md = MarketDataStore(store)
+        # chdb loads its Arrow reader on the first insert of a process (~1-2 s once);
+        # that is start-up, not ingest throughput, so it is timed and shown apart.
         start = time.perf_counter()
-        store.client.insert_arrow("bars", arrow)
+        store.bulk.insert_arrow("bars", bar_frame_to_arrow(bars.head(1_000)))
+        warmup_s = time.perf_counter() - start
+        store.client.command("TRUNCATE TABLE bars")
+        start = time.perf_counter()
+        store.bulk.insert_arrow("bars", bar_frame_to_arrow(bars))
         raw_s = time.perf_counter() - start
         store.client.command("TRUNCATE TABLE bars")
-        md = MarketDataStore(store)
         start = time.perf_counter()
         written = md.write_bars(bars)
         api_s = time.perf_counter() - start
         assert written.inserted == rows
+        print(f"first insert of the process (1,000 rows, engine warm-up): {warmup_s:.3f} s")
         print(
-            f"ingest, raw insert_arrow:             {rows / raw_s:>12,.0f} rows/s ({raw_s:.3f} s)"
+            f"ingest, arrow convert + bulk insert:  {rows / raw_s:>12,.0f} rows/s ({raw_s:.3f} s)"
         )
         print(
             f"ingest, MarketDataStore.write_bars:   {rows / api_s:>12,.0f} rows/s ({api_s:.3f} s)"

@@ -52,16 +52,26 @@ def conform_bar_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+def _arrow_column(frame: pd.DataFrame, name: str) -> pa.Array:
+    kind = BAR_ARROW_SCHEMA.field(name).type
+    if name == "ts":
+        return pa.array(pd.DatetimeIndex(frame["ts"]).as_unit("ms").asi8, type=kind)
+    if pa.types.is_string(kind):
+        # Venue/symbol/interval/source repeat on every row: dictionary-encoding them is ~10x
+        # cheaper to build than a string array and ClickHouse maps them onto LowCardinality.
+        codes = pd.Categorical(frame[name])
+        return pa.DictionaryArray.from_arrays(
+            pa.array(codes.codes, type=pa.int32()),
+            pa.array(codes.categories.to_numpy(dtype=object), type=pa.string()),
+        )
+    return pa.array(frame[name].to_numpy(), type=kind)
+
+
 def bar_frame_to_arrow(frame: pd.DataFrame) -> pa.Table:
     """Column by column: cheaper than Table.from_pandas, and `ts` goes over as epoch ms."""
-    ts_ms = pd.DatetimeIndex(frame["ts"]).as_unit("ms").asi8
-    arrays = [
-        pa.array(ts_ms, type=BAR_ARROW_SCHEMA.field(name).type)
-        if name == "ts"
-        else pa.array(frame[name].to_numpy(), type=BAR_ARROW_SCHEMA.field(name).type)
-        for name in BAR_COLUMNS
-    ]
-    return pa.Table.from_arrays(arrays, schema=BAR_ARROW_SCHEMA)
+    return pa.Table.from_arrays(
+        [_arrow_column(frame, name) for name in BAR_COLUMNS], names=BAR_COLUMNS
+    )
 
 
 def empty_bar_frame() -> pd.DataFrame:

@@ -57,7 +57,7 @@ class MarketDataStore:
     def _stored_ohlcv(
         self, venue: str, symbol: str, interval: str, start: pd.Timestamp, end: pd.Timestamp
     ) -> pd.DataFrame:
-        table = self._store.client.query_arrow(
+        return self._store.bulk.query_frame(
             f"SELECT ts, {', '.join(OHLCV)} FROM bars WHERE {_SERIES_FILTER} "
             "AND ts BETWEEN {start:DateTime64(3, 'UTC')} AND {end:DateTime64(3, 'UTC')}",
             parameters={
@@ -68,9 +68,6 @@ class MarketDataStore:
                 "end": end,
             },
         )
-        stored: pd.DataFrame = table.to_pandas()
-        stored["ts"] = stored["ts"].astype("datetime64[ms, UTC]")
-        return stored
 
     def write_bars(self, bars: pd.DataFrame) -> BarWriteResult:
         """Store bars whose key is new; a second write of the same bars stores nothing."""
@@ -108,7 +105,7 @@ class MarketDataStore:
                 already += int((~is_new & same).sum())
             new_rows = pd.concat(fresh, ignore_index=True) if fresh else empty_bar_frame()
             if len(new_rows):
-                self._store.client.insert_arrow("bars", bar_frame_to_arrow(new_rows))
+                self._store.bulk.insert_arrow("bars", bar_frame_to_arrow(new_rows))
         conflict_rows = pd.concat(conflicts, ignore_index=True) if conflicts else empty_bar_frame()
         return BarWriteResult(len(new_rows), already, conflict_rows)
 
@@ -129,14 +126,11 @@ class MarketDataStore:
         if end is not None:
             clauses.append("ts < {end:DateTime64(3, 'UTC')}")
             params["end"] = _utc(end)
-        table = self._store.client.query_arrow(
+        return self._store.bulk.query_frame(
             f"SELECT ts, {', '.join(OHLCV)}, derived FROM bars WHERE {' AND '.join(clauses)} "
             "ORDER BY ts",
-            parameters=params,
+            params,
         )
-        frame: pd.DataFrame = table.to_pandas()
-        frame["ts"] = frame["ts"].astype("datetime64[ms, UTC]")
-        return frame
 
     def series(self) -> list[SeriesSummary]:
         """Every stored series with its span."""

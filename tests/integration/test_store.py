@@ -105,3 +105,21 @@ def test_one_embedded_path_per_process(tmp_path: Path):
 def test_bad_dsns_are_refused(dsn: str):
     with pytest.raises(StoreConfigError):
         Store(dsn)
+
+
+def test_reading_a_series_that_is_not_stored_gives_an_empty_typed_frame(store: Store):
+    frame = MarketDataStore(store).read_bars("nowhere", "NONE", "1m", "2020-01-01", "2021-01-01")
+    assert frame.empty
+    assert str(frame["ts"].dtype) == "datetime64[ms, UTC]"
+    assert list(frame.columns) == ["ts", "open", "high", "low", "close", "volume", "derived"]
+
+
+def test_bulk_insert_names_only_desk_tables(store: Store, goog_raw: pd.DataFrame):
+    from core.store.bar_frame import bar_frame_to_arrow, conform_bar_frame
+
+    before = store.row_counts()
+    with pytest.raises(ValueError, match="unknown table"):
+        store.bulk.insert_arrow(
+            "bars; DROP TABLE bars", bar_frame_to_arrow(conform_bar_frame(goog_raw))
+        )
+    assert store.row_counts() == before
