@@ -1,12 +1,27 @@
-//! QuantDesk gateway core: the pre-trade gate, order state machine and paper venue.
+//! QuantDesk gateway core: the pre-trade gate, order state machine, paper venue and ledger.
 //!
 //! The crate is pure Rust and tested with `cargo test`; the PyO3 binding lives in
 //! [`python`] behind the `python` feature so the core never depends on an interpreter.
 #![forbid(unsafe_code)]
 
+pub mod approval;
+pub mod book;
+pub mod config;
+pub mod engine;
+pub mod events;
+pub mod gate;
 pub mod increments;
+pub mod ledger;
+pub mod order;
+pub mod paper;
+pub mod reason;
 
 #[cfg(feature = "python")]
 mod python;
 
+pub use config::{ConfigError, GateConfig};
+pub use engine::{Decision, Engine, EngineError, TradingState, VenueMode};
+pub use events::{Action, Event, Verdict};
 pub use increments::{is_on_increment, IncrementError};
+pub use order::{OrderRequest, OrderStatus, OrderType, Side, TimeInForce};
+pub use reason::{Reason, ReasonSet};
