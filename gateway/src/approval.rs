@@ -108,15 +108,15 @@ mod tests {
     fn any_change_voids_the_token() {
         let key = ApprovalKey::fixed(7);
         let token = key.mint(&order(), 2_000);
-        let changes: Vec<Box<dyn Fn(&mut OrderRequest)>> = vec![
-            Box::new(|o| o.quantity = 2.001),
-            Box::new(|o| o.price = Some(30_000.5)),
-            Box::new(|o| o.side = Side::Sell),
-            Box::new(|o| o.instrument_id = "paper:ETH/USD".into()),
-            Box::new(|o| o.strategy_id = "other".into()),
-            Box::new(|o| o.client_order_id = "c-2".into()),
-            Box::new(|o| o.reduce_only = true),
-            Box::new(|o| o.time_in_force = TimeInForce::Ioc),
+        let changes: [fn(&mut OrderRequest); 8] = [
+            |o| o.quantity = 2.001,
+            |o| o.price = Some(30_000.5),
+            |o| o.side = Side::Sell,
+            |o| o.instrument_id = "paper:ETH/USD".into(),
+            |o| o.strategy_id = "other".into(),
+            |o| o.client_order_id = "c-2".into(),
+            |o| o.reduce_only = true,
+            |o| o.time_in_force = TimeInForce::Ioc,
         ];
         for change in changes {
             let mut changed = order();

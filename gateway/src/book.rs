@@ -204,8 +204,8 @@ impl Book {
     /// Ids resting on `side` in priority order (best price, then oldest).
     pub fn queue(&self, side: Side) -> Vec<u64> {
         match side {
-            Side::Buy => self.bids.iter().rev().flat_map(|(_, q)| q.iter().copied()).collect(),
-            Side::Sell => self.asks.iter().flat_map(|(_, q)| q.iter().copied()).collect(),
+            Side::Buy => self.bids.values().rev().flat_map(|q| q.iter().copied()).collect(),
+            Side::Sell => self.asks.values().flat_map(|q| q.iter().copied()).collect(),
         }
     }
 }

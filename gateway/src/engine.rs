@@ -682,12 +682,14 @@ impl Engine {
         if quantity > o.leaves * (1.0 + 1e-9) {
             return Err(EngineError::BadArgument(format!("fill of {quantity} exceeds the {} left open", o.leaves)));
         }
+        let dust = self.config.instruments[o.instrument].lot * 1e-6;
         self.add_open(handle, -1.0);
         let o = self.orders.get_mut(&handle).expect("checked above");
         let quantity = quantity.min(o.leaves);
         o.filled += quantity;
         o.leaves -= quantity;
-        if o.leaves < o.request.quantity * 1e-12 {
+        // Float subtraction leaves dust below any lot: that is a complete fill.
+        if o.leaves < dust {
             o.leaves = 0.0;
         }
         o.fills += 1;

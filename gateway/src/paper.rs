@@ -197,8 +197,12 @@ impl Engine {
             let maker = self.config.paper.maker_fee_bps / 10_000.0;
             for fill in fills {
                 let fill_price = fill.ticks as f64 * tick;
+                // Subtracting lots in binary floats leaves dust (1.2 - 1.0 = 0.19999...):
+                // report fills on the lot grid.
+                let snapped = (fill.quantity / lot).round() * lot;
+                let quantity = if (snapped - fill.quantity).abs() <= lot * 1e-6 { snapped } else { fill.quantity };
                 // The book already took the quantity off; the engine books it.
-                let _ = self.book_fill(fill.id, fill.quantity, fill_price, fill.quantity * fill_price * maker, true, ts_ms);
+                let _ = self.book_fill(fill.id, quantity, fill_price, quantity * fill_price * maker, true, ts_ms);
             }
             self.expire_due(ts_ms);
         }
