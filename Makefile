@@ -30,8 +30,11 @@ test-python:
 
 lint: bootstrap
 	$(UV) run ruff check .
+	$(UV) run ruff format --check .
 	$(UV) run mypy
+	$(UV) run python -m mypy.stubtest gateway._core
 	cd gateway && cargo clippy --locked --all-targets -- -D warnings
+	cd gateway && cargo clippy --locked --all-targets --features python -- -D warnings
 
 bench: bootstrap
 	$(UV) run python -m benchmarks.store_ingest_query

@@ -1,5 +1,27 @@
-"""QuantDesk gateway: the only package that talks to venues (ARCHITECTURE.md, invariant 1)."""
+"""QuantDesk gateway: the only package that talks to venues (ARCHITECTURE.md, invariant 1).
 
-from gateway._core import __version__, is_on_increment
+The pre-trade gate, order state machine, paper venue and ledger are Rust (`gateway._core`);
+this package converts pydantic models at the boundary and records every decision.
+"""
 
-__all__ = ["__version__", "is_on_increment"]
+from gateway._core import GatewayError, __version__, is_on_increment, reason_codes
+from gateway.api import Gateway, instrument_id
+from gateway.decisions import BatchDecisions, GateDecision, Verdict, decode_mask
+from gateway.limits import GateLimits, LimitsError, load_limits, parse_limits
+
+__all__ = [
+    "BatchDecisions",
+    "GateDecision",
+    "GateLimits",
+    "Gateway",
+    "GatewayError",
+    "LimitsError",
+    "Verdict",
+    "__version__",
+    "decode_mask",
+    "instrument_id",
+    "is_on_increment",
+    "load_limits",
+    "parse_limits",
+    "reason_codes",
+]

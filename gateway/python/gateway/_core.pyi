@@ -1,7 +1,131 @@
+from typing import Any, Self, final
+
+import numpy as np
+from typing_extensions import Buffer
+
+_Array = Buffer | np.ndarray[Any, Any]
+
+__all__ = [
+    "Engine",
+    "GatewayError",
+    "__version__",
+    "is_on_increment",
+    "reason_codes",
+    "validate_config",
+]
+
 __version__: str
+
+class GatewayError(ValueError):
+    """A gateway operation was refused; the message starts with its code."""
 
 def is_on_increment(value: float, increment: float) -> bool:
     """Whether `value` is a whole multiple of `increment`.
 
     Raises ValueError (with a reason code) on NaN/inf or an increment <= 0.
     """
+
+def reason_codes() -> list[str]:
+    """Every reason code; a code's position is its bit in the batch API's masks."""
+
+def validate_config(config_json: str) -> None:
+    """Validate a limits config as the engine would; raises ValueError naming the field."""
+
+@final
+class Engine:
+    """The gateway engine: gate, orders, paper venue (or an external venue's reports), ledger."""
+
+    def __new__(cls, config_json: str, external: bool = False) -> Self: ...
+    @property
+    def limits_version(self) -> str: ...
+    @property
+    def account_id(self) -> str: ...
+    @property
+    def account_state(self) -> str: ...
+    @property
+    def cash(self) -> float: ...
+    @property
+    def equity(self) -> float: ...
+    def instrument_index(self, instrument_id: str) -> int | None: ...
+    def strategy_index(self, strategy_id: str) -> int | None: ...
+    def check(
+        self,
+        order_id: str,
+        client_order_id: str,
+        account_id: str,
+        strategy_id: str,
+        instrument_id: str,
+        side: str,
+        order_type: str,
+        quantity: float,
+        price: float | None,
+        time_in_force: str,
+        expire_at_ms: int | None,
+        reduce_only: bool,
+        approval_token: str | None,
+        now_ms: int,
+    ) -> tuple[str, list[str]]: ...
+    def submit(
+        self,
+        order_id: str,
+        client_order_id: str,
+        account_id: str,
+        strategy_id: str,
+        instrument_id: str,
+        side: str,
+        order_type: str,
+        quantity: float,
+        price: float | None,
+        time_in_force: str,
+        expire_at_ms: int | None,
+        reduce_only: bool,
+        approval_token: str | None,
+        now_ms: int,
+    ) -> tuple[str, list[str]]: ...
+    def check_batch(
+        self,
+        instrument: _Array,
+        strategy: _Array,
+        side: _Array,
+        order_type: _Array,
+        price: _Array,
+        quantity: _Array,
+        now_ms: int,
+    ) -> tuple[bytes, bytes]: ...
+    def modify(
+        self, order_id: str, price: float | None, quantity: float | None, now_ms: int
+    ) -> tuple[str, list[str]]: ...
+    def cancel(self, order_id: str, now_ms: int) -> None: ...
+    def approve(self, order_id: str, approver: str, ttl_ms: int, now_ms: int) -> str: ...
+    def refuse_approval(self, order_id: str, approver: str, now_ms: int) -> None: ...
+    def kill(self, actor: str, reason: str, now_ms: int) -> list[str]: ...
+    def rearm(self, actor: str, reason: str, now_ms: int) -> None: ...
+    def set_trading_state(
+        self, strategy_id: str | None, state: str, actor: str, reason: str, now_ms: int
+    ) -> None: ...
+    def strategy_state(self, strategy_id: str) -> str | None: ...
+    def set_reference(self, instrument_id: str, price: float, now_ms: int) -> None: ...
+    def set_venue_up(self, instrument_id: str, up: bool) -> None: ...
+    def on_trade(self, instrument_id: str, ts_ms: int, price: float, size: float) -> None: ...
+    def on_bar(
+        self,
+        instrument_id: str,
+        ts_ms: int,
+        interval_ms: int,
+        open: float,
+        high: float,
+        low: float,
+        close: float,
+        volume: float,
+    ) -> None: ...
+    def advance(self, now_ms: int) -> None: ...
+    def venue_report(self, order_id: str, kind: str, now_ms: int) -> str: ...
+    def venue_fill(
+        self, order_id: str, quantity: float, price: float, fee: float, maker: bool, now_ms: int
+    ) -> None: ...
+    def order_status(self, order_id: str) -> tuple[str, float, float] | None: ...
+    def open_order_ids(self) -> list[str]: ...
+    def open_quantities(self, instrument_id: str) -> tuple[float, float]: ...
+    def book_depth(self, instrument_id: str) -> tuple[float, float]: ...
+    def positions(self) -> list[tuple[str, str, float, float, float, float, float | None]]: ...
+    def drain_events(self) -> list[dict[str, Any]]: ...

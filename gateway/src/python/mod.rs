@@ -1,9 +1,413 @@
-//! Thin PyO3 binding: converts arguments and errors, holds no logic of its own.
+//! Thin PyO3 binding: converts arguments, results and errors; holds no logic of its own.
 
+use pyo3::buffer::PyBuffer;
+use pyo3::create_exception;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList};
 
+use crate::config::GateConfig;
+use crate::engine::{Decision, Engine, EngineError, TradingState, VenueMode};
+use crate::events::Event;
+use crate::gate::CoreOrder;
 use crate::increments;
+use crate::order::{OrderRequest, OrderType, Side, TimeInForce};
+use crate::reason::Reason;
+
+create_exception!(_core, GatewayError, PyValueError, "A gateway operation was refused; the message starts with its code.");
+
+fn gateway_err(e: EngineError) -> PyErr {
+    GatewayError::new_err(e.to_string())
+}
+
+fn bad(message: String) -> PyErr {
+    GatewayError::new_err(format!("BAD_ARGUMENT: {message}"))
+}
+
+fn side(value: &str) -> PyResult<Side> {
+    match value {
+        "buy" => Ok(Side::Buy),
+        "sell" => Ok(Side::Sell),
+        other => Err(bad(format!("side must be 'buy' or 'sell', got {other:?}"))),
+    }
+}
+
+fn order_type(value: &str) -> PyResult<OrderType> {
+    match value {
+        "market" => Ok(OrderType::Market),
+        "limit" => Ok(OrderType::Limit),
+        other => Err(bad(format!("order_type must be 'market' or 'limit', got {other:?}"))),
+    }
+}
+
+fn tif(value: &str) -> PyResult<TimeInForce> {
+    match value {
+        "gtc" => Ok(TimeInForce::Gtc),
+        "ioc" => Ok(TimeInForce::Ioc),
+        "fok" => Ok(TimeInForce::Fok),
+        "day" => Ok(TimeInForce::Day),
+        "gtd" => Ok(TimeInForce::Gtd),
+        other => Err(bad(format!("time_in_force must be gtc/ioc/fok/day/gtd, got {other:?}"))),
+    }
+}
+
+fn trading_state(value: &str) -> PyResult<TradingState> {
+    match value {
+        "active" => Ok(TradingState::Active),
+        "reducing" => Ok(TradingState::Reducing),
+        "halted" => Ok(TradingState::Halted),
+        other => Err(bad(format!("trading state must be active/reducing/halted, got {other:?}"))),
+    }
+}
+
+fn side_code(value: Side) -> &'static str {
+    match value {
+        Side::Buy => "buy",
+        Side::Sell => "sell",
+    }
+}
+
+fn decision(d: &Decision) -> (&'static str, Vec<&'static str>) {
+    (d.verdict.code(), d.reasons.codes())
+}
+
+/// The gateway engine: gate, orders, paper venue (or an external venue's reports), ledger.
+#[pyclass(name = "Engine", module = "gateway._core")]
+struct Engine_ {
+    inner: Engine,
+}
+
+impl Engine_ {
+    fn instrument(&self, instrument_id: &str) -> PyResult<usize> {
+        self.inner.instrument_index(instrument_id).ok_or_else(|| bad(format!("unknown instrument {instrument_id:?}")))
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn request(
+    order_id: String,
+    client_order_id: String,
+    account_id: String,
+    strategy_id: String,
+    instrument_id: String,
+    side_: &str,
+    order_type_: &str,
+    quantity: f64,
+    price: Option<f64>,
+    time_in_force: &str,
+    expire_at_ms: Option<i64>,
+    reduce_only: bool,
+    approval_token: Option<String>,
+) -> PyResult<OrderRequest> {
+    Ok(OrderRequest {
+        order_id,
+        client_order_id,
+        account_id,
+        strategy_id,
+        instrument_id,
+        side: side(side_)?,
+        order_type: order_type(order_type_)?,
+        quantity,
+        price,
+        time_in_force: tif(time_in_force)?,
+        expire_at_ms,
+        reduce_only,
+        approval_token,
+    })
+}
+
+#[pymethods]
+impl Engine_ {
+    #[new]
+    #[pyo3(signature = (config_json, external = false))]
+    fn new(config_json: &str, external: bool) -> PyResult<Self> {
+        let config = GateConfig::from_json(config_json).map_err(|e| PyValueError::new_err(e.to_string()))?;
+        let mode = if external { VenueMode::External } else { VenueMode::Paper };
+        Ok(Engine_ { inner: Engine::new(config, mode).map_err(PyValueError::new_err)? })
+    }
+
+    #[getter]
+    fn limits_version(&self) -> String {
+        self.inner.config().limits_version.clone()
+    }
+
+    #[getter]
+    fn account_id(&self) -> String {
+        self.inner.config().account_id.clone()
+    }
+
+    fn instrument_index(&self, instrument_id: &str) -> Option<usize> {
+        self.inner.instrument_index(instrument_id)
+    }
+
+    fn strategy_index(&self, strategy_id: &str) -> Option<usize> {
+        self.inner.strategy_index(strategy_id)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (order_id, client_order_id, account_id, strategy_id, instrument_id, side, order_type, quantity, price, time_in_force, expire_at_ms, reduce_only, approval_token, now_ms))]
+    fn check(
+        &self,
+        order_id: String,
+        client_order_id: String,
+        account_id: String,
+        strategy_id: String,
+        instrument_id: String,
+        side: &str,
+        order_type: &str,
+        quantity: f64,
+        price: Option<f64>,
+        time_in_force: &str,
+        expire_at_ms: Option<i64>,
+        reduce_only: bool,
+        approval_token: Option<String>,
+        now_ms: i64,
+    ) -> PyResult<(&'static str, Vec<&'static str>)> {
+        let r = request(order_id, client_order_id, account_id, strategy_id, instrument_id, side, order_type, quantity, price, time_in_force, expire_at_ms, reduce_only, approval_token)?;
+        Ok(decision(&self.inner.check(&r, now_ms)))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (order_id, client_order_id, account_id, strategy_id, instrument_id, side, order_type, quantity, price, time_in_force, expire_at_ms, reduce_only, approval_token, now_ms))]
+    fn submit(
+        &mut self,
+        order_id: String,
+        client_order_id: String,
+        account_id: String,
+        strategy_id: String,
+        instrument_id: String,
+        side: &str,
+        order_type: &str,
+        quantity: f64,
+        price: Option<f64>,
+        time_in_force: &str,
+        expire_at_ms: Option<i64>,
+        reduce_only: bool,
+        approval_token: Option<String>,
+        now_ms: i64,
+    ) -> PyResult<(&'static str, Vec<&'static str>)> {
+        let r = request(order_id, client_order_id, account_id, strategy_id, instrument_id, side, order_type, quantity, price, time_in_force, expire_at_ms, reduce_only, approval_token)?;
+        Ok(decision(&self.inner.submit(r, now_ms)))
+    }
+
+    /// Screen arrays of orders (buffers: u32 instrument, u32 strategy, u8 side 0=buy 1=sell,
+    /// u8 type 0=market 1=limit, f64 price (NaN for market), f64 quantity). Returns the
+    /// verdicts (u8: 0 accept, 1 deny, 2 needs approval) and reason masks (u64) as bytes.
+    #[allow(clippy::too_many_arguments)]
+    fn check_batch<'py>(
+        &self,
+        py: Python<'py>,
+        instrument: PyBuffer<u32>,
+        strategy: PyBuffer<u32>,
+        side: PyBuffer<u8>,
+        order_type: PyBuffer<u8>,
+        price: PyBuffer<f64>,
+        quantity: PyBuffer<f64>,
+        now_ms: i64,
+    ) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
+        let n = instrument.item_count();
+        if [strategy.item_count(), side.item_count(), order_type.item_count(), price.item_count(), quantity.item_count()].iter().any(|&m| m != n) {
+            return Err(bad("check_batch arrays must all have the same length".into()));
+        }
+        let (inst, strat, sides, types, prices, qtys) =
+            (instrument.to_vec(py)?, strategy.to_vec(py)?, side.to_vec(py)?, order_type.to_vec(py)?, price.to_vec(py)?, quantity.to_vec(py)?);
+        let mut orders = Vec::with_capacity(n);
+        for k in 0..n {
+            let market = types[k] == 0;
+            orders.push(CoreOrder {
+                instrument: inst[k] as usize,
+                strategy: strat[k] as usize,
+                side: if sides[k] == 0 { Side::Buy } else { Side::Sell },
+                order_type: if market { OrderType::Market } else { OrderType::Limit },
+                price: if market && prices[k].is_nan() { None } else { Some(prices[k]) },
+                quantity: qtys[k],
+                time_in_force: TimeInForce::Gtc,
+                expire_at_ms: None,
+                reduce_only: false,
+            });
+        }
+        let mut verdicts = vec![0u8; n];
+        let mut masks = vec![0u64; n];
+        self.inner.check_batch(&orders, now_ms, &mut verdicts, &mut masks);
+        let mask_bytes: Vec<u8> = masks.iter().flat_map(|m| m.to_ne_bytes()).collect();
+        Ok((PyBytes::new(py, &verdicts), PyBytes::new(py, &mask_bytes)))
+    }
+
+    #[pyo3(signature = (order_id, price, quantity, now_ms))]
+    fn modify(&mut self, order_id: &str, price: Option<f64>, quantity: Option<f64>, now_ms: i64) -> PyResult<(&'static str, Vec<&'static str>)> {
+        self.inner.modify(order_id, price, quantity, now_ms).map(|d| decision(&d)).map_err(gateway_err)
+    }
+
+    fn cancel(&mut self, order_id: &str, now_ms: i64) -> PyResult<()> {
+        self.inner.cancel(order_id, now_ms).map_err(gateway_err)
+    }
+
+    fn approve(&mut self, order_id: &str, approver: &str, ttl_ms: u64, now_ms: i64) -> PyResult<String> {
+        self.inner.approve(order_id, approver, ttl_ms, now_ms).map_err(gateway_err)
+    }
+
+    fn refuse_approval(&mut self, order_id: &str, approver: &str, now_ms: i64) -> PyResult<()> {
+        self.inner.refuse_approval(order_id, approver, now_ms).map_err(gateway_err)
+    }
+
+    fn kill(&mut self, actor: &str, reason: &str, now_ms: i64) -> Vec<String> {
+        self.inner.kill(actor, reason, now_ms)
+    }
+
+    fn rearm(&mut self, actor: &str, reason: &str, now_ms: i64) -> PyResult<()> {
+        self.inner.rearm(actor, reason, now_ms).map_err(gateway_err)
+    }
+
+    #[pyo3(signature = (strategy_id, state, actor, reason, now_ms))]
+    fn set_trading_state(&mut self, strategy_id: Option<&str>, state: &str, actor: &str, reason: &str, now_ms: i64) -> PyResult<()> {
+        let state = trading_state(state)?;
+        self.inner.set_trading_state(strategy_id, state, actor, reason, now_ms).map_err(gateway_err)
+    }
+
+    #[getter]
+    fn account_state(&self) -> &'static str {
+        self.inner.account_state().code()
+    }
+
+    fn strategy_state(&self, strategy_id: &str) -> Option<&'static str> {
+        self.inner.strategy_state(strategy_id).map(TradingState::code)
+    }
+
+    fn set_reference(&mut self, instrument_id: &str, price: f64, now_ms: i64) -> PyResult<()> {
+        let i = self.instrument(instrument_id)?;
+        self.inner.set_reference(i, price, now_ms).map_err(gateway_err)
+    }
+
+    fn set_venue_up(&mut self, instrument_id: &str, up: bool) -> PyResult<()> {
+        let i = self.instrument(instrument_id)?;
+        self.inner.set_venue_up(i, up);
+        Ok(())
+    }
+
+    fn on_trade(&mut self, instrument_id: &str, ts_ms: i64, price: f64, size: f64) -> PyResult<()> {
+        let i = self.instrument(instrument_id)?;
+        self.inner.on_trade(i, ts_ms, price, size).map_err(gateway_err)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn on_bar(&mut self, instrument_id: &str, ts_ms: i64, interval_ms: i64, open: f64, high: f64, low: f64, close: f64, volume: f64) -> PyResult<()> {
+        let i = self.instrument(instrument_id)?;
+        self.inner.on_bar(i, ts_ms, interval_ms, open, high, low, close, volume).map_err(gateway_err)
+    }
+
+    fn advance(&mut self, now_ms: i64) {
+        self.inner.advance(now_ms);
+    }
+
+    fn venue_report(&mut self, order_id: &str, kind: &str, now_ms: i64) -> PyResult<&'static str> {
+        self.inner.venue_report(order_id, kind, now_ms).map(|s| s.code()).map_err(gateway_err)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn venue_fill(&mut self, order_id: &str, quantity: f64, price: f64, fee: f64, maker: bool, now_ms: i64) -> PyResult<()> {
+        let h = self.inner.handle(order_id).ok_or_else(|| gateway_err(EngineError::OrderUnknown(order_id.to_string())))?;
+        self.inner.book_fill(h, quantity, price, fee, maker, now_ms).map_err(gateway_err)
+    }
+
+    fn order_status(&self, order_id: &str) -> Option<(&'static str, f64, f64)> {
+        self.inner.order_status(order_id).map(|(s, f, l)| (s.code(), f, l))
+    }
+
+    fn open_order_ids(&self) -> Vec<String> {
+        self.inner.open_order_ids()
+    }
+
+    fn open_quantities(&self, instrument_id: &str) -> PyResult<(f64, f64)> {
+        self.inner.open_quantities(instrument_id).ok_or_else(|| bad(format!("unknown instrument {instrument_id:?}")))
+    }
+
+    fn book_depth(&self, instrument_id: &str) -> PyResult<(f64, f64)> {
+        self.inner.book_depth(instrument_id).ok_or_else(|| bad(format!("unknown instrument {instrument_id:?}")))
+    }
+
+    #[getter]
+    fn cash(&self) -> f64 {
+        self.inner.ledger().cash()
+    }
+
+    #[getter]
+    fn equity(&self) -> f64 {
+        self.inner.equity()
+    }
+
+    /// (strategy, instrument, quantity, average price, realised PnL, fees, mark or None).
+    #[allow(clippy::type_complexity)]
+    fn positions(&self) -> Vec<(String, String, f64, f64, f64, f64, Option<f64>)> {
+        let config = self.inner.config();
+        let marks = self.inner.marks();
+        self.inner
+            .ledger()
+            .positions()
+            .map(|(s, i, p)| (config.strategies[s].id.clone(), config.instruments[i].id.clone(), p.quantity, p.average_price, p.realized_pnl, p.fees, marks[i]))
+            .collect()
+    }
+
+    /// Everything that happened since the last call, oldest first, as plain dicts.
+    fn drain_events<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let list = PyList::empty(py);
+        for event in self.inner.drain_events() {
+            let d = PyDict::new(py);
+            d.set_item("kind", event.kind())?;
+            match event {
+                Event::Decision { order_id, strategy_id, action, verdict, reasons, ts_ms } => {
+                    d.set_item("order_id", order_id)?;
+                    d.set_item("strategy_id", strategy_id)?;
+                    d.set_item("action", action.code())?;
+                    d.set_item("verdict", verdict.code())?;
+                    d.set_item("reason_codes", reasons.codes())?;
+                    d.set_item("ts_ms", ts_ms)?;
+                }
+                Event::OrderStatus { order_id, strategy_id, status, filled, leaves, ts_ms } => {
+                    d.set_item("order_id", order_id)?;
+                    d.set_item("strategy_id", strategy_id)?;
+                    d.set_item("status", status.code())?;
+                    d.set_item("filled", filled)?;
+                    d.set_item("leaves", leaves)?;
+                    d.set_item("ts_ms", ts_ms)?;
+                }
+                Event::Fill { fill_id, order_id, strategy_id, instrument_id, side, quantity, price, fee, maker, ts_ms } => {
+                    d.set_item("fill_id", fill_id)?;
+                    d.set_item("order_id", order_id)?;
+                    d.set_item("strategy_id", strategy_id)?;
+                    d.set_item("instrument_id", instrument_id)?;
+                    d.set_item("side", side_code(side))?;
+                    d.set_item("quantity", quantity)?;
+                    d.set_item("price", price)?;
+                    d.set_item("fee", fee)?;
+                    d.set_item("liquidity", if maker { "maker" } else { "taker" })?;
+                    d.set_item("ts_ms", ts_ms)?;
+                }
+                Event::Approval { order_id, strategy_id, approver, approved, expires_ms, ts_ms } => {
+                    d.set_item("order_id", order_id)?;
+                    d.set_item("strategy_id", strategy_id)?;
+                    d.set_item("approver", approver)?;
+                    d.set_item("approved", approved)?;
+                    d.set_item("expires_ms", expires_ms)?;
+                    d.set_item("ts_ms", ts_ms)?;
+                }
+                Event::TradingState { scope, state, actor, reason, ts_ms } => {
+                    d.set_item("scope", scope)?;
+                    d.set_item("state", state.code())?;
+                    d.set_item("actor", actor)?;
+                    d.set_item("reason", reason)?;
+                    d.set_item("ts_ms", ts_ms)?;
+                }
+                Event::Error { order_id, message, ts_ms } => {
+                    d.set_item("order_id", order_id)?;
+                    d.set_item("message", message)?;
+                    d.set_item("ts_ms", ts_ms)?;
+                }
+            }
+            list.append(d)?;
+        }
+        Ok(list)
+    }
+}
 
 /// Whether `value` is a whole multiple of `increment` (price on tick, quantity on lot).
 #[pyfunction]
@@ -11,9 +415,25 @@ fn is_on_increment(value: f64, increment: f64) -> PyResult<bool> {
     increments::is_on_increment(value, increment).map_err(|e| PyValueError::new_err(e.to_string()))
 }
 
+/// Every reason code; a code's position is its bit in the batch API's masks.
+#[pyfunction]
+fn reason_codes() -> Vec<&'static str> {
+    Reason::ALL.iter().map(|r| r.code()).collect()
+}
+
+/// Validate a limits config as the engine would; raises ValueError naming the field.
+#[pyfunction]
+fn validate_config(config_json: &str) -> PyResult<()> {
+    GateConfig::from_json(config_json).map(|_| ()).map_err(|e| PyValueError::new_err(e.to_string()))
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("GatewayError", m.py().get_type::<GatewayError>())?;
+    m.add_class::<Engine_>()?;
     m.add_function(wrap_pyfunction!(is_on_increment, m)?)?;
+    m.add_function(wrap_pyfunction!(reason_codes, m)?)?;
+    m.add_function(wrap_pyfunction!(validate_config, m)?)?;
     Ok(())
 }

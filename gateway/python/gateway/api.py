@@ -1,0 +1,395 @@
+"""The gateway's Python API: pydantic models in, pydantic models out, the Rust engine between.
+
+Every decision and state change the engine emits is turned into an AuditEvent and appended
+to the audit log in batches (and at once on a kill switch).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, Literal
+from uuid import UUID
+
+import numpy as np
+import numpy.typing as npt
+
+from core.models.audit import AuditEvent
+from core.models.market import Bar, Trade
+from core.models.trading import Account, Order, Position, Side, TradingState
+from core.store.audit import AuditLog
+from gateway._core import Engine
+from gateway.decisions import BatchDecisions, GateDecision, Verdict
+from gateway.limits import GateLimits, load_limits
+
+Clock = Callable[[], datetime]
+_OrderArgs = tuple[
+    str, str, str, str, str, str, str, float, float | None, str, int | None, bool, str | None
+]
+
+
+def wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+def to_ms(ts: datetime) -> int:
+    if ts.tzinfo is None:
+        raise ValueError("timestamps must be timezone-aware (UTC)")
+    return int(ts.timestamp() * 1000)
+
+
+def instrument_id(venue_id: str, symbol: str) -> str:
+    return f"{venue_id}:{symbol}"
+
+
+class Gateway:
+    """The only way an order reaches a venue. `venue="paper"` fills on the built-in paper
+    venue; `venue="external"` leaves execution to a venue adapter that reports back."""
+
+    def __init__(
+        self,
+        limits: GateLimits,
+        *,
+        venue: Literal["paper", "external"] = "paper",
+        audit: AuditLog | None = None,
+        audit_batch_size: int = 500,
+        clock: Clock = wall_clock,
+        actor: str = "gateway",
+    ) -> None:
+        self.limits = limits
+        self._engine = Engine(limits.to_engine_json(), external=venue == "external")
+        self._audit = audit
+        self._batch_size = audit_batch_size
+        self._pending: list[AuditEvent] = []
+        self.recent_events: deque[dict[str, Any]] = deque(maxlen=10_000)
+        self.clock = clock
+        self.actor = actor
+
+    @classmethod
+    def from_file(cls, path: str, **kwargs: Any) -> Gateway:
+        return cls(load_limits(path), **kwargs)
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _now(self, at: datetime | None) -> int:
+        return to_ms(at if at is not None else self.clock())
+
+    def _collect(self) -> None:
+        for event in self._engine.drain_events():
+            self.recent_events.append(event)
+            if self._audit is None:
+                continue
+            self._pending.append(self._audit_event(event))
+        if len(self._pending) >= self._batch_size:
+            self.flush()
+
+    def _audit_event(self, event: dict[str, Any]) -> AuditEvent:
+        order_id: UUID | None = None
+        if "order_id" in event:
+            try:
+                order_id = UUID(event["order_id"])
+            except ValueError:
+                order_id = None
+        return AuditEvent(
+            ts=datetime.fromtimestamp(event["ts_ms"] / 1000, UTC),
+            actor=str(event.get("actor") or self.actor),
+            kind=event["kind"],
+            correlation_id=str(event.get("order_id", event.get("scope", ""))),
+            order_id=order_id,
+            strategy_id=str(event.get("strategy_id", "")),
+            reason_codes=tuple(event.get("reason_codes", ())),
+            limits_version=self.limits.limits_version,
+            payload=event,
+        )
+
+    def flush(self) -> int:
+        """Append buffered audit events; returns how many were written."""
+        if self._audit is None or not self._pending:
+            return 0
+        batch, self._pending = self._pending, []
+        return self._audit.append(batch)
+
+    def _decision(self, order_id: UUID, raw: tuple[str, list[str]]) -> GateDecision:
+        self._collect()
+        return GateDecision(
+            order_id=order_id,
+            verdict=Verdict(raw[0]),
+            reason_codes=tuple(raw[1]),
+            limits_version=self.limits.limits_version,
+        )
+
+    @staticmethod
+    def _args(order: Order, token: str | None) -> _OrderArgs:
+        return (
+            str(order.order_id),
+            order.client_order_id,
+            order.account_id,
+            order.strategy_id,
+            instrument_id(order.venue_id, order.symbol),
+            order.side.value,
+            order.order_type.value,
+            order.quantity,
+            order.limit_price,
+            order.time_in_force.value,
+            to_ms(order.expire_at) if order.expire_at is not None else None,
+            order.reduce_only,
+            token,
+        )
+
+    # -- orders ----------------------------------------------------------------------------
+
+    def check(self, order: Order, *, at: datetime | None = None) -> GateDecision:
+        """What the gate would decide, without sending anything."""
+        raw = self._engine.check(*self._args(order, None), self._now(at))
+        return GateDecision(
+            order_id=order.order_id,
+            verdict=Verdict(raw[0]),
+            reason_codes=tuple(raw[1]),
+            limits_version=self.limits.limits_version,
+        )
+
+    def submit(
+        self, order: Order, *, approval_token: str | None = None, at: datetime | None = None
+    ) -> GateDecision:
+        raw = self._engine.submit(*self._args(order, approval_token), self._now(at))
+        return self._decision(order.order_id, raw)
+
+    def modify(
+        self,
+        order_id: UUID,
+        *,
+        price: float | None = None,
+        quantity: float | None = None,
+        at: datetime | None = None,
+    ) -> GateDecision:
+        raw = self._engine.modify(str(order_id), price, quantity, self._now(at))
+        return self._decision(order_id, raw)
+
+    def cancel(self, order_id: UUID, *, at: datetime | None = None) -> None:
+        try:
+            self._engine.cancel(str(order_id), self._now(at))
+        finally:
+            self._collect()
+
+    def order_status(self, order_id: UUID) -> tuple[str, float, float] | None:
+        """(status, filled, leaves), or None for an order the gateway never took."""
+        return self._engine.order_status(str(order_id))
+
+    def open_orders(self) -> list[UUID]:
+        return [UUID(i) for i in self._engine.open_order_ids()]
+
+    def check_batch(
+        self,
+        instrument: npt.NDArray[np.uint32],
+        strategy: npt.NDArray[np.uint32],
+        side: npt.NDArray[np.uint8],
+        order_type: npt.NDArray[np.uint8],
+        price: npt.NDArray[np.float64],
+        quantity: npt.NDArray[np.float64],
+        *,
+        at: datetime | None = None,
+    ) -> BatchDecisions:
+        """Screen many orders against the current state (what-if; nothing is consumed).
+
+        Instruments and strategies are indices (`instrument_index`, `strategy_index`); side
+        0 buy / 1 sell; type 0 market / 1 limit; price NaN for market orders."""
+        verdicts, masks = self._engine.check_batch(
+            np.ascontiguousarray(instrument, dtype=np.uint32),
+            np.ascontiguousarray(strategy, dtype=np.uint32),
+            np.ascontiguousarray(side, dtype=np.uint8),
+            np.ascontiguousarray(order_type, dtype=np.uint8),
+            np.ascontiguousarray(price, dtype=np.float64),
+            np.ascontiguousarray(quantity, dtype=np.float64),
+            self._now(at),
+        )
+        return BatchDecisions(
+            np.frombuffer(verdicts, dtype=np.uint8), np.frombuffer(masks, dtype=np.uint64)
+        )
+
+    def instrument_index(self, venue_id: str, symbol: str) -> int:
+        index = self._engine.instrument_index(instrument_id(venue_id, symbol))
+        if index is None:
+            raise KeyError(f"unknown instrument {venue_id}:{symbol}")
+        return index
+
+    def strategy_index(self, strategy_id: str) -> int:
+        index = self._engine.strategy_index(strategy_id)
+        if index is None:
+            raise KeyError(f"unknown strategy {strategy_id}")
+        return index
+
+    # -- approval (the human approval step calls these; agents are never given them) ------
+
+    def pending_approval(self, order_id: UUID) -> bool:
+        status = self._engine.order_status(str(order_id))
+        return status is not None and status[0] == "pending_approval"
+
+    def approve(
+        self, order_id: UUID, approver: str, *, ttl_s: float = 300, at: datetime | None = None
+    ) -> str:
+        try:
+            return self._engine.approve(str(order_id), approver, int(ttl_s * 1000), self._now(at))
+        finally:
+            self._collect()
+
+    def refuse(self, order_id: UUID, approver: str, *, at: datetime | None = None) -> None:
+        try:
+            self._engine.refuse_approval(str(order_id), approver, self._now(at))
+        finally:
+            self._collect()
+
+    # -- trading state ----------------------------------------------------------------------
+
+    def kill_switch(self, actor: str, reason: str, *, at: datetime | None = None) -> list[UUID]:
+        """Cancel every open order and HALT, in one call; recorded at once."""
+        canceled = self._engine.kill(actor, reason, self._now(at))
+        self._collect()
+        self.flush()
+        return [UUID(i) for i in canceled]
+
+    def rearm(self, actor: str, reason: str, *, at: datetime | None = None) -> None:
+        try:
+            self._engine.rearm(actor, reason, self._now(at))
+        finally:
+            self._collect()
+            self.flush()
+
+    def set_trading_state(
+        self,
+        state: TradingState,
+        actor: str,
+        reason: str,
+        *,
+        strategy_id: str | None = None,
+        at: datetime | None = None,
+    ) -> None:
+        try:
+            self._engine.set_trading_state(strategy_id, state.value, actor, reason, self._now(at))
+        finally:
+            self._collect()
+
+    @property
+    def trading_state(self) -> TradingState:
+        return TradingState(self._engine.account_state)
+
+    def strategy_state(self, strategy_id: str) -> TradingState:
+        state = self._engine.strategy_state(strategy_id)
+        if state is None:
+            raise KeyError(f"unknown strategy {strategy_id}")
+        return TradingState(state)
+
+    # -- market data and time ---------------------------------------------------------------
+
+    def on_bar(self, bar: Bar) -> None:
+        interval_ms = int(bar.interval.duration.total_seconds() * 1000)
+        try:
+            self._engine.on_bar(
+                instrument_id(bar.venue_id, bar.symbol),
+                to_ms(bar.ts),
+                interval_ms,
+                bar.open,
+                bar.high,
+                bar.low,
+                bar.close,
+                bar.volume,
+            )
+        finally:
+            self._collect()
+
+    def on_trade(self, trade: Trade) -> None:
+        try:
+            self._engine.on_trade(
+                instrument_id(trade.venue_id, trade.symbol),
+                to_ms(trade.ts),
+                trade.price,
+                trade.quantity,
+            )
+        finally:
+            self._collect()
+
+    def set_reference(
+        self, venue_id: str, symbol: str, price: float, *, at: datetime | None = None
+    ) -> None:
+        self._engine.set_reference(instrument_id(venue_id, symbol), price, self._now(at))
+        self._collect()
+
+    def set_venue_up(self, venue_id: str, symbol: str, up: bool) -> None:
+        self._engine.set_venue_up(instrument_id(venue_id, symbol), up)
+
+    def advance(self, at: datetime | None = None) -> None:
+        self._engine.advance(self._now(at))
+        self._collect()
+
+    # -- external venue reports -------------------------------------------------------------
+
+    def venue_report(self, order_id: UUID, kind: str, *, at: datetime | None = None) -> str:
+        try:
+            return self._engine.venue_report(str(order_id), kind, self._now(at))
+        finally:
+            self._collect()
+
+    def venue_fill(
+        self,
+        order_id: UUID,
+        quantity: float,
+        price: float,
+        *,
+        fee: float = 0.0,
+        maker: bool = False,
+        at: datetime | None = None,
+    ) -> None:
+        try:
+            self._engine.venue_fill(str(order_id), quantity, price, fee, maker, self._now(at))
+        finally:
+            self._collect()
+
+    # -- ledger -----------------------------------------------------------------------------
+
+    def positions(self, *, at: datetime | None = None) -> list[Position]:
+        as_of = at if at is not None else self.clock()
+        out = []
+        for strategy, inst, qty, avg, realized, _fees, mark in self._engine.positions():
+            venue_id, symbol = inst.split(":", 1)
+            out.append(
+                Position(
+                    account_id=self.limits.account_id,
+                    strategy_id=strategy,
+                    venue_id=venue_id,
+                    symbol=symbol,
+                    quantity=qty,
+                    average_price=avg,
+                    realized_pnl=realized,
+                    unrealized_pnl=(mark - avg) * qty if mark is not None else 0.0,
+                    as_of=as_of,
+                )
+            )
+        return out
+
+    def fees(self) -> float:
+        return sum(p[5] for p in self._engine.positions())
+
+    def account(self) -> Account:
+        return Account(
+            account_id=self.limits.account_id,
+            cash=self._engine.cash,
+            trading_state=self.trading_state,
+            starting_equity=self.limits.starting_cash or None,
+        )
+
+    @property
+    def equity(self) -> float:
+        return self._engine.equity
+
+    def close(self) -> None:
+        self._collect()
+        self.flush()
+
+    def __enter__(self) -> Gateway:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+__all__ = ["Gateway", "Side", "instrument_id", "to_ms", "wall_clock"]

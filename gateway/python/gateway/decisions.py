@@ -1,0 +1,64 @@
+"""What the gate answers, as pydantic models and numpy arrays."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import cache
+from uuid import UUID
+
+import numpy as np
+import numpy.typing as npt
+from pydantic import BaseModel, ConfigDict
+
+from gateway._core import reason_codes
+
+
+class Verdict(StrEnum):
+    ACCEPT = "ACCEPT"
+    DENY = "DENY"
+    NEEDS_APPROVAL = "NEEDS_APPROVAL"
+
+
+class GateDecision(BaseModel):
+    """The gate's answer to one submit or modify; `reason_codes` lists every failed check."""
+
+    model_config = ConfigDict(frozen=True)
+
+    order_id: UUID
+    verdict: Verdict
+    reason_codes: tuple[str, ...]
+    limits_version: str
+
+    @property
+    def accepted(self) -> bool:
+        return self.verdict is Verdict.ACCEPT
+
+
+@cache
+def _codes() -> tuple[str, ...]:
+    return tuple(reason_codes())
+
+
+def decode_mask(mask: int) -> tuple[str, ...]:
+    """The reason codes in one batch mask (bit k is `reason_codes()[k]`)."""
+    return tuple(code for bit, code in enumerate(_codes()) if mask >> bit & 1)
+
+
+BATCH_VERDICTS = (Verdict.ACCEPT, Verdict.DENY, Verdict.NEEDS_APPROVAL)
+
+
+class BatchDecisions:
+    """Per-order verdicts (0 accept, 1 deny, 2 needs approval) and reason masks."""
+
+    def __init__(self, verdicts: npt.NDArray[np.uint8], masks: npt.NDArray[np.uint64]) -> None:
+        self.verdicts = verdicts
+        self.masks = masks
+
+    def __len__(self) -> int:
+        return len(self.verdicts)
+
+    def verdict(self, k: int) -> Verdict:
+        return BATCH_VERDICTS[int(self.verdicts[k])]
+
+    def reasons(self, k: int) -> tuple[str, ...]:
+        return decode_mask(int(self.masks[k]))
