@@ -9,13 +9,13 @@ from uuid import uuid4
 import numpy as np
 import pandas as pd
 import pytest
-from gateway._core import Engine
 from pydantic import ValidationError
 
 from core.models.market import Bar, Interval, Trade
 from core.models.trading import Side, TimeInForce, TradingState
 from core.store import AuditLog, MarketDataStore, Store
 from gateway import Gateway, GatewayError, Verdict
+from gateway._core import Engine
 from tests.gateway_fixtures import T0, at, limits, limits_dict, order
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from gateway._core import Engine, validate_config
 
 from gateway import LimitsError, load_limits, parse_limits
+from gateway._core import Engine, validate_config
 from tests.gateway_fixtures import limits_dict
 
 
