@@ -38,6 +38,7 @@ lint: bootstrap
 
 bench: bootstrap
 	$(UV) run python -m benchmarks.store_ingest_query
+	$(UV) run python -m benchmarks.gateway_checks
 
 clean:
 	rm -rf .quantdesk gateway/target .venv

@@ -1,0 +1,167 @@
+"""Gateway benchmark: one pre-trade check through Python (p50/p99), batch checks per second,
+and order-book operations per second.
+
+Targets (2-core machine): p99 <= 5 us per check including the Python call; >= 5M checks/s
+in batch on one core; >= 1M book operations/s. No peer library offers a comparable
+pre-trade gate (vectorbt and backtesting.py have none), so there is no ratio here.
+Run: uv run python -m benchmarks.gateway_checks
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+import subprocess
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from core.models.trading import Order, OrderType, Side
+from gateway import Gateway, load_limits
+from gateway._core import Engine
+
+T0 = datetime(2026, 11, 2, 14, 30, tzinfo=UTC)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _engine() -> Engine:
+    limits = load_limits().model_copy(update={"approval_notional": 1e12})
+    engine = Engine(limits.to_engine_json())
+    engine.on_trade("bitstamp:BTC/USD", 0, 30_000.0, 50.0)
+    engine.on_trade("bitstamp:ETH/USD", 0, 2_000.0, 500.0)
+    return engine
+
+
+def single_checks(n: int = 200_000) -> list[int]:
+    engine = _engine()
+    args = (
+        "o-1", "c-1", "paper", "momentum", "bitstamp:BTC/USD", "buy", "limit", 0.5, 29_990.0,
+        "gtc", None, False, None, 1,
+    )  # fmt: skip
+    check = engine.check
+    clock = time.perf_counter_ns
+    for _ in range(20_000):
+        check(*args)
+    assert check(*args) == ("ACCEPT", [])
+    samples = []
+    for _ in range(n):
+        start = clock()
+        check(*args)
+        samples.append(clock() - start)
+    return samples
+
+
+def timer_overhead(n: int = 200_000) -> float:
+    clock = time.perf_counter_ns
+    samples = []
+    for _ in range(n):
+        start = clock()
+        samples.append(clock() - start)
+    return statistics.median(samples)
+
+
+def pydantic_checks(n: int = 20_000) -> list[int]:
+    gateway = Gateway(load_limits(), clock=lambda: T0)
+    gateway.set_reference("bitstamp", "BTC/USD", 30_000.0)
+    probe = Order(
+        client_order_id="c-1",
+        strategy_id="momentum",
+        account_id="paper",
+        venue_id="bitstamp",
+        symbol="BTC/USD",
+        side=Side.BUY,
+        order_type=OrderType.LIMIT,
+        quantity=0.5,
+        limit_price=29_990.0,
+        created_at=T0,
+    )
+    samples = []
+    for _ in range(n):
+        start = time.perf_counter_ns()
+        gateway.check(probe)
+        samples.append(time.perf_counter_ns() - start)
+    return samples
+
+
+def batch_checks(n: int = 2_000_000, repeats: int = 5) -> tuple[float, dict[str, int]]:
+    engine = _engine()
+    rng = np.random.default_rng(1)
+    instrument = rng.integers(0, 2, n).astype(np.uint32)
+    strategy = rng.integers(0, 3, n).astype(np.uint32)
+    side = rng.integers(0, 2, n).astype(np.uint8)
+    kind = np.ones(n, dtype=np.uint8)
+    reference = np.where(instrument == 0, 30_000.0, 2_000.0)
+    price = np.round(reference * rng.uniform(0.96, 1.04, n), 2)
+    quantity = np.round(rng.uniform(0.001, 2.0, n), 3)
+    best = float("inf")
+    verdicts = b""
+    for _ in range(repeats):
+        start = time.perf_counter()
+        verdicts, _masks = engine.check_batch(instrument, strategy, side, kind, price, quantity, 1)
+        best = min(best, time.perf_counter() - start)
+    counts = np.bincount(np.frombuffer(verdicts, dtype=np.uint8), minlength=3)
+    mix = {"accept": int(counts[0]), "deny": int(counts[1]), "needs_approval": int(counts[2])}
+    return n / best, mix
+
+
+def book_ops() -> str:
+    subprocess.run(
+        ["cargo", "build", "--release", "--locked", "--example", "book_ops", "--quiet"],
+        cwd=ROOT / "gateway",
+        check=True,
+    )
+    out = subprocess.run(
+        [str(ROOT / "gateway" / "target" / "release" / "examples" / "book_ops")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    return out
+
+
+def engine_round_trips(n: int = 100_000) -> float:
+    """Submit + cancel of resting orders through Python: gate, state machine, paper book.
+    One submit per 100 simulated ms keeps under the default 50/s throttle."""
+    engine = _engine()
+    start = time.perf_counter()
+    for k in range(n):
+        order_id = f"o-{k}"
+        engine.submit(
+            order_id, f"c-{k}", "paper", "momentum", "bitstamp:BTC/USD", "buy", "limit",
+            0.01, 29_500.0, "gtc", None, False, None, k * 100,
+        )  # fmt: skip
+        engine.cancel(order_id, k * 100)
+        engine.drain_events()
+    return 2 * n / (time.perf_counter() - start)
+
+
+def main() -> None:
+    overhead = timer_overhead()
+    samples = sorted(single_checks())
+    p50 = samples[len(samples) // 2] / 1e3
+    p99 = samples[int(len(samples) * 0.99)] / 1e3
+    print(f"one check via Python (Engine.check, 14 args): p50 {p50:.2f} us, p99 {p99:.2f} us "
+          f"(includes ~{overhead / 1e3:.2f} us of timer overhead per sample)")  # fmt: skip
+    pyd = sorted(pydantic_checks())
+    print(
+        f"one check via Gateway.check (pydantic Order in, GateDecision out): "
+        f"p50 {pyd[len(pyd) // 2] / 1e3:.2f} us, p99 {pyd[int(len(pyd) * 0.99)] / 1e3:.2f} us"
+    )
+    rate, mix = batch_checks()
+    print(
+        f"batch checks (2M orders, numpy arrays, one thread): {rate:,.0f} checks/s "
+        f"{json.dumps(mix)}"
+    )
+    line = book_ops()
+    ops = float(re.search(r"ops_per_s=(\d+)", line).group(1))  # type: ignore[union-attr]
+    print(f"book operations (Rust, add/cancel/execute mix): {ops:,.0f} ops/s  [{line}]")
+    print(f"engine submit+cancel via Python (gate + state machine + paper book + events): "
+          f"{engine_round_trips():,.0f} ops/s")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
