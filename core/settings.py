@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LogLevel = Literal["debug", "info", "warning", "error"]
@@ -36,6 +36,18 @@ class Settings(BaseSettings):
     log_json: bool = Field(default=True, description="JSON lines (for Loki) instead of plain text.")
     service_name: str = Field(default="quantdesk", min_length=1)
     environment: str = Field(default="dev", min_length=1)
+    limits_path: Path | None = Field(
+        default=None, description="Gate limits (TOML/YAML). Unset: the gateway's packaged defaults."
+    )
+    venue_exchange: str = Field(default="bitstamp", description="ccxt exchange id for live orders.")
+    venue_api_key: SecretStr | None = Field(default=None, description="Never logged or shown.")
+    venue_api_secret: SecretStr | None = Field(default=None, description="Never logged or shown.")
+    venue_api_url: str | None = Field(
+        default=None, description="Override the exchange's REST URL (testnet, proxy, loopback)."
+    )
+    venue_sandbox: bool = Field(
+        default=True, description="Use the exchange's testnet where ccxt knows one."
+    )
 
     @field_validator("store_dsn")
     @classmethod

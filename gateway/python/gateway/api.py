@@ -65,6 +65,7 @@ class Gateway:
         self.recent_events: deque[dict[str, Any]] = deque(maxlen=10_000)
         self.clock = clock
         self.actor = actor
+        self.venue_mode = venue
 
     @classmethod
     def from_file(cls, path: str, **kwargs: Any) -> Gateway:
@@ -102,6 +103,32 @@ class Gateway:
             limits_version=self.limits.limits_version,
             payload=event,
         )
+
+    def record(
+        self,
+        kind: str,
+        payload: dict[str, Any],
+        *,
+        actor: str | None = None,
+        order_id: UUID | None = None,
+        reason_codes: tuple[str, ...] = (),
+        at: datetime | None = None,
+    ) -> None:
+        """Append an event of the gateway's own (a venue error, a reconciliation) to the
+        audit batch, with the same limits version as the engine's events."""
+        event = AuditEvent(
+            ts=at if at is not None else self.clock(),
+            actor=actor or self.actor,
+            kind=kind,
+            correlation_id=str(order_id or ""),
+            order_id=order_id,
+            reason_codes=reason_codes,
+            limits_version=self.limits.limits_version,
+            payload=payload,
+        )
+        self.recent_events.append(event.model_dump(mode="json"))
+        if self._audit is not None:
+            self._pending.append(event)
 
     def flush(self) -> int:
         """Append buffered audit events; returns how many were written."""
