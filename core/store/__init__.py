@@ -6,6 +6,7 @@ from core.store.connection import TABLES, Store, StoreConfigError
 from core.store.embedded_lock import StoreLockedError
 from core.store.market_data import BarWriteResult, MarketDataStore, SeriesSummary
 from core.store.quality_log import QualityLog
+from core.store.trade_log import TradeLog
 
 __all__ = [
     "BAR_COLUMNS",
@@ -19,5 +20,6 @@ __all__ = [
     "Store",
     "StoreConfigError",
     "StoreLockedError",
+    "TradeLog",
     "conform_bar_frame",
 ]

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from core.models.market import Bar, Interval, Trade
 from core.models.trading import Side, TimeInForce, TradingState
-from core.store import AuditLog, MarketDataStore, Store
+from core.store import AuditLog, MarketDataStore, Store, TradeLog
 from gateway import Gateway, GatewayError, Verdict
 from gateway._core import Engine
 from tests.gateway_fixtures import T0, at, limits, limits_dict, order
@@ -32,7 +32,7 @@ def trade(price: float, size: float = 5.0, seconds: float = 0.0, symbol: str = "
 
 @pytest.fixture
 def gw(store: Store) -> Gateway:
-    gateway = Gateway(limits(), audit=AuditLog(store), audit_batch_size=10_000, clock=lambda: T0)
+    gateway = Gateway(limits(), store=store, audit_batch_size=10_000, clock=lambda: T0)
     gateway.on_trade(trade(30_000.0))
     gateway.on_trade(trade(2_000.0, 100.0, symbol="ETH/USD"))
     return gateway
@@ -161,7 +161,7 @@ def test_kill_switch_and_rearm_are_recorded_at_once(gw: Gateway, store: Store):
 
 def test_audit_is_appended_in_batches(store: Store):
     audit = AuditLog(store)
-    gw = Gateway(limits(), audit=audit, audit_batch_size=20, clock=lambda: T0)
+    gw = Gateway(limits(), store=store, audit_batch_size=20, clock=lambda: T0)
     gw.on_trade(trade(30_000.0))
     for k in range(9):
         gw.submit(
@@ -217,7 +217,7 @@ def test_paper_fills_from_real_bars_replayed_from_the_store(store: Store, goog_r
         }
     )
     first = bars.iloc[0]
-    gw = Gateway(limits(**data), audit=AuditLog(store), clock=lambda: first["ts"].to_pydatetime())
+    gw = Gateway(limits(**data), store=store, clock=lambda: first["ts"].to_pydatetime())
 
     def bar(row: pd.Series) -> Bar:
         return Bar(
@@ -261,3 +261,28 @@ def test_time_in_force_through_the_api(gw: Gateway):
     assert gw.submit(gtd).accepted
     gw.advance(at(10))
     assert gw.order_status(gtd.order_id)[0] == "expired"  # type: ignore[index]
+
+
+def test_order_states_and_fills_land_in_their_tables(gw: Gateway, store: Store):
+    buy = order(Side.BUY, 0.2, 29_900.0)
+    assert gw.submit(buy).accepted
+    gw.modify(buy.order_id, price=29_950.0)
+    gw.on_trade(trade(29_800.0, 0.15, seconds=5))
+    gw.cancel(buy.order_id, at=at(6))
+    gw.flush()
+    log = TradeLog(store)
+    assert log.order_history(str(buy.order_id)) == [
+        "submitted", "accepted", "pending_update", "accepted", "partially_filled",
+        "pending_cancel", "canceled",
+    ]  # fmt: skip
+    [fill] = log.fills("momentum")
+    assert (fill["quantity"], fill["price"], fill["liquidity"]) == (0.15, 29_950.0, "maker")
+    prices = store.client.query(
+        "SELECT DISTINCT limit_price FROM orders WHERE order_id = {o:UUID}",
+        parameters={"o": str(buy.order_id)},
+    ).result_rows
+    assert {p[0] for p in prices} == {29_900.0, 29_950.0}
+    denied = order(Side.BUY, 0.2, 50_000.0)
+    gw.submit(denied)
+    gw.flush()
+    assert log.order_history(str(denied.order_id)) == []

@@ -12,7 +12,7 @@ from pydantic import SecretStr
 
 from core.models.trading import Side, TradingState
 from core.settings import Settings
-from core.store import AuditLog, Store
+from core.store import Store
 from gateway import Gateway
 from gateway.live import LiveExecutor
 from gateway.venues import CcxtVenue, VenueError
@@ -38,7 +38,7 @@ def fake() -> Iterator[FakeBitstampTrading]:
 def live(fake: FakeBitstampTrading, store: Store) -> LiveExecutor:
     data = limits_dict(starting_cash=100_000.0)
     data["instruments"][0]["id"] = "bitstamp:BTC/USD"
-    gateway = Gateway(limits(**data), venue="external", audit=AuditLog(store), clock=lambda: T0)
+    gateway = Gateway(limits(**data), venue="external", store=store, clock=lambda: T0)
     gateway.set_reference("bitstamp", "BTC/USD", 30_000.0)
     venue = CcxtVenue("bitstamp", SecretStr(KEY), SecretStr(SECRET), api_url=fake.api_url)
     return LiveExecutor(gateway, venue, venue_id="bitstamp")
@@ -106,7 +106,7 @@ def test_venue_refusals_are_recorded_and_the_order_is_rejected(
     caplog.set_level(logging.DEBUG)
     data = limits_dict(starting_cash=100_000.0)
     data["instruments"][0]["id"] = "bitstamp:BTC/USD"
-    gateway = Gateway(limits(**data), venue="external", audit=AuditLog(store), clock=lambda: T0)
+    gateway = Gateway(limits(**data), venue="external", store=store, clock=lambda: T0)
     gateway.set_reference("bitstamp", "BTC/USD", 30_000.0)
     forged = CcxtVenue(
         "bitstamp", SecretStr(KEY), SecretStr("not-the-secret"), api_url=fake.api_url

@@ -17,8 +17,17 @@ import numpy.typing as npt
 
 from core.models.audit import AuditEvent
 from core.models.market import Bar, Trade
-from core.models.trading import Account, Order, Position, Side, TradingState
-from core.store.audit import AuditLog
+from core.models.trading import (
+    Account,
+    Fill,
+    Liquidity,
+    Order,
+    OrderStatus,
+    Position,
+    Side,
+    TradingState,
+)
+from core.store import AuditLog, Store, TradeLog
 from gateway._core import Engine
 from gateway.decisions import BatchDecisions, GateDecision, Verdict
 from gateway.limits import GateLimits, load_limits
@@ -52,16 +61,21 @@ class Gateway:
         limits: GateLimits,
         *,
         venue: Literal["paper", "external"] = "paper",
-        audit: AuditLog | None = None,
+        store: Store | None = None,
         audit_batch_size: int = 500,
         clock: Clock = wall_clock,
         actor: str = "gateway",
     ) -> None:
         self.limits = limits
         self._engine = Engine(limits.to_engine_json(), external=venue == "external")
-        self._audit = audit
+        self._audit = AuditLog(store) if store is not None else None
+        self._trades = TradeLog(store) if store is not None else None
         self._batch_size = audit_batch_size
         self._pending: list[AuditEvent] = []
+        self._orders: dict[str, Order] = {}
+        self._order_seq: dict[str, int] = {}
+        self._pending_states: list[tuple[Order, OrderStatus, float, datetime, int]] = []
+        self._pending_fills: list[Fill] = []
         self.recent_events: deque[dict[str, Any]] = deque(maxlen=10_000)
         self.clock = clock
         self.actor = actor
@@ -82,8 +96,37 @@ class Gateway:
             if self._audit is None:
                 continue
             self._pending.append(self._audit_event(event))
+            self._trade_rows(event)
         if len(self._pending) >= self._batch_size:
             self.flush()
+
+    def _trade_rows(self, event: dict[str, Any]) -> None:
+        order = self._orders.get(str(event.get("order_id", "")))
+        if order is None:
+            return
+        ts = datetime.fromtimestamp(event["ts_ms"] / 1000, UTC)
+        if event["kind"] == "order.status":
+            seq = self._order_seq.get(event["order_id"], 0) + 1
+            self._order_seq[event["order_id"]] = seq
+            state = (order, OrderStatus(event["status"]), float(event["filled"]), ts, seq)
+            self._pending_states.append(state)
+        elif event["kind"] == "order.fill":
+            self._pending_fills.append(
+                Fill(
+                    fill_id=event["fill_id"],
+                    order_id=order.order_id,
+                    strategy_id=order.strategy_id,
+                    account_id=order.account_id,
+                    venue_id=order.venue_id,
+                    symbol=order.symbol,
+                    side=Side(event["side"]),
+                    quantity=event["quantity"],
+                    price=event["price"],
+                    fee=event["fee"],
+                    liquidity=Liquidity(event["liquidity"]),
+                    ts=ts,
+                )
+            )
 
     def _audit_event(self, event: dict[str, Any]) -> AuditEvent:
         order_id: UUID | None = None
@@ -131,7 +174,13 @@ class Gateway:
             self._pending.append(event)
 
     def flush(self) -> int:
-        """Append buffered audit events; returns how many were written."""
+        """Append buffered audit events (and order states and fills); returns how many
+        audit events were written."""
+        if self._trades is not None:
+            states, self._pending_states = self._pending_states, []
+            fills, self._pending_fills = self._pending_fills, []
+            self._trades.append_order_states(states)
+            self._trades.append_fills(fills)
         if self._audit is None or not self._pending:
             return 0
         batch, self._pending = self._pending, []
@@ -179,8 +228,16 @@ class Gateway:
     def submit(
         self, order: Order, *, approval_token: str | None = None, at: datetime | None = None
     ) -> GateDecision:
+        if self._trades is not None:
+            self._orders.setdefault(str(order.order_id), order)
         raw = self._engine.submit(*self._args(order, approval_token), self._now(at))
-        return self._decision(order.order_id, raw)
+        decision = self._decision(order.order_id, raw)
+        if (
+            decision.verdict is Verdict.DENY
+            and self._engine.order_status(str(order.order_id)) is None
+        ):
+            self._orders.pop(str(order.order_id), None)
+        return decision
 
     def modify(
         self,
@@ -191,6 +248,15 @@ class Gateway:
         at: datetime | None = None,
     ) -> GateDecision:
         raw = self._engine.modify(str(order_id), price, quantity, self._now(at))
+        known = self._orders.get(str(order_id))
+        if raw[0] == Verdict.ACCEPT and known is not None:
+            status = self._engine.order_status(str(order_id))
+            update: dict[str, Any] = {}
+            if price is not None:
+                update["limit_price"] = price
+            if quantity is not None and status is not None:
+                update["quantity"] = status[1] + quantity
+            self._orders[str(order_id)] = known.model_copy(update=update)
         return self._decision(order_id, raw)
 
     def cancel(self, order_id: UUID, *, at: datetime | None = None) -> None:
