@@ -68,3 +68,25 @@ def test_a_store_held_by_another_process_is_reported_not_crashed(desk_env: Path)
     finally:
         holder.communicate(input="", timeout=60)
     assert runner.invoke(app, ["data", "status"]).exit_code == 0
+
+
+def test_gateway_limits_and_codes(desk_env: Path, tmp_path: Path):
+    shown = runner.invoke(app, ["gateway", "limits"])
+    assert shown.exit_code == 0, shown.output
+    assert "bitstamp:BTC/USD" in shown.output
+    codes = runner.invoke(app, ["gateway", "codes"])
+    assert "NOTIONAL_EXCEEDS_MAX_PER_ORDER" in codes.output
+    bad = tmp_path / "limits.yaml"
+    bad.write_text("limits_version: x\n")
+    refused = runner.invoke(app, ["gateway", "limits", "--file", str(bad)])
+    assert refused.exit_code == 2
+    assert "account_id: Field required" in refused.output
+
+
+def test_demo_walks_orders_through_the_gate(desk_env: Path):
+    demo = runner.invoke(app, ["demo"])
+    assert demo.exit_code == 0, demo.output
+    gate = demo.output.split("Pre-trade gate")[1]
+    for expected in ("ACCEPT", "DENY", "NEEDS_APPROVAL", "PRICE_OUTSIDE_COLLAR", "filled"):
+        assert expected in gate
+    assert "position manual BTC/USD: 0.5" in gate

@@ -6,7 +6,7 @@ import typer
 
 from core.logs import configure_logging
 from core.settings import get_settings
-from interfaces.cli import data_commands
+from interfaces.cli import data_commands, gateway_commands
 from interfaces.cli.demo import demo
 
 app = typer.Typer(
@@ -16,6 +16,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 app.add_typer(data_commands.app, name="data")
+app.add_typer(gateway_commands.app, name="gateway")
 app.command("demo")(demo)
 
 

@@ -8,6 +8,7 @@ from rich.rule import Rule
 from core.store import MarketDataStore, QualityLog
 from interfaces.cli import render
 from interfaces.cli.data_commands import load_datasets, open_store
+from interfaces.cli.gateway_commands import gate_walkthrough
 from tools.ingest.real_datasets import DATASETS
 
 # Wide enough for the tables when output is piped (CI logs), where Rich assumes 80.
@@ -26,5 +27,7 @@ def demo() -> None:
         console.print(render.quarantine_table(log.quarantined(), limit=8))
         console.print(Rule("3. What the desk holds"))
         console.print(render.series_table(MarketDataStore(store).series()))
+        console.print(Rule("4. Pre-trade gate (Rust) on the paper venue"))
+        gate_walkthrough(store)
         console.print(render.counts_table(store.row_counts()))
         console.print(f"store: {store.path or store.dsn}")
