@@ -232,7 +232,7 @@ impl Engine {
     }
 
     pub fn equity(&self) -> f64 {
-        self.ledger.equity(&self.marks())
+        self.ledger.equity_with(|i| self.instruments[i].reference)
     }
 
     pub fn order_status(&self, order_id: &str) -> Option<(OrderStatus, f64, f64)> {

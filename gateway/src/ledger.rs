@@ -96,11 +96,15 @@ impl Ledger {
 
     /// Cash plus every position at `marks` (missing marks value a position at its cost).
     pub fn equity(&self, marks: &[Option<f64>]) -> f64 {
+        self.equity_with(|i| marks[i])
+    }
+
+    /// As `equity`, with marks looked up per instrument (no allocation on the hot path).
+    pub fn equity_with(&self, mark: impl Fn(usize) -> Option<f64>) -> f64 {
         let mut equity = self.cash;
         for (k, p) in self.by_strategy.iter().enumerate() {
             if p.quantity != 0.0 {
-                let mark = marks[k % self.n_instruments].unwrap_or(p.average_price);
-                equity += p.quantity * mark;
+                equity += p.quantity * mark(k % self.n_instruments).unwrap_or(p.average_price);
             }
         }
         equity

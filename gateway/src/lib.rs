@@ -15,6 +15,7 @@ pub mod ledger;
 pub mod order;
 pub mod paper;
 pub mod reason;
+pub mod replay;
 
 #[cfg(feature = "python")]
 mod python;

@@ -92,6 +92,23 @@ class Engine:
         quantity: _Array,
         now_ms: int,
     ) -> tuple[bytes, bytes]: ...
+    def replay_targets(
+        self,
+        instrument_id: str,
+        strategy_id: str,
+        ts_ms: _Array,
+        open: _Array,
+        high: _Array,
+        low: _Array,
+        close: _Array,
+        volume: _Array,
+        weights: _Array,
+        interval_ms: int,
+        rebalance_band: float = 0.0,
+    ) -> dict[str, Any]:
+        """Replay bars and target weights through the gate and paper venue; returns
+        equity and position per bar (f64 bytes), orders, denied, needs_approval and
+        denial_reasons."""
     def modify(
         self, order_id: str, price: float | None, quantity: float | None, now_ms: int
     ) -> tuple[str, list[str]]: ...

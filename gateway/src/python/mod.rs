@@ -13,6 +13,7 @@ use crate::gate::CoreOrder;
 use crate::increments;
 use crate::order::{OrderRequest, OrderType, Side, TimeInForce};
 use crate::reason::Reason;
+use crate::replay::ReplayInput;
 
 create_exception!(_core, GatewayError, PyValueError, "A gateway operation was refused; the message starts with its code.");
 
@@ -231,6 +232,53 @@ impl Engine_ {
         self.inner.check_batch(&orders, now_ms, &mut verdicts, &mut masks);
         let mask_bytes: Vec<u8> = masks.iter().flat_map(|m| m.to_ne_bytes()).collect();
         Ok((PyBytes::new(py, &verdicts), PyBytes::new(py, &mask_bytes)))
+    }
+
+    /// Replay bars and target weights through the gate and paper venue (see `replay.rs`).
+    /// Returns equity and position per bar (f64 bytes) and order counts.
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (instrument_id, strategy_id, ts_ms, open, high, low, close, volume, weights, interval_ms, rebalance_band = 0.0))]
+    fn replay_targets<'py>(
+        &mut self,
+        py: Python<'py>,
+        instrument_id: &str,
+        strategy_id: &str,
+        ts_ms: PyBuffer<i64>,
+        open: PyBuffer<f64>,
+        high: PyBuffer<f64>,
+        low: PyBuffer<f64>,
+        close: PyBuffer<f64>,
+        volume: PyBuffer<f64>,
+        weights: PyBuffer<f64>,
+        interval_ms: i64,
+        rebalance_band: f64,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let (ts, o, h, l, c, v, w) = (
+            ts_ms.to_vec(py)?, open.to_vec(py)?, high.to_vec(py)?, low.to_vec(py)?, close.to_vec(py)?, volume.to_vec(py)?, weights.to_vec(py)?,
+        );
+        let input = ReplayInput {
+            instrument_id,
+            strategy_id,
+            ts_ms: &ts,
+            open: &o,
+            high: &h,
+            low: &l,
+            close: &c,
+            volume: &v,
+            weights: &w,
+            interval_ms,
+            rebalance_band,
+        };
+        let out = self.inner.replay_targets(&input).map_err(gateway_err)?;
+        let d = PyDict::new(py);
+        let bytes = |xs: &[f64]| xs.iter().flat_map(|x| x.to_ne_bytes()).collect::<Vec<u8>>();
+        d.set_item("equity", PyBytes::new(py, &bytes(&out.equity)))?;
+        d.set_item("position", PyBytes::new(py, &bytes(&out.position)))?;
+        d.set_item("orders", out.orders)?;
+        d.set_item("denied", out.denied)?;
+        d.set_item("needs_approval", out.needs_approval)?;
+        d.set_item("denial_reasons", out.denial_reasons.codes())?;
+        Ok(d)
     }
 
     #[pyo3(signature = (order_id, price, quantity, now_ms))]
