@@ -41,9 +41,27 @@ pub struct ReplayOutput {
     pub denial_reasons: ReasonSet,
 }
 
-fn floor_to_lot(units: f64, lot: f64) -> f64 {
-    let lots = (units.abs() / lot * (1.0 + 1e-12)).floor();
-    (lots * lot).copysign(units)
+/// Units to hold for `weight`. A flip or a close sizes from the equity left after closing
+/// the current position (close-then-open, as backtesting.py does); the Python vectorised
+/// backtester (`tools/research/fill_model.py`) uses the same formula.
+#[allow(clippy::too_many_arguments)]
+pub fn target_units(weight: f64, cash: f64, position: f64, open: f64, buy_px: f64, sell_px: f64, fee: f64, lot: f64) -> f64 {
+    let mut basis = cash + position * open;
+    let flips = position != 0.0 && (weight == 0.0 || (weight > 0.0) != (position > 0.0));
+    if flips {
+        let px = if position > 0.0 { sell_px } else { buy_px };
+        basis = cash + position * px - position.abs() * px * fee;
+    }
+    if weight == 0.0 {
+        return 0.0;
+    }
+    let new_px = if weight > 0.0 { buy_px } else { sell_px };
+    let units = ((weight.abs() * basis / (new_px * (1.0 + fee))) / lot * (1.0 + 1e-12)).floor() * lot;
+    if weight > 0.0 {
+        units
+    } else {
+        -units
+    }
 }
 
 impl Engine {
@@ -64,6 +82,8 @@ impl Engine {
             .ok_or_else(|| EngineError::BadArgument(format!("unknown strategy {}", input.strategy_id)))?;
         let lot = self.config.instruments[instrument].lot;
         let fee = self.config.paper.taker_fee_bps / 10_000.0;
+        let half = self.config.paper.half_spread_bps / 10_000.0;
+        let slip = self.config.paper.slippage_bps / 10_000.0;
         let account_id = self.config.account_id.clone();
         let mut out = ReplayOutput { equity: Vec::with_capacity(n), position: Vec::with_capacity(n), ..ReplayOutput::default() };
         let mut traded_weight = 0.0_f64;
@@ -75,12 +95,12 @@ impl Engine {
                 return Err(EngineError::BadArgument(format!("bar {t} is not a valid bar: o={o} h={h} l={l} c={c} v={v}")));
             }
             self.on_trade(instrument, ts, o, v / 4.0)?;
+            let (buy_px, sell_px) = (o * (1.0 + half) * (1.0 + slip), o * (1.0 - half) * (1.0 - slip));
             let wanted = if t > 0 { input.weights[t - 1] } else { 0.0 };
             let wanted = if wanted.is_finite() { wanted } else { 0.0 };
             if (wanted - traded_weight).abs() > input.rebalance_band && (t > 0) {
-                let equity = self.equity();
                 let current = self.ledger.position(strategy, instrument).quantity;
-                let target = floor_to_lot(wanted * equity / (o * (1.0 + fee)), lot);
+                let target = target_units(wanted, self.ledger.cash(), current, o, buy_px, sell_px, fee, lot);
                 let delta = target - current;
                 if delta.abs() >= lot * (1.0 - 1e-9) {
                     let side = if delta > 0.0 { Side::Buy } else { Side::Sell };

@@ -74,7 +74,7 @@ fn weights_trade_at_the_next_open_with_slippage_and_fees() {
     assert_eq!(out.position[0], 0.0);
     // Decided at bar 0's close, bought at bar 1's open (101) plus 5 bps slippage.
     let price = 101.0 * 1.0005;
-    let units = (100_000.0 / (101.0 * 1.001) / 0.001_f64).floor() * 0.001;
+    let units = (100_000.0 / (price * 1.001) / 0.001_f64).floor() * 0.001;
     assert!((out.position[1] - units).abs() < 1e-9, "{} vs {units}", out.position[1]);
     let cash_after = 100_000.0 - units * price * 1.001;
     assert!((out.equity[1] - (cash_after + units * 103.0)).abs() < 1e-6);
