@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     limits_path: Path | None = Field(
         default=None, description="Gate limits (TOML/YAML). Unset: the gateway's packaged defaults."
     )
+    mlflow_tracking_uri: str | None = Field(
+        default=None,
+        description="MLflow tracking URI. Unset: a local SQLite store under data_dir.",
+    )
     venue_exchange: str = Field(default="bitstamp", description="ccxt exchange id for live orders.")
     venue_api_key: SecretStr | None = Field(default=None, description="Never logged or shown.")
     venue_api_secret: SecretStr | None = Field(default=None, description="Never logged or shown.")
@@ -55,6 +59,12 @@ class Settings(BaseSettings):
         if value is not None and not value.startswith(("chdb://", "http://", "https://")):
             raise ValueError("store_dsn must start with chdb://, http:// or https://")
         return value
+
+    @property
+    def resolved_tracking_uri(self) -> str:
+        if self.mlflow_tracking_uri is not None:
+            return self.mlflow_tracking_uri
+        return f"sqlite:///{(self.data_dir / 'mlflow.db').resolve()}"
 
     @property
     def resolved_store_dsn(self) -> str:
