@@ -11,9 +11,9 @@ import matplotlib
 matplotlib.use("Agg")  # files only; no display on servers or in CI
 
 import matplotlib.pyplot as plt
-from matplotlib.figure import Figure
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from tools.research.metrics import drawdown
 from tools.research.results import BacktestResult
