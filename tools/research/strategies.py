@@ -138,6 +138,21 @@ class DonchianBreakout(_Strategy):
         return self._clip(hold_between_events(events))
 
 
+class MlSignal(_Strategy):
+    """Weights from a saved ML model (`tools.research.ml_model.save`)."""
+
+    kind: Literal["ml_signal"] = "ml_signal"
+    model_dir: str = Field(min_length=1)
+
+    def weights(self, bars: BarSeries) -> Floats:
+        from pathlib import Path
+
+        from tools.research import ml_model
+
+        model = ml_model.load(Path(self.model_dir))
+        return self._clip(model.weights(ml_model.features(bars)))
+
+
 BaseStrategy = Annotated[
     SmaCross | TimeSeriesMomentum | MeanReversion | DonchianBreakout, Field(discriminator="kind")
 ]
@@ -166,6 +181,6 @@ class VolatilityTarget(_Strategy):
 
 
 Strategy = Annotated[
-    SmaCross | TimeSeriesMomentum | MeanReversion | DonchianBreakout | VolatilityTarget,
+    SmaCross | TimeSeriesMomentum | MeanReversion | DonchianBreakout | VolatilityTarget | MlSignal,
     Field(discriminator="kind"),
 ]

@@ -1,0 +1,217 @@
+"""The Strategy Research agent's tools: typed requests in, typed summaries out. Each opens
+the bars from the store; bad parameters, unknown symbols and empty ranges are clear errors."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from core.settings import Settings
+from core.store import Store
+from tools.research import ml_model
+from tools.research.backtesters import run_event_driven, run_vectorised
+from tools.research.bars import BarSeries, load_bars
+from tools.research.fill_model import Costs
+from tools.research.metrics import Metrics
+from tools.research.report import write_report
+from tools.research.strategies import Strategy
+from tools.research.sweep import ParamGrid, run_sweep
+from tools.research.tracking import Tracker
+from tools.research.walk_forward import WalkForwardConfig, walk_forward
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    venue: str = Field(min_length=1)
+    symbol: str = Field(min_length=1)
+    interval: str = "1d"
+    start: str | None = None
+    end: str | None = None
+    costs: Costs = Costs()
+    cash: float = Field(default=100_000.0, gt=0, allow_inf_nan=False)
+
+
+class BacktestRequest(_Request):
+    strategy: Strategy
+    engine: Literal["vectorised", "event_driven"] = "event_driven"
+    report: bool = True
+
+
+class BacktestSummary(BaseModel):
+    metrics: Metrics
+    engine: str
+    trades: int
+    gate_denied: int | None
+    gate_denial_reasons: tuple[str, ...]
+    run_id: str
+    report: str | None
+
+
+class SweepRequest(_Request):
+    grid: ParamGrid
+    backend: Literal["serial", "processes", "submitit"] = "processes"
+    top: int = Field(default=10, ge=1, le=1000)
+
+
+class SweepSummary(BaseModel):
+    trials: int
+    refused: int
+    best: list[dict[str, object]]
+    deflated_sharpe: float
+    run_id: str
+
+
+class WalkForwardRequest(_Request):
+    grid: ParamGrid
+    train_bars: int = Field(ge=20)
+    test_bars: int = Field(ge=5)
+
+
+class WalkForwardSummary(BaseModel):
+    folds: int
+    in_sample_mean_sharpe: float
+    out_of_sample: Metrics
+    chosen: list[dict[str, object]]
+
+
+class TrainModelRequest(_Request):
+    config: ml_model.MlpConfig = ml_model.MlpConfig()
+    train_bars: int = Field(default=750, ge=100)
+    test_bars: int = Field(default=250, ge=20)
+    folds: int = Field(default=5, ge=2, le=20)
+    embargo: int = Field(default=10, ge=0)
+    name: str = Field(default="mlp", pattern=r"^[A-Za-z0-9_.-]+$")
+
+
+class TrainModelSummary(BaseModel):
+    model_dir: str
+    cv: list[dict[str, float]]
+    walk_forward_oos: Metrics
+    device: str
+
+
+class CompareRequest(_Request):
+    strategies: list[Strategy] = Field(min_length=2, max_length=50)
+
+    @model_validator(mode="after")
+    def _distinct(self) -> CompareRequest:
+        dumps = [s.model_dump_json() for s in self.strategies]
+        if len(set(dumps)) != len(dumps):
+            raise ValueError("the strategies to compare must differ")
+        return self
+
+
+class ResearchTools:
+    """What the research agent may call; every run is tracked in MLflow."""
+
+    def __init__(self, store: Store, settings: Settings) -> None:
+        self.store = store
+        self.settings = settings
+        self.tracker = Tracker(settings)
+
+    def _bars(self, r: _Request) -> BarSeries:
+        return load_bars(self.store, r.venue, r.symbol, r.interval, r.start, r.end)
+
+    def backtest(self, request: BacktestRequest) -> BacktestSummary:
+        bars = self._bars(request)
+        run = run_event_driven if request.engine == "event_driven" else run_vectorised
+        result = run(bars, request.strategy, request.costs, request.cash)
+        report = None
+        if request.report:
+            folder = (
+                self.settings.data_dir / "reports" / f"{request.strategy.kind}-{bars.data_version}"
+            )
+            report = write_report(result, f"{bars.instrument_id} {request.strategy.kind}", folder)
+        run_id = self.tracker.log_backtest(result, bars, report=report.parent if report else None)
+        return BacktestSummary(
+            metrics=result.metrics,
+            engine=result.engine,
+            trades=result.metrics.trades,
+            gate_denied=result.gate.denied if result.gate else None,
+            gate_denial_reasons=result.gate.denial_reasons if result.gate else (),
+            run_id=run_id,
+            report=str(report) if report else None,
+        )
+
+    def sweep(self, request: SweepRequest) -> SweepSummary:
+        bars = self._bars(request)
+        strategies, refused = request.grid.expand()
+        frame = run_sweep(
+            bars, strategies, request.costs, request.cash, backend=request.backend,
+            submitit_folder=self.settings.data_dir / "submitit",
+        )  # fmt: skip
+        run_id = self.tracker.log_sweep(
+            frame, bars, request.grid.kind, self.settings.data_dir / "tmp"
+        )
+        top = frame.head(request.top)
+        return SweepSummary(
+            trials=len(frame),
+            refused=refused,
+            best=[
+                {
+                    "params": row["params"],
+                    "sharpe": row["sharpe"],
+                    "total_return": row["total_return"],
+                }
+                for _, row in top.iterrows()
+            ],
+            deflated_sharpe=float(frame["deflated_sharpe"].iloc[0]),
+            run_id=run_id,
+        )
+
+    def walk_forward(self, request: WalkForwardRequest) -> WalkForwardSummary:
+        bars = self._bars(request)
+        strategies, _ = request.grid.expand()
+        config = WalkForwardConfig(train_bars=request.train_bars, test_bars=request.test_bars)
+        result = walk_forward(bars, strategies, request.costs, config, request.cash)
+        return WalkForwardSummary(
+            folds=len(result.folds),
+            in_sample_mean_sharpe=result.in_sample_mean_sharpe,
+            out_of_sample=result.out_of_sample,
+            chosen=list(result.folds["chosen"]),
+        )
+
+    def train_model(self, request: TrainModelRequest) -> TrainModelSummary:
+        bars = self._bars(request)
+        cv = ml_model.cross_validate(bars, request.config, request.folds, request.embargo)
+        weights, _ = ml_model.walk_forward_weights(
+            bars, request.config, request.train_bars, request.test_bars
+        )
+        from tools.research.backtesters import run_weights_vectorised
+
+        oos = run_weights_vectorised(bars, weights, request.costs, request.cash, {})
+        x, y = ml_model.features(bars), ml_model.labels(bars)
+        model = ml_model.train(x, y, request.config)
+        folder = self.settings.data_dir / "models" / f"{request.name}-{bars.data_version}"
+        ml_model.save(
+            model,
+            folder,
+            {"data_version": bars.data_version, "instrument": bars.instrument_id,
+             "interval": bars.interval, "cv": cv, "walk_forward_oos": oos.metrics.model_dump()},
+        )  # fmt: skip
+        return TrainModelSummary(
+            model_dir=str(folder),
+            cv=cv,
+            walk_forward_oos=oos.metrics,
+            device=str(ml_model.device()),
+        )
+
+    def compare(self, request: CompareRequest) -> list[dict[str, object]]:
+        bars = self._bars(request)
+        rows = []
+        for strategy in request.strategies:
+            result = run_vectorised(bars, strategy, request.costs, request.cash)
+            rows.append({"strategy": strategy.model_dump(), **result.metrics.model_dump()})
+        return sorted(rows, key=lambda r: float(str(r["sharpe"])), reverse=True)
+
+
+__all__ = [
+    "BacktestRequest",
+    "CompareRequest",
+    "ResearchTools",
+    "SweepRequest",
+    "TrainModelRequest",
+    "WalkForwardRequest",
+]  # fmt: skip
