@@ -164,7 +164,7 @@ def test_agent_tools_track_runs_and_refuse_bad_requests(
             strategy=SmaCross(fast=10, slow=30),
             costs=COSTS,
             cash=10_000,
-        )  # fmt: skip
+        )
     )
     assert summary.engine == "event_driven"
     assert summary.gate_denied == 0
@@ -202,7 +202,7 @@ def test_agent_tools_track_runs_and_refuse_bad_requests(
                 strategy=SmaCross(),
                 start="2012-01-01",
                 end="2011-01-01",
-            )  # fmt: skip
+            )
         )
     with pytest.raises(ValidationError, match="greater than or equal to 1"):
         BacktestRequest.model_validate(
@@ -210,7 +210,7 @@ def test_agent_tools_track_runs_and_refuse_bad_requests(
                 "venue": "nasdaq",
                 "symbol": "GOOG",
                 "strategy": {"kind": "sma_cross", "fast": -3, "slow": 10},
-            }  # fmt: skip
+            }
         )
     with pytest.raises(ValidationError, match="must differ"):
         CompareRequest(venue="nasdaq", symbol="GOOG", strategies=[SmaCross(), SmaCross()])
