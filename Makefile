@@ -39,6 +39,7 @@ lint: bootstrap
 bench: bootstrap
 	$(UV) run python -m benchmarks.store_ingest_query
 	$(UV) run python -m benchmarks.gateway_checks
+	$(UV) run python -m benchmarks.research_backtests
 
 clean:
 	rm -rf .quantdesk gateway/target .venv

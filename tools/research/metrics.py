@@ -48,18 +48,31 @@ def drawdown(equity: Floats) -> Floats:
 
 def round_trip_pnl(equity: Floats, position: Floats) -> Floats:
     """PnL of each holding period (entry to exit or flip), net of costs, from the equity
-    curve: the bars a position is held on, plus the bar it is closed on."""
+    curve: from the close before a position starts to the close of the bar it changes on."""
     sign = np.sign(position)
-    pnl = []
-    start = None
-    for t in range(1, len(sign)):
-        if sign[t] != sign[t - 1]:
-            if start is not None:
-                pnl.append(equity[t] - equity[start - 1])
-            start = t if sign[t] != 0 else None
-    if start is not None:
-        pnl.append(equity[-1] - equity[start - 1])
-    return np.asarray(pnl, dtype=np.float64)
+    changes = np.flatnonzero(sign[1:] != sign[:-1]) + 1
+    starts = changes[sign[changes] != 0]
+    if len(starts) == 0:
+        return np.zeros(0)
+    following = np.searchsorted(changes, starts, side="right")
+    ends = np.where(
+        following < len(changes), changes[np.minimum(following, len(changes) - 1)], len(sign) - 1
+    )
+    out: Floats = equity[ends] - equity[starts - 1]
+    return out
+
+
+def longest_drawdown(dd: Floats, ts: pd.DatetimeIndex) -> tuple[int, float]:
+    """Bars and days of the longest run under water."""
+    under = np.concatenate([[False], dd < 0, [False]])
+    edges = np.flatnonzero(under[1:] != under[:-1])
+    if len(edges) == 0:
+        return 0, 0.0
+    starts, ends = edges[::2], edges[1::2]
+    k = int(np.argmax(ends - starts))
+    first, last = int(starts[k]), int(ends[k]) - 1
+    days = (ts[last] - ts[max(first - 1, 0)]).total_seconds() / 86_400
+    return int(ends[k] - starts[k]), days
 
 
 def compute_metrics(
@@ -83,19 +96,7 @@ def compute_metrics(
     down = float(np.sqrt((downside**2).sum() / len(returns))) if len(returns) else 0.0
     dd = drawdown(equity)
     max_dd = float(dd.min())
-    underwater = dd < 0
-    longest, run = 0, 0
-    longest_days, start_ts = 0.0, ts[0]
-    for t, under in enumerate(underwater):
-        if under:
-            if run == 0:
-                start_ts = ts[t - 1] if t > 0 else ts[t]
-            run += 1
-            if run > longest:
-                longest = run
-                longest_days = (ts[t] - start_ts).total_seconds() / 86_400
-        else:
-            run = 0
+    longest, longest_days = longest_drawdown(dd, ts)
     trips = round_trip_pnl(equity, position)
     gains, losses = trips[trips > 0].sum(), -trips[trips < 0].sum()
     return Metrics(
