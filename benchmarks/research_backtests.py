@@ -103,7 +103,9 @@ def event_driven(frame: pd.DataFrame, n: int) -> None:
 def main() -> None:
     frame = _minute_bars()
     bars = _series(frame, BARS)
-    print(f"{len(PAIRS):,} SMA pairs x {len(bars):,} one-minute bars (derived from real daily bars)")
+    print(
+        f"{len(PAIRS):,} SMA pairs x {len(bars):,} one-minute bars (derived from real daily bars)"
+    )
     our_s, table = ours(bars)
     print(f"ours (numba kernel, {len(PAIRS)} pairs): {our_s:.2f} s")
     peer_s, values = peer(bars)

@@ -90,3 +90,40 @@ def test_demo_walks_orders_through_the_gate(desk_env: Path):
     for expected in ("ACCEPT", "DENY", "NEEDS_APPROVAL", "PRICE_OUTSIDE_COLLAR", "filled"):
         assert expected in gate
     assert "position manual BTC/USD: 0.5" in gate
+
+
+def test_research_commands_on_stored_bars(desk_env: Path):
+    assert runner.invoke(app, ["data", "load", "goog"]).exit_code == 0
+    common = ["--venue", "nasdaq", "--symbol", "GOOG"]
+    done = runner.invoke(
+        app, ["research", "backtest", *common, "--strategy", "sma_cross", "--param", "fast=10",
+              "--param", "slow=30", "--lot", "1"],
+    )  # fmt: skip
+    assert done.exit_code == 0, done.output
+    assert "final_equity" in done.output
+    assert "report:" in done.output
+    assert (desk_env / "reports").is_dir()
+    swept = runner.invoke(
+        app, ["research", "sweep", *common, "sma_cross", "--grid", "fast=5,10",
+              "--grid", "slow=20,40", "--backend", "serial", "--lot", "1"],
+    )  # fmt: skip
+    assert swept.exit_code == 0, swept.output
+    assert "4 tried" in swept.output
+    assert "deflated Sharpe" in swept.output
+    walked = runner.invoke(
+        app, ["research", "walk-forward", *common, "sma_cross", "--grid", "fast=5,10",
+              "--grid", "slow=40", "--lot", "1"],
+    )  # fmt: skip
+    assert walked.exit_code == 0, walked.output
+    assert "Out of sample" in walked.output
+    bad = runner.invoke(
+        app, ["research", "backtest", *common, "--strategy", "sma_cross", "--param", "fast=-1"]
+    )
+    assert bad.exit_code == 2
+    assert "greater than or equal to 1" in bad.output
+    unknown = runner.invoke(
+        app, ["research", "backtest", "--venue", "nasdaq", "--symbol", "MSFT", "--strategy",
+              "sma_cross"],
+    )  # fmt: skip
+    assert unknown.exit_code == 2
+    assert "unknown series" in unknown.output

@@ -6,7 +6,7 @@ import typer
 
 from core.logs import configure_logging
 from core.settings import get_settings
-from interfaces.cli import data_commands, gateway_commands
+from interfaces.cli import data_commands, gateway_commands, research_commands
 from interfaces.cli.demo import demo
 
 app = typer.Typer(
@@ -17,6 +17,7 @@ app = typer.Typer(
 )
 app.add_typer(data_commands.app, name="data")
 app.add_typer(gateway_commands.app, name="gateway")
+app.add_typer(research_commands.app, name="research")
 app.command("demo")(demo)
 
 

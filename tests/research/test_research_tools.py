@@ -20,6 +20,7 @@ from tools.research.agent_tools import (
     CompareRequest,
     ResearchTools,
     SweepRequest,
+    TrainModelRequest,
     WalkForwardRequest,
 )
 from tools.research.backtesters import run_vectorised
@@ -192,6 +193,18 @@ def test_agent_tools_track_runs_and_refuse_bad_requests(
                        strategies=[SmaCross(fast=5, slow=30), SmaCross(fast=10, slow=60)])
     )  # fmt: skip
     assert compared[0]["sharpe"] >= compared[1]["sharpe"]
+    trained = tools.train_model(
+        TrainModelRequest(venue="nasdaq", symbol="GOOG", costs=COSTS, train_bars=1_000,
+                          test_bars=500, folds=3, config=ml_model.MlpConfig(epochs=3, hidden=8))
+    )  # fmt: skip
+    assert len(trained.cv) == 3
+    assert all(0.3 < fold["accuracy"] < 0.7 for fold in trained.cv)
+    assert (Path(trained.model_dir) / "metadata.json").exists()
+    ml = tools.backtest(
+        BacktestRequest(venue="nasdaq", symbol="GOOG", costs=COSTS, report=False,
+                        strategy=MlSignal(model_dir=trained.model_dir))
+    )  # fmt: skip
+    assert ml.trades > 0
     with pytest.raises(ResearchDataError, match="unknown series"):
         tools.backtest(BacktestRequest(venue="nasdaq", symbol="MSFT", strategy=SmaCross()))
     with pytest.raises(ResearchDataError, match="empty date range"):

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import itertools
 import os
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any, Literal
 
@@ -86,20 +87,27 @@ def run_sweep(
     workers: int | None = None,
     submitit_folder: Path | None = None,
     submitit_cluster: str | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> pd.DataFrame:
     """One row per strategy, best Sharpe first, with the deflated Sharpe of the best row
     given how many were tried (column `deflated_sharpe`, on the first row)."""
     specs = [s.model_dump() for s in strategies]
     workers = workers or os.cpu_count() or 1
+    progress = on_progress or (lambda done, total: None)
     if backend == "serial" or len(specs) == 1:
-        rows = evaluate_chunk(bars, specs, costs, cash)
+        rows = []
+        serial_chunks = _chunks(specs, 20)
+        for k, chunk in enumerate(serial_chunks, start=1):
+            rows += evaluate_chunk(bars, chunk, costs, cash)
+            progress(k, len(serial_chunks))
     elif backend == "processes":
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = [
-                pool.submit(evaluate_chunk, bars, chunk, costs, cash)
-                for chunk in _chunks(specs, workers * 4)
-            ]
-            rows = [row for f in futures for row in f.result()]
+            chunks = _chunks(specs, workers * 4)
+            futures = [pool.submit(evaluate_chunk, bars, chunk, costs, cash) for chunk in chunks]
+            rows = []
+            for done, future in enumerate(as_completed(futures), start=1):
+                rows += future.result()
+                progress(done, len(futures))
     else:
         import submitit
 
@@ -114,7 +122,10 @@ def run_sweep(
             [costs] * len(chunks),
             [cash] * len(chunks),
         )
-        rows = [row for job in jobs for row in job.result()]
+        rows = []
+        for done, job in enumerate(jobs, start=1):
+            rows += job.result()
+            progress(done, len(jobs))
     frame = pd.DataFrame(rows).sort_values("sharpe", ascending=False, ignore_index=True)
     frame["deflated_sharpe"] = np.nan
     if len(frame):

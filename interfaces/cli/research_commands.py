@@ -1,0 +1,226 @@
+"""`quantdesk research ...`: backtests, sweeps, walk-forward and model training on stored bars."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+from pydantic import TypeAdapter, ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from core.settings import get_settings
+from interfaces.cli.data_commands import open_store
+from tools.research import ml_model
+from tools.research.agent_tools import (
+    BacktestRequest,
+    ResearchTools,
+    TrainModelRequest,
+    WalkForwardRequest,
+)
+from tools.research.bars import ResearchDataError, load_bars
+from tools.research.fill_model import Costs
+from tools.research.metrics import Metrics
+from tools.research.strategies import Strategy
+from tools.research.sweep import ParamGrid, run_sweep
+
+app = typer.Typer(
+    help="Strategy research: backtest, sweep, walk-forward, train.", no_args_is_help=True
+)
+console = Console(width=None if Console().is_terminal else 120)
+
+Venue = Annotated[str, typer.Option(help="Venue of the stored series.")]
+Symbol = Annotated[str, typer.Option(help="Symbol of the stored series.")]
+Params = Annotated[list[str] | None, typer.Option("--param", help="name=value, repeatable.")]
+
+
+def _value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def _pairs(items: list[str] | None, what: str) -> dict[str, str]:
+    out = {}
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            console.print(f"[red]{what} must look like name=value, got {item!r}[/]")
+            raise typer.Exit(2)
+        out[name] = value
+    return out
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    console.print(f"[red]refused:[/] {exc}")
+    return typer.Exit(2)
+
+
+def metrics_table(metrics: Metrics, title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for name, value in metrics.model_dump().items():
+        table.add_row(name, f"{value:,.4f}" if isinstance(value, float) else str(value))
+    return table
+
+
+def _costs(commission: float, slippage_bps: float, lot: float) -> Costs:
+    try:
+        return Costs(commission=commission, slippage_bps=slippage_bps, lot=lot)
+    except ValidationError as exc:
+        raise _fail(exc) from None
+
+
+@app.command()
+def backtest(
+    venue: Venue,
+    symbol: Symbol,
+    strategy: Annotated[str, typer.Option(help="sma_cross, ts_momentum, mean_reversion, donchian")],
+    param: Params = None,
+    interval: str = "1d",
+    start: str | None = None,
+    end: str | None = None,
+    engine: Annotated[str, typer.Option(help="event_driven or vectorised")] = "event_driven",
+    commission: float = 0.001,
+    slippage_bps: float = 0.0,
+    lot: float = 1e-8,
+    cash: float = 100_000.0,
+) -> None:
+    """Backtest one strategy; writes an HTML report and logs the run to MLflow."""
+    spec = {"kind": strategy, **{k: _value(v) for k, v in _pairs(param, "--param").items()}}
+    try:
+        request = BacktestRequest(
+            venue=venue, symbol=symbol, interval=interval, start=start, end=end,
+            strategy=TypeAdapter(Strategy).validate_python(spec),
+            engine=engine,
+            costs=_costs(commission, slippage_bps, lot), cash=cash,
+        )  # fmt: skip
+    except ValidationError as exc:
+        raise _fail(exc) from None
+    with open_store() as store:
+        try:
+            summary = ResearchTools(store, get_settings()).backtest(request)
+        except ResearchDataError as exc:
+            raise _fail(exc) from None
+    console.print(metrics_table(summary.metrics, f"{venue}:{symbol} {strategy} ({summary.engine})"))
+    if summary.gate_denied:
+        console.print(
+            f"gate denied {summary.gate_denied}: {', '.join(summary.gate_denial_reasons)}"
+        )
+    console.print(f"report: {summary.report}\nmlflow run: {summary.run_id}")
+
+
+@app.command()
+def sweep(
+    venue: Venue,
+    symbol: Symbol,
+    strategy: str,
+    grid: Annotated[list[str], typer.Option("--grid", help="name=v1,v2,... repeatable.")],
+    interval: str = "1d",
+    start: str | None = None,
+    end: str | None = None,
+    backend: Annotated[str, typer.Option(help="processes, serial or submitit")] = "processes",
+    commission: float = 0.001,
+    lot: float = 1e-8,
+    cash: float = 100_000.0,
+    top: int = 10,
+) -> None:
+    """Sweep a parameter grid in parallel; the best row carries its deflated Sharpe."""
+    params = {k: [_value(v) for v in vs.split(",")] for k, vs in _pairs(grid, "--grid").items()}
+    try:
+        strategies, refused = ParamGrid(kind=strategy, params=params).expand()
+    except (ValidationError, ValueError) as exc:
+        raise _fail(exc) from None
+    costs = _costs(commission, 0.0, lot)
+    with open_store() as store:
+        try:
+            bars = load_bars(store, venue, symbol, interval, start, end)
+        except ResearchDataError as exc:
+            raise _fail(exc) from None
+        columns = (TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=console) as progress:
+            task = progress.add_task("sweep", total=None)
+            frame = run_sweep(
+                bars, strategies, costs, cash, backend=backend,  # type: ignore[arg-type]
+                submitit_folder=get_settings().data_dir / "submitit",
+                on_progress=lambda done, total: progress.update(task, completed=done, total=total),
+            )  # fmt: skip
+        tools = ResearchTools(store, get_settings())
+        run_id = tools.tracker.log_sweep(frame, bars, strategy, get_settings().data_dir / "tmp")
+    table = Table(title=f"{len(frame)} tried, {refused} refused; best first", title_justify="left")
+    for column in ("params", "sharpe", "total_return", "max_drawdown", "trades"):
+        table.add_column(column, justify="left" if column == "params" else "right")
+    for _, row in frame.head(top).iterrows():
+        shown = {k: v for k, v in row["params"].items() if k not in ("kind", "allow_short")}
+        table.add_row(json.dumps(shown), f"{row['sharpe']:.3f}", f"{row['total_return']:.2%}",
+                      f"{row['max_drawdown']:.2%}", str(row["trades"]))  # fmt: skip
+    console.print(table)
+    console.print(f"deflated Sharpe of the best: {frame['deflated_sharpe'].iloc[0]:.3f}")
+    console.print(f"mlflow run: {run_id}")
+
+
+@app.command("walk-forward")
+def walk_forward_command(
+    venue: Venue,
+    symbol: Symbol,
+    strategy: str,
+    grid: Annotated[list[str], typer.Option("--grid", help="name=v1,v2,... repeatable.")],
+    train_bars: int = 500,
+    test_bars: int = 250,
+    interval: str = "1d",
+    commission: float = 0.001,
+    lot: float = 1e-8,
+) -> None:
+    """Pick the best of a grid on each training window; trade it on the next test window."""
+    params = {k: [_value(v) for v in vs.split(",")] for k, vs in _pairs(grid, "--grid").items()}
+    try:
+        request = WalkForwardRequest(
+            venue=venue, symbol=symbol, interval=interval, costs=_costs(commission, 0.0, lot),
+            grid=ParamGrid(kind=strategy, params=params), train_bars=train_bars,
+            test_bars=test_bars,
+        )  # fmt: skip
+    except ValidationError as exc:
+        raise _fail(exc) from None
+    with open_store() as store:
+        try:
+            summary = ResearchTools(store, get_settings()).walk_forward(request)
+        except (ResearchDataError, ValueError) as exc:
+            raise _fail(exc) from None
+    console.print(
+        f"{summary.folds} folds; in-sample mean Sharpe {summary.in_sample_mean_sharpe:.3f}"
+    )
+    console.print(metrics_table(summary.out_of_sample, "Out of sample (test windows chained)"))
+
+
+@app.command()
+def train(
+    venue: Venue,
+    symbol: Symbol,
+    interval: str = "1d",
+    epochs: int = 40,
+    train_bars: int = 750,
+    test_bars: int = 250,
+) -> None:
+    """Train the MLP signal: purged k-fold CV, walk-forward out-of-sample, then save it."""
+    try:
+        request = TrainModelRequest(
+            venue=venue, symbol=symbol, interval=interval,
+            config=ml_model.MlpConfig(epochs=epochs), train_bars=train_bars, test_bars=test_bars,
+        )  # fmt: skip
+    except ValidationError as exc:
+        raise _fail(exc) from None
+    with open_store() as store:
+        try:
+            summary = ResearchTools(store, get_settings()).train_model(request)
+        except (ResearchDataError, ValueError) as exc:
+            raise _fail(exc) from None
+    for k, fold in enumerate(summary.cv):
+        console.print(f"fold {k}: accuracy {fold['accuracy']:.3f}, log loss {fold['log_loss']:.4f}")
+    console.print(
+        metrics_table(summary.walk_forward_oos, f"Walk-forward out of sample ({summary.device})")
+    )
+    console.print(f"model: {summary.model_dir}")
