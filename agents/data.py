@@ -1,0 +1,43 @@
+"""Data: ingestion and quality control on request."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from langchain_core.messages import AIMessage
+from langgraph.types import Command
+
+from graph.desk import Desk
+from graph.state import DeskState, Node
+from tools.ingest.pipeline import ingest_bars
+from tools.ingest.real_datasets import DATASETS
+
+NAME = "data"
+
+
+def node(desk: Desk) -> Node:
+    def data(state: DeskState) -> Command[Literal["__end__"]]:
+        wanted = (state.get("intent") or {}).get("dataset")
+        names = [wanted] if wanted in DATASETS else list(DATASETS)
+        loaded = {}
+        for name in names:
+            dataset = DATASETS[name]
+            report = ingest_bars(desk.store, dataset.read(), source=name, calendar=dataset.calendar)
+            loaded[name] = {
+                "stored": report.rows_stored,
+                "quarantined": report.rows_quarantined,
+                "already_held": report.rows_already_stored,
+            }
+        text = "; ".join(
+            f"{n}: {v['stored']} new, {v['quarantined']} quarantined" for n, v in loaded.items()
+        )
+        return Command(
+            goto="__end__",
+            update={
+                "results": {NAME: loaded},
+                "trace": [NAME],
+                "messages": [AIMessage(text, name=NAME)],
+            },
+        )
+
+    return data

@@ -1,0 +1,59 @@
+"""Judge: scores the other agents' outputs with deterministic metrics and a rubric; the PM
+uses the scores. Also the Performance Evaluation view per strategy."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from langchain_core.messages import AIMessage
+from langgraph.types import Command
+
+from graph.desk import Desk
+from graph.state import DeskState, Node
+
+NAME = "judge"
+
+
+def _num(proposal: dict[str, Any], key: str, default: float = 0.0) -> float:
+    value = proposal.get(key)
+    return float(value) if isinstance(value, int | float) else default
+
+
+def rubric(p: dict[str, Any]) -> dict[str, bool]:
+    """Deterministic checks a proposal must pass; the score is the share passed."""
+    oos, ins = _num(p, "oos_sharpe"), _num(p, "in_sample_sharpe")
+    return {
+        "has out-of-sample evidence": p.get("oos_sharpe") is not None,
+        "out-of-sample Sharpe > 0": oos > 0,
+        "out-of-sample within half of in-sample": oos >= 0.5 * ins,
+        "drawdown shallower than 50%": _num(p, "expected_max_drawdown", -1.0) > -0.5,
+        "at least 10 trades": _num(p, "trades") >= 10,
+    }
+
+
+def score_proposal(proposal: dict[str, Any]) -> dict[str, Any]:
+    checks = rubric(proposal)
+    score = sum(checks.values()) / len(checks)
+    return {"score": score, "checks": checks, "passed": score >= 0.8}
+
+
+def node(desk: Desk) -> Node:
+    del desk
+
+    def judge(state: DeskState) -> Command[Literal["risk"]]:
+        proposal = (state.get("results") or {}).get("research") or {}
+        verdict = score_proposal(proposal)
+        failed = [name for name, ok in verdict["checks"].items() if not ok]
+        text = f"score {verdict['score']:.2f}" + (
+            f"; failed: {', '.join(failed)}" if failed else ""
+        )
+        return Command(
+            goto="risk",
+            update={
+                "results": {NAME: verdict},
+                "trace": [NAME],
+                "messages": [AIMessage(text, name=NAME)],
+            },
+        )
+
+    return judge

@@ -1,0 +1,107 @@
+"""Research: runs the research tools on the requested market, proposes the best strategy
+with its expected Sharpe, drawdown and volatility (out of sample), and hands it to the
+judge and risk. Proposes a paper target when the PM asked to trade it."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal
+
+from langchain_core.messages import AIMessage
+from langgraph.types import Command
+
+from graph.desk import Desk
+from graph.state import DeskState, Node
+from tools.research.backtesters import run_vectorised
+from tools.research.bars import ResearchDataError, load_bars
+from tools.research.fill_model import Costs
+from tools.research.sweep import ParamGrid
+from tools.research.walk_forward import WalkForwardConfig, walk_forward
+
+NAME = "research"
+GRIDS: dict[str, dict[str, list[Any]]] = {
+    "ts_momentum": {"lookback": [20, 60, 120]},
+    "sma_cross": {"fast": [10, 20, 50], "slow": [60, 100, 200]},
+    "mean_reversion": {"window": [10, 20, 40]},
+    "donchian": {"window": [20, 55]},
+}
+PAPER_ALLOCATION = 0.05  # of equity, per promoted strategy
+
+
+def propose(desk: Desk, symbol: str | None, kind: str | None) -> dict[str, Any]:
+    venue, market = desk.instrument(symbol or "BTC") or ("bitstamp", "BTC/USD")
+    bars = load_bars(desk.store, venue, market, "1d")
+    lot = next(i.lot for i in desk.limits.instruments if i.id == f"{venue}:{market}")
+    costs = Costs(commission=0.001, lot=lot)
+    kinds = [kind] if kind in GRIDS else list(GRIDS)
+    best: dict[str, Any] | None = None
+    for k in kinds:
+        candidates, _ = ParamGrid(kind=k, params=GRIDS[k]).expand()
+        test = max(60, min(250, len(bars) // 8))
+        wf = walk_forward(
+            bars, candidates, costs, WalkForwardConfig(train_bars=3 * test, test_bars=test)
+        )
+        chosen = wf.folds["chosen"].iloc[-1]
+        strategy = next(c for c in candidates if c.model_dump() == chosen)
+        full = run_vectorised(bars, strategy, costs)
+        row = {
+            "instrument": f"{venue}:{market}",
+            "strategy": strategy.model_dump(),
+            "in_sample_sharpe": wf.in_sample_mean_sharpe,
+            "oos_sharpe": wf.out_of_sample.sharpe,
+            "expected_sharpe": wf.out_of_sample.sharpe,
+            "expected_max_drawdown": wf.out_of_sample.max_drawdown,
+            "expected_volatility": wf.out_of_sample.annual_volatility,
+            "trades": full.metrics.trades,
+            "folds": len(wf.folds),
+            "latest_weight": float(strategy.weights(bars)[-1]),
+        }
+        if best is None or row["oos_sharpe"] > best["oos_sharpe"]:
+            best = row
+    assert best is not None
+    weight = best["latest_weight"]
+    price = float(bars.close[-1])
+    units = math.floor(PAPER_ALLOCATION * desk.gateway.equity / price / lot) * lot
+    if weight != 0 and units > 0:
+        best["target"] = {
+            "side": "buy" if weight > 0 else "sell",
+            "quantity": round(units, 10),
+            "symbol": market.split("/")[0],
+            "strategy_id": "momentum"
+            if best["strategy"]["kind"] in ("ts_momentum", "sma_cross", "donchian")
+            else "mean_reversion",
+        }
+    return best
+
+
+def node(desk: Desk) -> Node:
+    def research(state: DeskState) -> Command[Literal["judge", "__end__"]]:
+        intent = state.get("intent", {})
+        try:
+            proposal = propose(desk, intent.get("symbol"), intent.get("strategy"))
+        except (ResearchDataError, ValueError) as exc:
+            text = f"research could not run: {exc}"
+            return Command(
+                goto="__end__",
+                update={
+                    "results": {NAME: {"error": str(exc)}},
+                    "trace": [NAME],
+                    "messages": [AIMessage(text, name=NAME)],
+                },
+            )
+        text = (
+            f"{proposal['instrument']} {proposal['strategy']['kind']}: out-of-sample Sharpe "
+            f"{proposal['oos_sharpe']:.2f} (in-sample {proposal['in_sample_sharpe']:.2f}), "
+            f"drawdown {proposal['expected_max_drawdown']:.0%}, "
+            f"vol {proposal['expected_volatility']:.0%}"
+        )
+        return Command(
+            goto="judge",
+            update={
+                "results": {NAME: proposal},
+                "trace": [NAME],
+                "messages": [AIMessage(text, name=NAME)],
+            },
+        )
+
+    return research

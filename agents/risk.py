@@ -1,0 +1,127 @@
+"""Risk: exposures, PnL, volatility, drawdown, historical VaR and expected shortfall, and
+correlations of what the desk holds; reviews research proposals; on a breach it instructs
+execution to reduce or halt."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from langchain_core.messages import AIMessage
+from langgraph.types import Command
+
+from core.store import MarketDataStore
+from graph.desk import Desk
+from graph.state import DeskState, Node
+
+NAME = "risk"
+MAX_PROPOSAL_VOL = 1.0
+MAX_PROPOSAL_DRAWDOWN = -0.6
+
+
+def portfolio_view(desk: Desk) -> dict[str, Any]:
+    gw = desk.gateway
+    positions = gw.positions()
+    market = MarketDataStore(desk.store)
+    values: dict[str, float] = {}
+    returns: dict[str, pd.Series] = {}
+    for p in positions:
+        if p.quantity == 0:
+            continue
+        frame = market.read_bars(p.venue_id, p.symbol, "1d").tail(251)
+        if len(frame) < 3:
+            continue
+        key = f"{p.venue_id}:{p.symbol}"
+        values[key] = values.get(key, 0.0) + p.quantity * float(frame["close"].iloc[-1])
+        returns[key] = pd.Series(frame["close"].to_numpy(), index=frame["ts"]).pct_change().dropna()
+    pnl = (
+        pd.DataFrame(returns).fillna(0.0) @ pd.Series(values) if returns else pd.Series(dtype=float)
+    )
+    var = float(-np.quantile(pnl, 0.05)) if len(pnl) > 20 else 0.0
+    es = float(-pnl[pnl <= -var].mean()) if len(pnl) > 20 and (pnl <= -var).any() else 0.0
+    corr = pd.DataFrame(returns).corr().round(3).to_dict() if len(returns) > 1 else {}
+    account = gw.account()
+    gross = float(sum(abs(v) for v in values.values()))
+    return {
+        "positions": [
+            {
+                "strategy": p.strategy_id,
+                "instrument": f"{p.venue_id}:{p.symbol}",
+                "quantity": p.quantity,
+                "average_price": p.average_price,
+                "realized_pnl": p.realized_pnl,
+                "unrealized_pnl": p.unrealized_pnl,
+            }
+            for p in positions
+        ],
+        "cash": account.cash,
+        "equity": gw.equity,
+        "gross_exposure": gross,
+        "net_exposure": float(sum(values.values())),
+        "annual_volatility": float(pnl.std() * np.sqrt(252) / max(gw.equity, 1e-9))
+        if len(pnl) > 2
+        else 0.0,
+        "var_95": var,
+        "expected_shortfall_95": es,
+        "correlations": corr,
+        "trading_state": gw.trading_state.value,
+        "limits_version": desk.limits.limits_version,
+        "max_gross_exposure": desk.limits.max_gross_exposure,
+    }
+
+
+def review(proposal: dict[str, Any]) -> tuple[bool, list[str]]:
+    """Whether a research proposal fits the desk's risk appetite, and why not."""
+    concerns = []
+    if proposal.get("expected_volatility", 0.0) > MAX_PROPOSAL_VOL:
+        concerns.append(
+            f"expected volatility {proposal['expected_volatility']:.0%} > {MAX_PROPOSAL_VOL:.0%}"
+        )
+    if proposal.get("expected_max_drawdown", 0.0) < MAX_PROPOSAL_DRAWDOWN:
+        concerns.append(
+            f"expected drawdown {proposal['expected_max_drawdown']:.0%} is deeper than "
+            f"{MAX_PROPOSAL_DRAWDOWN:.0%}"
+        )
+    return not concerns, concerns
+
+
+def node(desk: Desk) -> Node:
+    def risk(state: DeskState) -> Command[Literal["execution", "report", "__end__"]]:
+        intent = state.get("intent", {})
+        view = portfolio_view(desk)
+        out: dict[str, Any] = {"view": view}
+        if (
+            view["gross_exposure"] > 0.9 * view["max_gross_exposure"]
+            or view["trading_state"] == "reducing"
+        ):
+            out["instruction"] = "reduce"
+        results = state.get("results", {})
+        goto: Literal["execution", "report", "__end__"] = "__end__"
+        lines = [
+            f"equity {view['equity']:,.0f}, gross {view['gross_exposure']:,.0f}, "
+            f"net {view['net_exposure']:,.0f}, VaR95 {view['var_95']:,.0f}, "
+            f"ES95 {view['expected_shortfall_95']:,.0f}, state {view['trading_state']}"
+        ]
+        if "research" in results:
+            ok, concerns = review(results["research"])
+            out["proposal_ok"] = ok
+            out["concerns"] = concerns
+            judged = (results.get("judge") or {}).get("passed", False)
+            lines.append("proposal " + ("accepted" if ok else "refused: " + "; ".join(concerns)))
+            target = (results.get("research") or {}).get("target")
+            if ok and judged and intent.get("paper_trade") and target:
+                goto = "execution"
+        if intent.get("kind") == "report":
+            goto = "report"
+        update: dict[str, Any] = {
+            "results": {NAME: out},
+            "portfolio": view,
+            "trace": [NAME],
+            "messages": [AIMessage("; ".join(lines), name=NAME)],
+        }
+        if goto == "execution":
+            update["results"] = {NAME: out, "target": results["research"]["target"]}
+        return Command(goto=goto, update=update)
+
+    return risk

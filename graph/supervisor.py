@@ -1,0 +1,83 @@
+"""The PM supervisor: routes each request to the agents that can do it."""
+
+from __future__ import annotations
+
+from typing import Literal, Protocol
+
+from langchain_core.messages import AIMessage, HumanMessage
+from langgraph.types import Command, Send
+
+from graph.desk import Desk
+from graph.intents import Intent
+from graph.state import RESET, DeskState, Node
+
+HELP = (
+    'I can: research or backtest a strategy ("find a momentum strategy for BTC and '
+    'paper-trade it"), trade ("buy 0.5 BTC"), show positions, exposure or risk, halt '
+    "everything, write a report, load data, check health, and explain the last decision."
+)
+Agent = Literal["research", "execution", "risk", "data", "monitor", "report", "__end__"]
+ROUTES: dict[str, list[str]] = {
+    "research": ["research", "judge", "risk"],
+    "backtest": ["research", "judge", "risk"],
+    "trade": ["execution"],
+    "halt": ["execution"],
+    "positions": ["risk"],
+    "exposure": ["risk"],
+    "risk": ["risk"],
+    "report": ["risk", "monitor", "report"],
+    "data": ["data"],
+    "health": ["monitor"],
+    "explain": [],
+    "unknown": [],
+}
+
+
+class Router(Protocol):
+    name: str
+
+    def route(self, text: str) -> Intent: ...
+
+
+def _request(state: DeskState) -> str:
+    for message in reversed(state.get("messages", [])):
+        if isinstance(message, HumanMessage):
+            return str(message.content)
+    return state.get("request", "")
+
+
+def explain(desk: Desk) -> str:
+    decisions = [e for e in desk.gateway.recent_events if e.get("kind") == "gate.decision"]
+    if not decisions:
+        return "No gate decision yet in this session."
+    last = decisions[-1]
+    reasons = ", ".join(last.get("reason_codes", [])) or "every check passed"
+    return f"Last gate decision: {last['verdict']} for order {last['order_id']} ({reasons})."
+
+
+def node(desk: Desk, router: Router) -> Node:
+    def pm(state: DeskState) -> Command[Agent]:
+        request = _request(state)
+        intent = router.route(request)
+        plan = ROUTES[intent.kind]
+        update = {
+            "request": request,
+            "intent": intent.model_dump(),
+            "plan": plan,
+            "results": {RESET: True},
+            "trace": ["pm"],
+        }
+        if intent.kind == "explain":
+            return Command(
+                goto="__end__", update=update | {"messages": [AIMessage(explain(desk), name="pm")]}
+            )
+        if intent.kind == "unknown":
+            return Command(
+                goto="__end__", update=update | {"messages": [AIMessage(HELP, name="pm")]}
+            )
+        if intent.kind == "report":
+            branch = {"intent": intent.model_dump(), "request": request}
+            return Command(goto=[Send("risk", branch), Send("monitor", branch)], update=update)
+        return Command(goto=plan[0], update=update)  # type: ignore[arg-type]
+
+    return pm
