@@ -28,6 +28,7 @@ def node(desk: Desk) -> Node:
                 "quarantined": report.rows_quarantined,
                 "already_held": report.rows_already_stored,
             }
+        desk.prime()
         text = "; ".join(
             f"{n}: {v['stored']} new, {v['quarantined']} quarantined" for n, v in loaded.items()
         )

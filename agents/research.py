@@ -10,11 +10,13 @@ from typing import Any, Literal
 from langchain_core.messages import AIMessage
 from langgraph.types import Command
 
+from agents.risk import MAX_PROPOSAL_DRAWDOWN
 from graph.desk import Desk
 from graph.state import DeskState, Node
 from tools.research.backtesters import run_vectorised
 from tools.research.bars import ResearchDataError, load_bars
 from tools.research.fill_model import Costs
+from tools.research.strategies import Strategy, VolatilityTarget
 from tools.research.sweep import ParamGrid
 from tools.research.walk_forward import WalkForwardConfig, walk_forward
 
@@ -28,6 +30,14 @@ GRIDS: dict[str, dict[str, list[Any]]] = {
 PAPER_ALLOCATION = 0.05  # of equity, per promoted strategy
 
 
+def _better(row: dict[str, Any], best: dict[str, Any]) -> bool:
+    """Prefer proposals within the drawdown risk accepts, then the higher out-of-sample Sharpe."""
+    fits, best_fits = (r["expected_max_drawdown"] > MAX_PROPOSAL_DRAWDOWN for r in (row, best))
+    if fits != best_fits:
+        return bool(fits)
+    return bool(row["oos_sharpe"] > best["oos_sharpe"])
+
+
 def propose(desk: Desk, symbol: str | None, kind: str | None) -> dict[str, Any]:
     venue, market = desk.instrument(symbol or "BTC") or ("bitstamp", "BTC/USD")
     bars = load_bars(desk.store, venue, market, "1d")
@@ -36,7 +46,12 @@ def propose(desk: Desk, symbol: str | None, kind: str | None) -> dict[str, Any]:
     kinds = [kind] if kind in GRIDS else list(GRIDS)
     best: dict[str, Any] | None = None
     for k in kinds:
-        candidates, _ = ParamGrid(kind=k, params=GRIDS[k]).expand()
+        base, _ = ParamGrid(kind=k, params=GRIDS[k]).expand()
+        # Each candidate also with a volatility-targeting overlay: same signal, smaller swings.
+        candidates: list[Strategy] = [
+            *base,
+            *(VolatilityTarget(base=c, target_vol=0.25, periods_per_year=365) for c in base),
+        ]
         test = max(60, min(250, len(bars) // 8))
         wf = walk_forward(
             bars, candidates, costs, WalkForwardConfig(train_bars=3 * test, test_bars=test)
@@ -56,7 +71,7 @@ def propose(desk: Desk, symbol: str | None, kind: str | None) -> dict[str, Any]:
             "folds": len(wf.folds),
             "latest_weight": float(strategy.weights(bars)[-1]),
         }
-        if best is None or row["oos_sharpe"] > best["oos_sharpe"]:
+        if best is None or _better(row, best):
             best = row
     assert best is not None
     weight = best["latest_weight"]

@@ -39,6 +39,20 @@ class Settings(BaseSettings):
     limits_path: Path | None = Field(
         default=None, description="Gate limits (TOML/YAML). Unset: the gateway's packaged defaults."
     )
+    llm_base_url: str | None = Field(
+        default=None,
+        description="OpenAI-compatible endpoint (OpenAI, vLLM, Ollama, llama.cpp). "
+        "Unset: the rule router runs the desk.",
+    )
+    llm_model: str = Field(default="gpt-4o-mini", min_length=1)
+    llm_api_key: SecretStr | None = Field(default=None, description="Never logged or shown.")
+    llm_timeout_s: float = Field(default=30.0, gt=0)
+    llm_max_retries: int = Field(default=2, ge=0, le=10)
+    llm_token_budget: int = Field(default=50_000, ge=1, description="Tokens per run; then abort.")
+    helicone_api_key: SecretStr | None = Field(
+        default=None, description="Route LLM calls through Helicone's gateway when set."
+    )
+    helicone_base_url: str = Field(default="https://gateway.helicone.ai/v1")
     mlflow_tracking_uri: str | None = Field(
         default=None,
         description="MLflow tracking URI. Unset: a local SQLite store under data_dir.",

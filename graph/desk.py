@@ -4,7 +4,7 @@ venue, the research tools, and the desk clock. Agents act only through these."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 
@@ -38,36 +38,45 @@ class Desk:
 
     @classmethod
     def open(cls, settings: Settings, store: Store, policy: ApprovalPolicy | None = None) -> Desk:
-        """Build the desk on `store`; the paper venue is primed with each instrument's last
-        stored daily bars, and the desk clock starts just after the latest of them (the
-        bundled data is historical, so the desk runs on market time, not the wall clock)."""
         limits = load_limits(settings.limits_path or DEFAULT_LIMITS)
-        market = MarketDataStore(store)
-        recent: dict[str, pd.DataFrame] = {}
-        for inst in limits.instruments:
-            venue, symbol = inst.id.split(":", 1)
-            frame = market.read_bars(venue, symbol, "1d")
-            if not frame.empty:
-                recent[inst.id] = frame.tail(5)
-        ends = [pd.Timestamp(f["ts"].iloc[-1]).to_pydatetime() for f in recent.values()]
-        now = (max(ends) if ends else datetime.now().astimezone()) + timedelta(days=1)
         desk = cls(
             settings=settings,
             store=store,
             limits=limits,
             gateway=Gateway(limits, store=store, clock=lambda: desk.now, actor="execution"),
             research=ResearchTools(store, settings),
-            now=now,
+            now=datetime.now(UTC),
             symbols={
-                i.id.split(":", 1)[1].split("/")[0].upper(): tuple(i.id.split(":", 1))  # type: ignore[misc]
+                i.id.split(":", 1)[1].split("/")[0].upper(): (
+                    i.id.split(":", 1)[0],
+                    i.id.split(":", 1)[1],
+                )
                 for i in limits.instruments
             },
             policy=policy or ApprovalPolicy(),
         )
-        for inst_id, frame in recent.items():
-            venue, symbol = inst_id.split(":", 1)
+        desk.prime()
+        return desk
+
+    def prime(self) -> None:
+        """Feed the paper venue each instrument's last stored daily bars and move the desk
+        clock to just after the latest of them: the bundled data is historical, so the desk
+        runs on market time, not the wall clock. Called again after new data arrives."""
+        market = MarketDataStore(self.store)
+        recent: dict[tuple[str, str], pd.DataFrame] = {}
+        for inst in self.limits.instruments:
+            venue, symbol = inst.id.split(":", 1)
+            frame = market.read_bars(venue, symbol, "1d")
+            if not frame.empty:
+                recent[(venue, symbol)] = frame.tail(5)
+        if not recent:
+            return
+        self.now = max(
+            pd.Timestamp(f["ts"].iloc[-1]).to_pydatetime() for f in recent.values()
+        ) + timedelta(days=1)
+        for (venue, symbol), frame in recent.items():
             for row in frame.to_dict("records"):
-                desk.gateway.on_bar(
+                self.gateway.on_bar(
                     Bar(
                         venue_id=venue,
                         symbol=symbol,
@@ -80,7 +89,6 @@ class Desk:
                         volume=row["volume"],
                     )
                 )
-        return desk
 
     def instrument(self, symbol: str | None) -> tuple[str, str] | None:
         """(venue, symbol) for a desk alias like BTC or GOOG; None if the desk has no such."""

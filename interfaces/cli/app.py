@@ -6,7 +6,7 @@ import typer
 
 from core.logs import configure_logging
 from core.settings import get_settings
-from interfaces.cli import data_commands, gateway_commands, research_commands
+from interfaces.cli import data_commands, desk_commands, gateway_commands, research_commands
 from interfaces.cli.demo import demo
 
 app = typer.Typer(
@@ -18,6 +18,10 @@ app = typer.Typer(
 app.add_typer(data_commands.app, name="data")
 app.add_typer(gateway_commands.app, name="gateway")
 app.add_typer(research_commands.app, name="research")
+app.add_typer(desk_commands.approvals, name="approvals")
+app.command("ask")(desk_commands.ask)
+app.command("chat")(desk_commands.chat)
+app.command("run")(desk_commands.run)
 app.command("demo")(demo)
 
 

@@ -1,0 +1,65 @@
+"""A token budget per run that aborts cleanly, and a log line per LLM call with its prompt
+version, tokens, latency and cost."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+from uuid import UUID
+
+from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.outputs import LLMResult
+
+log = logging.getLogger("quantdesk.llm")
+
+# USD per million tokens (input, output); unknown models are logged at cost 0.
+PRICES = {"gpt-4o-mini": (0.15, 0.60), "gpt-4o": (2.50, 10.00), "gpt-4.1-mini": (0.40, 1.60)}
+
+
+class BudgetExceededError(RuntimeError):
+    """The run has used its token budget; no further LLM call is made."""
+
+
+class TokenBudget(BaseCallbackHandler):
+    """Counts tokens across a run's calls; refuses the next call once the budget is spent."""
+
+    raise_error = True
+
+    def __init__(self, budget: int, model: str, prompt_version: str) -> None:
+        self.budget = budget
+        self.used = 0
+        self.calls = 0
+        self.model = model
+        self.prompt_version = prompt_version
+        self._started: dict[UUID, float] = {}
+
+    def on_chat_model_start(
+        self, serialized: dict[str, Any], messages: list[list[Any]], *, run_id: UUID, **kw: Any
+    ) -> None:
+        if self.used >= self.budget:
+            raise BudgetExceededError(f"token budget of {self.budget} spent ({self.used} used)")
+        self._started[run_id] = time.perf_counter()
+
+    def on_llm_end(self, response: LLMResult, *, run_id: UUID, **kw: Any) -> None:
+        usage = (response.llm_output or {}).get("token_usage") or {}
+        prompt, completion = (
+            int(usage.get("prompt_tokens", 0)),
+            int(usage.get("completion_tokens", 0)),
+        )
+        self.used += prompt + completion
+        self.calls += 1
+        price_in, price_out = PRICES.get(self.model, (0.0, 0.0))
+        latency = time.perf_counter() - self._started.pop(run_id, time.perf_counter())
+        log.info(
+            "llm call",
+            extra={
+                "prompt_version": self.prompt_version,
+                "model": self.model,
+                "prompt_tokens": prompt,
+                "completion_tokens": completion,
+                "latency_ms": round(latency * 1000, 1),
+                "cost_usd": round((prompt * price_in + completion * price_out) / 1e6, 6),
+                "budget_left": self.budget - self.used,
+            },
+        )

@@ -1,0 +1,74 @@
+"""The LLM router: structured output (function calling) into the intent model, with retry;
+invalid output falls back to the rule router. The model only classifies: whatever it says,
+orders still go through the gate."""
+
+from __future__ import annotations
+
+import logging
+from uuid import uuid4
+
+from langchain_core.messages import HumanMessage, SystemMessage
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+import prompts
+from core.llm import BudgetExceededError, TokenBudget, chat_model
+from core.settings import Settings
+from graph.intents import Intent, IntentKind
+from graph.rule_router import RuleRouter
+
+log = logging.getLogger(__name__)
+
+
+class RoutedIntent(BaseModel):
+    """The desk request, classified."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: IntentKind
+    symbol: str | None = None
+    side: str | None = None
+    quantity: float | None = None
+    limit_price: float | None = None
+    strategy: str | None = None
+    paper_trade: bool = False
+
+
+class LlmRouter:
+    name = "llm"
+
+    def __init__(self, settings: Settings, fallback: RuleRouter, attempts: int = 2) -> None:
+        self.settings = settings
+        self.fallback = fallback
+        self.attempts = attempts
+        self.version, self.prompt = prompts.load("router")
+        self.budget = TokenBudget(settings.llm_token_budget, settings.llm_model, self.version)
+        self.session = uuid4().hex
+        self.last_error: str | None = None
+
+    def route(self, text: str) -> Intent:
+        model = chat_model(
+            self.settings, session_id=self.session, path="/pm/route",
+            properties={"prompt-version": self.version, "agent": "pm"},
+            callbacks=[self.budget],
+        )  # fmt: skip
+        structured = model.with_structured_output(RoutedIntent, method="function_calling")
+        messages = [SystemMessage(self.prompt), HumanMessage(text)]
+        for attempt in range(self.attempts):
+            try:
+                raw = structured.invoke(messages)
+                routed = raw if isinstance(raw, RoutedIntent) else RoutedIntent.model_validate(raw)
+                intent = Intent.model_validate(routed.model_dump() | {"router": "llm"})
+                if intent.kind == "trade" and not (
+                    intent.side and intent.quantity and intent.symbol
+                ):
+                    raise ValueError("a trade needs side, quantity and symbol")
+                return intent
+            except BudgetExceededError as exc:
+                self.last_error = str(exc)
+                break
+            except (ValidationError, ValueError) as exc:
+                self.last_error = f"attempt {attempt + 1}: invalid output: {str(exc)[:200]}"
+            except Exception as exc:  # the endpoint failed (HTTP error, timeout, bad JSON)
+                self.last_error = f"attempt {attempt + 1}: {type(exc).__name__}: {str(exc)[:200]}"
+            log.warning("llm router fell short: %s", self.last_error)
+        return self.fallback.route(text)

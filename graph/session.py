@@ -1,0 +1,113 @@
+"""A desk session: the store, the desk, the PM graph with its SQLite checkpointer, and the
+calls the CLI, the API and the tests make (ask, resume an approval, list pending ones)."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.sqlite import SqliteSaver
+from langgraph.types import Command
+
+from core.settings import Settings
+from core.store import Store
+from graph.build import build_graph
+from graph.desk import ApprovalPolicy, Desk
+from graph.routers import make_router
+from graph.state import DeskState
+
+
+@dataclass(frozen=True)
+class Turn:
+    thread_id: str
+    answers: list[str]
+    trace: list[str]
+    results: dict[str, Any]
+    pending: dict[str, Any] | None
+    """The approval request the graph paused on, if it did."""
+
+
+class DeskSession:
+    def __init__(
+        self, settings: Settings, store: Store | None = None, policy: ApprovalPolicy | None = None
+    ) -> None:
+        self.settings = settings
+        self._own_store = store is None
+        self.store = store or Store.open(settings)
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.desk = Desk.open(settings, self.store, policy)
+        self.router = make_router(settings)
+        self._conn = sqlite3.connect(
+            settings.data_dir / "checkpoints.sqlite", check_same_thread=False
+        )
+        self.graph = build_graph(self.desk, self.router, SqliteSaver(self._conn))
+
+    def _turn(self, thread_id: str, out: dict[str, Any], seen: int) -> Turn:
+        messages = out.get("messages", [])[seen:]
+        interrupts = out.get("__interrupt__") or []
+        return Turn(
+            thread_id=thread_id,
+            answers=[str(m.content) for m in messages if isinstance(m, AIMessage)],
+            trace=list(out.get("trace", [])),
+            results=dict(out.get("results", {})),
+            pending=interrupts[0].value if interrupts else None,
+        )
+
+    def _config(self, thread_id: str) -> RunnableConfig:
+        return {"configurable": {"thread_id": thread_id}}
+
+    def ask(self, text: str, thread_id: str = "desk") -> Turn:
+        seen = len(self.graph.get_state(self._config(thread_id)).values.get("messages", []))
+        request: DeskState = {"messages": [HumanMessage(text)]}
+        out = self.graph.invoke(request, self._config(thread_id))
+        return self._turn(thread_id, out, seen)
+
+    def answer(
+        self,
+        thread_id: str,
+        decision: str,
+        approver: str,
+        reason: str = "",
+        edited_args: dict[str, Any] | None = None,
+    ) -> Turn:
+        """Answer the approval a thread is paused on: approve, reject or edit."""
+        if self.pending_for(thread_id) is None:
+            raise ValueError(f"thread {thread_id!r} is not waiting for an approval")
+        item: dict[str, Any] = {"type": decision, "approver": approver, "reason": reason}
+        if decision == "edit":
+            item["edited_action"] = {"name": "submit_order", "args": edited_args or {}}
+        seen = len(self.graph.get_state(self._config(thread_id)).values.get("messages", []))
+        resume: Command[Any] = Command(resume={"decisions": [item]})
+        out = self.graph.invoke(resume, self._config(thread_id))
+        return self._turn(thread_id, out, seen)
+
+    def pending_for(self, thread_id: str) -> dict[str, Any] | None:
+        state = self.graph.get_state(self._config(thread_id))
+        for task in state.tasks:
+            for pending in task.interrupts:
+                return dict(pending.value)
+        return None
+
+    def pending(self) -> dict[str, dict[str, Any]]:
+        """Every thread paused on an approval, with its request."""
+        threads = [r[0] for r in self._conn.execute("SELECT DISTINCT thread_id FROM checkpoints")]
+        found = {t: self.pending_for(t) for t in threads}
+        return {t: p for t, p in found.items() if p is not None}
+
+    def close(self) -> None:
+        self.desk.close()
+        self._conn.close()
+        if self._own_store:
+            self.store.close()
+
+    def __enter__(self) -> DeskSession:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()

@@ -1,0 +1,136 @@
+"""`quantdesk ask|chat|run|approvals`: talk to the PM, run an autonomous cycle, answer
+approvals. The PM graph is checkpointed in SQLite under the data dir, so a paused approval
+survives a restart."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from core.settings import get_settings
+from core.store import StoreConfigError, StoreLockedError
+from graph.session import DeskSession, Turn
+
+console = Console(width=None if Console().is_terminal else 120)
+approvals = typer.Typer(help="Orders waiting for a human.", no_args_is_help=True)
+Thread = Annotated[str, typer.Option(help="Conversation thread (checkpointed).")]
+
+CYCLE = (
+    "load data",
+    "health",
+    "find a momentum strategy for BTC and paper-trade it",
+    "what is our exposure?",
+    "buy 3 BTC",
+    "report",
+)
+
+
+@contextmanager
+def session() -> Iterator[DeskSession]:
+    try:
+        opened = DeskSession(get_settings())
+    except (StoreLockedError, StoreConfigError) as exc:
+        console.print(f"[red]store unavailable:[/] {exc}")
+        raise typer.Exit(2) from None
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+def show(turn: Turn) -> None:
+    console.print(f"[dim]{' -> '.join(turn.trace[-8:])}[/]")
+    for answer in turn.answers:
+        console.print(answer)
+    if turn.pending:
+        show_pending(turn.thread_id, turn.pending)
+
+
+def show_pending(thread_id: str, pending: dict[str, object]) -> None:
+    action = pending["action_requests"][0]  # type: ignore[index]
+    console.print(
+        f"[yellow]waiting for approval[/] (thread {thread_id}): {action['description']}\n"
+        f"  answer: quantdesk approvals approve {thread_id} --approver <you> "
+        f"| quantdesk approvals reject {thread_id} --approver <you>"
+    )
+
+
+def ask(text: str, thread: Thread = "desk") -> None:
+    """One request to the PM."""
+    with session() as desk:
+        show(desk.ask(text, thread))
+
+
+def chat(thread: Thread = "chat") -> None:
+    """Talk to the PM; each answer shows the agents that worked on it. Empty line to quit."""
+    with session() as desk:
+        while True:
+            text = console.input("[bold]pm> [/]").strip()
+            if not text:
+                return
+            show(desk.ask(text, thread))
+
+
+def run(thread: Thread = "cycle") -> None:
+    """One autonomous cycle: ingest, quality, research, risk, PM, execution on the paper venue,
+    report. An order above the approval threshold pauses; the cycle says how to answer."""
+    with session() as desk:
+        for step in CYCLE:
+            console.rule(step)
+            show(desk.ask(step, f"{thread}-{CYCLE.index(step)}"))
+
+
+@approvals.command("list")
+def list_approvals() -> None:
+    with session() as desk:
+        pending = desk.pending()
+        table = Table(title=f"{len(pending)} waiting", title_justify="left")
+        for column in ("thread", "order", "notional", "gate reasons", "needs", "approved by"):
+            table.add_column(column)
+        for thread_id, request in pending.items():
+            order = request["order"]
+            table.add_row(
+                thread_id, f"{order['side']} {order['quantity']:g} {order['symbol']}",
+                f"{request['notional']:,.0f}", ", ".join(request["gate_reasons"]),
+                str(request["approvals_needed"]), ", ".join(request["approved_by"]) or "-",
+            )  # fmt: skip
+        console.print(table)
+
+
+def _answer(thread_id: str, decision: str, approver: str, reason: str, args: str | None) -> None:
+    with session() as desk:
+        try:
+            edited = json.loads(args) if args else None
+            show(desk.answer(thread_id, decision, approver, reason, edited))
+        except (ValueError, json.JSONDecodeError) as exc:
+            console.print(f"[red]refused:[/] {exc}")
+            raise typer.Exit(2) from None
+
+
+Approver = Annotated[str, typer.Option(help="Who answers (recorded).")]
+
+
+@approvals.command("approve")
+def approve(thread_id: str, approver: Approver, reason: str = "") -> None:
+    _answer(thread_id, "approve", approver, reason, None)
+
+
+@approvals.command("reject")
+def reject(thread_id: str, approver: Approver, reason: str = "") -> None:
+    _answer(thread_id, "reject", approver, reason, None)
+
+
+@approvals.command("edit")
+def edit(
+    thread_id: str,
+    approver: Approver,
+    args: Annotated[str, typer.Option(help='JSON, e.g. {"quantity": 1.5}')],
+    reason: str = "",
+) -> None:
+    _answer(thread_id, "edit", approver, reason, args)
