@@ -1,0 +1,75 @@
+"""A loopback server that answers `POST /v1/chat/completions` in the OpenAI wire format
+(as llama.cpp's and vLLM's servers do), replaying scripted replies and recording requests."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+def tool_call_reply(arguments: str, name: str = "RoutedIntent", tokens: int = 140) -> dict:
+    """A chat completion whose message calls one tool with `arguments` (a JSON string,
+    possibly malformed on purpose)."""
+    return {
+        "id": "chatcmpl-1", "object": "chat.completion", "created": 1764064800,
+        "model": "qwen2.5-coder-0.5b-instruct",
+        "choices": [{
+            "index": 0, "finish_reason": "tool_calls",
+            "message": {"role": "assistant", "content": None, "tool_calls": [{
+                "id": "call_1", "type": "function",
+                "function": {"name": name, "arguments": arguments},
+            }]},
+        }],
+        "usage": {"prompt_tokens": tokens - 20, "completion_tokens": 20, "total_tokens": tokens},
+    }  # fmt: skip
+
+
+@dataclass
+class FakeOpenAI:
+    replies: list[tuple[int, dict]] = field(default_factory=list)
+    requests: list[dict] = field(default_factory=list)
+    headers: list[dict[str, str]] = field(default_factory=list)
+    port: int = 0
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+
+def _handler(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            fake.requests.append(json.loads(body or b"{}"))
+            fake.headers.append(dict(self.headers.items()))
+            status, reply = fake.replies.pop(0) if fake.replies else (500, {"error": "no reply"})
+            data = json.dumps(reply).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, format: str, *args: object) -> None:
+            return
+
+    return Handler
+
+
+@contextmanager
+def serve_openai() -> Iterator[FakeOpenAI]:
+    fake = FakeOpenAI()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
+    fake.port = server.server_address[1]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield fake
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
