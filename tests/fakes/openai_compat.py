@@ -45,7 +45,7 @@ def _handler(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             fake.requests.append(json.loads(body or b"{}"))
-            fake.headers.append(dict(self.headers.items()))
+            fake.headers.append({k.lower(): v for k, v in self.headers.items()})
             status, reply = fake.replies.pop(0) if fake.replies else (500, {"error": "no reply"})
             data = json.dumps(reply).encode()
             self.send_response(status)
