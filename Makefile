@@ -40,6 +40,7 @@ bench: bootstrap
 	$(UV) run python -m benchmarks.store_ingest_query
 	$(UV) run python -m benchmarks.gateway_checks
 	$(UV) run python -m benchmarks.research_backtests
+	$(UV) run python -m benchmarks.pm_routing
 
 clean:
 	rm -rf .quantdesk gateway/target .venv

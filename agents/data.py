@@ -7,8 +7,8 @@ from typing import Literal
 from langchain_core.messages import AIMessage
 from langgraph.types import Command
 
-from graph.desk import Desk
-from graph.state import DeskState, Node
+from agents.desk import Desk
+from agents.state import DeskState, Node
 from tools.ingest.pipeline import ingest_bars
 from tools.ingest.real_datasets import DATASETS
 

@@ -12,10 +12,10 @@ from langchain_core.messages import AIMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command, interrupt
 
+from agents.desk import Desk
+from agents.state import DeskState, Node
 from core.models.trading import Order, OrderType, Side, TimeInForce
 from gateway import GateDecision, Verdict
-from graph.desk import Desk
-from graph.state import DeskState, Node
 
 NAME = "execution"
 

@@ -8,8 +8,8 @@ from typing import Any, Literal
 from langchain_core.messages import AIMessage
 from langgraph.types import Command
 
-from graph.desk import Desk
-from graph.state import DeskState, Node
+from agents.desk import Desk
+from agents.state import DeskState, Node
 
 NAME = "judge"
 

@@ -7,9 +7,9 @@ from typing import Any, Literal
 from langchain_core.messages import AIMessage
 from langgraph.types import Command
 
+from agents.desk import Desk
+from agents.state import DeskState, Node
 from core.store import MarketDataStore
-from graph.desk import Desk
-from graph.state import DeskState, Node
 
 NAME = "monitor"
 STALE_AFTER_DAYS = 3.0

@@ -16,8 +16,8 @@ import matplotlib.pyplot as plt
 from langchain_core.messages import AIMessage
 from langgraph.types import Command
 
-from graph.desk import Desk
-from graph.state import DeskState, Node
+from agents.desk import Desk
+from agents.state import DeskState, Node
 
 NAME = "report"
 

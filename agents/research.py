@@ -10,9 +10,9 @@ from typing import Any, Literal
 from langchain_core.messages import AIMessage
 from langgraph.types import Command
 
+from agents.desk import Desk
 from agents.risk import MAX_PROPOSAL_DRAWDOWN
-from graph.desk import Desk
-from graph.state import DeskState, Node
+from agents.state import DeskState, Node
 from tools.research.backtesters import run_vectorised
 from tools.research.bars import ResearchDataError, load_bars
 from tools.research.fill_model import Costs

@@ -11,9 +11,9 @@ import pandas as pd
 from langchain_core.messages import AIMessage
 from langgraph.types import Command
 
+from agents.desk import Desk
+from agents.state import DeskState, Node
 from core.store import MarketDataStore
-from graph.desk import Desk
-from graph.state import DeskState, Node
 
 NAME = "risk"
 MAX_PROPOSAL_VOL = 1.0

@@ -7,9 +7,9 @@ from langgraph.graph import START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
 from agents import data, execution, judge, monitor, report, research, risk
+from agents.desk import Desk
+from agents.state import DeskState
 from graph import supervisor
-from graph.desk import Desk
-from graph.state import DeskState
 from graph.supervisor import Router
 
 

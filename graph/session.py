@@ -13,12 +13,12 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.types import Command
 
+from agents.desk import ApprovalPolicy, Desk
+from agents.state import DeskState
 from core.settings import Settings
 from core.store import Store
 from graph.build import build_graph
-from graph.desk import ApprovalPolicy, Desk
 from graph.routers import make_router
-from graph.state import DeskState
 
 
 @dataclass(frozen=True)
@@ -46,8 +46,12 @@ class DeskSession:
         )
         self.graph = build_graph(self.desk, self.router, SqliteSaver(self._conn))
 
-    def _turn(self, thread_id: str, out: dict[str, Any], seen: int) -> Turn:
-        messages = out.get("messages", [])[seen:]
+    def _turn(self, thread_id: str, out: dict[str, Any]) -> Turn:
+        messages = out.get("messages", [])
+        last_human = max(
+            (i for i, m in enumerate(messages) if isinstance(m, HumanMessage)), default=-1
+        )
+        messages = messages[last_human + 1 :]
         interrupts = out.get("__interrupt__") or []
         return Turn(
             thread_id=thread_id,
@@ -61,10 +65,10 @@ class DeskSession:
         return {"configurable": {"thread_id": thread_id}}
 
     def ask(self, text: str, thread_id: str = "desk") -> Turn:
-        seen = len(self.graph.get_state(self._config(thread_id)).values.get("messages", []))
         request: DeskState = {"messages": [HumanMessage(text)]}
-        out = self.graph.invoke(request, self._config(thread_id))
-        return self._turn(thread_id, out, seen)
+        # Checkpoint when the turn ends (or pauses): one write instead of one per step.
+        out = self.graph.invoke(request, self._config(thread_id), durability="exit")
+        return self._turn(thread_id, out)
 
     def answer(
         self,
@@ -80,10 +84,9 @@ class DeskSession:
         item: dict[str, Any] = {"type": decision, "approver": approver, "reason": reason}
         if decision == "edit":
             item["edited_action"] = {"name": "submit_order", "args": edited_args or {}}
-        seen = len(self.graph.get_state(self._config(thread_id)).values.get("messages", []))
         resume: Command[Any] = Command(resume={"decisions": [item]})
-        out = self.graph.invoke(resume, self._config(thread_id))
-        return self._turn(thread_id, out, seen)
+        out = self.graph.invoke(resume, self._config(thread_id), durability="exit")
+        return self._turn(thread_id, out)
 
     def pending_for(self, thread_id: str) -> dict[str, Any] | None:
         state = self.graph.get_state(self._config(thread_id))

@@ -3,10 +3,10 @@ checkpointer, so this graph is compiled without one; the desk opens on the confi
 
 from __future__ import annotations
 
+from agents.desk import Desk
 from core.settings import get_settings
 from core.store import Store
 from graph.build import build_graph
-from graph.desk import Desk
 from graph.routers import make_router
 
 _settings = get_settings()

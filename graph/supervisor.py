@@ -7,9 +7,9 @@ from typing import Literal, Protocol
 from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.types import Command, Send
 
-from graph.desk import Desk
+from agents.desk import Desk
+from agents.state import RESET, DeskState, Node
 from graph.intents import Intent
-from graph.state import RESET, DeskState, Node
 
 HELP = (
     'I can: research or backtest a strategy ("find a momentum strategy for BTC and '

@@ -90,6 +90,11 @@ def test_demo_walks_orders_through_the_gate(desk_env: Path):
     for expected in ("ACCEPT", "DENY", "NEEDS_APPROVAL", "PRICE_OUTSIDE_COLLAR", "filled"):
         assert expected in gate
     assert "position manual BTC/USD: 0.5" in gate
+    cycle = demo.output.split("autonomous cycle")[1]
+    assert "pm -> research -> judge -> risk" in cycle
+    assert "waiting for approval" in cycle
+    assert "quantdesk approvals approve" in cycle
+    assert "report written" in cycle
 
 
 def test_research_commands_on_stored_bars(desk_env: Path):

@@ -56,3 +56,34 @@ def test_only_the_gateway_imports_ccxt_for_orders():
         if rel.parts[0] in (".venv", "gateway", "tests") or rel.parts[:2] == ("tools", "ingest"):
             continue
         assert "import ccxt" not in path.read_text(encoding="utf-8"), rel
+
+
+OUTWARD = {
+    "tools": {"agents", "graph", "interfaces"},
+    "agents": {"graph", "interfaces"},
+    "graph": {"interfaces"},
+    "gateway": {"tools", "agents", "graph", "interfaces", "knowledge"},
+    "knowledge": {"tools", "agents", "graph", "interfaces"},
+}
+
+
+@pytest.mark.parametrize("package", sorted(OUTWARD))
+def test_dependencies_point_inward(package: str):
+    """interfaces -> graph -> agents -> tools -> {gateway, knowledge, core} (ARCHITECTURE.md)."""
+    root = ROOT / "gateway" / "python" / "gateway" if package == "gateway" else ROOT / package
+    offenders = []
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            offenders += [
+                f"{path.relative_to(ROOT)}: {n}"
+                for n in names
+                if n.split(".")[0] in OUTWARD[package]
+            ]
+    assert offenders == []

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from uuid import uuid4
+
 from rich.console import Console
 from rich.rule import Rule
 
+from core.settings import get_settings
 from core.store import MarketDataStore, QualityLog
+from graph.session import DeskSession
 from interfaces.cli import render
 from interfaces.cli.data_commands import load_datasets, open_store
+from interfaces.cli.desk_commands import CYCLE, show
 from interfaces.cli.gateway_commands import gate_walkthrough
 from tools.ingest.real_datasets import DATASETS
 
@@ -29,5 +34,10 @@ def demo() -> None:
         console.print(render.series_table(MarketDataStore(store).series()))
         console.print(Rule("4. Pre-trade gate (Rust) on the paper venue"))
         gate_walkthrough(store)
+        console.print(Rule("5. One autonomous cycle of the PM graph (rule router, no LLM)"))
+        with DeskSession(get_settings(), store) as desk:
+            for k, step in enumerate(CYCLE):
+                console.print(f"[bold]> {step}[/]")
+                show(desk.ask(step, f"demo-{uuid4().hex[:6]}-{k}"))
         console.print(render.counts_table(store.row_counts()))
         console.print(f"store: {store.path or store.dsn}")

@@ -9,10 +9,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from agents.desk import ApprovalPolicy
 from core.models.market import SessionCalendar
 from core.settings import Settings
 from core.store import Store, TradeLog
-from graph.desk import ApprovalPolicy
 from graph.session import DeskSession
 from tools.ingest.pipeline import ingest_bars
 
