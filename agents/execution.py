@@ -13,6 +13,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command, interrupt
 
 from agents.desk import Desk
+from agents.lifecycle import Lifecycle
 from agents.state import DeskState, Node
 from core.models.trading import Order, OrderType, Side, TimeInForce
 from gateway import GateDecision, Verdict
@@ -249,6 +250,11 @@ def node(desk: Desk) -> Node:
             )
         decision, sent, records = submit_with_approval(desk, state, made)
         desk.gateway.flush()
+        key = target.get("key") if target else None
+        if key and decision.accepted and Lifecycle(desk.store).stage(key) == "reviewed":
+            Lifecycle(desk.store).record(
+                key, "paper", "pm", "within policy", {"order": str(sent.order_id)}
+            )
         out = _summary(desk, sent, decision)
         reasons = ", ".join(str(r) for r in decision.reason_codes)
         text = (

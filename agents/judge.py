@@ -9,6 +9,7 @@ from langchain_core.messages import AIMessage
 from langgraph.types import Command
 
 from agents.desk import Desk
+from agents.lifecycle import Lifecycle, Stage
 from agents.state import DeskState, Node
 
 NAME = "judge"
@@ -38,11 +39,13 @@ def score_proposal(proposal: dict[str, Any]) -> dict[str, Any]:
 
 
 def node(desk: Desk) -> Node:
-    del desk
-
     def judge(state: DeskState) -> Command[Literal["risk"]]:
         proposal = (state.get("results") or {}).get("research") or {}
         verdict = score_proposal(proposal)
+        key = proposal.get("key")
+        if key and Lifecycle(desk.store).stage(key) == "proposed":
+            stage: Stage = "scored" if verdict["passed"] else "rejected"
+            Lifecycle(desk.store).record(key, stage, NAME, f"score {verdict['score']:.2f}", verdict)
         failed = [name for name, ok in verdict["checks"].items() if not ok]
         text = f"score {verdict['score']:.2f}" + (
             f"; failed: {', '.join(failed)}" if failed else ""

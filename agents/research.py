@@ -11,6 +11,7 @@ from langchain_core.messages import AIMessage
 from langgraph.types import Command
 
 from agents.desk import Desk
+from agents.lifecycle import Lifecycle, strategy_key
 from agents.risk import MAX_PROPOSAL_DRAWDOWN
 from agents.state import DeskState, Node
 from tools.research.backtesters import run_vectorised
@@ -79,6 +80,7 @@ def propose(desk: Desk, symbol: str | None, kind: str | None) -> dict[str, Any]:
     units = math.floor(PAPER_ALLOCATION * desk.gateway.equity / price / lot) * lot
     if weight != 0 and units > 0:
         best["target"] = {
+            "key": strategy_key(best["strategy"], best["instrument"]),
             "side": "buy" if weight > 0 else "sell",
             "quantity": round(units, 10),
             "symbol": market.split("/")[0],
@@ -104,6 +106,10 @@ def node(desk: Desk) -> Node:
                     "messages": [AIMessage(text, name=NAME)],
                 },
             )
+        proposal["key"] = strategy_key(proposal["strategy"], proposal["instrument"])
+        lifecycle = Lifecycle(desk.store)
+        if lifecycle.stage(proposal["key"]) in ("", "demoted", "rejected"):
+            lifecycle.record(proposal["key"], "proposed", NAME, "best out-of-sample", proposal)
         text = (
             f"{proposal['instrument']} {proposal['strategy']['kind']}: out-of-sample Sharpe "
             f"{proposal['oos_sharpe']:.2f} (in-sample {proposal['in_sample_sharpe']:.2f}), "

@@ -12,6 +12,7 @@ from langchain_core.messages import AIMessage
 from langgraph.types import Command
 
 from agents.desk import Desk
+from agents.lifecycle import Lifecycle
 from agents.state import DeskState, Node
 from core.store import MarketDataStore
 
@@ -105,6 +106,11 @@ def node(desk: Desk) -> Node:
         ]
         if "research" in results:
             ok, concerns = review(results["research"])
+            key = results["research"].get("key")
+            if key and Lifecycle(desk.store).stage(key) == "scored":
+                Lifecycle(desk.store).record(
+                    key, "reviewed" if ok else "rejected", NAME, "; ".join(concerns) or "fits", {}
+                )
             out["proposal_ok"] = ok
             out["concerns"] = concerns
             judged = (results.get("judge") or {}).get("passed", False)

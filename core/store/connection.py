@@ -24,6 +24,7 @@ TABLES = (
     "fills",
     "position_snapshots",
     "audit_log",
+    "strategy_lifecycle",
 )
 
 # Arrow results are LZ4-compressed by default; in-process (chdb) that costs ~40% of a

@@ -168,3 +168,25 @@ def test_hostile_requests_never_execute(loaded: Store, tmp_path: Path, hostile: 
         assert out.get("status", "not taken") == "not taken"
         assert turn.pending is None
     assert TradeLog(loaded).fills() == []
+
+
+def test_strategy_lifecycle_is_recorded_and_live_needs_a_human(loaded: Store, tmp_path: Path):
+    from agents.lifecycle import Lifecycle, LifecycleError
+
+    with session(loaded, tmp_path) as desk:
+        turn = desk.ask("find a momentum strategy for BTC and paper-trade it", "life")
+    key = turn.results["research"]["key"]
+    lifecycle = Lifecycle(loaded)
+    stages = [stage for stage, _, _ in lifecycle.history(key)]
+    assert stages[:3] == ["proposed", "scored", "reviewed"]
+    assert turn.results["execution"]["verdict"] == "ACCEPT"
+    assert stages == ["proposed", "scored", "reviewed", "paper"]
+    with pytest.raises(LifecycleError, match="human approver"):
+        lifecycle.promote_live(key, "pm", "looks good")
+    lifecycle.promote_live(key, "human:alice", "a month of paper results")
+    assert lifecycle.stage(key) == "live"
+    assert not lifecycle.review_decay(key, realised_sharpe=1.2, backtest_sharpe=1.4)
+    assert lifecycle.review_decay(key, realised_sharpe=0.3, backtest_sharpe=1.4)
+    assert lifecycle.stage(key) == "demoted"
+    with pytest.raises(LifecycleError, match="not allowed"):
+        lifecycle.record("fresh-key", "live", "human:alice", "skip the queue", {})
