@@ -11,10 +11,11 @@ import pandas as pd
 from langchain_core.messages import AIMessage
 from langgraph.types import Command
 
+from agents.anomaly import MIN_HISTORY, detect, fill_features
 from agents.desk import Desk
 from agents.lifecycle import Lifecycle
 from agents.state import DeskState, Node
-from core.store import MarketDataStore
+from core.store import MarketDataStore, TradeLog
 
 NAME = "risk"
 MAX_PROPOSAL_VOL = 1.0
@@ -72,6 +73,28 @@ def portfolio_view(desk: Desk) -> dict[str, Any]:
     }
 
 
+def fill_anomalies(desk: Desk) -> dict[str, Any]:
+    """Fills the autoencoder finds unusual (size, price against the day's close, fee rate)."""
+    fills = pd.DataFrame(TradeLog(desk.store).fills())
+    if len(fills) < MIN_HISTORY:
+        return {"checked": len(fills), "flagged": [], "note": f"fewer than {MIN_HISTORY} fills"}
+    market = MarketDataStore(desk.store)
+    parts = []
+    for (venue, symbol), group in fills.groupby(["venue", "symbol"]):
+        closes = market.read_bars(str(venue), str(symbol), "1d")[["ts", "close"]]
+        group = group.assign(ts=pd.to_datetime(group["ts"], utc=True).astype("datetime64[ms, UTC]"))
+        group = group.sort_values("ts")
+        parts.append(pd.merge_asof(group, closes.sort_values("ts"), on="ts"))
+    joined = pd.concat(parts, ignore_index=True)
+    joined["close"] = joined["close"].fillna(joined["price"])
+    features = fill_features(
+        joined["quantity"].to_numpy(float), joined["price"].to_numpy(float),
+        joined["close"].to_numpy(float), joined["fee"].to_numpy(float),
+    )  # fmt: skip
+    report = detect(features)
+    return {"checked": len(joined), "flagged": [str(joined["fill_id"][i]) for i in report.flagged]}
+
+
 def review(proposal: dict[str, Any]) -> tuple[bool, list[str]]:
     """Whether a research proposal fits the desk's risk appetite, and why not."""
     concerns = []
@@ -92,6 +115,8 @@ def node(desk: Desk) -> Node:
         intent = state.get("intent", {})
         view = portfolio_view(desk)
         out: dict[str, Any] = {"view": view}
+        if intent.get("kind") in ("risk", "report"):
+            out["anomalies"] = fill_anomalies(desk)
         if (
             view["gross_exposure"] > 0.9 * view["max_gross_exposure"]
             or view["trading_state"] == "reducing"
