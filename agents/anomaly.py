@@ -46,9 +46,9 @@ def detect(
     spread = np.where(spread > 0, spread, features.std(axis=0))
     spread = np.where(spread > 0, spread, 1.0)
     z = (features - median) / spread
-    bulk = (np.abs(z) <= 3.0).all(axis=1)
+    bulk: npt.NDArray[np.bool_] = np.asarray((np.abs(z) <= 3.0).all(axis=1))
     if bulk.sum() < MIN_HISTORY // 2:
-        bulk[:] = True
+        bulk = np.ones(len(z), dtype=bool)
     x = torch.tensor(z, dtype=torch.float32)
     train = x[torch.from_numpy(bulk)]
     torch.manual_seed(seed)

@@ -38,6 +38,27 @@ def score_proposal(proposal: dict[str, Any]) -> dict[str, Any]:
     return {"score": score, "checks": checks, "passed": score >= 0.8}
 
 
+def performance_view(desk: Desk) -> list[dict[str, Any]]:
+    """Performance Evaluation per strategy: PnL, ROI on the capital it holds, capital
+    efficiency (PnL per unit of gross exposure), fees; from the gateway's ledger."""
+    rows: dict[str, dict[str, float]] = {}
+    for p in desk.gateway.positions():
+        row = rows.setdefault(p.strategy_id, {"pnl": 0.0, "capital": 0.0, "gross": 0.0})
+        row["pnl"] += p.realized_pnl + p.unrealized_pnl
+        row["capital"] += abs(p.quantity * p.average_price)
+        row["gross"] += abs(p.quantity) * (
+            p.average_price + p.unrealized_pnl / p.quantity if p.quantity else 0.0
+        )
+    return [
+        {
+            "strategy": name, "pnl": r["pnl"],
+            "roi": r["pnl"] / r["capital"] if r["capital"] else 0.0,
+            "capital_efficiency": r["pnl"] / r["gross"] if r["gross"] else 0.0,
+        }
+        for name, r in sorted(rows.items())
+    ]  # fmt: skip
+
+
 def node(desk: Desk) -> Node:
     def judge(state: DeskState) -> Command[Literal["risk"]]:
         proposal = (state.get("results") or {}).get("research") or {}

@@ -17,6 +17,7 @@ from langchain_core.messages import AIMessage
 from langgraph.types import Command
 
 from agents.desk import Desk
+from agents.judge import performance_view
 from agents.state import DeskState, Node
 
 NAME = "report"
@@ -62,6 +63,12 @@ def write(desk: Desk, results: dict[str, Any], folder: Path) -> tuple[Path, Path
         "",
         "![positions](positions.png)",
     ]
+    performance = performance_view(desk)
+    if performance:
+        lines += ["", "## Performance by strategy (judge)", "",
+                  "| strategy | PnL | ROI | capital efficiency |", "|---|---|---|---|",
+                  *(f"| {r['strategy']} | {r['pnl']:,.2f} | {r['roi']:.2%} | "
+                    f"{r['capital_efficiency']:.2%} |" for r in performance)]  # fmt: skip
     if results.get("research"):
         r = results["research"]
         lines += [

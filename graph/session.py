@@ -4,6 +4,7 @@ calls the CLI, the API and the tests make (ask, resume an approval, list pending
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -69,6 +70,18 @@ class DeskSession:
         # Checkpoint when the turn ends (or pauses): one write instead of one per step.
         out = self.graph.invoke(request, self._config(thread_id), durability="exit")
         return self._turn(thread_id, out)
+
+    def stream(self, text: str, thread_id: str = "desk") -> Iterator[tuple[str, str]]:
+        """(agent, answer) as each node finishes, for a chat that shows the PM's steps."""
+        request: DeskState = {"messages": [HumanMessage(text)]}
+        for update in self.graph.stream(
+            request, self._config(thread_id), stream_mode="updates", durability="exit"
+        ):
+            for agent, change in update.items():
+                for message in (
+                    (change or {}).get("messages", []) if isinstance(change, dict) else []
+                ):
+                    yield agent, str(message.content)
 
     def answer(
         self,

@@ -68,13 +68,17 @@ def ask(text: str, thread: Thread = "desk") -> None:
 
 
 def chat(thread: Thread = "chat") -> None:
-    """Talk to the PM; each answer shows the agents that worked on it. Empty line to quit."""
+    """Talk to the PM; each agent's step is shown as it finishes. Empty line to quit."""
     with session() as desk:
         while True:
             text = console.input("[bold]pm> [/]").strip()
             if not text:
                 return
-            show(desk.ask(text, thread))
+            for agent, answer in desk.stream(text, thread):
+                console.print(f"[dim]{agent}:[/] {answer}")
+            pending = desk.pending_for(thread)
+            if pending:
+                show_pending(thread, pending)
 
 
 def run(thread: Thread = "cycle") -> None:
