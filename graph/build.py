@@ -9,7 +9,7 @@ from langgraph.graph.state import CompiledStateGraph
 from agents import data, execution, judge, monitor, report, research, risk
 from agents.desk import Desk
 from agents.state import DeskState
-from graph import supervisor
+from graph import approval, supervisor
 from graph.supervisor import Router
 
 
@@ -22,6 +22,7 @@ def build_graph(
     builder.add_node("judge", judge.node(desk))
     builder.add_node("risk", risk.node(desk))
     builder.add_node("execution", execution.node(desk))
+    builder.add_node("approval", approval.node(desk))
     builder.add_node("data", data.node(desk))
     builder.add_node("monitor", monitor.node(desk))
     # Deferred: after a fan-out, the report waits for every branch (risk and monitor).

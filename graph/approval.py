@@ -1,0 +1,167 @@
+"""The approval step: an order the gate marked NEEDS_APPROVAL pauses the graph with
+`interrupt()`; the payload is agent-chat-ui's approval card. A human approves, rejects or
+edits; approving asks the gate for a token. Requests expire; above a second threshold two
+distinct approvers are needed; every answer is recorded. The node re-runs from the top on
+resume, so it first re-sends the same order (the gate parks it again after a restart)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+from uuid import NAMESPACE_URL, uuid5
+
+from langchain_core.messages import AIMessage
+from langgraph.types import Command, interrupt
+
+from agents.desk import Desk
+from agents.execution import NAME, _notional, finish_paper_promotion, summary
+from agents.state import DeskState, Node
+from core.models.trading import Order
+from gateway import GateDecision, Verdict
+
+
+def approval_request(
+    desk: Desk,
+    order: Order,
+    decision: GateDecision,
+    state: DeskState,
+    approvers: list[str],
+    needed: int,
+) -> dict[str, Any]:
+    """The interrupt payload, in the shape agent-chat-ui renders as an approval card."""
+    args = {
+        "order_id": str(order.order_id),
+        "symbol": f"{order.venue_id}:{order.symbol}",
+        "side": order.side.value,
+        "quantity": order.quantity,
+        "limit_price": order.limit_price,
+        "strategy_id": order.strategy_id,
+    }
+    notional = _notional(desk, order)
+    return {
+        "action_requests": [
+            {
+                "name": "submit_order",
+                "args": args,
+                "description": (
+                    f"{order.side.value} {order.quantity:g} {order.symbol} (~{notional:,.0f} "
+                    f"{'notional'}) needs approval: {', '.join(decision.reason_codes)}"
+                ),
+            }
+        ],
+        "review_configs": [
+            {"action_name": "submit_order", "allowed_decisions": ["approve", "edit", "reject"]}
+        ],
+        "order": args,
+        "notional": notional,
+        "gate_reasons": list(decision.reason_codes),
+        "risk": state.get("portfolio", {}),
+        "approvals_needed": needed,
+        "approved_by": approvers,
+        "expires_at": (datetime.now(UTC) + desk.policy.ttl).isoformat(),
+    }
+
+
+def _decision(answer: Any) -> dict[str, Any]:
+    """The first decision of a resume value; anything malformed counts as a rejection."""
+    if (
+        isinstance(answer, dict)
+        and isinstance(answer.get("decisions"), list)
+        and answer["decisions"]
+    ):
+        first = answer["decisions"][0]
+        if isinstance(first, dict) and first.get("type") in ("approve", "edit", "reject"):
+            return first
+    return {"type": "reject", "reason": f"unreadable answer: {str(answer)[:200]}"}
+
+
+def submit_with_approval(
+    desk: Desk, state: DeskState, order: Order
+) -> tuple[GateDecision, Order, list[dict[str, Any]]]:
+    """Submit; on NEEDS_APPROVAL pause for one (or, above the dual threshold, two distinct)
+    humans. Returns the final decision, the order actually sent, and the approval records."""
+    decision = desk.gateway.submit(order)
+    records: list[dict[str, Any]] = []
+    if decision.verdict is not Verdict.NEEDS_APPROVAL:
+        return decision, order, records
+    needed = 2 if _notional(desk, order) > desk.policy.dual_notional else 1
+    approvers: list[str] = []
+    while len(approvers) < needed:
+        request = approval_request(desk, order, decision, state, approvers, needed)
+        answer = _decision(interrupt(request))
+        who = str(answer.get("approver") or "unknown")
+        expired = datetime.now(UTC) > datetime.fromisoformat(request["expires_at"])
+        record = {
+            "order_id": str(order.order_id),
+            "decision": answer["type"],
+            "approver": who,
+            "reason": str(answer.get("reason", "")),
+            "at": datetime.now(UTC).isoformat(),
+            "expired": expired,
+        }
+        records.append(record)
+        desk.gateway.record(
+            "approval.answer", record, actor=f"human:{who}", order_id=order.order_id
+        )
+        if expired or answer["type"] == "reject" or who == "unknown" or who in approvers:
+            if who in approvers:
+                record["reason"] = f"{who} already approved; a second, different approver is needed"
+            desk.gateway.refuse(order.order_id, who)
+            desk.gateway.flush()
+            refused = GateDecision(
+                order_id=order.order_id,
+                verdict=Verdict.DENY,
+                reason_codes=("APPROVAL_EXPIRED",) if expired else ("APPROVAL_REFUSED",),
+                limits_version=decision.limits_version,
+            )
+            return refused, order, records
+        if answer["type"] == "edit":
+            edited = (answer.get("edited_action") or {}).get("args") or {}
+            desk.gateway.refuse(order.order_id, who)
+            order = order.model_copy(
+                update={
+                    "order_id": uuid5(NAMESPACE_URL, f"{order.order_id}|edit|{edited}"),
+                    "quantity": float(edited.get("quantity", order.quantity)),
+                    "limit_price": edited.get("limit_price", order.limit_price),
+                }
+            )
+            order = Order.model_validate(
+                order.model_dump() | {"client_order_id": f"qd-{order.order_id.hex[:24]}"}
+            )
+            decision = desk.gateway.submit(order)
+            if decision.verdict is not Verdict.NEEDS_APPROVAL:
+                return decision, order, records
+        approvers.append(who)
+    token = desk.gateway.approve(
+        order.order_id, ",".join(approvers), ttl_s=desk.policy.ttl.total_seconds()
+    )
+    final = desk.gateway.submit(order, approval_token=token)
+    desk.gateway.flush()
+    return final, order, records
+
+
+def node(desk: Desk) -> Node:
+    def approval(state: DeskState) -> Command[Literal["__end__"]]:
+        pending = (state.get("results") or {}).get("pending_order") or {}
+        order = Order.model_validate(pending["order"])
+        decision, sent, records = submit_with_approval(desk, state, order)
+        desk.gateway.flush()
+        finish_paper_promotion(desk, pending.get("target_key"), decision, sent)
+        out = summary(desk, sent, decision)
+        reasons = ", ".join(decision.reason_codes)
+        text = (
+            f"{out['side']} {out['quantity']:g} {out['symbol']}: {out['verdict']}"
+            + (f" ({reasons})" if reasons else "")
+            + f"; status {out['status']}, filled {out['filled']:g}"
+        )
+        return Command(
+            goto="__end__",
+            update={
+                "results": {NAME: out},
+                "approvals": records,
+                "trace": ["approval"],
+                "messages": [AIMessage(text, name="approval")],
+            },
+        )
+
+    return approval
