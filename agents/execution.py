@@ -86,6 +86,40 @@ def summary(desk: Desk, order: Order, decision: GateDecision) -> dict[str, Any]:
     }
 
 
+def reduce_all(
+    desk: Desk, state: DeskState, config: RunnableConfig
+) -> Command[Literal["approval", "__end__"]]:
+    """Risk's reduce instruction: halve every position with reduce-only market orders."""
+    sent = []
+    for position in desk.gateway.positions():
+        lot = next(
+            i.lot
+            for i in desk.limits.instruments
+            if i.id == f"{position.venue_id}:{position.symbol}"
+        )
+        # The 1e-9 keeps float noise (1/2/1e-5 = 49999.99...) from losing a lot.
+        half = int(abs(position.quantity) / 2 / lot + 1e-9) * lot
+        if half <= 0:
+            continue
+        made = order_for(
+            desk, state, config, "sell" if position.quantity > 0 else "buy", round(half, 10),
+            position.symbol, None, position.strategy_id, salt="reduce",
+        )  # fmt: skip
+        if isinstance(made, Order):
+            made = made.model_copy(update={"reduce_only": True})
+            sent.append(summary(desk, made, desk.gateway.submit(made)))
+    desk.gateway.flush()
+    text = "reduced: " + (
+        "; ".join(f"{o['side']} {o['quantity']:g} {o['symbol']} {o['verdict']}" for o in sent)
+        or "nothing held"
+    )
+    return Command(
+        goto="__end__",
+        update={"results": {NAME: {"reduced": sent}}, "trace": [NAME],
+                "messages": [AIMessage(text, name=NAME)]},
+    )  # fmt: skip
+
+
 def node(desk: Desk) -> Node:
     def execution(
         state: DeskState, config: RunnableConfig
@@ -105,6 +139,8 @@ def node(desk: Desk) -> Node:
                     "messages": [AIMessage(text, name=NAME)],
                 },
             )
+        if instruction == "reduce":
+            return reduce_all(desk, state, config)
         target = results.get("target")
         if intent.get("kind") == "trade":
             made = order_for(

@@ -143,6 +143,13 @@ def node(desk: Desk) -> Node:
             target = (results.get("research") or {}).get("target")
             if ok and judged and intent.get("paper_trade") and target:
                 goto = "execution"
+        if out.get("instruction") == "reduce" and intent.get("kind") in (
+            "risk",
+            "exposure",
+            "positions",
+        ):
+            lines.append("breach: execution told to reduce every position by half")
+            goto = "execution"
         if intent.get("kind") == "report":
             goto = "report"
         update: dict[str, Any] = {
@@ -151,7 +158,7 @@ def node(desk: Desk) -> Node:
             "trace": [NAME],
             "messages": [AIMessage("; ".join(lines), name=NAME)],
         }
-        if goto == "execution":
+        if goto == "execution" and "research" in results:
             update["results"] = {NAME: out, "target": results["research"]["target"]}
         return Command(goto=goto, update=update)
 

@@ -207,3 +207,17 @@ def test_chat_streams_each_agents_step_and_the_report_scores_strategies(
         report = Path(steps[-1][1].removeprefix("report written: ")).read_text()
     assert "## Performance by strategy (judge)" in report
     assert "| manual |" in report
+
+
+def test_on_a_breach_risk_tells_execution_to_reduce(loaded: Store, tmp_path: Path):
+    from core.models.trading import TradingState
+
+    with session(loaded, tmp_path) as desk:
+        assert desk.ask("buy 1 BTC", "b").results["execution"]["status"] == "filled"
+        desk.desk.gateway.set_trading_state(TradingState.REDUCING, "risk-monitor", "vol spike")
+        turn = desk.ask("what is our risk?", "b")
+        assert turn.trace[-2:] == ["risk", "execution"]
+        [reduced] = turn.results["execution"]["reduced"]
+        assert (reduced["side"], reduced["quantity"], reduced["verdict"]) == ("sell", 0.5, "ACCEPT")
+        [position] = desk.desk.gateway.positions()
+        assert position.quantity == pytest.approx(0.5)
