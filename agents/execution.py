@@ -62,6 +62,15 @@ def _notional(desk: Desk, order: Order) -> float:
     return order.quantity * price
 
 
+def describe(out: dict[str, Any]) -> str:
+    reasons = ", ".join(out["reasons"])
+    return (
+        f"{out['side']} {out['quantity']:g} {out['symbol']}: {out['verdict']}"
+        + (f" ({reasons})" if reasons else "")
+        + f"; status {out['status']}, filled {out['filled']:g}"
+    )
+
+
 def finish_paper_promotion(
     desk: Desk, key: str | None, decision: GateDecision, order: Order
 ) -> None:
@@ -186,12 +195,7 @@ def node(desk: Desk) -> Node:
         desk.gateway.flush()
         finish_paper_promotion(desk, key, decision, made)
         out = summary(desk, made, decision)
-        reasons = ", ".join(str(r) for r in decision.reason_codes)
-        text = (
-            f"{out['side']} {out['quantity']:g} {out['symbol']}: {out['verdict']}"
-            + (f" ({reasons})" if reasons else "")
-            + f"; status {out['status']}, filled {out['filled']:g}"
-        )
+        text = describe(out)
         return Command(
             goto="__end__",
             update={

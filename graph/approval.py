@@ -14,7 +14,7 @@ from langchain_core.messages import AIMessage
 from langgraph.types import Command, interrupt
 
 from agents.desk import Desk
-from agents.execution import NAME, _notional, finish_paper_promotion, summary
+from agents.execution import NAME, _notional, describe, finish_paper_promotion, summary
 from agents.state import DeskState, Node
 from core.models.trading import Order
 from gateway import GateDecision, Verdict
@@ -148,12 +148,7 @@ def node(desk: Desk) -> Node:
         desk.gateway.flush()
         finish_paper_promotion(desk, pending.get("target_key"), decision, sent)
         out = summary(desk, sent, decision)
-        reasons = ", ".join(decision.reason_codes)
-        text = (
-            f"{out['side']} {out['quantity']:g} {out['symbol']}: {out['verdict']}"
-            + (f" ({reasons})" if reasons else "")
-            + f"; status {out['status']}, filled {out['filled']:g}"
-        )
+        text = describe(out)
         return Command(
             goto="__end__",
             update={

@@ -30,22 +30,25 @@ def test_project_packages_resolve_to_this_repo(name: str):
     assert Path(module.__file__).resolve().is_relative_to(ROOT)
 
 
+def imported(path: Path) -> list[str]:
+    """Every module name a file imports."""
+    names: list[str] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            names.append(node.module or "")
+    return names
+
+
 def test_core_imports_no_other_project_package():
     offenders = []
     for path in (ROOT / "core").rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = (
-                [a.name for a in node.names]
-                if isinstance(node, ast.Import)
-                else [node.module or ""]
-                if isinstance(node, ast.ImportFrom)
-                else []
-            )
-            offenders += [
-                f"{path.relative_to(ROOT)}: {n}"
-                for n in names
-                if n.split(".")[0] in PROJECT_PACKAGES and n.split(".")[0] != "core"
-            ]
+        offenders += [
+            f"{path.relative_to(ROOT)}: {n}"
+            for n in imported(path)
+            if n.split(".")[0] in PROJECT_PACKAGES and n.split(".")[0] != "core"
+        ]
     assert offenders == []
 
 
@@ -73,17 +76,9 @@ def test_dependencies_point_inward(package: str):
     root = ROOT / "gateway" / "python" / "gateway" if package == "gateway" else ROOT / package
     offenders = []
     for path in root.rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = (
-                [a.name for a in node.names]
-                if isinstance(node, ast.Import)
-                else [node.module or ""]
-                if isinstance(node, ast.ImportFrom)
-                else []
-            )
-            offenders += [
-                f"{path.relative_to(ROOT)}: {n}"
-                for n in names
-                if n.split(".")[0] in OUTWARD[package]
-            ]
+        offenders += [
+            f"{path.relative_to(ROOT)}: {n}"
+            for n in imported(path)
+            if n.split(".")[0] in OUTWARD[package]
+        ]
     assert offenders == []

@@ -7,12 +7,13 @@ GET /api/v2/ohlc/{pair}/), as quoted in ccxt's bitstamp adapter.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlparse
+
+from tests.fakes.loopback import send, serve
 
 MARKETS = [
     {
@@ -82,11 +83,7 @@ def _handler(fake: FakeBitstamp) -> type[BaseHTTPRequestHandler]:
                 reply = fake.ohlc_reply
             else:
                 reply = Reply(404, b'{"status": "error", "reason": "Not found"}')
-            self.send_response(reply.status)
-            self.send_header("Content-Type", reply.content_type)
-            self.send_header("Content-Length", str(len(reply.body)))
-            self.end_headers()
-            self.wfile.write(reply.body)
+            send(self, reply.status, reply.body, reply.content_type)
 
         def log_message(self, format: str, *args: object) -> None:
             return
@@ -97,13 +94,6 @@ def _handler(fake: FakeBitstamp) -> type[BaseHTTPRequestHandler]:
 @contextmanager
 def serve_bitstamp() -> Iterator[FakeBitstamp]:
     fake = FakeBitstamp()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
-    fake.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serve(_handler(fake)) as port:
+        fake.port = port
         yield fake
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)

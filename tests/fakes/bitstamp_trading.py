@@ -16,11 +16,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from itertools import count
 from urllib.parse import parse_qs, urlparse
 
 from tests.fakes.bitstamp import MARKETS
+from tests.fakes.loopback import send, serve
 
 PAIRS = {m["market_symbol"]: m["name"] for m in MARKETS}
 
@@ -151,12 +152,7 @@ class FakeBitstampTrading:
 def _handler(fake: FakeBitstampTrading, market_prices: dict[str, str]) -> type:
     class Handler(BaseHTTPRequestHandler):
         def _reply(self, status: int, body: object) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            send(self, status, json.dumps(body).encode())
 
         def do_GET(self) -> None:
             if urlparse(self.path).path == "/api/v2/markets/":
@@ -225,13 +221,6 @@ def serve_bitstamp_trading(
     api_key: str, secret: str, balances: dict[str, str], market_prices: dict[str, str]
 ) -> Iterator[FakeBitstampTrading]:
     fake = FakeBitstampTrading(api_key, secret, {k: Decimal(v) for k, v in balances.items()})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake, market_prices))
-    fake.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serve(_handler(fake, market_prices)) as port:
+        fake.port = port
         yield fake
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
