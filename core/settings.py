@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LogLevel = Literal["debug", "info", "warning", "error"]
@@ -21,6 +21,7 @@ class Settings(BaseSettings):
         env_file_encoding="utf-8",
         extra="ignore",
         frozen=True,
+        populate_by_name=True,
     )
 
     data_dir: Path = Field(
@@ -66,6 +67,38 @@ class Settings(BaseSettings):
     venue_sandbox: bool = Field(
         default=True, description="Use the exchange's testnet where ccxt knows one."
     )
+
+    neo4j_uri: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("neo4j_uri", "NEO4J_URI", "QUANTDESK_NEO4J_URI"),
+        description="Bolt URI of a Neo4j to use (`NEO4J_URI`). Unset: the local server that "
+        "`quantdesk services up` starts under data_dir.",
+    )
+    neo4j_user: str = Field(
+        default="neo4j", validation_alias=AliasChoices("neo4j_user", "NEO4J_USER")
+    )
+    neo4j_password: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("neo4j_password", "NEO4J_PASSWORD"),
+        description="Unset with the local server: the password it generated on first start.",
+    )
+    neo4j_bolt_port: int = Field(default=7687, ge=1, le=65535)
+    qdrant_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("qdrant_url", "QDRANT_URL", "QUANTDESK_QDRANT_URL"),
+        description="Qdrant server URL. Unset: qdrant-client local mode under data_dir.",
+    )
+    qdrant_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("qdrant_api_key", "QDRANT_API_KEY")
+    )
+
+    @field_validator("neo4j_uri")
+    @classmethod
+    def _bolt_scheme_is_known(cls, value: str | None) -> str | None:
+        schemes = ("bolt://", "bolt+s://", "bolt+ssc://", "neo4j://", "neo4j+s://", "neo4j+ssc://")
+        if value is not None and not value.startswith(schemes):
+            raise ValueError(f"neo4j_uri must start with one of {', '.join(schemes)}")
+        return value
 
     @field_validator("store_dsn")
     @classmethod
