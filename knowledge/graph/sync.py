@@ -109,7 +109,7 @@ def lifecycle_rows(
     store: Store,
 ) -> tuple[
     list[StrategyRow], list[BacktestRow], list[RiskModelRow], list[LifecycleStepRow], dict[str, str]
-]:  # noqa: E501
+]:
     """Strategies (latest stage), their walk-forward evidence, risk models, each step, and the
     orders their promotions sent (order id -> strategy key)."""
     steps = store.client.query(

@@ -1,0 +1,148 @@
+"""The agents' retrievable memory: research notes, decisions and incidents in Qdrant.
+
+Local mode (files under data_dir) by default; `QDRANT_URL` for a server. Point ids derive
+from the collection and text, so remembering the same note twice keeps one copy."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from qdrant_client import QdrantClient, models
+
+from core.settings import Settings
+from knowledge.memory.embedder import DIMENSIONS, MODEL_NAME, embed
+
+Collection = Literal["research_notes", "decisions", "incidents"]
+COLLECTIONS: tuple[Collection, ...] = ("research_notes", "decisions", "incidents")
+KEYWORD_FIELDS = ("strategy", "instrument", "agent", "source")
+
+
+class MemoryItem(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    text: str = Field(min_length=1, max_length=20_000)
+    at: datetime
+    strategy: str | None = Field(default=None, max_length=200)
+    instrument: str | None = Field(default=None, max_length=200)
+    agent: str | None = Field(default=None, max_length=100)
+    source: str | None = Field(default=None, max_length=500)
+
+    @field_validator("at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class Recall(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    query: str = Field(min_length=1, max_length=2_000)
+    collection: Collection = "research_notes"
+    limit: int = Field(default=5, ge=1, le=50)
+    strategy: str | None = None
+    instrument: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+class Memory(BaseModel):
+    id: str
+    score: float
+    item: MemoryItem
+
+
+def _filter(q: Recall) -> models.Filter | None:
+    must: list[models.Condition] = []
+    for key in ("strategy", "instrument"):
+        value = getattr(q, key)
+        if value is not None:
+            must.append(models.FieldCondition(key=key, match=models.MatchValue(value=value)))
+    if q.since is not None or q.until is not None:
+        must.append(
+            models.FieldCondition(
+                key="ts",
+                range=models.Range(
+                    gte=q.since.timestamp() if q.since else None,
+                    lte=q.until.timestamp() if q.until else None,
+                ),
+            )
+        )
+    return models.Filter(must=must) if must else None
+
+
+class MemoryStore:
+    def __init__(self, client: QdrantClient, indexed: bool = False) -> None:
+        """`indexed`: create payload indexes (a server uses them; local mode ignores them)."""
+        self.client = client
+        for name in COLLECTIONS:
+            if not client.collection_exists(name):
+                client.create_collection(
+                    name,
+                    vectors_config=models.VectorParams(
+                        size=DIMENSIONS, distance=models.Distance.COSINE
+                    ),
+                    metadata={"embedding_model": MODEL_NAME},
+                )
+                if indexed:
+                    for key in KEYWORD_FIELDS:
+                        client.create_payload_index(name, key, models.PayloadSchemaType.KEYWORD)
+                    client.create_payload_index(name, "ts", models.PayloadSchemaType.FLOAT)
+
+    @classmethod
+    def open(cls, settings: Settings) -> MemoryStore:
+        if settings.qdrant_url is not None:
+            key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
+            return cls(QdrantClient(url=settings.qdrant_url, api_key=key), indexed=True)
+        path = Path(settings.data_dir / "qdrant").resolve()
+        path.mkdir(parents=True, exist_ok=True)
+        return cls(QdrantClient(path=str(path)))
+
+    def remember(self, collection: Collection, items: list[MemoryItem]) -> list[str]:
+        vectors = embed([i.text for i in items])
+        ids = [str(uuid.uuid5(uuid.NAMESPACE_URL, f"{collection}\n{i.text}")) for i in items]
+        self.client.upsert(
+            collection,
+            points=[
+                models.PointStruct(
+                    id=pid,
+                    vector=vector.tolist(),
+                    payload=item.model_dump(mode="json") | {"ts": item.at.timestamp()},
+                )
+                for pid, item, vector in zip(ids, items, vectors, strict=True)
+            ],
+        )
+        return ids
+
+    def recall(self, q: Recall) -> list[Memory]:
+        vector = embed([q.query])[0].tolist()
+        hits = self.client.query_points(
+            q.collection, query=vector, query_filter=_filter(q), limit=q.limit, with_payload=True
+        ).points
+        out = []
+        for hit in hits:
+            payload = dict(hit.payload or {})
+            payload.pop("ts", None)
+            out.append(Memory(id=str(hit.id), score=hit.score, item=MemoryItem(**payload)))
+        return out
+
+    def count(self, collection: Collection) -> int:
+        return self.client.count(collection).count
+
+    def close(self) -> None:
+        self.client.close()
+
+    def __enter__(self) -> MemoryStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
