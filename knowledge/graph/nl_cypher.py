@@ -79,7 +79,12 @@ def run_read_only(
 
 def ask(graph: KnowledgeGraph, model: CypherModel, question: str) -> list[dict[str, Any]]:
     """Ask the model for Cypher, check it, run it read-only. Malformed output is refused."""
-    raw = model.propose(question, SCHEMA_HINT)
+    try:
+        raw = model.propose(question, SCHEMA_HINT)
+    except Exception as exc:  # the endpoint failed or its output would not parse
+        raise CypherRefusedError(
+            f"refused: no usable query from the model ({type(exc).__name__}: {str(exc)[:200]})"
+        ) from exc
     try:
         proposal = CypherProposal.model_validate(raw)
     except ValidationError as exc:
