@@ -16,6 +16,7 @@ bootstrap:
 		|| python3 -m pip install --quiet --user --break-system-packages uv
 	@command -v cargo >/dev/null 2>&1 || { echo "A Rust toolchain (cargo) is required: https://rustup.rs or 'apt-get install cargo'"; exit 1; }
 	$(UV) sync --locked --all-extras
+	$(UV) run quantdesk services prepare
 
 demo: bootstrap
 	$(UV) run quantdesk demo

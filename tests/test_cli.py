@@ -6,9 +6,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
+from core.settings import get_settings
+from deploy.neo4j import launcher
 from interfaces.cli import app
+from tests.fakes.loopback import free_port
 
 runner = CliRunner()
 
@@ -83,7 +87,9 @@ def test_gateway_limits_and_codes(desk_env: Path, tmp_path: Path):
     assert "account_id: Field required" in refused.output
 
 
-def test_demo_walks_orders_through_the_gate(desk_env: Path):
+def test_demo_walks_orders_through_the_gate(desk_env: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("QUANTDESK_NEO4J_BOLT_PORT", str(free_port()))
+    get_settings.cache_clear()
     demo = runner.invoke(app, ["demo"])
     assert demo.exit_code == 0, demo.output
     gate = demo.output.split("Pre-trade gate")[1]
@@ -95,6 +101,12 @@ def test_demo_walks_orders_through_the_gate(desk_env: Path):
     assert "waiting for approval" in cycle
     assert "quantdesk approvals approve" in cycle
     assert "report written" in cycle
+    knowledge = demo.output.split("Knowledge graph")[1]
+    assert "skipped" not in knowledge
+    assert "strategies=1" in knowledge
+    assert "correlated exposure: ['bitstamp:BTC/USD']" in knowledge
+    assert "recall (" in knowledge
+    assert not launcher.status(desk_env / "neo4j").running, "the demo stops the Neo4j it started"
 
 
 def test_research_commands_on_stored_bars(desk_env: Path):

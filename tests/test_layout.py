@@ -19,6 +19,7 @@ PROJECT_PACKAGES = (
     "interfaces",
     "evals",
     "gateway",
+    "deploy",
 )
 
 
@@ -65,8 +66,10 @@ OUTWARD = {
     "tools": {"agents", "graph", "interfaces"},
     "agents": {"graph", "interfaces"},
     "graph": {"interfaces"},
-    "gateway": {"tools", "agents", "graph", "interfaces", "knowledge"},
-    "knowledge": {"tools", "agents", "graph", "interfaces"},
+    "gateway": {"tools", "agents", "graph", "interfaces", "knowledge", "deploy"},
+    "knowledge": {"tools", "agents", "graph", "interfaces", "gateway", "deploy"},
+    # Service launchers stand beside the desk: they may use core, nothing above it.
+    "deploy": {"tools", "agents", "graph", "interfaces", "knowledge", "gateway"},
 }
 
 

@@ -4,6 +4,7 @@ desk without Neo4j or the memory extra still runs; the error then says what is m
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from uuid import uuid4
 
@@ -64,6 +65,52 @@ class KnowledgeTools:
         if self.store is None:
             raise ValueError("syncing needs the store")
         return sync_from_store(self.graph, self.store, dataset_venues(), tradable or [])
+
+    def sync_memory(self) -> int:
+        """Write the lifecycle's proposals as research notes and its verdicts and the humans'
+        approval answers as decisions (idempotent: one point per text)."""
+        if self.store is None:
+            raise ValueError("syncing needs the store")
+        notes: dict[Collection, list[MemoryItem]] = {"research_notes": [], "decisions": []}
+        steps = self.store.client.query(
+            "SELECT strategy_key, stage, actor, reason, payload, ts FROM strategy_lifecycle"
+        ).result_rows
+        for key, stage, actor, reason, payload, ts in steps:
+            body = json.loads(payload or "{}")
+            instrument = body.get("instrument")
+            if stage == "proposed":
+                spec = body.get("strategy", {})
+                text = (
+                    f"{actor} proposed {spec.get('kind')} on {instrument} "
+                    f"({json.dumps(spec, sort_keys=True)}): out-of-sample Sharpe "
+                    f"{body.get('oos_sharpe', 0):.2f} vs in-sample "
+                    f"{body.get('in_sample_sharpe', 0):.2f}, "
+                    f"expected drawdown {body.get('expected_max_drawdown', 0):.0%}, "
+                    f"volatility {body.get('expected_volatility', 0):.0%}"
+                )
+                collection: Collection = "research_notes"
+            else:
+                text, collection = f"{actor} moved strategy {key} to {stage}: {reason}", "decisions"
+            notes[collection].append(
+                MemoryItem(text=text, at=ts, strategy=key, instrument=instrument, agent=str(actor))
+            )
+        for event_id, order_id, payload, ts in self.store.client.query(
+            "SELECT toString(event_id), toString(order_id), payload, ts FROM audit_log "
+            "WHERE kind = 'approval.answer'"
+        ).result_rows:
+            body = json.loads(payload or "{}")
+            notes["decisions"].append(
+                MemoryItem(
+                    text=f"{body.get('approver')} answered {body.get('decision')} on order "
+                    f"{order_id}: {body.get('reason') or 'no reason given'} (event {event_id})",
+                    at=ts, agent=str(body.get("approver")), source="approval",
+                )
+            )  # fmt: skip
+        written = 0
+        for collection, items in notes.items():
+            if items:
+                written += len(self.memory.remember(collection, items))
+        return written
 
     def instruments_on_venue(self, q: queries.InstrumentsOnVenue) -> list[queries.InstrumentInfo]:
         return queries.instruments_on_venue(self.graph, q)

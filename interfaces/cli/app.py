@@ -6,7 +6,13 @@ import typer
 
 from core.logs import configure_logging
 from core.settings import get_settings
-from interfaces.cli import data_commands, desk_commands, gateway_commands, research_commands
+from interfaces.cli import (
+    data_commands,
+    desk_commands,
+    gateway_commands,
+    knowledge_commands,
+    research_commands,
+)
 from interfaces.cli.demo import demo
 
 app = typer.Typer(
@@ -19,6 +25,9 @@ app.add_typer(data_commands.app, name="data")
 app.add_typer(gateway_commands.app, name="gateway")
 app.add_typer(research_commands.app, name="research")
 app.add_typer(desk_commands.approvals, name="approvals")
+app.add_typer(knowledge_commands.services, name="services")
+app.add_typer(knowledge_commands.knowledge, name="knowledge")
+app.add_typer(knowledge_commands.memory, name="memory")
 app.command("ask")(desk_commands.ask)
 app.command("chat")(desk_commands.chat)
 app.command("run")(desk_commands.run)

@@ -8,16 +8,63 @@ from rich.console import Console
 from rich.rule import Rule
 
 from core.settings import get_settings
-from core.store import MarketDataStore, QualityLog
+from core.store import MarketDataStore, QualityLog, Store
+from deploy.neo4j import launcher
 from graph.session import DeskSession
 from interfaces.cli import render
 from interfaces.cli.data_commands import load_datasets, open_store
 from interfaces.cli.desk_commands import CYCLE, show
 from interfaces.cli.gateway_commands import gate_walkthrough
+from interfaces.cli.knowledge_commands import tradable_ids
+from knowledge.graph import queries
+from knowledge.graph.connection import GraphUnavailableError, local_home
+from knowledge.memory.embedder import EmbedderUnavailableError
+from knowledge.memory.store import Recall
 from tools.ingest.real_datasets import DATASETS
+from tools.knowledge_tools import KnowledgeTools
 
 # Wide enough for the tables when output is piped (CI logs), where Rich assumes 80.
 console = Console(width=None if Console().is_terminal else 120)
+
+
+def knowledge_step(store: Store) -> None:
+    """Sync the graph and memory from what the desk just did, and ask them what agents ask.
+    Starts the local Neo4j when NEO4J_URI is unset, and stops it again if it started it."""
+    settings = get_settings()
+    home = local_home(settings)
+    started = False
+    try:
+        if settings.neo4j_uri is None and not launcher.status(home).running:
+            with console.status("starting Neo4j"):
+                launcher.start(home, port=settings.neo4j_bolt_port)
+            started = True
+        tools = KnowledgeTools(settings, store)
+        try:
+            report = tools.sync(tradable_ids(settings))
+            nodes, rels = tools.graph.counts()
+            console.print(f"graph: {report}; {nodes} nodes, {rels} relationships")
+            clusters = tools.correlated_clusters(queries.CorrelatedClusters(threshold=0.8))
+            for c in clusters:
+                console.print(f"correlated exposure: {c.instruments} <- strategies {c.strategies}")
+            for e in tools.strategies_exposed_to(
+                queries.StrategiesExposedTo(asset="ETH", min_correlation=0.6)
+            ):
+                console.print(
+                    f"exposed to ETH: strategy {e.key} ({e.stage}) on {e.instrument} "
+                    f"via {e.via} (corr {e.correlation:.2f})"
+                    if e.correlation is not None
+                    else f"exposed to ETH: strategy {e.key} ({e.stage}) on {e.instrument}"
+                )
+            console.print(f"memory: {tools.sync_memory()} notes and decisions written")
+            for hit in tools.recall(Recall(query="which bitcoin strategy did research propose?")):
+                console.print(f"recall ({hit.score:.2f}): {hit.item.text[:110]}")
+        finally:
+            tools.close()
+    except (launcher.Neo4jLaunchError, GraphUnavailableError, EmbedderUnavailableError) as exc:
+        console.print(f"[red]knowledge step skipped:[/] {exc}")
+    finally:
+        if started:
+            launcher.stop(home)
 
 
 def demo() -> None:
@@ -39,5 +86,7 @@ def demo() -> None:
             for k, step in enumerate(CYCLE):
                 console.print(f"[bold]> {step}[/]")
                 show(desk.ask(step, f"demo-{uuid4().hex[:6]}-{k}"))
+        console.print(Rule("6. Knowledge graph (Neo4j) and memory (Qdrant)"))
+        knowledge_step(store)
         console.print(render.counts_table(store.row_counts()))
         console.print(f"store: {store.path or store.dsn}")

@@ -46,7 +46,11 @@ class KnowledgeGraph:
     @classmethod
     def connect(cls, settings: Settings) -> KnowledgeGraph:
         uri, auth = connection_params(settings)
-        driver = GraphDatabase.driver(uri, auth=auth, connection_timeout=10.0)
+        # Server notifications (e.g. "relationship type does not exist yet" on a fresh graph)
+        # are advice for humans writing queries, not events for the desk's logs.
+        driver = GraphDatabase.driver(
+            uri, auth=auth, connection_timeout=10.0, notifications_min_severity="OFF"
+        )
         try:
             driver.verify_connectivity()
         except Exception as exc:

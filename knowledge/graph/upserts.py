@@ -135,7 +135,8 @@ def upsert_correlations(graph: KnowledgeGraph, rows: Sequence[CorrelationRow]) -
     ordered = [r if r.a < r.b else r.model_copy(update={"a": r.b, "b": r.a}) for r in rows]
     graph.write(
         """UNWIND $rows AS r
-        MATCH (a:Instrument {id: r.a}), (b:Instrument {id: r.b})
+        MATCH (a:Instrument {id: r.a})
+        MATCH (b:Instrument {id: r.b})
         MERGE (a)-[c:CORRELATED_WITH]->(b)
         SET c.weight = r.weight, c.window_days = r.window_days,
             c.observations = r.observations, c.as_of = r.as_of""",

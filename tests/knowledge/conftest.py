@@ -3,7 +3,6 @@ loopback port under the session's temp dir, and stopped at the end."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,12 +11,7 @@ import pytest
 from core.settings import Settings
 from deploy.neo4j import launcher
 from knowledge.graph.connection import KnowledgeGraph
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.fakes.loopback import free_port
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ from neo4j.exceptions import AuthError
 from core.settings import Settings
 from deploy.neo4j import launcher
 from knowledge.graph.connection import GraphUnavailableError, KnowledgeGraph
-from tests.knowledge.conftest import free_port
+from tests.fakes.loopback import free_port
 
 
 def listening_addresses(port: int) -> set[str]:

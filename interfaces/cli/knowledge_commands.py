@@ -1,0 +1,226 @@
+"""`quantdesk services|knowledge|memory`: the local Neo4j server, the knowledge graph's
+queries, and the agents' memory."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Annotated, Any
+
+import typer
+from pydantic import BaseModel, ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from core.settings import Settings, get_settings
+from deploy.neo4j import launcher
+from gateway import load_limits
+from gateway.limits import DEFAULT_LIMITS
+from interfaces.cli.data_commands import open_store
+from knowledge.graph import queries
+from knowledge.graph.connection import GraphUnavailableError, local_home
+from knowledge.graph.nl_cypher import CypherRefusedError
+from knowledge.memory.store import Collection, MemoryItem, Recall
+from tools.knowledge_tools import KnowledgeTools
+
+console = Console(width=None if Console().is_terminal else 120)
+services = typer.Typer(help="Local services the desk runs: Neo4j.", no_args_is_help=True)
+knowledge = typer.Typer(help="The knowledge graph: sync and queries.", no_args_is_help=True)
+memory = typer.Typer(help="The agents' memory (Qdrant).", no_args_is_help=True)
+
+
+@services.command("prepare")
+def services_prepare() -> None:
+    """Check Java 17 and resolve the Neo4j server's jars from Maven Central (once)."""
+    try:
+        java = launcher.java_executable()
+        with console.status("resolving Neo4j from Maven Central"):
+            jars = launcher.prepare().count(":") + 1
+    except launcher.Neo4jLaunchError as exc:
+        console.print(f"[red]neo4j:[/] {exc}")
+        raise typer.Exit(2) from None
+    console.print(f"neo4j {launcher.NEO4J_VERSION}: {jars} jars resolved; java {java}")
+
+
+@services.command("up")
+def services_up() -> None:
+    """Start the local Neo4j (Bolt on 127.0.0.1) unless NEO4J_URI points elsewhere."""
+    settings = get_settings()
+    if settings.neo4j_uri:
+        console.print(f"NEO4J_URI is set ({settings.neo4j_uri}); nothing to start")
+        return
+    try:
+        with console.status("starting Neo4j (first run resolves it from Maven Central)"):
+            uri = launcher.start(local_home(settings), port=settings.neo4j_bolt_port)
+    except launcher.Neo4jLaunchError as exc:
+        console.print(f"[red]neo4j:[/] {exc}")
+        raise typer.Exit(2) from None
+    console.print(f"neo4j {launcher.NEO4J_VERSION} up at {uri} (home {local_home(settings)})")
+
+
+@services.command("down")
+def services_down() -> None:
+    """Stop the local Neo4j."""
+    stopped = launcher.stop(local_home(get_settings()))
+    console.print("neo4j stopped" if stopped else "neo4j was not running")
+
+
+@services.command("status")
+def services_status() -> None:
+    settings = get_settings()
+    if settings.neo4j_uri:
+        console.print(f"neo4j: external, {settings.neo4j_uri}")
+        return
+    shown = launcher.status(local_home(settings))
+    state = f"running (pid {shown.pid}) at {shown.uri}" if shown.running else "stopped"
+    console.print(f"neo4j: {state}; home {shown.home}")
+
+
+@contextmanager
+def knowledge_tools(with_store: bool = False) -> Iterator[KnowledgeTools]:
+    settings = get_settings()
+    try:
+        if with_store:
+            with open_store() as store:
+                tools = KnowledgeTools(settings, store)
+                yield tools
+                tools.close()
+        else:
+            tools = KnowledgeTools(settings)
+            yield tools
+            tools.close()
+    except (GraphUnavailableError, CypherRefusedError, ValidationError, ValueError) as exc:
+        console.print(f"[red]refused:[/] {exc}")
+        raise typer.Exit(2) from None
+
+
+def table(rows: Sequence[BaseModel] | Sequence[dict[str, Any]], title: str) -> None:
+    data = [r.model_dump() if isinstance(r, BaseModel) else r for r in rows]
+    if not data:
+        console.print(f"{title}: nothing")
+        return
+    shown = Table(title=title)
+    for column in data[0]:
+        shown.add_column(str(column))
+    for row in data:
+        shown.add_row(
+            *(v if isinstance(v, str) else json.dumps(v, default=str) for v in row.values())
+        )
+    console.print(shown)
+
+
+def tradable_ids(settings: Settings) -> list[str]:
+    """Instruments the gate's limits let the desk trade."""
+    return [i.id for i in load_limits(settings.limits_path or DEFAULT_LIMITS).instruments]
+
+
+@knowledge.command("sync")
+def sync() -> None:
+    """Bring the graph up to date with the store (idempotent)."""
+    with knowledge_tools(with_store=True) as tools:
+        report = tools.sync(tradable_ids(get_settings()))
+        nodes, rels = tools.graph.counts()
+        notes = tools.sync_memory()
+    console.print(f"synced: {report}; graph holds {nodes} nodes, {rels} relationships")
+    console.print(f"memory: {notes} notes and decisions written (idempotent)")
+
+
+@knowledge.command("venue")
+def venue(venue_id: str, tradable: bool = False) -> None:
+    """Instruments a venue lists."""
+    with knowledge_tools() as tools:
+        rows = tools.instruments_on_venue(
+            queries.InstrumentsOnVenue(venue=venue_id, tradable_only=tradable)
+        )
+        table(rows, f"instruments on {venue_id}")
+
+
+@knowledge.command("exposure")
+def exposure(
+    asset: str,
+    min_correlation: Annotated[float | None, typer.Option(help="Also through correlation")] = None,
+) -> None:
+    """Strategies exposed to an asset, directly or through correlated instruments."""
+    with knowledge_tools() as tools:
+        q = queries.StrategiesExposedTo(asset=asset, min_correlation=min_correlation)
+        table(tools.strategies_exposed_to(q), f"strategies exposed to {asset}")
+
+
+@knowledge.command("clusters")
+def clusters(threshold: float = 0.8) -> None:
+    """Instruments our strategies trade, grouped where they move together."""
+    with knowledge_tools() as tools:
+        found = tools.correlated_clusters(queries.CorrelatedClusters(threshold=threshold))
+        table(found, f"correlated exposure (|corr| >= {threshold})")
+
+
+@knowledge.command("lineage")
+def lineage(order: str | None = None, decision: str | None = None) -> None:
+    """Who proposed, scored, reviewed and approved what stands behind an order."""
+    with knowledge_tools() as tools:
+        rows = tools.lineage(queries.DecisionLineage(order_id=order, decision_id=decision))
+        if not rows:
+            console.print("lineage: no such decision or order")
+        for d in rows:
+            console.print(
+                f"[bold]{d.verdict}[/] {' '.join(d.reasons)} on order {d.order_id} "
+                f"(decision {d.decision_id}), requested by {d.requested_by}"
+            )
+            if d.strategy_key:
+                console.print(f"  strategy {d.strategy_key}, proposed by {d.proposed_by}")
+            if d.backtest:
+                console.print(f"  evidence: {json.dumps(d.backtest)}")
+            for step in d.steps:
+                console.print(f"  {step['stage']}: {step['actor']} ({step['reason']})")
+            for a in d.approvals:
+                console.print(f"  approval: {a['answer']} by {a['approver']} ({a['reason']})")
+
+
+@knowledge.command("cypher")
+def cypher(text: str) -> None:
+    """Read-only Cypher, or a question in words when an LLM is configured. Writes are refused."""
+    with knowledge_tools() as tools:
+        table(tools.cypher(text), "result")
+
+
+@memory.command("recall")
+def recall(
+    query: str,
+    collection: str = "research_notes",
+    strategy: str | None = None,
+    instrument: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 5,
+) -> None:
+    """Search the agents' memory, with payload filters."""
+    with knowledge_tools() as tools:
+        q = Recall.model_validate(
+            {"query": query, "collection": collection, "strategy": strategy,
+             "instrument": instrument, "since": since, "until": until, "limit": limit}
+        )  # fmt: skip
+        hits = tools.recall(q)
+        rows = [{"score": round(h.score, 3), **h.item.model_dump(mode="json")} for h in hits]
+        table(rows, f"memory: {collection}")
+
+
+@memory.command("remember")
+def remember(
+    text: str,
+    collection: str = "research_notes",
+    strategy: str | None = None,
+    instrument: str | None = None,
+) -> None:
+    """Write a note (idempotent: the same text is kept once)."""
+    with knowledge_tools() as tools:
+        item = MemoryItem.model_validate(
+            {"text": text, "at": datetime.now().astimezone(), "strategy": strategy,
+             "instrument": instrument, "agent": "human"}
+        )  # fmt: skip
+        target: Collection = Recall.model_validate(
+            {"query": "x", "collection": collection}
+        ).collection
+        (point,) = tools.remember(target, [item])
+        console.print(f"remembered {point} in {collection}")
