@@ -42,6 +42,8 @@ bench: bootstrap
 	$(UV) run python -m benchmarks.gateway_checks
 	$(UV) run python -m benchmarks.research_backtests
 	$(UV) run python -m benchmarks.pm_routing
+	$(UV) run python -m benchmarks.knowledge_queries
+	$(UV) run python -m benchmarks.memory_recall
 
 clean:
 	rm -rf .quantdesk gateway/target .venv
