@@ -13,6 +13,7 @@ from core.settings import Settings
 from core.store import MarketDataStore, Store
 from gateway import GateLimits, Gateway, load_limits
 from gateway.limits import DEFAULT_LIMITS
+from tools.knowledge_tools import KnowledgeTools
 from tools.research.agent_tools import ResearchTools
 
 
@@ -35,6 +36,7 @@ class Desk:
     now: datetime
     symbols: dict[str, tuple[str, str]]
     policy: ApprovalPolicy = field(default_factory=ApprovalPolicy)
+    _knowledge: KnowledgeTools | None = None
 
     @classmethod
     def open(cls, settings: Settings, store: Store, policy: ApprovalPolicy | None = None) -> Desk:
@@ -101,5 +103,15 @@ class Desk:
         frame = MarketDataStore(self.store).read_bars(venue, symbol, "1d")
         return None if frame.empty else float(frame["close"].iloc[-1])
 
+    @property
+    def knowledge(self) -> KnowledgeTools:
+        """The knowledge graph and memory; each connects on first use, and raises a clear
+        error (GraphUnavailableError, MemoryUnavailableError) when it cannot."""
+        if self._knowledge is None:
+            self._knowledge = KnowledgeTools(self.settings, self.store)
+        return self._knowledge
+
     def close(self) -> None:
         self.gateway.close()
+        if self._knowledge is not None:
+            self._knowledge.close()

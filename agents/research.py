@@ -11,6 +11,7 @@ from langchain_core.messages import AIMessage
 from langgraph.types import Command
 
 from agents.desk import Desk
+from agents.knowledge import remember_proposal
 from agents.lifecycle import Lifecycle, strategy_key
 from agents.risk import MAX_PROPOSAL_DRAWDOWN
 from agents.state import DeskState, Node
@@ -110,12 +111,15 @@ def node(desk: Desk) -> Node:
         lifecycle = Lifecycle(desk.store)
         if lifecycle.stage(proposal["key"]) in ("", "demoted", "rejected"):
             lifecycle.record(proposal["key"], "proposed", NAME, "best out-of-sample", proposal)
+        proposal["memory"] = remember_proposal(desk, proposal)
         text = (
             f"{proposal['instrument']} {proposal['strategy']['kind']}: out-of-sample Sharpe "
             f"{proposal['oos_sharpe']:.2f} (in-sample {proposal['in_sample_sharpe']:.2f}), "
             f"drawdown {proposal['expected_max_drawdown']:.0%}, "
             f"vol {proposal['expected_volatility']:.0%}"
         )
+        if proposal["memory"]:
+            text += f"; memory holds {len(proposal['memory'])} earlier note(s) on this instrument"
         return Command(
             goto="judge",
             update={

@@ -13,6 +13,7 @@ from langgraph.types import Command
 
 from agents.anomaly import MIN_HISTORY, detect, fill_features
 from agents.desk import Desk
+from agents.knowledge import correlated_exposure
 from agents.lifecycle import Lifecycle
 from agents.state import DeskState, Node
 from core.store import MarketDataStore, TradeLog
@@ -140,6 +141,10 @@ def node(desk: Desk) -> Node:
             out["concerns"] = concerns
             judged = (results.get("judge") or {}).get("passed", False)
             lines.append("proposal " + ("accepted" if ok else "refused: " + "; ".join(concerns)))
+            correlated = correlated_exposure(desk, str(results["research"].get("instrument", "")))
+            out["correlated_exposure"] = correlated
+            if correlated:
+                lines.append("adds to correlated exposure: " + ", ".join(correlated))
             target = (results.get("research") or {}).get("target")
             if ok and judged and intent.get("paper_trade") and target:
                 goto = "execution"

@@ -8,6 +8,7 @@ from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.types import Command, Send
 
 from agents.desk import Desk
+from agents.knowledge import explain
 from agents.state import RESET, DeskState, Node
 from graph.intents import Intent
 
@@ -46,15 +47,6 @@ def _request(state: DeskState) -> str:
     return state.get("request", "")
 
 
-def explain(desk: Desk) -> str:
-    decisions = [e for e in desk.gateway.recent_events if e.get("kind") == "gate.decision"]
-    if not decisions:
-        return "No gate decision yet in this session."
-    last = decisions[-1]
-    reasons = ", ".join(last.get("reason_codes", [])) or "every check passed"
-    return f"Last gate decision: {last['verdict']} for order {last['order_id']} ({reasons})."
-
-
 def node(desk: Desk, router: Router) -> Node:
     def pm(state: DeskState) -> Command[Agent]:
         request = _request(state)
@@ -69,7 +61,8 @@ def node(desk: Desk, router: Router) -> Node:
         }
         if intent.kind == "explain":
             return Command(
-                goto="__end__", update=update | {"messages": [AIMessage(explain(desk), name="pm")]}
+                goto="__end__",
+                update=update | {"messages": [AIMessage(explain(desk, request), name="pm")]},
             )
         if intent.kind == "unknown":
             return Command(

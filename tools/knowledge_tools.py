@@ -23,6 +23,20 @@ from knowledge.memory.store import Collection, Memory, MemoryItem, MemoryStore, 
 from tools.ingest.real_datasets import dataset_venues
 
 
+def proposal_note(actor: str, proposal: dict[str, Any]) -> str:
+    """The research note a proposal leaves in memory (one text, so one point, however often
+    it is written)."""
+    spec = proposal.get("strategy", {})
+    return (
+        f"{actor} proposed {spec.get('kind')} on {proposal.get('instrument')} "
+        f"({json.dumps(spec, sort_keys=True)}): out-of-sample Sharpe "
+        f"{proposal.get('oos_sharpe', 0):.2f} vs in-sample "
+        f"{proposal.get('in_sample_sharpe', 0):.2f}, "
+        f"expected drawdown {proposal.get('expected_max_drawdown', 0):.0%}, "
+        f"volatility {proposal.get('expected_volatility', 0):.0%}"
+    )
+
+
 class LlmCypherModel:
     """Asks the configured OpenAI-compatible model for a `CypherProposal` (function calling)."""
 
@@ -79,15 +93,7 @@ class KnowledgeTools:
             body = json.loads(payload or "{}")
             instrument = body.get("instrument")
             if stage == "proposed":
-                spec = body.get("strategy", {})
-                text = (
-                    f"{actor} proposed {spec.get('kind')} on {instrument} "
-                    f"({json.dumps(spec, sort_keys=True)}): out-of-sample Sharpe "
-                    f"{body.get('oos_sharpe', 0):.2f} vs in-sample "
-                    f"{body.get('in_sample_sharpe', 0):.2f}, "
-                    f"expected drawdown {body.get('expected_max_drawdown', 0):.0%}, "
-                    f"volatility {body.get('expected_volatility', 0):.0%}"
-                )
+                text = proposal_note(str(actor), body)
                 collection: Collection = "research_notes"
             else:
                 text, collection = f"{actor} moved strategy {key} to {stage}: {reason}", "decisions"
@@ -127,6 +133,9 @@ class KnowledgeTools:
 
     def correlated_clusters(self, q: queries.CorrelatedClusters) -> list[queries.Cluster]:
         return queries.correlated_clusters(self.graph, q)
+
+    def correlated_holdings(self, q: queries.CorrelatedHoldings) -> list[queries.Holding]:
+        return queries.correlated_holdings(self.graph, q)
 
     def lineage(self, q: queries.DecisionLineage) -> list[queries.Lineage]:
         return queries.decision_lineage(self.graph, q)

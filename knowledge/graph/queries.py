@@ -197,3 +197,32 @@ def decision_lineage(graph: KnowledgeGraph, q: DecisionLineage) -> list[Lineage]
         id=q.decision_id, order=q.order_id,
     )  # fmt: skip
     return [Lineage(**r) for r in rows]
+
+
+class CorrelatedHoldings(Query):
+    instrument: str = Name
+    threshold: float = Field(default=0.8, ge=0.0, le=1.0)
+    stages: list[str] = Field(default_factory=lambda: ["paper", "live"], max_length=10)
+
+
+class Holding(BaseModel):
+    instrument: str
+    strategy_key: str
+    stage: str
+    correlation: float
+
+
+def correlated_holdings(graph: KnowledgeGraph, q: CorrelatedHoldings) -> list[Holding]:
+    """Strategies in `stages` on the instrument itself or on one correlated with it at least
+    `threshold`: what a new position there would add to."""
+    rows = graph.read(
+        """MATCH (i:Instrument {id: $instrument})
+        OPTIONAL MATCH (i)-[c:CORRELATED_WITH]-(j:Instrument) WHERE abs(c.weight) >= $threshold
+        WITH i, collect({inst: j, w: c.weight}) + [{inst: i, w: 1.0}] AS near
+        UNWIND near AS n
+        MATCH (s:Strategy)-[:TRADES]->(x:Instrument) WHERE x = n.inst AND s.stage IN $stages
+        RETURN x.id AS instrument, s.key AS strategy_key, s.stage AS stage,
+               n.w AS correlation ORDER BY abs(n.w) DESC, s.key""",
+        instrument=q.instrument, threshold=q.threshold, stages=q.stages,
+    )  # fmt: skip
+    return [Holding(**r) for r in rows]

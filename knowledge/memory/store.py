@@ -22,6 +22,10 @@ COLLECTIONS: tuple[Collection, ...] = ("research_notes", "decisions", "incidents
 KEYWORD_FIELDS = ("strategy", "instrument", "agent", "source")
 
 
+class MemoryUnavailableError(RuntimeError):
+    """Memory cannot open: local mode's folder is held by another process, or no server."""
+
+
 class MemoryItem(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -100,7 +104,14 @@ class MemoryStore:
             return cls(QdrantClient(url=settings.qdrant_url, api_key=key), indexed=True)
         path = Path(settings.data_dir / "qdrant").resolve()
         path.mkdir(parents=True, exist_ok=True)
-        return cls(QdrantClient(path=str(path)))
+        try:
+            client = QdrantClient(path=str(path))
+        except RuntimeError as exc:  # local mode allows one process per folder
+            raise MemoryUnavailableError(
+                f"memory at {path} is open in another process (a running desk?); "
+                "stop it, or set QDRANT_URL to share a Qdrant server"
+            ) from exc
+        return cls(client)
 
     def remember(self, collection: Collection, items: list[MemoryItem]) -> list[str]:
         vectors = embed([i.text for i in items])
