@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from uuid import uuid4
 
 from rich.console import Console
@@ -19,7 +21,7 @@ from interfaces.cli.knowledge_commands import tradable_ids
 from knowledge.graph import queries
 from knowledge.graph.connection import GraphUnavailableError, local_home
 from knowledge.memory.embedder import EmbedderUnavailableError
-from knowledge.memory.store import Recall
+from knowledge.memory.store import MemoryUnavailableError, Recall
 from tools.ingest.real_datasets import DATASETS
 from tools.knowledge_tools import KnowledgeTools
 
@@ -27,17 +29,31 @@ from tools.knowledge_tools import KnowledgeTools
 console = Console(width=None if Console().is_terminal else 120)
 
 
-def knowledge_step(store: Store) -> None:
-    """Sync the graph and memory from what the desk just did, and ask them what agents ask.
-    Starts the local Neo4j when NEO4J_URI is unset, and stops it again if it started it."""
+@contextmanager
+def local_neo4j() -> Iterator[None]:
+    """The local Neo4j for the demo's agents: started when NEO4J_URI is unset and none runs,
+    and stopped again at the end if the demo started it. Without Java the demo goes on."""
     settings = get_settings()
     home = local_home(settings)
     started = False
-    try:
-        if settings.neo4j_uri is None and not launcher.status(home).running:
+    if settings.neo4j_uri is None and not launcher.status(home).running:
+        try:
             with console.status("starting Neo4j"):
                 launcher.start(home, port=settings.neo4j_bolt_port)
             started = True
+        except launcher.Neo4jLaunchError as exc:
+            console.print(f"[red]neo4j not started; the agents go on without it:[/] {exc}")
+    try:
+        yield
+    finally:
+        if started:
+            launcher.stop(home)
+
+
+def knowledge_step(store: Store) -> None:
+    """Sync the graph and memory from what the desk just did, and ask them what agents ask."""
+    settings = get_settings()
+    try:
         tools = KnowledgeTools(settings, store)
         try:
             report = tools.sync(tradable_ids(settings))
@@ -60,11 +76,8 @@ def knowledge_step(store: Store) -> None:
                 console.print(f"recall ({hit.score:.2f}): {hit.item.text[:110]}")
         finally:
             tools.close()
-    except (launcher.Neo4jLaunchError, GraphUnavailableError, EmbedderUnavailableError) as exc:
+    except (GraphUnavailableError, MemoryUnavailableError, EmbedderUnavailableError) as exc:
         console.print(f"[red]knowledge step skipped:[/] {exc}")
-    finally:
-        if started:
-            launcher.stop(home)
 
 
 def demo() -> None:
@@ -82,11 +95,12 @@ def demo() -> None:
         console.print(Rule("4. Pre-trade gate (Rust) on the paper venue"))
         gate_walkthrough(store)
         console.print(Rule("5. One autonomous cycle of the PM graph (rule router, no LLM)"))
-        with DeskSession(get_settings(), store) as desk:
-            for k, step in enumerate(CYCLE):
-                console.print(f"[bold]> {step}[/]")
-                show(desk.ask(step, f"demo-{uuid4().hex[:6]}-{k}"))
-        console.print(Rule("6. Knowledge graph (Neo4j) and memory (Qdrant)"))
-        knowledge_step(store)
+        with local_neo4j():
+            with DeskSession(get_settings(), store) as desk:
+                for k, step in enumerate(CYCLE):
+                    console.print(f"[bold]> {step}[/]")
+                    show(desk.ask(step, f"demo-{uuid4().hex[:6]}-{k}"))
+            console.print(Rule("6. Knowledge graph (Neo4j) and memory (Qdrant)"))
+            knowledge_step(store)
         console.print(render.counts_table(store.row_counts()))
         console.print(f"store: {store.path or store.dsn}")
