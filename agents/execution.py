@@ -95,28 +95,49 @@ def summary(desk: Desk, order: Order, decision: GateDecision) -> dict[str, Any]:
     }
 
 
+def reduce_orders(
+    desk: Desk,
+    fraction: float,
+    salt: str,
+    *,
+    instrument: str | None = None,
+    strategy_id: str | None = None,
+) -> list[Order]:
+    """Reduce-only market orders that cut each matching position by `fraction` (whole lots).
+    Ids derive from `salt`, so sending the same instruction twice sends each order once."""
+    orders = []
+    for position in desk.gateway.positions():
+        held = f"{position.venue_id}:{position.symbol}"
+        if (instrument and held != instrument) or (
+            strategy_id and position.strategy_id != strategy_id
+        ):
+            continue
+        lot = next(i.lot for i in desk.limits.instruments if i.id == held)
+        # The 1e-9 keeps float noise (1/2/1e-5 = 49999.99...) from losing a lot.
+        quantity = round(int(abs(position.quantity) * fraction / lot + 1e-9) * lot, 10)
+        if quantity <= 0:
+            continue
+        order_id = uuid5(NAMESPACE_URL, f"reduce|{salt}|{held}|{position.strategy_id}")
+        orders.append(
+            Order(
+                order_id=order_id, client_order_id=f"qd-{order_id.hex[:24]}",
+                strategy_id=position.strategy_id, account_id=desk.limits.account_id,
+                venue_id=position.venue_id, symbol=position.symbol,
+                side=Side.SELL if position.quantity > 0 else Side.BUY,
+                order_type=OrderType.MARKET, quantity=quantity, time_in_force=TimeInForce.IOC,
+                reduce_only=True, created_at=desk.now,
+            )
+        )  # fmt: skip
+    return orders
+
+
 def reduce_all(
     desk: Desk, state: DeskState, config: RunnableConfig
 ) -> Command[Literal["approval", "__end__"]]:
     """Risk's reduce instruction: halve every position with reduce-only market orders."""
-    sent = []
-    for position in desk.gateway.positions():
-        lot = next(
-            i.lot
-            for i in desk.limits.instruments
-            if i.id == f"{position.venue_id}:{position.symbol}"
-        )
-        # The 1e-9 keeps float noise (1/2/1e-5 = 49999.99...) from losing a lot.
-        half = int(abs(position.quantity) / 2 / lot + 1e-9) * lot
-        if half <= 0:
-            continue
-        made = order_for(
-            desk, state, config, "sell" if position.quantity > 0 else "buy", round(half, 10),
-            position.symbol, None, position.strategy_id, salt="reduce",
-        )  # fmt: skip
-        if isinstance(made, Order):
-            made = made.model_copy(update={"reduce_only": True})
-            sent.append(summary(desk, made, desk.gateway.submit(made)))
+    thread = str((config.get("configurable") or {}).get("thread_id", "local"))
+    salt = f"{thread}|{len(state.get('messages', []))}"
+    sent = [summary(desk, o, desk.gateway.submit(o)) for o in reduce_orders(desk, 0.5, salt)]
     desk.gateway.flush()
     text = "reduced: " + (
         "; ".join(f"{o['side']} {o['quantity']:g} {o['symbol']} {o['verdict']}" for o in sent)

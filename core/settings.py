@@ -92,6 +92,42 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("qdrant_api_key", "QDRANT_API_KEY")
     )
 
+    bus_mode: Literal["peer", "client"] = Field(
+        default="peer", description="Zenoh mode: peer (default) or client of a router."
+    )
+    bus_hub: str = Field(
+        default="tcp/127.0.0.1:7447",
+        description="The endpoint the store-owning service (execution) listens on; the other "
+        "services connect to it.",
+    )
+    bus_connect: list[str] = Field(
+        default_factory=list, description="More endpoints to connect to (a router, peers)."
+    )
+    heartbeat_interval_s: float = Field(default=0.2, gt=0, le=60)
+    deadman_reduce_after_s: float = Field(
+        default=1.0, gt=0, description="Risk silent this long: the gate moves to REDUCING."
+    )
+    deadman_halt_after_s: float = Field(
+        default=3.0, gt=0, description="Risk silent this long: the gate moves to HALTED."
+    )
+    risk_breach_fraction: float = Field(
+        default=0.9,
+        gt=0,
+        le=1,
+        description="Gross exposure above this share of the limit is "
+        "a breach: risk orders a reduce.",
+    )
+    alert_webhook_url: str | None = Field(
+        default=None, description="Alerts are POSTed here as JSON; unset: no webhook."
+    )
+    smtp_host: str | None = Field(default=None, description="Alerts by email; unset: no email.")
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    alert_email_from: str = "quantdesk@localhost"
+    alert_email_to: list[str] = Field(default_factory=list)
+    metrics_port: int | None = Field(
+        default=None, ge=0, le=65535, description="Prometheus endpoint on 127.0.0.1; unset: off."
+    )
+
     @field_validator("neo4j_uri")
     @classmethod
     def _bolt_scheme_is_known(cls, value: str | None) -> str | None:

@@ -7,6 +7,7 @@ import typer
 from core.logs import configure_logging
 from core.settings import get_settings
 from interfaces.cli import (
+    agent_commands,
     data_commands,
     desk_commands,
     gateway_commands,
@@ -32,6 +33,7 @@ app.command("ask")(desk_commands.ask)
 app.command("chat")(desk_commands.chat)
 app.command("run")(desk_commands.run)
 app.command("demo")(demo)
+app.command("agent")(agent_commands.agent)
 
 
 @app.callback()

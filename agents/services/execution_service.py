@@ -1,0 +1,207 @@
+"""The execution service: owns the store and the gateway (paper venue), takes order requests
+over the bus, obeys risk's commands, publishes orders, fills and its state, and runs the
+dead-man switch. The gate starts REDUCING, "waiting for risk", and turns ACTIVE at risk's
+first heartbeat; from then on risk silent for `deadman_reduce_after_s` moves it to REDUCING,
+for `deadman_halt_after_s` to HALTED, and only a human (`human:<name>`) rearms it."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+from uuid import uuid4
+
+from agents.desk import Desk
+from agents.execution import reduce_orders
+from agents.services.runtime import Service
+from core.bus import (
+    Alert,
+    Bus,
+    BusMessage,
+    Control,
+    FillEvent,
+    Heartbeat,
+    Keys,
+    OrderEvent,
+    OrderRequest,
+    Reply,
+    RiskCommand,
+)
+from core.models.trading import Order, OrderType, Side, TimeInForce, TradingState
+from core.settings import Settings
+from core.store import Store
+from core.telemetry import DENIALS, FILLS, GATE_LATENCY, ORDERS, TRADING_STATE
+from gateway import GateDecision
+
+log = logging.getLogger(__name__)
+STATE_CODE = {TradingState.ACTIVE: 0, TradingState.REDUCING: 1, TradingState.HALTED: 2}
+
+
+class ExecutionService(Service):
+    name = "execution"
+
+    def __init__(self, settings: Settings, bus: Bus, store: Store) -> None:
+        super().__init__(settings, bus)
+        self.desk = Desk.open(settings, store)
+        self.lock = threading.RLock()
+        self.last_risk = 0.0
+        self.armed = False
+        self.desk.gateway.set_trading_state(
+            TradingState.REDUCING, "deadman", "waiting for the risk service's heartbeats"
+        )
+        self.desk.gateway.flush()
+        bus.subscribe(Keys.health("risk"), self._risk_heartbeat)
+        bus.subscribe(Keys.RISK_COMMANDS, self._command)
+        bus.serve(Keys.rpc("execution", "submit"), self._submit)
+        bus.serve(Keys.rpc("execution", "control"), self._control)
+        TRADING_STATE.set(1)
+
+    # -- state and the dead-man switch ---------------------------------------------------
+
+    def state(self) -> str:
+        with self.lock:
+            return self.desk.gateway.trading_state.value
+
+    def _set_state(self, state: TradingState, actor: str, reason: str) -> None:
+        with self.lock:
+            self.desk.gateway.set_trading_state(state, actor, reason)
+            self.desk.gateway.flush()
+        TRADING_STATE.set(STATE_CODE[state])
+        severity = "info" if state is TradingState.ACTIVE else "critical"
+        self.bus.publish(
+            Keys.alerts(severity),
+            Alert(severity=severity, source=self.name, text=f"gate {state.value}: {reason}"),
+        )
+        log.warning("gate %s by %s: %s", state.value, actor, reason)
+
+    def tick(self) -> None:
+        self.deadman()
+
+    def deadman(self) -> None:
+        if not self.armed:
+            if self.last_risk:
+                self.armed = True
+                self._set_state(TradingState.ACTIVE, "deadman", "risk heartbeats began")
+            return
+        silent = time.monotonic() - self.last_risk
+        current = self.desk.gateway.trading_state
+        if silent > self.settings.deadman_halt_after_s and current is not TradingState.HALTED:
+            self._set_state(TradingState.HALTED, "deadman", f"risk silent {silent:.1f} s")
+        elif silent > self.settings.deadman_reduce_after_s and current is TradingState.ACTIVE:
+            self._set_state(TradingState.REDUCING, "deadman", f"risk silent {silent:.1f} s")
+
+    def _risk_heartbeat(self, message: BusMessage, key: str) -> None:
+        if isinstance(message, Heartbeat):
+            self.last_risk = time.monotonic()
+
+    # -- orders ------------------------------------------------------------------------------
+
+    def _send(self, order: Order, requested_by: str) -> dict[str, Any]:
+        with self.lock:
+            start = time.perf_counter()
+            decision: GateDecision = self.desk.gateway.submit(order)
+            GATE_LATENCY.observe(time.perf_counter() - start)
+            self.desk.gateway.flush()
+            status = self.desk.gateway.order_status(order.order_id)
+            fills = [
+                e for e in self.desk.gateway.recent_events
+                if e.get("kind") == "order.fill" and e.get("order_id") == str(order.order_id)
+            ]  # fmt: skip
+            held = {f"{p.venue_id}:{p.symbol}": p.quantity for p in self.desk.gateway.positions()}
+            equity = self.desk.gateway.equity
+        ORDERS.labels(decision.verdict.value).inc()
+        for reason in decision.reason_codes:
+            DENIALS.labels(reason).inc()
+        instrument = f"{order.venue_id}:{order.symbol}"
+        self.bus.publish(
+            Keys.orders(order.strategy_id),
+            OrderEvent(order_id=str(order.order_id), strategy_id=order.strategy_id,
+                       instrument=instrument, side=order.side.value, quantity=order.quantity,
+                       verdict=decision.verdict.value, reasons=list(decision.reason_codes)),
+        )  # fmt: skip
+        for fill in fills:
+            FILLS.labels(order.strategy_id).inc()
+            self.bus.publish(
+                Keys.fills(order.strategy_id),
+                FillEvent(order_id=str(order.order_id), strategy_id=order.strategy_id,
+                          instrument=instrument, side=fill["side"], quantity=fill["quantity"],
+                          price=fill["price"], fee=fill["fee"],
+                          position_after=held.get(instrument, 0.0), equity=equity),
+            )  # fmt: skip
+        return {
+            "order_id": str(order.order_id), "verdict": decision.verdict.value,
+            "reasons": list(decision.reason_codes), "status": status[0] if status else "not taken",
+            "filled": status[1] if status else 0.0, "requested_by": requested_by,
+        }  # fmt: skip
+
+    def _submit(self, message: BusMessage) -> Reply:
+        if not isinstance(message, OrderRequest):
+            return Reply(ok=False, error=f"expected an order_request, got {message.type}")
+        found = self.desk.instrument(message.symbol)
+        if found is None:
+            return Reply(ok=False, error=f"unknown symbol {message.symbol!r}")
+        venue, symbol = found
+        order_id = uuid4()
+        order = Order(
+            order_id=order_id, client_order_id=f"qd-{order_id.hex[:24]}",
+            strategy_id=message.strategy_id, account_id=self.desk.limits.account_id,
+            venue_id=venue, symbol=symbol, side=Side(message.side),
+            order_type=OrderType.LIMIT if message.limit_price else OrderType.MARKET,
+            quantity=message.quantity, limit_price=message.limit_price,
+            time_in_force=TimeInForce.GTC if message.limit_price else TimeInForce.IOC,
+            created_at=self.desk.now,
+        )  # fmt: skip
+        return Reply(ok=True, body=self._send(order, message.requested_by))
+
+    def _command(self, message: BusMessage, key: str) -> None:
+        if not isinstance(message, RiskCommand):
+            log.warning("ignored a %s on %s", message.type, key)
+            return
+        if message.action == "kill_switch":
+            with self.lock:
+                self.desk.gateway.kill_switch(message.issued_by, message.reason)
+            TRADING_STATE.set(2)
+            self.bus.publish(
+                Keys.alerts("critical"),
+                Alert(severity="critical", source=self.name, trace_id=message.trace_id,
+                      text=f"gate halted: {message.reason}"),
+            )  # fmt: skip
+        elif message.action == "halt_strategy" and message.strategy_id:
+            with self.lock:
+                self.desk.gateway.set_trading_state(
+                    TradingState.HALTED, message.issued_by, message.reason,
+                    strategy_id=message.strategy_id,
+                )  # fmt: skip
+        elif message.action == "reduce":
+            with self.lock:
+                orders = reduce_orders(
+                    self.desk, message.fraction, message.trace_id,
+                    instrument=message.instrument, strategy_id=message.strategy_id,
+                )  # fmt: skip
+            for order in orders:
+                self._send(order, f"risk:{message.trace_id}")
+
+    def _control(self, message: BusMessage) -> Reply:
+        if not isinstance(message, Control):
+            return Reply(ok=False, error=f"expected a control, got {message.type}")
+        if message.action == "rearm":
+            if not message.actor.startswith("human:") or not message.reason:
+                return Reply(ok=False, error="rearming needs a human ('human:<name>') and a reason")
+            with self.lock:
+                self.desk.gateway.rearm(message.actor, message.reason)
+                self.last_risk = time.monotonic()
+            TRADING_STATE.set(0)
+        with self.lock:
+            positions = {
+                f"{p.venue_id}:{p.symbol}": p.quantity for p in self.desk.gateway.positions()
+            }
+            body: dict[str, object] = {
+                "state": self.desk.gateway.trading_state.value, "positions": positions,
+                "equity": self.desk.gateway.equity,
+            }  # fmt: skip
+        return Reply(ok=True, body=body)
+
+    def close(self) -> None:
+        super().close()
+        self.desk.close()

@@ -1,0 +1,96 @@
+"""The monitoring service: heartbeats of every agent, alerts on the bus, and the sinks that
+carry them to people (a webhook, email over SMTP; Slack arrives with the Slack app). Sinks
+run on their own worker, so a slow mail server never holds up the bus."""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import smtplib
+import threading
+import time
+import urllib.request
+from email.message import EmailMessage
+
+from agents.services.runtime import Service
+from core.bus import Alert, Bus, BusMessage, Heartbeat, Keys
+from core.settings import Settings
+from core.telemetry import AGENT_UP, HEARTBEAT_AGE
+
+log = logging.getLogger(__name__)
+
+
+class MonitorService(Service):
+    name = "monitor"
+
+    def __init__(self, settings: Settings, bus: Bus) -> None:
+        super().__init__(settings, bus)
+        self.last_seen: dict[str, float] = {}
+        self.silent: set[str] = set()
+        self.outbox: queue.Queue[Alert] = queue.Queue()
+        self.delivered: list[str] = []
+        bus.subscribe(Keys.ALL_HEALTH, self._heartbeat)
+        bus.subscribe(Keys.ALL_ALERTS, self._alert)
+        threading.Thread(target=self._deliver, name="monitor-sinks", daemon=True).start()
+
+    def _heartbeat(self, message: BusMessage, key: str) -> None:
+        if isinstance(message, Heartbeat) and message.agent != self.name:
+            self.last_seen[message.agent] = time.monotonic()
+            if message.agent in self.silent:
+                self.silent.discard(message.agent)
+                self.raise_alert("info", f"agent {message.agent} is back")
+
+    def _alert(self, message: BusMessage, key: str) -> None:
+        if isinstance(message, Alert):
+            self.outbox.put(message)
+
+    def raise_alert(self, severity: str, text: str) -> None:
+        self.bus.publish(
+            Keys.alerts(severity),
+            Alert.model_validate({"severity": severity, "source": self.name, "text": text}),
+        )
+
+    def tick(self) -> None:
+        now = time.monotonic()
+        for agent, seen in list(self.last_seen.items()):
+            age = now - seen
+            HEARTBEAT_AGE.labels(agent).set(age)
+            up = age <= self.settings.deadman_reduce_after_s
+            AGENT_UP.labels(agent).set(1 if up else 0)
+            if not up and agent not in self.silent:
+                self.silent.add(agent)
+                self.raise_alert("warning", f"agent {agent} silent for {age:.1f} s")
+
+    def _deliver(self) -> None:
+        while True:
+            alert = self.outbox.get()
+            for sink in (self._webhook, self._email):
+                try:
+                    sink(alert)
+                except Exception as exc:
+                    log.warning("monitor: %s failed for an alert: %s", sink.__name__, exc)
+
+    def _webhook(self, alert: Alert) -> None:
+        url = self.settings.alert_webhook_url
+        if not url:
+            return
+        request = urllib.request.Request(  # noqa: S310 - the URL is the operator's setting
+            url, data=alert.model_dump_json().encode(), method="POST",
+            headers={"Content-Type": "application/json"},
+        )  # fmt: skip
+        with urllib.request.urlopen(request, timeout=5) as answer:  # noqa: S310
+            answer.read()
+        self.delivered.append(f"webhook:{alert.trace_id}")
+
+    def _email(self, alert: Alert) -> None:
+        if not (self.settings.smtp_host and self.settings.alert_email_to):
+            return
+        mail = EmailMessage()
+        mail["Subject"] = f"[quantdesk {alert.severity}] {alert.text[:80]}"
+        mail["From"] = self.settings.alert_email_from
+        mail["To"] = ", ".join(self.settings.alert_email_to)
+        mail.set_content(json.dumps(alert.model_dump(mode="json"), indent=2))
+        with smtplib.SMTP(self.settings.smtp_host, self.settings.smtp_port, timeout=10) as smtp:
+            smtp.send_message(mail)
+        self.delivered.append(f"email:{alert.trace_id}")

@@ -1,0 +1,88 @@
+"""What every agent service shares: its bus connection, heartbeats, and a clean stop.
+
+Which process owns what: chdb allows one process per data path, so the execution service
+owns the embedded store (orders, fills, audit) and the gateway, and listens on the bus hub
+endpoint; the other services connect to it and reach the store only through it, over the
+bus. With a ClickHouse server (QUANTDESK_STORE_DSN=http://...) any process may open it."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+from types import FrameType
+
+from core.bus import Bus, Heartbeat, Keys
+from core.settings import Settings
+from core.telemetry import serve_metrics
+
+log = logging.getLogger(__name__)
+
+
+def open_bus(settings: Settings, hub: bool) -> Bus:
+    """The hub listens on `bus_hub`; everyone else listens on a free loopback port and
+    connects to the hub (and to `bus_connect`)."""
+    if settings.bus_mode == "client":
+        return Bus.open("client", connect=[settings.bus_hub, *settings.bus_connect])
+    if hub:
+        return Bus.open("peer", listen=[settings.bus_hub], connect=settings.bus_connect)
+    return Bus.open(
+        "peer", listen=["tcp/127.0.0.1:0"], connect=[settings.bus_hub, *settings.bus_connect]
+    )
+
+
+class Service:
+    name = "service"
+
+    def __init__(self, settings: Settings, bus: Bus) -> None:
+        self.settings = settings
+        self.bus = bus
+        self.stopping = threading.Event()
+        self._seq = 0
+
+    def state(self) -> str:
+        return "ok"
+
+    def beat(self) -> None:
+        self.bus.publish(
+            Keys.health(self.name),
+            Heartbeat(agent=self.name, seq=self._seq, pid=os.getpid(), state=self.state()),
+        )
+        self._seq += 1
+
+    def _heartbeats(self) -> None:
+        while not self.stopping.wait(self.settings.heartbeat_interval_s):
+            try:
+                self.beat()
+            except Exception:
+                log.exception("%s: heartbeat failed", self.name)
+
+    def tick(self) -> None:
+        """Periodic work of the service (every 50 ms); none by default."""
+
+    def run(self) -> None:
+        """Serve until SIGTERM or SIGINT."""
+
+        def stop(signum: int, frame: FrameType | None) -> None:
+            self.stopping.set()
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        if self.settings.metrics_port is not None:
+            port = serve_metrics(self.settings.metrics_port)
+            log.info("%s: metrics on http://127.0.0.1:%d/metrics", self.name, port)
+        self.beat()
+        threading.Thread(
+            target=self._heartbeats, name=f"{self.name}-heartbeat", daemon=True
+        ).start()
+        print(f"{self.name} ready", flush=True)
+        while not self.stopping.wait(0.05):
+            try:
+                self.tick()
+            except Exception:
+                log.exception("%s: tick failed", self.name)
+        self.close()
+
+    def close(self) -> None:
+        self.bus.close()

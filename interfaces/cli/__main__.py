@@ -1,0 +1,5 @@
+"""`python -m interfaces.cli ...` runs the `quantdesk` command."""
+
+from interfaces.cli import main
+
+main()

@@ -1,0 +1,49 @@
+"""`quantdesk agent <name>`: run one agent as its own process on the bus."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from agents.services.execution_service import ExecutionService
+from agents.services.monitor_service import MonitorService
+from agents.services.risk_service import RiskService
+from agents.services.runtime import open_bus
+from core.bus import BusError
+from core.settings import get_settings
+from interfaces.cli.data_commands import open_store
+
+console = Console(width=None if Console().is_terminal else 120)
+
+
+class AgentName(StrEnum):
+    EXECUTION = "execution"
+    RISK = "risk"
+    MONITOR = "monitor"
+
+
+def agent(
+    name: Annotated[AgentName, typer.Argument(help="Which agent to run.")],
+    metrics_port: Annotated[
+        int | None, typer.Option(help="Serve Prometheus metrics on 127.0.0.1:PORT.")
+    ] = None,
+) -> None:
+    """Run one agent as a service until SIGTERM / Ctrl-C. Start execution first: it owns the
+    store and the gateway and listens on QUANTDESK_BUS_HUB; the others connect to it."""
+    settings = get_settings()
+    if metrics_port is not None:
+        settings = settings.model_copy(update={"metrics_port": metrics_port})
+    try:
+        if name is AgentName.EXECUTION:
+            with open_store() as store:
+                ExecutionService(settings, open_bus(settings, hub=True), store).run()
+        elif name is AgentName.RISK:
+            RiskService(settings, open_bus(settings, hub=False)).run()
+        else:
+            MonitorService(settings, open_bus(settings, hub=False)).run()
+    except BusError as exc:
+        console.print(f"[red]bus:[/] {exc}")
+        raise typer.Exit(2) from None

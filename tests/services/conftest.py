@@ -1,0 +1,114 @@
+"""Agents as real processes on a loopback Zenoh bus: `quantdesk agent <name>` subprocesses,
+a store with real BTC bars owned by the execution service, and a bus peer for the test."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from core.bus import Bus, BusError, Control, Reply
+from core.bus.keys import Keys
+from core.models.market import SessionCalendar
+from core.store import Store
+from gateway.limits import DEFAULT_LIMITS
+from tests.fakes.loopback import free_port
+from tools.ingest.pipeline import ingest_bars
+
+Launch = Callable[..., subprocess.Popen[str]]
+
+
+@pytest.fixture
+def desk_dir(tmp_path: Path, bitstamp_btc_raw: pd.DataFrame) -> Path:
+    """A data dir whose store holds real Bitstamp BTC/USD daily bars (for prices)."""
+    with Store(f"chdb://{tmp_path / 'desk' / 'clickhouse'}") as store:
+        store.migrate()
+        ingest_bars(store, bitstamp_btc_raw, source="crypto", calendar=SessionCalendar.CONTINUOUS)
+    return tmp_path / "desk"
+
+
+@pytest.fixture
+def tight_limits(tmp_path: Path) -> Path:
+    """The default limits with a 50k gross-exposure cap, so a 2.5 BTC buy breaches risk's 90%."""
+    text = DEFAULT_LIMITS.read_text().replace(
+        "max_gross_exposure = 1_500_000.0", "max_gross_exposure = 50_000.0"
+    )
+    path = tmp_path / "limits.toml"
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture
+def hub() -> str:
+    return f"tcp/127.0.0.1:{free_port()}"
+
+
+@pytest.fixture
+def launch(desk_dir: Path, hub: str) -> Iterator[Launch]:
+    started: list[subprocess.Popen[str]] = []
+
+    def start(name: str, **env: str) -> subprocess.Popen[str]:
+        environment = os.environ | {
+            "QUANTDESK_DATA_DIR": str(desk_dir), "QUANTDESK_BUS_HUB": hub,
+            "QUANTDESK_LOG_JSON": "false", "QUANTDESK_HEARTBEAT_INTERVAL_S": "0.1",
+            "QUANTDESK_DEADMAN_REDUCE_AFTER_S": "1.0", "QUANTDESK_DEADMAN_HALT_AFTER_S": "2.5",
+        } | env  # fmt: skip
+        process = subprocess.Popen(
+            [sys.executable, "-m", "interfaces.cli", "agent", name],
+            env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        started.append(process)
+        deadline = time.monotonic() + 120
+        assert process.stdout is not None
+        for line in process.stdout:
+            if line.strip() == f"{name} ready":
+                return process
+            if time.monotonic() > deadline:
+                break
+        raise AssertionError(f"{name} did not start (exit {process.poll()})")
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in started:
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture
+def peer(hub: str) -> Iterator[Bus]:
+    with Bus.open("peer", listen=["tcp/127.0.0.1:0"], connect=[hub]) as bus:
+        yield bus
+
+
+def state(bus: Bus, patience: float = 15.0) -> Reply:
+    """Execution's state; the first call may wait while this peer's connection to the hub
+    comes up (Zenoh retries it in the background)."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            return bus.request(Keys.rpc("execution", "control"), Control(action="state"), 1.0)
+        except BusError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def wait_for(check: Callable[[], bool], timeout: float, step: float = 0.02) -> float:
+    """Seconds until `check()` held; fails after `timeout`."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        if check():
+            return time.monotonic() - start
+        time.sleep(step)
+    raise AssertionError(f"not within {timeout} s")
