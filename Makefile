@@ -44,6 +44,7 @@ bench: bootstrap
 	$(UV) run python -m benchmarks.pm_routing
 	$(UV) run python -m benchmarks.knowledge_queries
 	$(UV) run python -m benchmarks.memory_recall
+	$(UV) run python -m benchmarks.bus_latency
 
 clean:
 	rm -rf .quantdesk gateway/target .venv

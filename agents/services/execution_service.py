@@ -110,6 +110,11 @@ class ExecutionService(Service):
             ]  # fmt: skip
             held = {f"{p.venue_id}:{p.symbol}": p.quantity for p in self.desk.gateway.positions()}
             equity = self.desk.gateway.equity
+        log.info(
+            "order %s %s %g %s:%s for %s: %s %s", order.order_id, order.side.value,
+            order.quantity, order.venue_id, order.symbol, requested_by, decision.verdict.value,
+            ",".join(decision.reason_codes),
+        )  # fmt: skip
         ORDERS.labels(decision.verdict.value).inc()
         for reason in decision.reason_codes:
             DENIALS.labels(reason).inc()
@@ -160,13 +165,16 @@ class ExecutionService(Service):
             return
         if message.action == "kill_switch":
             with self.lock:
-                self.desk.gateway.kill_switch(message.issued_by, message.reason)
-            TRADING_STATE.set(2)
-            self.bus.publish(
-                Keys.alerts("critical"),
-                Alert(severity="critical", source=self.name, trace_id=message.trace_id,
-                      text=f"gate halted: {message.reason}"),
-            )  # fmt: skip
+                # The engine is halted when this returns; say so first, then write the audit
+                # record (a few ms of chdb insert that need not delay everyone else).
+                self.desk.gateway.kill_switch(message.issued_by, message.reason, flush=False)
+                TRADING_STATE.set(2)
+                self.bus.publish(
+                    Keys.alerts("critical"),
+                    Alert(severity="critical", source=self.name, trace_id=message.trace_id,
+                          text=f"gate halted: {message.reason}"),
+                )  # fmt: skip
+                self.desk.gateway.flush()
         elif message.action == "halt_strategy" and message.strategy_id:
             with self.lock:
                 self.desk.gateway.set_trading_state(
@@ -192,6 +200,11 @@ class ExecutionService(Service):
                 self.desk.gateway.rearm(message.actor, message.reason)
                 self.last_risk = time.monotonic()
             TRADING_STATE.set(0)
+            self.bus.publish(
+                Keys.alerts("info"),
+                Alert(severity="info", source=self.name,
+                      text=f"gate active: rearmed by {message.actor}: {message.reason}"),
+            )  # fmt: skip
         with self.lock:
             positions = {
                 f"{p.venue_id}:{p.symbol}": p.quantity for p in self.desk.gateway.positions()

@@ -8,7 +8,7 @@ import logging
 import threading
 
 from agents.services.runtime import Service
-from core.bus import Bus, BusMessage, FillEvent, Keys, RiskCommand
+from core.bus import Alert, Bus, BusMessage, FillEvent, Keys, RiskCommand
 from core.settings import Settings
 from core.telemetry import GROSS_EXPOSURE
 from gateway import load_limits
@@ -30,6 +30,14 @@ class RiskService(Service):
         self.halted = False
         self.lock = threading.Lock()
         bus.subscribe(Keys.ALL_FILLS, self._fill)
+        bus.subscribe(Keys.ALL_ALERTS, self._alert)
+
+    def _alert(self, message: BusMessage, key: str) -> None:
+        """A human rearmed the gate: drawdown counts afresh from here."""
+        if isinstance(message, Alert) and message.text.startswith("gate active: rearmed"):
+            with self.lock:
+                self.halted = False
+                self.peak_equity = 0.0
 
     @property
     def gross(self) -> float:

@@ -10,13 +10,16 @@ from uuid import uuid4
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from core.logs import trace_id_var
+
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
 def _trace() -> str:
-    return uuid4().hex
+    """The trace being handled (a message's, bound by the bus worker), or a new one."""
+    return trace_id_var.get() or uuid4().hex
 
 
 class _Message(BaseModel):

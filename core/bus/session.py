@@ -19,6 +19,7 @@ import zenoh
 from pydantic import ValidationError
 
 from core.bus.messages import BusMessage, Reply, decode, encode
+from core.logs import trace_id_var
 
 log = logging.getLogger(__name__)
 LOOPBACK_LISTEN = ("tcp/127.0.0.1:0",)
@@ -124,6 +125,8 @@ class Bus:
                                 str(exc)[:200])  # fmt: skip
                     continue
                 sub.counters.add("received")
+                # Logs written while handling carry the message's trace id (core.logs).
+                trace_id_var.set(message.trace_id)
                 try:
                     handler(message, str(sample.key_expr))
                 except Exception:
@@ -144,7 +147,9 @@ class Bus:
             for query in queryable:
                 try:
                     payload = query.payload.to_bytes() if query.payload is not None else b""
-                    reply = handler(decode(payload))
+                    request = decode(payload)
+                    trace_id_var.set(request.trace_id)
+                    reply = handler(request).model_copy(update={"trace_id": request.trace_id})
                     sub.counters.add("received")
                 except (ValidationError, ValueError) as exc:
                     sub.counters.add("dropped")

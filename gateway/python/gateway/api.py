@@ -334,11 +334,15 @@ class Gateway:
 
     # -- trading state ----------------------------------------------------------------------
 
-    def kill_switch(self, actor: str, reason: str, *, at: datetime | None = None) -> list[UUID]:
-        """Cancel every open order and HALT, in one call; recorded at once."""
+    def kill_switch(
+        self, actor: str, reason: str, *, at: datetime | None = None, flush: bool = True
+    ) -> list[UUID]:
+        """Cancel every open order and HALT, in one call; recorded at once, unless the caller
+        (who must then call `flush()`) wants to announce the halt before the audit write."""
         canceled = self._engine.kill(actor, reason, self._now(at))
         self._collect()
-        self.flush()
+        if flush:
+            self.flush()
         return [UUID(i) for i in canceled]
 
     def rearm(self, actor: str, reason: str, *, at: datetime | None = None) -> None:
