@@ -117,6 +117,10 @@ class Settings(BaseSettings):
         description="Gross exposure above this share of the limit is "
         "a breach: risk orders a reduce.",
     )
+    monitor_agents: list[str] = Field(
+        default_factory=lambda: ["execution", "risk"],
+        description="Agents the monitor expects; one never heard from is reported silent too.",
+    )
     alert_webhook_url: str | None = Field(
         default=None, description="Alerts are POSTed here as JSON; unset: no webhook."
     )

@@ -26,7 +26,8 @@ class MonitorService(Service):
 
     def __init__(self, settings: Settings, bus: Bus) -> None:
         super().__init__(settings, bus)
-        self.last_seen: dict[str, float] = {}
+        # Expected agents count as seen at start: one that never shows up is reported silent.
+        self.last_seen: dict[str, float] = dict.fromkeys(settings.monitor_agents, time.monotonic())
         self.silent: set[str] = set()
         self.outbox: queue.Queue[Alert] = queue.Queue()
         self.delivered: list[str] = []
@@ -46,6 +47,7 @@ class MonitorService(Service):
             self.outbox.put(message)
 
     def raise_alert(self, severity: str, text: str) -> None:
+        log.warning("alert (%s): %s", severity, text)
         self.bus.publish(
             Keys.alerts(severity),
             Alert.model_validate({"severity": severity, "source": self.name, "text": text}),

@@ -21,12 +21,14 @@ log = logging.getLogger(__name__)
 
 
 def open_bus(settings: Settings, hub: bool) -> Bus:
-    """The hub listens on `bus_hub`; everyone else listens on a free loopback port and
-    connects to the hub (and to `bus_connect`)."""
+    """The hub (the store owner) listens on `bus_hub`; everyone else listens on a free
+    loopback port and connects to the hub (and to `bus_connect`)."""
     if settings.bus_mode == "client":
         return Bus.open("client", connect=[settings.bus_hub, *settings.bus_connect])
     if hub:
-        return Bus.open("peer", listen=[settings.bus_hub], connect=settings.bus_connect)
+        # The hub runs as a Zenoh router, so a peer that joins late (or never meets another
+        # directly) still gets every message routed through it.
+        return Bus.open("router", listen=[settings.bus_hub], connect=settings.bus_connect)
     return Bus.open(
         "peer", listen=["tcp/127.0.0.1:0"], connect=[settings.bus_hub, *settings.bus_connect]
     )

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -50,6 +51,15 @@ def hub() -> str:
     return f"tcp/127.0.0.1:{free_port()}"
 
 
+OUTPUT: dict[str, list[str]] = {}
+
+
+def drain(process: subprocess.Popen[str], name: str) -> None:
+    assert process.stdout is not None
+    for line in process.stdout:
+        OUTPUT.setdefault(name, []).append(line)
+
+
 @pytest.fixture
 def launch(desk_dir: Path, hub: str) -> Iterator[Launch]:
     started: list[subprocess.Popen[str]] = []
@@ -67,12 +77,16 @@ def launch(desk_dir: Path, hub: str) -> Iterator[Launch]:
         started.append(process)
         deadline = time.monotonic() + 120
         assert process.stdout is not None
+        seen = []
         for line in process.stdout:
+            seen.append(line)
             if line.strip() == f"{name} ready":
+                # Keep reading, so a chatty service never blocks on a full pipe.
+                threading.Thread(target=drain, args=(process, name), daemon=True).start()
                 return process
             if time.monotonic() > deadline:
                 break
-        raise AssertionError(f"{name} did not start (exit {process.poll()})")
+        raise AssertionError(f"{name} did not start (exit {process.poll()}):\n{''.join(seen)}")
 
     yield start
     for process in started:

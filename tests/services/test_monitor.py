@@ -1,0 +1,88 @@
+"""The monitoring service sees an agent go silent and tells people: an alert on the bus, a
+webhook POST (a loopback HTTP server) and an email (a loopback SMTP server, aiosmtpd)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from core.bus import Alert, Bus, Keys
+from tests.fakes.loopback import free_port, send, serve
+from tests.services.conftest import OUTPUT, Launch, state, wait_for
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[bytes] = []
+
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:  # noqa: N802
+        self.messages.append(envelope.content)  # type: ignore[attr-defined]
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Inbox, int]]:
+    inbox, port = Inbox(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield inbox, port
+    controller.stop()
+
+
+@pytest.fixture
+def webhook() -> Iterator[tuple[list[dict], int]]:
+    received: list[dict] = []
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            with lock:
+                received.append(json.loads(body))
+            send(self, 204, b"")
+
+        def log_message(self, format: str, *args: object) -> None:
+            return
+
+    with serve(Handler) as port:
+        yield received, port
+
+
+def test_a_silent_agent_raises_an_alert_that_reaches_webhook_and_email(
+    launch: Launch, peer: Bus, smtp: tuple[Inbox, int], webhook: tuple[list[dict], int]
+):
+    inbox, smtp_port = smtp
+    posted, web_port = webhook
+    alerts: list[Alert] = []
+    peer.subscribe(Keys.ALL_ALERTS, lambda m, k: alerts.append(m))
+    launch("execution")
+    risk = launch("risk")
+    launch(
+        "monitor",
+        QUANTDESK_ALERT_WEBHOOK_URL=f"http://127.0.0.1:{web_port}/hook",
+        QUANTDESK_SMTP_HOST="127.0.0.1", QUANTDESK_SMTP_PORT=str(smtp_port),
+        QUANTDESK_ALERT_EMAIL_TO='["pm@example.test"]',
+    )  # fmt: skip
+    wait_for(lambda: state(peer).body["state"] == "active", 15)
+    time.sleep(1)  # the monitor meets risk on the bus
+    risk.send_signal(signal.SIGKILL)
+    try:
+        wait_for(lambda: any("agent risk silent" in a.text for a in alerts), 10)
+    except AssertionError:
+        raise AssertionError(f"alerts {alerts}; output {OUTPUT}") from None
+    wait_for(lambda: any("agent risk silent" in p["text"] for p in posted), 10)
+    wait_for(lambda: any(b"agent risk silent" in m for m in inbox.messages), 10)
+    silent = next(p for p in posted if "agent risk silent" in p["text"])
+    assert (silent["severity"], silent["source"]) == ("warning", "monitor")
+    mail = next(m for m in inbox.messages if b"agent risk silent" in m)
+    assert b"Subject: [quantdesk warning] agent risk silent" in mail
+    assert b"To: pm@example.test" in mail
+    # The gate's own move to REDUCING travels the same way.
+    wait_for(lambda: any(p["text"].startswith("gate reducing") for p in posted), 10)
