@@ -12,6 +12,7 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
@@ -20,6 +21,7 @@ from pydantic import ValidationError
 
 from core.bus.messages import BusMessage, Reply, decode, encode
 from core.logs import trace_id_var
+from core.telemetry import BUS_LATENCY, BUS_MESSAGES
 
 log = logging.getLogger(__name__)
 LOOPBACK_LISTEN = ("tcp/127.0.0.1:0",)
@@ -121,16 +123,20 @@ class Bus:
                     message = decode(sample.payload.to_bytes())
                 except (ValidationError, ValueError) as exc:
                     sub.counters.add("dropped")
+                    BUS_MESSAGES.labels(key, "dropped").inc()
                     log.warning("bus: dropped a malformed message on %s: %s", sample.key_expr,
                                 str(exc)[:200])  # fmt: skip
                     continue
                 sub.counters.add("received")
+                BUS_MESSAGES.labels(key, "received").inc()
+                BUS_LATENCY.observe((datetime.now(UTC) - message.ts).total_seconds())
                 # Logs written while handling carry the message's trace id (core.logs).
                 trace_id_var.set(message.trace_id)
                 try:
                     handler(message, str(sample.key_expr))
                 except Exception:
                     sub.counters.add("failed")
+                    BUS_MESSAGES.labels(key, "failed").inc()
                     log.exception("bus: handler for %s failed", key)
 
         sub = Subscription(subscriber, work, f"bus-sub:{key}")

@@ -11,6 +11,8 @@ from uuid import UUID
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.outputs import LLMResult
 
+from core.telemetry import LLM_COST, LLM_TOKENS
+
 log = logging.getLogger("quantdesk.llm")
 
 # USD per million tokens (input, output); unknown models are logged at cost 0.
@@ -51,6 +53,10 @@ class TokenBudget(BaseCallbackHandler):
         self.calls += 1
         price_in, price_out = PRICES.get(self.model, (0.0, 0.0))
         latency = time.perf_counter() - self._started.pop(run_id, time.perf_counter())
+        cost = (prompt * price_in + completion * price_out) / 1e6
+        LLM_TOKENS.labels(self.model, "prompt").inc(prompt)
+        LLM_TOKENS.labels(self.model, "completion").inc(completion)
+        LLM_COST.labels(self.model).inc(cost)
         log.info(
             "llm call",
             extra={
@@ -59,7 +65,7 @@ class TokenBudget(BaseCallbackHandler):
                 "prompt_tokens": prompt,
                 "completion_tokens": completion,
                 "latency_ms": round(latency * 1000, 1),
-                "cost_usd": round((prompt * price_in + completion * price_out) / 1e6, 6),
+                "cost_usd": round(cost, 6),
                 "budget_left": self.budget - self.used,
             },
         )

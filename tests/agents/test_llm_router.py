@@ -14,6 +14,7 @@ from pydantic import SecretStr
 from core.models.market import SessionCalendar
 from core.settings import Settings
 from core.store import Store, TradeLog
+from core.telemetry import LLM_TOKENS
 from graph.llm_router import LlmRouter
 from graph.rule_router import RuleRouter
 from graph.session import DeskSession
@@ -99,7 +100,10 @@ def test_helicone_headers_go_with_each_call(fake: FakeOpenAI, tmp_path: Path):
 def test_the_token_budget_aborts_cleanly(fake: FakeOpenAI, tmp_path: Path):
     fake.replies += [(200, tool_call_reply(json.dumps({"kind": "health"}), tokens=500))] * 3
     llm = router(fake, tmp_path, llm_token_budget=400)
+    tokens = LLM_TOKENS.labels("qwen2.5-coder-0.5b-instruct", "prompt")
+    before = tokens._value.get()
     assert llm.route("status?").router == "llm"
+    assert tokens._value.get() > before, "the Prometheus token counter moves with each call"
     second = llm.route("what is our exposure?")
     assert (second.kind, second.router) == ("exposure", "rules")
     assert "budget" in (llm.last_error or "")
