@@ -12,6 +12,7 @@ import time
 from typing import Any
 from uuid import uuid4
 
+from agents.data import ingest
 from agents.desk import Desk
 from agents.execution import reduce_orders
 from agents.services.runtime import Service
@@ -22,6 +23,7 @@ from core.bus import (
     Control,
     FillEvent,
     Heartbeat,
+    IngestRequest,
     Keys,
     OrderEvent,
     OrderRequest,
@@ -55,6 +57,7 @@ class ExecutionService(Service):
         bus.subscribe(Keys.RISK_COMMANDS, self._command)
         bus.serve(Keys.rpc("execution", "submit"), self._submit)
         bus.serve(Keys.rpc("execution", "control"), self._control)
+        bus.serve(Keys.rpc("store", "ingest"), self._ingest)
         TRADING_STATE.set(1)
 
     # -- state and the dead-man switch ---------------------------------------------------
@@ -189,6 +192,17 @@ class ExecutionService(Service):
                 )  # fmt: skip
             for order in orders:
                 self._send(order, f"risk:{message.trace_id}")
+
+    def _ingest(self, message: BusMessage) -> Reply:
+        """This process owns the embedded store, so ingestion for every agent happens here."""
+        if not isinstance(message, IngestRequest):
+            return Reply(ok=False, error=f"expected an ingest request, got {message.type}")
+        try:
+            with self.lock:
+                loaded = ingest(self.desk, message.datasets)
+        except ValueError as exc:
+            return Reply(ok=False, error=str(exc))
+        return Reply(ok=True, body=dict(loaded))
 
     def _control(self, message: BusMessage) -> Reply:
         if not isinstance(message, Control):

@@ -101,6 +101,14 @@ class Control(_Message):
     reason: str = Field(default="", max_length=500)
 
 
+class IngestRequest(_Message):
+    """Load bundled datasets into the store (through its owner)."""
+
+    type: Literal["ingest"] = "ingest"
+    datasets: list[str] = Field(min_length=1, max_length=20)
+    requested_by: str = Field(min_length=1, max_length=64)
+
+
 class Reply(_Message):
     """A queryable's answer: ok with a JSON body, or an error text."""
 
@@ -111,7 +119,15 @@ class Reply(_Message):
 
 
 BusMessage = Annotated[
-    Heartbeat | OrderEvent | FillEvent | RiskCommand | Alert | OrderRequest | Control | Reply,
+    Heartbeat
+    | OrderEvent
+    | FillEvent
+    | RiskCommand
+    | Alert
+    | OrderRequest
+    | Control
+    | IngestRequest
+    | Reply,
     Field(discriminator="type"),
 ]
 _ADAPTER: TypeAdapter[BusMessage] = TypeAdapter(BusMessage)

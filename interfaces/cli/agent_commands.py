@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from agents.services.data_service import DataService
 from agents.services.execution_service import ExecutionService
 from agents.services.monitor_service import MonitorService
 from agents.services.risk_service import RiskService
@@ -23,6 +24,7 @@ class AgentName(StrEnum):
     EXECUTION = "execution"
     RISK = "risk"
     MONITOR = "monitor"
+    DATA = "data"
 
 
 def agent(
@@ -42,6 +44,8 @@ def agent(
                 ExecutionService(settings, open_bus(settings, hub=True), store).run()
         elif name is AgentName.RISK:
             RiskService(settings, open_bus(settings, hub=False)).run()
+        elif name is AgentName.DATA:
+            DataService(settings, open_bus(settings, hub=False)).run()
         else:
             MonitorService(settings, open_bus(settings, hub=False)).run()
     except BusError as exc:
