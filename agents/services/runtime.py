@@ -63,28 +63,53 @@ class Service:
     def tick(self) -> None:
         """Periodic work of the service (every 50 ms); none by default."""
 
-    def run(self) -> None:
-        """Serve until SIGTERM or SIGINT."""
-
-        def stop(signum: int, frame: FrameType | None) -> None:
-            self.stopping.set()
-
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
-        if self.settings.metrics_port is not None:
-            port = serve_metrics(self.settings.metrics_port)
-            log.info("%s: metrics on http://127.0.0.1:%d/metrics", self.name, port)
+    def start(self) -> None:
+        """Announce the service and keep its heartbeats going."""
         self.beat()
         threading.Thread(
             target=self._heartbeats, name=f"{self.name}-heartbeat", daemon=True
         ).start()
         print(f"{self.name} ready", flush=True)
+
+    def loop(self) -> None:
         while not self.stopping.wait(0.05):
             try:
                 self.tick()
             except Exception:
                 log.exception("%s: tick failed", self.name)
-        self.close()
+
+    def run(self) -> None:
+        """Serve until SIGTERM or SIGINT."""
+        run_together([self], self.settings.metrics_port)
 
     def close(self) -> None:
         self.bus.close()
+
+
+def run_together(services: list[Service], metrics_port: int | None) -> None:
+    """Run services in this process, each on its own bus session and threads — the same code
+    as one per process — until SIGTERM or SIGINT; then close them in reverse order."""
+    stopping = threading.Event()
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        stopping.set()
+        for service in services:
+            service.stopping.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    if metrics_port is not None:
+        port = serve_metrics(metrics_port)
+        log.info("metrics on http://127.0.0.1:%d/metrics", port)
+    loops = []
+    for service in services:
+        service.start()
+        loops.append(threading.Thread(target=service.loop, name=f"{service.name}-loop"))
+        loops[-1].start()
+    if len(services) > 1:
+        print("all ready", flush=True)
+    stopping.wait()
+    for thread in loops:
+        thread.join(timeout=10)
+    for service in reversed(services):
+        service.close()

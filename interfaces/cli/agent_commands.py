@@ -12,7 +12,7 @@ from agents.services.data_service import DataService
 from agents.services.execution_service import ExecutionService
 from agents.services.monitor_service import MonitorService
 from agents.services.risk_service import RiskService
-from agents.services.runtime import open_bus
+from agents.services.runtime import open_bus, run_together
 from core.bus import BusError
 from core.settings import get_settings
 from interfaces.cli.data_commands import open_store
@@ -25,6 +25,7 @@ class AgentName(StrEnum):
     RISK = "risk"
     MONITOR = "monitor"
     DATA = "data"
+    ALL = "all"
 
 
 def agent(
@@ -34,12 +35,21 @@ def agent(
     ] = None,
 ) -> None:
     """Run one agent as a service until SIGTERM / Ctrl-C. Start execution first: it owns the
-    store and the gateway and listens on QUANTDESK_BUS_HUB; the others connect to it."""
+    store and the gateway and listens on QUANTDESK_BUS_HUB; the others connect to it.
+    `all` runs the four in this one process, on the same bus and code."""
     settings = get_settings()
     if metrics_port is not None:
         settings = settings.model_copy(update={"metrics_port": metrics_port})
     try:
-        if name is AgentName.EXECUTION:
+        if name is AgentName.ALL:
+            with open_store() as store:
+                execution = ExecutionService(settings, open_bus(settings, hub=True), store)
+                others = [
+                    kind(settings, open_bus(settings, hub=False))
+                    for kind in (RiskService, MonitorService, DataService)
+                ]
+                run_together([execution, *others], settings.metrics_port)
+        elif name is AgentName.EXECUTION:
             with open_store() as store:
                 ExecutionService(settings, open_bus(settings, hub=True), store).run()
         elif name is AgentName.RISK:

@@ -4,6 +4,7 @@ webhook POST (a loopback HTTP server) and an email (a loopback SMTP server, aios
 from __future__ import annotations
 
 import json
+import logging
 import signal
 import threading
 import time
@@ -29,6 +30,8 @@ class Inbox:
 
 @pytest.fixture
 def smtp() -> Iterator[tuple[Inbox, int]]:
+    # aiosmtpd logs each session on "mail.log"; quiet it so nothing writes after capture ends.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
     inbox, port = Inbox(), free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()

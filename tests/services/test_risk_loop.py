@@ -3,11 +3,12 @@ position on the paper venue, and only a human rearming the gate."""
 
 from __future__ import annotations
 
+import json
 import signal
 from pathlib import Path
 
 from core.bus import Bus, Control, Keys, OrderRequest
-from tests.services.conftest import Launch, state, wait_for
+from tests.services.conftest import OUTPUT, Launch, state, wait_for
 
 
 def test_killing_risk_moves_the_gate_to_reducing_then_halted(launch: Launch, peer: Bus):
@@ -61,3 +62,39 @@ def test_a_breach_makes_risk_reduce_the_position(launch: Launch, peer: Bus, tigh
     assert [c.action for c in commands] == ["reduce"]
     assert "gross exposure" in commands[0].reason
     assert state(peer).body["state"] == "active"
+
+
+def test_trace_ids_join_the_request_the_log_and_the_order(launch: Launch, peer: Bus):
+    launch("execution", QUANTDESK_LOG_JSON="true")
+    launch("risk")
+    wait_for(lambda: state(peer).body["state"] == "active", 15)
+    orders = []
+    peer.subscribe(Keys.ALL_ORDERS, lambda m, k: orders.append(m))
+    request = OrderRequest(side="buy", quantity=0.1, symbol="BTC", requested_by="test")
+    reply = peer.request(Keys.rpc("execution", "submit"), request)
+    assert reply.trace_id == request.trace_id
+    order_id = reply.body["order_id"]
+    wait_for(lambda: any(o.order_id == order_id for o in orders), 5)
+    assert next(o for o in orders if o.order_id == order_id).trace_id == request.trace_id
+
+    def logged() -> list[dict]:
+        lines = [json.loads(x) for x in OUTPUT.get("execution", []) if x.startswith("{")]
+        return [e for e in lines if e.get("trace_id") == request.trace_id]
+
+    wait_for(lambda: any(order_id in e["msg"] for e in logged()), 5)
+    entry = next(e for e in logged() if order_id in e["msg"])
+    assert entry["service"] == "quantdesk"
+    assert "ACCEPT" in entry["msg"]
+
+
+def test_all_agents_in_one_process_run_the_same_loop(launch: Launch, peer: Bus, tight_limits: Path):
+    """`quantdesk agent all`: the same services and bus, in one process."""
+    launch("all", QUANTDESK_LIMITS_PATH=str(tight_limits))
+    wait_for(lambda: state(peer).body["state"] == "active", 15)
+    bought = peer.request(
+        Keys.rpc("execution", "submit"),
+        OrderRequest(side="buy", quantity=2.5, symbol="BTC", strategy_id="momentum",
+                     requested_by="test"),
+    )  # fmt: skip
+    assert bought.body["filled"] == 2.5
+    wait_for(lambda: state(peer).body["positions"].get("bitstamp:BTC/USD") == 1.25, 5)
