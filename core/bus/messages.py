@@ -37,24 +37,22 @@ class Heartbeat(_Message):
     state: str = "ok"
 
 
-class OrderEvent(_Message):
-    type: Literal["order"] = "order"
+class _OrderFields(_Message):
     order_id: str
     strategy_id: str
     instrument: str
     side: Literal["buy", "sell"]
     quantity: float = Field(gt=0, allow_inf_nan=False)
+
+
+class OrderEvent(_OrderFields):
+    type: Literal["order"] = "order"
     verdict: str
     reasons: list[str] = Field(default_factory=list)
 
 
-class FillEvent(_Message):
+class FillEvent(_OrderFields):
     type: Literal["fill"] = "fill"
-    order_id: str
-    strategy_id: str
-    instrument: str
-    side: Literal["buy", "sell"]
-    quantity: float = Field(gt=0, allow_inf_nan=False)
     price: float = Field(gt=0, allow_inf_nan=False)
     fee: float = Field(ge=0, allow_inf_nan=False)
     position_after: float = Field(allow_inf_nan=False)

@@ -13,13 +13,13 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from types import TracebackType
 from typing import Any
 
 import zenoh
 from pydantic import ValidationError
 
 from core.bus.messages import BusMessage, Reply, decode, encode
+from core.closing import Closing
 from core.logs import trace_id_var
 from core.telemetry import BUS_LATENCY, BUS_MESSAGES
 
@@ -72,7 +72,7 @@ def config(
     return conf
 
 
-class Bus:
+class Bus(Closing):
     def __init__(self, session: zenoh.Session) -> None:
         self.session = session
         self._publishers: dict[tuple[str, bool], zenoh.Publisher] = {}
@@ -189,14 +189,3 @@ class Bus:
         for publisher in self._publishers.values():
             publisher.undeclare()  # type: ignore[no-untyped-call]
         self.session.close()  # type: ignore[no-untyped-call]
-
-    def __enter__(self) -> Bus:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

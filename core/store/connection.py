@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from types import TracebackType
 from urllib.parse import urlparse
 
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
 
+from core.closing import Closing
 from core.settings import Settings
 from core.store import embedded_lock
 from core.store.bulk import BulkPath
@@ -50,7 +50,7 @@ def embedded_path(dsn: str) -> Path | None:
     return Path(parsed.path)
 
 
-class Store:
+class Store(Closing):
     """An open store; the same SQL runs on chdb and on a ClickHouse server.
 
     `write_lock` serialises check-then-insert sequences (idempotent loads) in this process;
@@ -118,14 +118,3 @@ class Store:
         self.client.close()
         if self.path is not None:
             embedded_lock.release(self.path)
-
-    def __enter__(self) -> Store:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

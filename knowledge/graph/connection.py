@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from neo4j import Driver, GraphDatabase, RoutingControl
 
+from core.closing import Closing
 from core.settings import Settings
 
 
@@ -35,7 +35,7 @@ def connection_params(settings: Settings) -> tuple[str, tuple[str, str]]:
     return uri, ("neo4j", password_file.read_text().strip())
 
 
-class KnowledgeGraph:
+class KnowledgeGraph(Closing):
     """A driver with two doors: `write` for the desk's own upserts, `read` for everything an
     agent asks, run as a READ transaction so the server itself refuses writes."""
 
@@ -80,14 +80,3 @@ class KnowledgeGraph:
 
     def close(self) -> None:
         self.driver.close()
-
-    def __enter__(self) -> KnowledgeGraph:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

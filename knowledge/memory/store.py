@@ -8,12 +8,12 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from qdrant_client import QdrantClient, models
 
+from core.closing import Closing
 from core.settings import Settings
 from knowledge.memory.embedder import DIMENSIONS, MODEL_NAME, embed
 
@@ -79,7 +79,7 @@ def _filter(q: Recall) -> models.Filter | None:
     return models.Filter(must=must) if must else None
 
 
-class MemoryStore:
+class MemoryStore(Closing):
     def __init__(self, client: QdrantClient, indexed: bool = False) -> None:
         """`indexed`: create payload indexes (a server uses them; local mode ignores them)."""
         self.client = client
@@ -146,14 +146,3 @@ class MemoryStore:
 
     def close(self) -> None:
         self.client.close()
-
-    def __enter__(self) -> MemoryStore:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
