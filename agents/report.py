@@ -1,5 +1,6 @@
 """Report: the desk report in Markdown and HTML with a plot, from what risk, monitor,
-research and execution found; a template narrative (an LLM narrative is for later)."""
+research and execution found, opened by a summary: the LLM's when one is configured and its
+text is grounded in the figures, a template's otherwise (agents/narrative.py)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from langgraph.types import Command
 
 from agents.desk import Desk
 from agents.judge import performance_view
+from agents.narrative import facts, summary
 from agents.state import DeskState, Node
 
 NAME = "report"
@@ -36,8 +38,14 @@ def write(desk: Desk, results: dict[str, Any], folder: Path) -> tuple[Path, Path
     fig.tight_layout()
     fig.savefig(folder / "positions.png", dpi=110)
     plt.close(fig)
+    performance = performance_view(desk)
+    text, author = summary(desk.settings, facts(results, performance))
     lines = [
         f"# Desk report, {desk.now:%Y-%m-%d %H:%M} UTC (desk time)",
+        "",
+        "## Summary",
+        "",
+        f"{text} (written by: {author})",
         "",
         f"Equity {view.get('equity', 0):,.2f}; cash {view.get('cash', 0):,.2f}; gross exposure "
         f"{view.get('gross_exposure', 0):,.2f}; net {view.get('net_exposure', 0):,.2f}; "
@@ -63,7 +71,6 @@ def write(desk: Desk, results: dict[str, Any], folder: Path) -> tuple[Path, Path
         "",
         "![positions](positions.png)",
     ]
-    performance = performance_view(desk)
     if performance:
         lines += ["", "## Performance by strategy (judge)", "",
                   "| strategy | PnL | ROI | capital efficiency |", "|---|---|---|---|",

@@ -29,6 +29,17 @@ def tool_call_reply(arguments: str, name: str = "RoutedIntent", tokens: int = 14
     }  # fmt: skip
 
 
+def text_reply(content: str, tokens: int = 200) -> dict:
+    """A chat completion whose message is plain text."""
+    return {
+        "id": "chatcmpl-2", "object": "chat.completion", "created": 1764064800,
+        "model": "qwen2.5-coder-0.5b-instruct",
+        "choices": [{"index": 0, "finish_reason": "stop",
+                     "message": {"role": "assistant", "content": content}}],
+        "usage": {"prompt_tokens": tokens - 50, "completion_tokens": 50, "total_tokens": tokens},
+    }  # fmt: skip
+
+
 @dataclass
 class FakeOpenAI:
     replies: list[tuple[int, dict]] = field(default_factory=list)
