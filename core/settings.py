@@ -121,6 +121,12 @@ class Settings(BaseSettings):
         default_factory=lambda: ["execution", "risk"],
         description="Agents the monitor expects; one never heard from is reported silent too.",
     )
+    monitor_poll_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="How often the monitor asks the store's owner for the "
+        "desk's health (data freshness, gateway state).",
+    )
     alert_webhook_url: str | None = Field(
         default=None, description="Alerts are POSTed here as JSON; unset: no webhook."
     )

@@ -15,6 +15,7 @@ from uuid import uuid4
 from agents.data import ingest
 from agents.desk import Desk
 from agents.execution import reduce_orders
+from agents.monitor import health
 from agents.services.runtime import Service
 from core.bus import (
     Alert,
@@ -207,6 +208,9 @@ class ExecutionService(Service):
     def _control(self, message: BusMessage) -> Reply:
         if not isinstance(message, Control):
             return Reply(ok=False, error=f"expected a control, got {message.type}")
+        if message.action == "health":
+            with self.lock:
+                return Reply(ok=True, body=health(self.desk))
         if message.action == "rearm":
             if not message.actor.startswith("human:") or not message.reason:
                 return Reply(ok=False, error="rearming needs a human ('human:<name>') and a reason")

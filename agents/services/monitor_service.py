@@ -14,7 +14,7 @@ import urllib.request
 from email.message import EmailMessage
 
 from agents.services.runtime import Service
-from core.bus import Alert, Bus, BusMessage, Heartbeat, Keys
+from core.bus import Alert, Bus, BusError, BusMessage, Control, Heartbeat, Keys
 from core.settings import Settings
 from core.telemetry import AGENT_UP, HEARTBEAT_AGE
 
@@ -33,7 +33,29 @@ class MonitorService(Service):
         self.delivered: list[str] = []
         bus.subscribe(Keys.ALL_HEALTH, self._heartbeat)
         bus.subscribe(Keys.ALL_ALERTS, self._alert)
+        self.stale: set[str] = set()
         threading.Thread(target=self._deliver, name="monitor-sinks", daemon=True).start()
+        threading.Thread(target=self._poll_health, name="monitor-health", daemon=True).start()
+
+    def _poll_health(self) -> None:
+        """Data freshness and gateway state, from the store's owner; a request can take a
+        while, so it runs here rather than in the heartbeat watch."""
+        while not self.stopping.wait(self.settings.monitor_poll_s):
+            try:
+                answer = self.bus.request(
+                    Keys.rpc("execution", "control"), Control(action="health"), timeout=5
+                )
+            except BusError as exc:
+                log.info("monitor: no health from execution: %s", exc)
+                continue
+            stale = set(answer.body.get("stale_traded_series", []))  # type: ignore[call-overload]
+            for series in sorted(stale - self.stale):
+                self.raise_alert(
+                    "warning", f"stale data: {series} (desk time {answer.body.get('desk_time')})"
+                )
+            for series in sorted(self.stale - stale):
+                self.raise_alert("info", f"data fresh again: {series}")
+            self.stale = stale
 
     def _heartbeat(self, message: BusMessage, key: str) -> None:
         if isinstance(message, Heartbeat) and message.agent != self.name:
