@@ -122,7 +122,7 @@ def breach_to_halt(runs: int = 20) -> None:
             "QUANTDESK_DATA_DIR": str(data_dir), "QUANTDESK_BUS_HUB": hub,
             "QUANTDESK_LOG_JSON": "false", "QUANTDESK_HEARTBEAT_INTERVAL_S": "0.1",
         }  # fmt: skip
-        cli = ("-m", "interfaces.cli", "agent")
+        cli = ("-m", "agents.services")
         services = [spawn(*cli, "execution", env=env, ready="execution ready"),
                     spawn(*cli, "risk", env=env, ready="risk ready")]  # fmt: skip
         halted: dict[str, float] = {}

@@ -8,14 +8,10 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from agents.services.data_service import DataService
-from agents.services.execution_service import ExecutionService
-from agents.services.monitor_service import MonitorService
-from agents.services.risk_service import RiskService
-from agents.services.runtime import open_bus, run_together
+from agents.services.launch import run_agent
 from core.bus import BusError
 from core.settings import get_settings
-from interfaces.cli.data_commands import open_store
+from core.store import StoreConfigError, StoreLockedError
 
 console = Console(width=None if Console().is_terminal else 120)
 
@@ -41,23 +37,10 @@ def agent(
     if metrics_port is not None:
         settings = settings.model_copy(update={"metrics_port": metrics_port})
     try:
-        if name is AgentName.ALL:
-            with open_store() as store:
-                execution = ExecutionService(settings, open_bus(settings, hub=True), store)
-                others = [
-                    kind(settings, open_bus(settings, hub=False))
-                    for kind in (RiskService, MonitorService, DataService)
-                ]
-                run_together([execution, *others], settings.metrics_port)
-        elif name is AgentName.EXECUTION:
-            with open_store() as store:
-                ExecutionService(settings, open_bus(settings, hub=True), store).run()
-        elif name is AgentName.RISK:
-            RiskService(settings, open_bus(settings, hub=False)).run()
-        elif name is AgentName.DATA:
-            DataService(settings, open_bus(settings, hub=False)).run()
-        else:
-            MonitorService(settings, open_bus(settings, hub=False)).run()
+        run_agent(name.value, settings)
+    except (StoreLockedError, StoreConfigError) as exc:
+        console.print(f"[red]store unavailable:[/] {exc}")
+        raise typer.Exit(2) from None
     except BusError as exc:
         console.print(f"[red]bus:[/] {exc}")
         raise typer.Exit(2) from None

@@ -64,14 +64,17 @@ def drain(process: subprocess.Popen[str], name: str) -> None:
 def launch(desk_dir: Path, hub: str) -> Iterator[Launch]:
     started: list[subprocess.Popen[str]] = []
 
-    def start(name: str, **env: str) -> subprocess.Popen[str]:
+    def start(name: str, via_cli: bool = False, **env: str) -> subprocess.Popen[str]:
+        """`python -m agents.services <name>`, or the `quantdesk agent <name>` command."""
         environment = os.environ | {
             "QUANTDESK_DATA_DIR": str(desk_dir), "QUANTDESK_BUS_HUB": hub,
             "QUANTDESK_LOG_JSON": "false", "QUANTDESK_HEARTBEAT_INTERVAL_S": "0.1",
             "QUANTDESK_DEADMAN_REDUCE_AFTER_S": "1.0", "QUANTDESK_DEADMAN_HALT_AFTER_S": "2.5",
         } | env  # fmt: skip
         process = subprocess.Popen(
-            [sys.executable, "-m", "interfaces.cli", "agent", name],
+            [sys.executable, "-m", "interfaces.cli", "agent", name]
+            if via_cli
+            else [sys.executable, "-m", "agents.services", name],
             env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )  # fmt: skip
         started.append(process)

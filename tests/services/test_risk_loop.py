@@ -12,10 +12,10 @@ from tests.services.conftest import OUTPUT, Launch, state, wait_for
 
 
 def test_killing_risk_moves_the_gate_to_reducing_then_halted(launch: Launch, peer: Bus):
-    launch("execution")
+    launch("execution", via_cli=True)
     # Until risk's first heartbeat the gate only reduces.
     assert state(peer).body["state"] == "reducing"
-    risk = launch("risk")
+    risk = launch("risk", via_cli=True)
     wait_for(lambda: state(peer).body["state"] == "active", 10)
     risk.send_signal(signal.SIGKILL)
     risk.wait(timeout=10)
