@@ -10,6 +10,7 @@ from typing import Any, Literal
 from langchain_core.messages import AIMessage
 from langgraph.types import Command
 
+from agents.data import ingest
 from agents.desk import Desk
 from agents.knowledge import remember_proposal
 from agents.lifecycle import Lifecycle, strategy_key
@@ -23,6 +24,8 @@ from tools.research.sweep import ParamGrid
 from tools.research.walk_forward import WalkForwardConfig, walk_forward
 
 NAME = "research"
+# Where the desk's tradable instruments' bars come from, for asking the data agent.
+DATASET_FOR = {"BTC": "crypto", "ETH": "crypto", "GOOG": "goog"}
 GRIDS: dict[str, dict[str, list[Any]]] = {
     "ts_momentum": {"lookback": [20, 60, 120]},
     "sma_cross": {"fast": [10, 20, 50], "slow": [60, 100, 200]},
@@ -95,8 +98,18 @@ def propose(desk: Desk, symbol: str | None, kind: str | None) -> dict[str, Any]:
 def node(desk: Desk) -> Node:
     def research(state: DeskState) -> Command[Literal["judge", "__end__"]]:
         intent = state.get("intent", {})
+        asked: list[str] = []
         try:
-            proposal = propose(desk, intent.get("symbol"), intent.get("strategy"))
+            try:
+                proposal = propose(desk, intent.get("symbol"), intent.get("strategy"))
+            except ResearchDataError:
+                # No bars to research on: ask the data agent for the instrument's dataset once.
+                dataset = DATASET_FOR.get(str(intent.get("symbol") or "BTC").upper())
+                if dataset is None:
+                    raise
+                loaded = ingest(desk, [dataset])[dataset]
+                asked = [f"asked data for {dataset}: {loaded['stored']} bars stored"]
+                proposal = propose(desk, intent.get("symbol"), intent.get("strategy"))
         except (ResearchDataError, ValueError) as exc:
             text = f"research could not run: {exc}"
             return Command(
@@ -118,13 +131,14 @@ def node(desk: Desk) -> Node:
             f"drawdown {proposal['expected_max_drawdown']:.0%}, "
             f"vol {proposal['expected_volatility']:.0%}"
         )
+        text = "; ".join([*asked, text])
         if proposal["memory"]:
             text += f"; memory holds {len(proposal['memory'])} earlier note(s) on this instrument"
         return Command(
             goto="judge",
             update={
                 "results": {NAME: proposal},
-                "trace": [NAME],
+                "trace": [NAME, "data", NAME] if asked else [NAME],
                 "messages": [AIMessage(text, name=NAME)],
             },
         )

@@ -221,3 +221,13 @@ def test_on_a_breach_risk_tells_execution_to_reduce(loaded: Store, tmp_path: Pat
         assert (reduced["side"], reduced["quantity"], reduced["verdict"]) == ("sell", 0.5, "ACCEPT")
         [position] = desk.desk.gateway.positions()
         assert position.quantity == pytest.approx(0.5)
+
+
+def test_research_asks_data_for_the_bars_it_lacks(store: Store, tmp_path: Path):
+    with session(store, tmp_path) as desk:
+        turn = desk.ask("find a momentum strategy for BTC", "t")
+    research = next(a for a in turn.answers if "out-of-sample" in a)
+    assert research.startswith("asked data for crypto: ")
+    assert "bitstamp:BTC/USD" in research
+    assert turn.trace[:4] == ["pm", "research", "data", "research"]
+    assert store.row_counts()["bars"] > 0
