@@ -58,19 +58,19 @@ class KnowledgeGraph(Closing):
             raise GraphUnavailableError(f"Neo4j at {uri} does not answer: {exc}") from exc
         return cls(driver)
 
-    def write(self, query: str, **params: Any) -> list[dict[str, Any]]:
+    def _run(
+        self, query: str, routing: RoutingControl, params: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         records, _, _ = self.driver.execute_query(
-            query, params, routing_=RoutingControl.WRITE,
-            database_=self.database,
-        )  # fmt: skip
+            query, params, routing_=routing, database_=self.database
+        )
         return [r.data() for r in records]
 
+    def write(self, query: str, **params: Any) -> list[dict[str, Any]]:
+        return self._run(query, RoutingControl.WRITE, params)
+
     def read(self, query: str, **params: Any) -> list[dict[str, Any]]:
-        records, _, _ = self.driver.execute_query(
-            query, params, routing_=RoutingControl.READ,
-            database_=self.database,
-        )  # fmt: skip
-        return [r.data() for r in records]
+        return self._run(query, RoutingControl.READ, params)
 
     def counts(self) -> tuple[int, int]:
         """(nodes, relationships): what an idempotent sync must leave unchanged."""
