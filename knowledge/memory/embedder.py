@@ -35,5 +35,7 @@ def embed(texts: list[str]) -> np.ndarray:
     """Unit-length vectors, one row per text."""
     if not texts:
         return np.zeros((0, DIMENSIONS), dtype=np.float32)
-    vectors = _model().encode(texts, batch_size=64, normalize_embeddings=True)
+    vectors = _model().encode(
+        texts, batch_size=64, normalize_embeddings=True, show_progress_bar=False
+    )
     return np.asarray(vectors, dtype=np.float32)
