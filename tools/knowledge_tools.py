@@ -11,6 +11,7 @@ from uuid import uuid4
 from langchain_core.messages import HumanMessage, SystemMessage
 
 import prompts
+from core.closing import Closing
 from core.llm.budget import TokenBudget
 from core.llm.client import chat_model
 from core.settings import Settings
@@ -56,7 +57,7 @@ class LlmCypherModel:
         return structured.invoke(messages)
 
 
-class KnowledgeTools:
+class KnowledgeTools(Closing):
     def __init__(self, settings: Settings, store: Store | None = None) -> None:
         self.settings = settings
         self.store = store

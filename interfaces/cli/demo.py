@@ -54,8 +54,7 @@ def knowledge_step(store: Store) -> None:
     """Sync the graph and memory from what the desk just did, and ask them what agents ask."""
     settings = get_settings()
     try:
-        tools = KnowledgeTools(settings, store)
-        try:
+        with KnowledgeTools(settings, store) as tools:
             report = tools.sync(tradable_ids(settings))
             nodes, rels = tools.graph.counts()
             console.print(f"graph: {report}; {nodes} nodes, {rels} relationships")
@@ -74,8 +73,6 @@ def knowledge_step(store: Store) -> None:
             console.print(f"memory: {tools.sync_memory()} notes and decisions written")
             for hit in tools.recall(Recall(query="which bitcoin strategy did research propose?")):
                 console.print(f"recall ({hit.score:.2f}): {hit.item.text[:110]}")
-        finally:
-            tools.close()
     except (GraphUnavailableError, MemoryUnavailableError, EmbedderUnavailableError) as exc:
         console.print(f"[red]knowledge step skipped:[/] {exc}")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -22,7 +22,7 @@ from interfaces.cli.data_commands import open_store
 from knowledge.graph import queries
 from knowledge.graph.connection import GraphUnavailableError, local_home
 from knowledge.graph.nl_cypher import CypherRefusedError
-from knowledge.memory.store import Collection, MemoryItem, Recall
+from knowledge.memory.store import Collection, MemoryItem, MemoryUnavailableError, Recall
 from tools.knowledge_tools import KnowledgeTools
 
 console = Console(width=None if Console().is_terminal else 120)
@@ -82,16 +82,13 @@ def services_status() -> None:
 def knowledge_tools(with_store: bool = False) -> Iterator[KnowledgeTools]:
     settings = get_settings()
     try:
-        if with_store:
-            with open_store() as store:
-                tools = KnowledgeTools(settings, store)
-                yield tools
-                tools.close()
-        else:
-            tools = KnowledgeTools(settings)
-            yield tools
-            tools.close()
-    except (GraphUnavailableError, CypherRefusedError, ValidationError, ValueError) as exc:
+        with ExitStack() as stack:
+            store = stack.enter_context(open_store()) if with_store else None
+            yield stack.enter_context(KnowledgeTools(settings, store))
+    except (
+        GraphUnavailableError, MemoryUnavailableError, CypherRefusedError, ValidationError,
+        ValueError,
+    ) as exc:  # fmt: skip
         console.print(f"[red]refused:[/] {exc}")
         raise typer.Exit(2) from None
 
