@@ -4,6 +4,7 @@ execution to reduce or halt."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any, Literal
 
 import numpy as np
@@ -12,6 +13,7 @@ from langchain_core.messages import AIMessage
 from langgraph.types import Command
 
 from agents.anomaly import MIN_HISTORY, detect, fill_features
+from agents.decay import review_all
 from agents.desk import Desk
 from agents.knowledge import correlated_exposure
 from agents.lifecycle import Lifecycle
@@ -123,6 +125,8 @@ def node(desk: Desk) -> Node:
             or view["trading_state"] == "reducing"
         ):
             out["instruction"] = "reduce"
+        decay = review_all(desk)
+        out["decay"] = [asdict(c) for c in decay]
         results = state.get("results", {})
         goto: Literal["execution", "report", "__end__"] = "__end__"
         lines = [
@@ -130,6 +134,12 @@ def node(desk: Desk) -> Node:
             f"net {view['net_exposure']:,.0f}, VaR95 {view['var_95']:,.0f}, "
             f"ES95 {view['expected_shortfall_95']:,.0f}, state {view['trading_state']}"
         ]
+        for check in decay:
+            if check.demoted:
+                lines.append(
+                    f"strategy {check.key} demoted: realised Sharpe {check.realised_sharpe:.2f} "
+                    f"over {check.days} days vs backtest {check.backtest_sharpe:.2f}"
+                )
         if "research" in results:
             ok, concerns = review(results["research"])
             key = results["research"].get("key")

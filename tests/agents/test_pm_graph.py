@@ -231,3 +231,49 @@ def test_research_asks_data_for_the_bars_it_lacks(store: Store, tmp_path: Path):
     assert "bitstamp:BTC/USD" in research
     assert turn.trace[:4] == ["pm", "research", "data", "research"]
     assert store.row_counts()["bars"] > 0
+
+
+@pytest.mark.parametrize(("drift", "demoted"), [(-0.01, True), (0.01, False)])
+def test_realised_results_that_decay_demote_the_strategy(
+    loaded: Store, tmp_path: Path, drift: float, demoted: bool
+):
+    """Paper-trade the research pick, then let the market move for 30 days after the fill:
+    a strategy losing money is demoted by the next risk review, one earning is left on paper."""
+    import numpy as np
+
+    from agents.lifecycle import Lifecycle
+
+    with session(loaded, tmp_path) as desk:
+        turn = desk.ask("find a momentum strategy for BTC and paper-trade it", "d")
+        key = turn.results["research"]["key"]
+        assert Lifecycle(loaded).stage(key) == "paper"
+        side = turn.results["execution"]["side"]
+        order_id = turn.results["execution"]["order_id"]
+        [fill] = [f for f in TradeLog(loaded).fills() if str(f["order_id"]) == order_id]
+        last = pd.Timestamp(fill["ts"]).tz_localize("UTC").floor("D")
+        rng = np.random.default_rng(7)
+        steps = (drift if side == "buy" else -drift) + rng.normal(0, 0.005, 30)
+        closes = float(fill["price"]) * np.cumprod(1 + steps)
+        later = pd.DataFrame(
+            {
+                "venue": "bitstamp",
+                "symbol": "BTC/USD",
+                "interval": "1d",
+                "ts": [last + timedelta(days=i) for i in range(30)],
+                "open": closes,
+                "high": closes * 1.01,
+                "low": closes * 0.99,
+                "close": closes,
+                "volume": 10.0,
+                "derived": False,
+                "source": "paper-days",
+            }
+        )
+        ingest_bars(loaded, later, source="paper-days", calendar=SessionCalendar.CONTINUOUS)
+        review = desk.ask("what is our risk?", "d")
+    [check] = [c for c in review.results["risk"]["decay"] if c["key"] == key]
+    assert check["days"] >= 20
+    assert (check["realised_sharpe"] < 0) is demoted
+    assert check["demoted"] is demoted
+    assert (Lifecycle(loaded).stage(key) == "demoted") is demoted
+    assert any("demoted" in a for a in review.answers) is demoted
