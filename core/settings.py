@@ -138,6 +138,39 @@ class Settings(BaseSettings):
         default=None, ge=0, le=65535, description="Prometheus endpoint on 127.0.0.1; unset: off."
     )
 
+    api_host: str = Field(default="127.0.0.1", description="`quantdesk serve` binds here.")
+    api_port: int = Field(default=8700, ge=0, le=65535)
+    api_keys: SecretStr | None = Field(
+        default=None,
+        description="API keys as `name:role:key` entries separated by commas; roles are viewer, "
+        "trader, approver, admin. Unset: the API refuses every request.",
+    )
+    api_rate_per_minute: int = Field(default=120, ge=1, description="Requests per key per minute.")
+    slack_bot_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "slack_bot_token", "QUANTDESK_SLACK_BOT_TOKEN", "SLACK_BOT_TOKEN"
+        ),
+        description="Slack bot token; unset with no signing secret: no Slack endpoint.",
+    )
+    slack_signing_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "slack_signing_secret", "QUANTDESK_SLACK_SIGNING_SECRET", "SLACK_SIGNING_SECRET"
+        ),
+    )
+    slack_app_token: SecretStr | None = Field(
+        default=None, description="An `xapp-` token: Socket Mode instead of the HTTP endpoint."
+    )
+    slack_api_url: str = Field(default="https://slack.com/api/")
+    slack_channel: str = Field(default="#desk-approvals", description="Approval requests go here.")
+    slack_approvers: list[str] = Field(
+        default_factory=list, description="Slack user ids allowed to approve orders."
+    )
+    schedule_path: Path | None = Field(
+        default=None, description="Scheduled runs (TOML); unset: the packaged default schedule."
+    )
+
     @field_validator("neo4j_uri")
     @classmethod
     def _bolt_scheme_is_known(cls, value: str | None) -> str | None:

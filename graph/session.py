@@ -71,16 +71,20 @@ class DeskSession:
         out = self.graph.invoke(request, self._config(thread_id), durability="exit")
         return self._turn(thread_id, out)
 
-    def stream(self, text: str, thread_id: str = "desk") -> Iterator[tuple[str, str]]:
-        """(agent, answer) as each node finishes, for a chat that shows the PM's steps."""
+    def stream(
+        self, text: str, thread_id: str = "desk", every_step: bool = False
+    ) -> Iterator[tuple[str, str]]:
+        """(agent, answer) as each node finishes, for a chat that shows the PM's steps; with
+        `every_step`, nodes that answer nothing (the PM routing) come too, with ""."""
         request: DeskState = {"messages": [HumanMessage(text)]}
         for update in self.graph.stream(
             request, self._config(thread_id), stream_mode="updates", durability="exit"
         ):
             for agent, change in update.items():
-                for message in (
-                    (change or {}).get("messages", []) if isinstance(change, dict) else []
-                ):
+                messages = (change or {}).get("messages", []) if isinstance(change, dict) else []
+                if every_step and not messages and agent != "__interrupt__":
+                    yield agent, ""
+                for message in messages:
                     yield agent, str(message.content)
 
     def answer(

@@ -13,6 +13,7 @@ from interfaces.cli import (
     gateway_commands,
     knowledge_commands,
     research_commands,
+    serve_commands,
 )
 from interfaces.cli.demo import demo
 
@@ -34,6 +35,7 @@ app.command("chat")(desk_commands.chat)
 app.command("run")(desk_commands.run)
 app.command("demo")(demo)
 app.command("agent")(agent_commands.agent)
+app.command("serve")(serve_commands.serve)
 
 
 @app.callback()

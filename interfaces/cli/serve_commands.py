@@ -1,0 +1,40 @@
+"""`quantdesk serve`: the API, the web page, Slack and the scheduler in one process."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.console import Console
+
+from core.settings import get_settings
+from core.store import StoreConfigError, StoreLockedError
+from interfaces.scheduler import ScheduleError
+from interfaces.server import build, local_admin_key
+
+console = Console()
+
+
+def serve(
+    port: Annotated[int | None, typer.Option(help="Port on 127.0.0.1 (default: settings).")] = None,
+    schedule: Annotated[bool, typer.Option(help="Run the scheduled jobs.")] = True,
+) -> None:
+    """Start the HTTP API (with OpenAPI at /docs), the web page, the Slack endpoint (when
+    configured) and the scheduler, bound to loopback unless settings say otherwise."""
+    settings, key = local_admin_key(get_settings())
+    try:
+        server = build(settings, schedule=schedule)
+    except (StoreLockedError, StoreConfigError, ScheduleError) as exc:
+        console.print(f"[red]cannot serve:[/] {exc}")
+        raise typer.Exit(2) from None
+    bind = port if port is not None else settings.api_port
+    console.print(f"QuantDesk on http://{settings.api_host}:{bind}/ (API docs at /docs)")
+    if key is not None:
+        console.print(f"admin API key (in {settings.data_dir / 'api-key'}): {key}")
+    if server.slack is not None:
+        console.print(f"Slack approvals go to {settings.slack_channel}")
+    try:
+        uvicorn.run(server.app, host=settings.api_host, port=bind, log_config=None)
+    finally:
+        server.close()

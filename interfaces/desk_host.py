@@ -1,0 +1,89 @@
+"""One desk session shared by the HTTP API, the web page, Slack and the scheduler. The store
+and the gateway belong to this process and are not thread-safe, so every call that touches
+them holds one lock. Whoever answers an approval (web, Slack, CLI over the API), the others
+hear of it: listeners get each new pending approval and each answer."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+from graph.session import DeskSession, Turn
+
+T = TypeVar("T")
+PendingListener = Callable[[str, dict[str, Any]], None]
+AnswerListener = Callable[[str, Turn, str, str], None]
+
+
+class DeskHost:
+    def __init__(self, session: DeskSession) -> None:
+        self.session = session
+        self.lock = threading.RLock()
+        self.on_pending: list[PendingListener] = []
+        self.on_answered: list[AnswerListener] = []
+
+    def read(self, view: Callable[..., T], *args: Any) -> T:
+        """Run a read-only view of the desk under the lock."""
+        with self.lock:
+            return view(self.session.desk, *args)
+
+    def _announce(self, turn: Turn) -> None:
+        if turn.pending is not None:
+            for listener in self.on_pending:
+                listener(turn.thread_id, turn.pending)
+
+    def ask(self, text: str, thread_id: str) -> Turn:
+        with self.lock:
+            turn = self.session.ask(text, thread_id)
+        self._announce(turn)
+        return turn
+
+    def stream(self, text: str, thread_id: str) -> Iterator[dict[str, Any]]:
+        """The PM's steps as they finish, then the approval it paused on (if any) and the end.
+        The turn runs on its own thread, so a slow reader never holds the desk's lock."""
+        events: queue.Queue[dict[str, Any] | None] = queue.Queue()
+
+        def run() -> None:
+            try:
+                with self.lock:
+                    for agent, text_out in self.session.stream(text, thread_id, every_step=True):
+                        events.put({"event": "step", "agent": agent, "text": text_out})
+                    pending = self.session.pending_for(thread_id)
+                if pending is not None:
+                    events.put({"event": "approval", "thread_id": thread_id, "request": pending})
+                    for listener in self.on_pending:
+                        listener(thread_id, pending)
+                events.put({"event": "done", "thread_id": thread_id})
+            except Exception as exc:  # the reader must hear of a failure, not hang
+                events.put({"event": "error", "error": f"{type(exc).__name__}: {exc}"})
+            finally:
+                events.put(None)
+
+        threading.Thread(target=run, name=f"turn-{thread_id}", daemon=True).start()
+        while (event := events.get()) is not None:
+            yield event
+
+    def answer(self, thread_id: str, decision: str, approver: str, reason: str) -> Turn:
+        with self.lock:
+            turn = self.session.answer(thread_id, decision, approver, reason)
+        for listener in self.on_answered:
+            listener(thread_id, turn, decision, approver)
+        self._announce(turn)
+        return turn
+
+    def pending(self) -> dict[str, dict[str, Any]]:
+        with self.lock:
+            return self.session.pending()
+
+    def pending_for(self, thread_id: str) -> dict[str, Any] | None:
+        with self.lock:
+            return self.session.pending_for(thread_id)
+
+    def record(self, event: str, payload: dict[str, Any], actor: str) -> None:
+        """An audit row for something refused or done outside the graph (a Slack click by a
+        non-approver, a scheduled run)."""
+        with self.lock:
+            self.session.desk.gateway.record(event, payload, actor=actor)
+            self.session.desk.gateway.flush()

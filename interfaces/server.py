@@ -1,0 +1,76 @@
+"""`quantdesk serve`: one process with the desk, the HTTP API and web page, the Slack
+endpoint (or Socket Mode) and the scheduler. Everything it opens, it closes."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from core.settings import Settings
+from graph.session import DeskSession
+from interfaces.api import create_app
+from interfaces.desk_host import DeskHost
+from interfaces.scheduler import Scheduler, load_schedule
+from interfaces.slack import SlackDesk
+
+
+def local_admin_key(settings: Settings) -> tuple[Settings, str | None]:
+    """With no keys configured, make one admin key for this data directory (kept in
+    `<data_dir>/api-key`, mode 0600) so a fresh desk is usable yet never open."""
+    if settings.api_keys is not None:
+        return settings, None
+    path: Path = settings.data_dir / "api-key"
+    if not path.exists():
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_urlsafe(24))
+    key = path.read_text().strip()
+    return settings.model_copy(update={"api_keys": f"admin:admin:{key}"}), key
+
+
+@dataclass
+class Server:
+    app: FastAPI
+    host: DeskHost
+    scheduler: Scheduler | None
+    slack: SlackDesk | None
+    stack: ExitStack
+
+    def close(self) -> None:
+        self.stack.close()
+
+
+def build(settings: Settings, *, schedule: bool = True, poll_s: float = 1.0) -> Server:
+    stack = ExitStack()
+    try:
+        session = stack.enter_context(DeskSession(settings))
+        host = DeskHost(session)
+        scheduler = None
+        if schedule:
+            scheduler = Scheduler(
+                host, load_schedule(settings.schedule_path), settings.data_dir / "scheduler.sqlite"
+            )
+            stack.callback(scheduler.close)
+            scheduler.start_loop(poll_s)
+        slack = None
+        if settings.slack_bot_token is not None and settings.slack_signing_secret is not None:
+            slack = SlackDesk(settings, host)
+            if settings.slack_app_token is not None:
+                from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+                socket = SocketModeHandler(slack.app, settings.slack_app_token.get_secret_value())
+                socket.connect()  # type: ignore[no-untyped-call]
+                stack.callback(socket.close)
+        app = create_app(
+            settings, host, scheduler, slack if settings.slack_app_token is None else None
+        )
+        return Server(app, host, scheduler, slack, stack)
+    except BaseException:
+        stack.close()
+        raise
