@@ -4,6 +4,7 @@ which pauses for a human. Obeys risk's reduce and halt."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any, Literal
 from uuid import NAMESPACE_URL, uuid5
 
@@ -208,7 +209,13 @@ def node(desk: Desk) -> Node:
         decision = desk.gateway.submit(made)
         key = target.get("key") if target else None
         if decision.verdict is Verdict.NEEDS_APPROVAL:
-            pending = {"order": made.model_dump(mode="json"), "target_key": key}
+            # The approval node re-runs from the top on every resume; the request's clock
+            # starts here, in checkpointed state, so its expiry cannot be pushed back.
+            pending = {
+                "order": made.model_dump(mode="json"),
+                "target_key": key,
+                "requested_at": datetime.now(UTC).isoformat(),
+            }
             return Command(
                 goto="approval",
                 update={"results": {"pending_order": pending}, "trace": [NAME]},

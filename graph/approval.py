@@ -27,6 +27,7 @@ def approval_request(
     state: DeskState,
     approvers: list[str],
     needed: int,
+    requested_at: datetime,
 ) -> dict[str, Any]:
     """The interrupt payload, in the shape agent-chat-ui renders as an approval card."""
     args = {
@@ -58,7 +59,8 @@ def approval_request(
         "risk": state.get("portfolio", {}),
         "approvals_needed": needed,
         "approved_by": approvers,
-        "expires_at": (datetime.now(UTC) + desk.policy.ttl).isoformat(),
+        "requested_at": requested_at.isoformat(),
+        "expires_at": (requested_at + desk.policy.ttl).isoformat(),
     }
 
 
@@ -76,7 +78,7 @@ def _decision(answer: Any) -> dict[str, Any]:
 
 
 def submit_with_approval(
-    desk: Desk, state: DeskState, order: Order
+    desk: Desk, state: DeskState, order: Order, requested_at: datetime
 ) -> tuple[GateDecision, Order, list[dict[str, Any]]]:
     """Submit; on NEEDS_APPROVAL pause for one (or, above the dual threshold, two distinct)
     humans. Returns the final decision, the order actually sent, and the approval records."""
@@ -87,7 +89,7 @@ def submit_with_approval(
     needed = 2 if _notional(desk, order) > desk.policy.dual_notional else 1
     approvers: list[str] = []
     while len(approvers) < needed:
-        request = approval_request(desk, order, decision, state, approvers, needed)
+        request = approval_request(desk, order, decision, state, approvers, needed, requested_at)
         answer = _decision(interrupt(request))
         who = str(answer.get("approver") or "unknown")
         expired = datetime.now(UTC) > datetime.fromisoformat(request["expires_at"])
@@ -144,7 +146,11 @@ def node(desk: Desk) -> Node:
     def approval(state: DeskState) -> Command[Literal["__end__"]]:
         pending = (state.get("results") or {}).get("pending_order") or {}
         order = Order.model_validate(pending["order"])
-        decision, sent, records = submit_with_approval(desk, state, order)
+        # A request without its time (made by an older version) counts as expired: fail safe.
+        requested_at = datetime.fromisoformat(
+            pending.get("requested_at") or datetime.min.replace(tzinfo=UTC).isoformat()
+        )
+        decision, sent, records = submit_with_approval(desk, state, order, requested_at)
         desk.gateway.flush()
         finish_paper_promotion(desk, pending.get("target_key"), decision, sent)
         out = summary(desk, sent, decision)

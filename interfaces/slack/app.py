@@ -20,15 +20,18 @@ from interfaces.slack.blocks import APPROVE, REJECT, approval_blocks, order_line
 log = logging.getLogger(__name__)
 
 
+PAST = {"approve": "approved", "reject": "rejected", "edit": "edited"}
+
+
 def outcome_text(turn: Turn, decision: str, approver: str) -> str:
     if turn.pending is not None:
-        return f"{decision}d by {approver}; waiting for another approver"
+        return f"{PAST[decision]} by {approver}; waiting for another approver"
     execution = turn.results.get("execution") or {}
     verdict = execution.get("verdict", "?")
     reasons = ", ".join(execution.get("reasons") or [])
     status = execution.get("status", "not taken")
     why = f" ({reasons})" if reasons else ""
-    return f"*{decision}d* by {approver}: gate {verdict}{why}, order {status}"
+    return f"*{PAST[decision]}* by {approver}: gate {verdict}{why}, order {status}"
 
 
 class SlackDesk:
@@ -89,7 +92,7 @@ class SlackDesk:
                 actor=f"slack:{user or 'unknown'}",
             )  # fmt: skip
             respond(
-                text=f"<@{user}> is not an approver; nothing was {decision}d.",
+                text=f"<@{user}> is not an approver; nothing was {PAST[decision]}.",
                 response_type="ephemeral",
                 replace_original=False,
             )
@@ -97,7 +100,7 @@ class SlackDesk:
         if self.host.pending_for(thread_id) is None:
             respond(text=f"thread {thread_id} is no longer waiting", replace_original=False)
             return
-        self.host.answer(thread_id, decision, f"slack:{user}", f"{decision}d in Slack")
+        self.host.answer(thread_id, decision, f"slack:{user}", f"{PAST[decision]} in Slack")
 
     def _on_approve(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()

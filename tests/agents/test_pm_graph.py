@@ -137,10 +137,16 @@ def test_two_distinct_approvers_above_the_second_threshold(loaded: Store, tmp_pa
 
 
 def test_expired_and_unreadable_answers_send_nothing(loaded: Store, tmp_path: Path):
-    with session(loaded, tmp_path, ttl=timedelta(seconds=-1)) as desk:
-        desk.ask("buy 3 BTC", "late")
+    import time
+
+    with session(loaded, tmp_path, ttl=timedelta(seconds=1)) as desk:
+        asked = desk.ask("buy 3 BTC", "late")
+        # The answer re-runs the approval node; the expiry still counts from the request.
+        time.sleep(1.1)
         late = desk.answer("late", "approve", "alice")
         assert late.results["execution"]["reasons"] == ["APPROVAL_EXPIRED"]
+        assert asked.pending is not None
+        assert late.results["execution"]["status"] == "denied"
     with session(loaded, tmp_path) as desk:
         desk.ask("buy 3 BTC", "junk")
         junk = desk.answer("junk", "maybe", "alice")

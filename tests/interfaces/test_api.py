@@ -73,7 +73,8 @@ def test_chat_pauses_for_approval_and_the_api_approves_it(client: TestClient, ho
     assert turn.status_code == 200
     pending = turn.json()["pending"]
     assert pending["order"]["quantity"] == 3
-    assert "notional" in pending and pending["gate_reasons"]
+    assert "notional" in pending
+    assert pending["gate_reasons"]
     listed = client.get("/v1/approvals", headers=auth("viewer")).json()
     assert [p["thread_id"] for p in listed] == ["big"]
     answered = client.post(
@@ -119,7 +120,8 @@ def test_chat_streams_steps_and_the_approval_over_sse(client: TestClient):
             if line.startswith("data: ")
         ]
     kinds = [e["event"] for e in events]
-    assert kinds[0] == "step" and kinds[-2:] == ["approval", "done"]
+    assert kinds[0] == "step"
+    assert kinds[-2:] == ["approval", "done"]
     assert events[-2]["request"]["order"]["quantity"] == 3
     assert events[0]["agent"] == "pm"
 
@@ -186,7 +188,8 @@ def test_halt_and_rearm_are_recorded_human_actions(client: TestClient):
 
 def test_the_web_page_and_openapi_are_served(client: TestClient):
     page = client.get("/")
-    assert page.status_code == 200 and 'id="approvals"' in page.text
+    assert page.status_code == 200
+    assert 'id="approvals"' in page.text
     spec = client.get("/openapi.json").json()
     assert "/v1/chat/{thread_id}" in spec["paths"]
     assert spec["components"]["securitySchemes"]["APIKeyHeader"]["name"] == "X-API-Key"
