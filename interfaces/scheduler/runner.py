@@ -54,6 +54,7 @@ class Scheduler:
         self._db_lock = threading.Lock()
         self._running: dict[str, threading.Lock] = {n: threading.Lock() for n in self.jobs}
         self._workers: list[threading.Thread] = []
+        self._skipped: dict[str, list[str]] = {}
         self._stop = threading.Event()
         self._loop: threading.Thread | None = None
         self._recover()
@@ -130,7 +131,10 @@ class Scheduler:
                 "INSERT INTO runs (job, started, finished, outcome) VALUES (?, ?, ?, ?)",
                 name, at, at, "skipped: the previous run is still running",
             )  # fmt: skip
-            self.host.record("scheduler.skipped", {"job": name, "at": at}, actor="scheduler")
+            # Written to the audit log when the running one ends: waiting for the desk here
+            # would block the caller behind the very run that caused the skip.
+            with self._db_lock:
+                self._skipped.setdefault(name, []).append(at)
             return False
         self._sql("UPDATE jobs SET running = 1 WHERE name = ?", name)
         worker = threading.Thread(target=self._run, args=(job,), name=f"job-{name}", daemon=True)
@@ -186,6 +190,10 @@ class Scheduler:
              "report": str(report), "requests": json.dumps(job.requests)},
             actor="scheduler",
         )  # fmt: skip
+        with self._db_lock:
+            skipped = self._skipped.pop(job.name, [])
+        for at in skipped:
+            self.host.record("scheduler.skipped", {"job": job.name, "at": at}, actor="scheduler")
 
     def wait_idle(self, timeout: float = 60.0) -> None:
         for worker in list(self._workers):
