@@ -45,7 +45,10 @@ class DeskSession:
         self._conn = sqlite3.connect(
             settings.data_dir / "checkpoints.sqlite", check_same_thread=False
         )
-        self.graph = build_graph(self.desk, self.router, SqliteSaver(self._conn))
+        saver = SqliteSaver(self._conn)
+        # The saver makes its tables on first write; `pending()` reads them before any turn.
+        saver.setup()
+        self.graph = build_graph(self.desk, self.router, saver)
 
     def _turn(self, thread_id: str, out: dict[str, Any]) -> Turn:
         messages = out.get("messages", [])

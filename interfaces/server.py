@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import FastAPI
+from pydantic import SecretStr
 
 from core.settings import Settings
 from graph.session import DeskSession
@@ -31,7 +32,7 @@ def local_admin_key(settings: Settings) -> tuple[Settings, str | None]:
         with os.fdopen(fd, "w") as out:
             out.write(secrets.token_urlsafe(24))
     key = path.read_text().strip()
-    return settings.model_copy(update={"api_keys": f"admin:admin:{key}"}), key
+    return settings.model_copy(update={"api_keys": SecretStr(f"admin:admin:{key}")}), key
 
 
 @dataclass

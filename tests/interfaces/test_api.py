@@ -206,3 +206,8 @@ def test_the_web_page_and_openapi_are_served(client: TestClient):
 def test_malformed_key_config_is_a_clear_error(entries: str, message: str):
     with pytest.raises(KeyConfigError, match=message):
         KeyRing(entries)
+
+
+def test_a_fresh_desk_lists_no_approvals(client: TestClient):
+    """Before any turn the checkpoint tables exist already (this once answered 500)."""
+    assert client.get("/v1/approvals", headers=auth("viewer")).json() == []

@@ -1,0 +1,56 @@
+"""`quantdesk serve` as a user starts it: its own process on loopback, an admin key made for
+a fresh data directory (mode 0600), the page, the API and the scheduler up; stopped by the
+test."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.fakes.loopback import free_port
+
+
+def test_serve_starts_the_api_page_and_scheduler_on_loopback(tmp_path: Path):
+    data = tmp_path / "desk"
+    port = free_port()
+    env = {**os.environ, "QUANTDESK_DATA_DIR": str(data), "QUANTDESK_LOG_JSON": "false"}
+    env.pop("QUANTDESK_API_KEYS", None)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "interfaces.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(url, timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert server.poll() is None, server.stdout.read() if server.stdout else ""
+            assert time.monotonic() < deadline, "serve did not come up"
+            time.sleep(0.2)
+        key_file = data / "api-key"
+        assert oct(key_file.stat().st_mode & 0o777) == "0o600"
+        key = {"X-API-Key": key_file.read_text().strip()}
+        assert httpx.get(f"{url}/v1/health").status_code == 401
+        assert httpx.get(f"{url}/v1/health", headers=key).json()["gateway_state"] == "active"
+        jobs = httpx.get(f"{url}/v1/schedule", headers=key).json()
+        assert {j["name"] for j in jobs} == {"ingest", "risk-review", "nightly-cycle"}
+        assert all(j["next_run"] for j in jobs)
+    finally:
+        server.send_signal(signal.SIGINT)
+        output, _ = server.communicate(timeout=60)
+    assert server.returncode == 0, output
+    assert f"QuantDesk on http://127.0.0.1:{port}/" in output
+    assert "admin API key" in output
