@@ -164,6 +164,7 @@ class Settings(BaseSettings):
     )
     slack_api_url: str = Field(default="https://slack.com/api/")
     slack_channel: str = Field(default="#desk-approvals", description="Approval requests go here.")
+    slack_alert_channel: str = Field(default="#desk-alerts", description="Monitor alerts go here.")
     slack_approvers: list[str] = Field(
         default_factory=list, description="Slack user ids allowed to approve orders."
     )

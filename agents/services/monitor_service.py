@@ -1,5 +1,5 @@
 """The monitoring service: heartbeats of every agent, alerts on the bus, and the sinks that
-carry them to people (a webhook, email over SMTP; Slack arrives with the Slack app). Sinks
+carry them to people (Slack through the desk's Slack app, a webhook, email over SMTP). Sinks
 run on their own worker, so a slow mail server never holds up the bus."""
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ import threading
 import time
 import urllib.request
 from email.message import EmailMessage
+
+from slack_sdk import WebClient
 
 from agents.services.runtime import Service
 from core.bus import Alert, Bus, BusError, BusMessage, Control, Heartbeat, Keys
@@ -34,6 +36,7 @@ class MonitorService(Service):
         bus.subscribe(Keys.ALL_HEALTH, self._heartbeat)
         bus.subscribe(Keys.ALL_ALERTS, self._alert)
         self.stale: set[str] = set()
+        self._slack_client: WebClient | None = None
         threading.Thread(target=self._deliver, name="monitor-sinks", daemon=True).start()
         threading.Thread(target=self._poll_health, name="monitor-health", daemon=True).start()
 
@@ -89,11 +92,26 @@ class MonitorService(Service):
     def _deliver(self) -> None:
         while True:
             alert = self.outbox.get()
-            for sink in (self._webhook, self._email):
+            for sink in (self._slack, self._webhook, self._email):
                 try:
                     sink(alert)
                 except Exception as exc:
                     log.warning("monitor: %s failed for an alert: %s", sink.__name__, exc)
+
+    def _slack(self, alert: Alert) -> None:
+        token = self.settings.slack_bot_token
+        if token is None:
+            return
+        if self._slack_client is None:
+            self._slack_client = WebClient(
+                token=token.get_secret_value(), base_url=self.settings.slack_api_url
+            )
+        icon = {"critical": ":rotating_light:", "warning": ":warning:"}.get(alert.severity, "")
+        self._slack_client.chat_postMessage(
+            channel=self.settings.slack_alert_channel,
+            text=f"{icon} [{alert.severity}] {alert.source}: {alert.text}".strip(),
+        )
+        self.delivered.append(f"slack:{alert.trace_id}")
 
     def _webhook(self, alert: Alert) -> None:
         url = self.settings.alert_webhook_url

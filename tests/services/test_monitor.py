@@ -1,5 +1,5 @@
 """The monitoring service sees an agent go silent and tells people: an alert on the bus, a
-webhook POST (a loopback HTTP server) and an email (a loopback SMTP server, aiosmtpd)."""
+Slack message (a loopback Slack Web API), a webhook POST (a loopback HTTP server) and an email (a loopback SMTP server, aiosmtpd)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from aiosmtpd.controller import Controller
 
 from core.bus import Alert, Bus, Keys
 from tests.fakes.loopback import free_port, send, serve
+from tests.fakes.slack import TOKEN, SlackCalls, fake_slack
 from tests.services.conftest import OUTPUT, Launch, state, wait_for
 
 
@@ -58,10 +59,21 @@ def webhook() -> Iterator[tuple[list[dict], int]]:
         yield received, port
 
 
-def test_a_silent_agent_raises_an_alert_that_reaches_webhook_and_email(
-    launch: Launch, peer: Bus, smtp: tuple[Inbox, int], webhook: tuple[list[dict], int]
+@pytest.fixture
+def slack() -> Iterator[tuple[str, SlackCalls]]:
+    with fake_slack() as (base, calls):
+        yield base, calls
+
+
+def test_a_silent_agent_raises_an_alert_that_reaches_slack_webhook_and_email(
+    launch: Launch,
+    peer: Bus,
+    smtp: tuple[Inbox, int],
+    webhook: tuple[list[dict], int],
+    slack: tuple[str, SlackCalls],
 ):
     inbox, smtp_port = smtp
+    slack_url, slack_calls = slack
     posted, web_port = webhook
     alerts: list[Alert] = []
     peer.subscribe(Keys.ALL_ALERTS, lambda m, k: alerts.append(m))
@@ -72,6 +84,7 @@ def test_a_silent_agent_raises_an_alert_that_reaches_webhook_and_email(
         QUANTDESK_ALERT_WEBHOOK_URL=f"http://127.0.0.1:{web_port}/hook",
         QUANTDESK_SMTP_HOST="127.0.0.1", QUANTDESK_SMTP_PORT=str(smtp_port),
         QUANTDESK_ALERT_EMAIL_TO='["pm@example.test"]',
+        QUANTDESK_SLACK_BOT_TOKEN=TOKEN, QUANTDESK_SLACK_API_URL=f"{slack_url}/api/",
     )  # fmt: skip
     wait_for(lambda: state(peer).body["state"] == "active", 15)
     time.sleep(1)  # the monitor meets risk on the bus
@@ -87,5 +100,12 @@ def test_a_silent_agent_raises_an_alert_that_reaches_webhook_and_email(
     mail = next(m for m in inbox.messages if b"agent risk silent" in m)
     assert b"Subject: [quantdesk warning] agent risk silent" in mail
     assert b"To: pm@example.test" in mail
+    wait_for(
+        lambda: any("agent risk silent" in m["text"] for m in slack_calls.of("chat.postMessage")),
+        10,
+    )
+    said = next(m for m in slack_calls.of("chat.postMessage") if "agent risk silent" in m["text"])
+    assert said["channel"] == "#desk-alerts"
+    assert said["text"].startswith(":warning: [warning] monitor: agent risk silent")
     # The gate's own move to REDUCING travels the same way.
     wait_for(lambda: any(p["text"].startswith("gate reducing") for p in posted), 10)
