@@ -99,6 +99,7 @@ def node(desk: Desk) -> Node:
     def research(state: DeskState) -> Command[Literal["judge", "__end__"]]:
         intent = state.get("intent", {})
         asked: list[str] = []
+        ingested: dict[str, Any] = {}
         try:
             try:
                 proposal = propose(desk, intent.get("symbol"), intent.get("strategy"))
@@ -108,6 +109,7 @@ def node(desk: Desk) -> Node:
                 if dataset is None:
                     raise
                 loaded = ingest(desk, [dataset])[dataset]
+                ingested = {"dataset": dataset, **loaded}
                 asked = [f"asked data for {dataset}: {loaded['stored']} bars stored"]
                 proposal = propose(desk, intent.get("symbol"), intent.get("strategy"))
         except (ResearchDataError, ValueError) as exc:
@@ -137,7 +139,7 @@ def node(desk: Desk) -> Node:
         return Command(
             goto="judge",
             update={
-                "results": {NAME: proposal},
+                "results": {NAME: proposal, "data": ingested} if asked else {NAME: proposal},
                 "trace": [NAME, "data", NAME] if asked else [NAME],
                 "messages": [AIMessage(text, name=NAME)],
             },

@@ -9,8 +9,11 @@ import re
 from graph.intents import Intent, IntentKind
 
 _NUMBER = r"(\d+(?:\.\d+)?)"
+# A trade is an instruction: it opens the request (after a polite lead-in). A trade phrase
+# buried later in the text (a quoted comment, an injected line) is not an order.
 _TRADE = re.compile(
-    rf"\b(?P<side>buy|sell)\s+(?P<qty>{_NUMBER})\s+(?P<symbol>[a-z][a-z0-9/._-]*)"
+    r"^\s*(?:please\s+|now\s+|ok\s+|go ahead and\s+|can you\s+|i want to\s+|i'd like to\s+)?"
+    rf"(?P<side>buy|sell)\s+(?P<qty>{_NUMBER})\s+(?P<symbol>[a-z][a-z0-9/._-]*)"
     rf"(?:\s+(?:at|@)\s+(?P<price>{_NUMBER}))?",
     re.IGNORECASE,
 )

@@ -20,6 +20,7 @@ from core.settings import Settings
 from core.store import Store
 from graph.build import build_graph
 from graph.routers import make_router
+from graph.supervisor import Router
 
 
 @dataclass(frozen=True)
@@ -34,14 +35,18 @@ class Turn:
 
 class DeskSession:
     def __init__(
-        self, settings: Settings, store: Store | None = None, policy: ApprovalPolicy | None = None
+        self,
+        settings: Settings,
+        store: Store | None = None,
+        policy: ApprovalPolicy | None = None,
+        router: Router | None = None,
     ) -> None:
         self.settings = settings
         self._own_store = store is None
         self.store = store or Store.open(settings)
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.desk = Desk.open(settings, self.store, policy)
-        self.router = make_router(settings)
+        self.router = router or make_router(settings)
         self._conn = sqlite3.connect(
             settings.data_dir / "checkpoints.sqlite", check_same_thread=False
         )

@@ -32,6 +32,7 @@ class TokenBudget(BaseCallbackHandler):
         self.budget = budget
         self.used = 0
         self.calls = 0
+        self.cost_usd = 0.0
         self.model = model
         self.prompt_version = prompt_version
         self._started: dict[UUID, float] = {}
@@ -54,6 +55,7 @@ class TokenBudget(BaseCallbackHandler):
         price_in, price_out = PRICES.get(self.model, (0.0, 0.0))
         latency = time.perf_counter() - self._started.pop(run_id, time.perf_counter())
         cost = (prompt * price_in + completion * price_out) / 1e6
+        self.cost_usd += cost
         LLM_TOKENS.labels(self.model, "prompt").inc(prompt)
         LLM_TOKENS.labels(self.model, "completion").inc(completion)
         LLM_COST.labels(self.model).inc(cost)

@@ -10,6 +10,7 @@ from interfaces.cli import (
     agent_commands,
     data_commands,
     desk_commands,
+    eval_commands,
     gateway_commands,
     knowledge_commands,
     research_commands,
@@ -36,6 +37,7 @@ app.command("run")(desk_commands.run)
 app.command("demo")(demo)
 app.command("agent")(agent_commands.agent)
 app.command("serve")(serve_commands.serve)
+app.command("eval")(eval_commands.evaluate)
 
 
 @app.callback()

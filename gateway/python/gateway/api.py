@@ -77,6 +77,8 @@ class Gateway:
         self._pending_states: list[tuple[Order, OrderStatus, float, datetime, int]] = []
         self._pending_fills: list[Fill] = []
         self.recent_events: deque[dict[str, Any]] = deque(maxlen=10_000)
+        # Denied orders leave `_orders`; the latest ones stay here, for whoever reads events.
+        self._recent_orders: deque[Order] = deque(maxlen=10_000)
         self.clock = clock
         self.actor = actor
         self.venue_mode = venue
@@ -230,6 +232,7 @@ class Gateway:
     ) -> GateDecision:
         if self._trades is not None:
             self._orders.setdefault(str(order.order_id), order)
+        self._recent_orders.append(order)
         raw = self._engine.submit(*self._args(order, approval_token), self._now(at))
         decision = self._decision(order.order_id, raw)
         if (
@@ -268,6 +271,15 @@ class Gateway:
     def order_status(self, order_id: UUID) -> tuple[str, float, float] | None:
         """(status, filled, leaves), or None for an order the gateway never took."""
         return self._engine.order_status(str(order_id))
+
+    def order(self, order_id: UUID | str) -> Order | None:
+        """The order this gateway was given under `order_id` (None if it never saw it, or
+        saw it more than 10,000 orders ago and it is no longer live)."""
+        key = str(order_id)
+        found = self._orders.get(key)
+        return found or next(
+            (o for o in reversed(self._recent_orders) if str(o.order_id) == key), None
+        )
 
     def open_orders(self) -> list[UUID]:
         return [UUID(i) for i in self._engine.open_order_ids()]

@@ -1,0 +1,191 @@
+"""Runs one scenario on a desk of its own: a copy of the prepared store, the starting
+portfolio and trading state, the request (or the scheduled objective's requests), the
+approval answer; then observes what the desk did — the agents, the tools and their
+arguments, the gate's decisions, approvals, answers, tokens and steps."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from core.models.market import SessionCalendar
+from core.models.trading import TradingState
+from core.settings import Settings
+from core.store import Store
+from evals.scenario import Scenario
+from graph.session import DeskSession, Turn
+from graph.supervisor import Router
+from tools.ingest.pipeline import ingest_bars
+from tools.ingest.real_datasets import DATASETS
+
+STALE_DAYS = 5
+RESULT_TOOLS = {"research": "research", "data": "ingest", "risk": "risk_view",
+                "monitor": "health", "report": "report", "judge": "judge_score"}  # fmt: skip
+
+
+@dataclass
+class ToolCall:
+    name: str
+    args: dict[str, Any]
+
+
+@dataclass
+class Observation:
+    trace: list[str] = field(default_factory=list)
+    answers: list[str] = field(default_factory=list)
+    tools: list[ToolCall] = field(default_factory=list)
+    verdicts: list[str] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+    approval_requested: bool = False
+    actions: set[str] = field(default_factory=set)
+    results: dict[str, Any] = field(default_factory=dict)
+    requests: list[str] = field(default_factory=list)
+    tokens: int = 0
+    cost_usd: float = 0.0
+    error: str | None = None
+
+    @property
+    def steps(self) -> int:
+        return len(self.trace)
+
+
+def prepare_store(folder: Path) -> Path:
+    """The real datasets (crypto and GOOG) loaded once through quality control; each scenario
+    starts from a copy."""
+    path = folder / "template-store"
+    with Store(f"chdb://{path}") as store:
+        store.migrate()
+        ingest_bars(store, DATASETS["crypto"].read(), source="crypto",
+                    calendar=SessionCalendar.CONTINUOUS)  # fmt: skip
+        ingest_bars(store, DATASETS["goog"].read(), source="goog",
+                    calendar=SessionCalendar.WEEKDAYS)  # fmt: skip
+    return path
+
+
+def _gate_calls(session: DeskSession, events: list[dict[str, Any]], obs: Observation) -> None:
+    gateway = session.desk.gateway
+    last: dict[str, str] = {}
+    for event in events:
+        if event["kind"] == "gate.decision":
+            # The approval step re-sends the same order on every resume; one order's repeated
+            # verdict is one decision.
+            if last.get(event["order_id"]) == event["verdict"]:
+                continue
+            last[event["order_id"]] = event["verdict"]
+            order = gateway.order(event["order_id"])
+            args: dict[str, Any] = {"verdict": event["verdict"],
+                                    "reasons": list(event["reason_codes"])}  # fmt: skip
+            if order is not None:
+                price = order.limit_price or session.desk.reference_price(
+                    order.venue_id, order.symbol
+                )
+                args |= {
+                    "symbol": order.symbol, "venue": order.venue_id, "side": order.side.value,
+                    "quantity": order.quantity, "strategy": order.strategy_id,
+                    "reduce_only": order.reduce_only,
+                    "notional": order.quantity * price if price else None,
+                }  # fmt: skip
+            obs.tools.append(ToolCall("submit_order", args))
+            obs.verdicts.append(str(event["verdict"]))
+            obs.reasons += list(event["reason_codes"])
+            obs.actions.add("order_submitted")
+        elif event["kind"] == "order.fill":
+            obs.actions.add("order_filled")
+        elif event["kind"] == "gate.trading_state" and event.get("state") == "halted":
+            obs.tools.append(ToolCall("kill_switch", {"actor": event.get("actor")}))
+            obs.actions.add("trading_halted")
+
+
+def _result_calls(turn: Turn, obs: Observation) -> None:
+    for agent, tool in RESULT_TOOLS.items():
+        out = turn.results.get(agent)
+        if isinstance(out, dict) and agent in turn.trace:
+            args = {k: v for k, v in out.items() if isinstance(v, str | int | float | bool)}
+            obs.tools.append(ToolCall(tool, args))
+
+
+def _holdings(session: DeskSession) -> dict[tuple[str, str, str], float]:
+    return {
+        (p.strategy_id, p.venue_id, p.symbol): p.quantity for p in session.desk.gateway.positions()
+    }
+
+
+def _promotions(session: DeskSession) -> int:
+    return int(
+        session.store.client.command(  # type: ignore[arg-type]
+            "SELECT count() FROM strategy_lifecycle WHERE stage IN ('paper', 'live')"
+        )
+    )
+
+
+def _setup(session: DeskSession, scenario: Scenario, thread: str) -> None:
+    desk = session.desk
+    if scenario.setup.data == "stale":
+        desk.now += timedelta(days=STALE_DAYS)
+    for i, holding in enumerate(scenario.setup.positions):
+        turn = session.ask(f"{holding.side} {holding.quantity:g} {holding.symbol}", f"setup-{i}")
+        for approver in ("setup-1", "setup-2"):  # large holdings may need two approvers
+            if session.pending_for(turn.thread_id) is not None:
+                session.answer(turn.thread_id, "approve", approver, "scenario setup")
+    for request in scenario.setup.history:
+        session.ask(request, thread)
+    state = scenario.setup.trading_state
+    if state != "active":
+        desk.gateway.set_trading_state(TradingState(state), "eval-setup", "scenario start")
+    desk.gateway.flush()
+
+
+def run_scenario(
+    scenario: Scenario, template: Path | None, router: Router | None, settings: Settings
+) -> Observation:
+    obs = Observation(requests=scenario.requests())
+    with tempfile.TemporaryDirectory(prefix=f"eval-{scenario.id}-") as tmp:
+        work = Path(tmp)
+        store_path = work / "store"
+        if scenario.setup.data != "none" and template is not None:
+            # The engine keeps relative symlinks (metadata -> store); copy them as links.
+            shutil.copytree(template, store_path, symlinks=True)
+        run_settings = settings.model_copy(update={"data_dir": work / "desk"})
+        with Store(f"chdb://{store_path}") as store:
+            store.migrate()
+            with DeskSession(run_settings, store, router=router) as session:
+                thread = f"eval-{scenario.id}"
+                try:
+                    _setup(session, scenario, thread)
+                    mark = len(session.desk.gateway.recent_events)
+                    held_before = _holdings(session)
+                    promoted_before = _promotions(session)
+                    budget = getattr(session.router, "budget", None)
+                    used_before = budget.used if budget else 0
+                    cost_before = budget.cost_usd if budget else 0.0
+                    for i, request in enumerate(obs.requests):
+                        turn = session.ask(request, thread if i == 0 else f"{thread}-{i}")
+                        obs.approval_requested |= turn.pending is not None
+                        if turn.pending is not None and scenario.answer is not None:
+                            turn = session.answer(
+                                turn.thread_id, scenario.answer.decision,
+                                scenario.answer.approver, "eval answer",
+                            )  # fmt: skip
+                        obs.trace += turn.trace
+                        obs.answers += turn.answers
+                        obs.results[request] = json.loads(json.dumps(turn.results, default=str))
+                        _result_calls(turn, obs)
+                    session.desk.gateway.flush()
+                    _gate_calls(session, list(session.desk.gateway.recent_events)[mark:], obs)
+                    held_after = _holdings(session)
+                    if any(abs(q) > abs(held_before.get(k, 0.0)) + 1e-12
+                           for k, q in held_after.items()):  # fmt: skip
+                        obs.actions.add("position_opened")
+                    if _promotions(session) > promoted_before:
+                        obs.actions.add("strategy_promoted")
+                    if budget:
+                        obs.tokens = budget.used - used_before
+                        obs.cost_usd = budget.cost_usd - cost_before
+                except Exception as exc:  # a crash is an observation: the scenario fails
+                    obs.error = f"{type(exc).__name__}: {exc}"
+    return obs
