@@ -10,7 +10,7 @@ import pandas as pd
 
 from core.models.market import Bar, Interval
 from core.settings import Settings
-from core.store import MarketDataStore, Store
+from core.store import MarketDataStore, Store, TradeLog
 from gateway import GateLimits, Gateway, load_limits
 from gateway.limits import DEFAULT_LIMITS
 from tools.knowledge_tools import KnowledgeTools
@@ -57,8 +57,22 @@ class Desk:
             },
             policy=policy or ApprovalPolicy(),
         )
+        desk.restore()
         desk.prime()
         return desk
+
+    def restore(self) -> None:
+        """Positions survive a restart: the account's booked fills are replayed into the new
+        gateway's ledger (no order is re-sent). A fill the limits no longer cover is skipped
+        and said so in the audit log."""
+        booked, skipped = self.gateway.restore_fills(
+            TradeLog(self.store).booked_fills(self.limits.account_id)
+        )
+        if booked or skipped:
+            self.gateway.record(
+                "gateway.restored", {"fills": booked, "skipped": skipped[:50]}, actor="desk"
+            )
+            self.gateway.flush()
 
     def prime(self) -> None:
         """Feed the paper venue each instrument's last stored daily bars and move the desk

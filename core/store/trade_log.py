@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 
 from core.models.trading import Fill, Order, OrderStatus
 from core.store.connection import Store
@@ -84,6 +84,19 @@ class TradeLog:
             parameters={"s": strategy_id} if strategy_id else None,
         )
         return [dict(zip(FILL_COLUMNS, row, strict=True)) for row in result.result_rows]
+
+    def booked_fills(self, account_id: str) -> list[Fill]:
+        """Every fill of `account_id`, oldest first, as the models they were written from."""
+        out = []
+        for row in self.fills():
+            if row["account_id"] != account_id:
+                continue
+            fields = {k: v for k, v in row.items() if k != "venue"}
+            ts = row["ts"]
+            if isinstance(ts, datetime) and ts.tzinfo is None:
+                ts = ts.replace(tzinfo=UTC)  # the store keeps UTC without a zone
+            out.append(Fill.model_validate(fields | {"venue_id": row["venue"], "ts": ts}))
+        return out
 
     def order_history(self, order_id: str) -> list[str]:
         rows = self._store.client.query(

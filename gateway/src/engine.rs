@@ -719,6 +719,22 @@ impl Engine {
         Ok(())
     }
 
+    /// Book a fill from an earlier run of this account (read back from the fills table) so a
+    /// restarted gateway holds the same positions, cash, realised PnL and fees. Only on an
+    /// engine that has taken no order yet: history replayed after new orders would count twice.
+    pub fn restore_fill(&mut self, strategy_id: &str, instrument_id: &str, side: Side, quantity: f64, price: f64, fee: f64) -> Result<(), EngineError> {
+        if !self.orders.is_empty() {
+            return Err(EngineError::BadArgument("fills are restored only before the first order".into()));
+        }
+        if !(quantity.is_finite() && quantity > 0.0 && price.is_finite() && price > 0.0 && fee.is_finite()) {
+            return Err(EngineError::BadArgument("fill quantity and price must be finite and > 0".into()));
+        }
+        let s = self.strategy_index(strategy_id).ok_or_else(|| EngineError::BadArgument(format!("unknown strategy {strategy_id:?}")))?;
+        let i = self.instrument_index(instrument_id).ok_or_else(|| EngineError::BadArgument(format!("unknown instrument {instrument_id:?}")))?;
+        self.ledger.book_fill(s, i, side, quantity, price, fee);
+        Ok(())
+    }
+
     /// Drop an order's resting price from the self-trade index.
     pub(crate) fn forget_resting(&mut self, handle: u64) {
         let Some(o) = self.orders.get_mut(&handle) else { return };

@@ -242,3 +242,28 @@ fn an_external_venue_reports_back_through_the_same_state_machine() {
     assert_eq!(e.open_quantities("paper:BTC/USD").unwrap(), (0.0, 0.0));
     assert!(close(e.ledger().account_position(BTC), 0.4));
 }
+
+#[test]
+fn restored_fills_rebuild_positions_cash_and_pnl_and_only_on_a_fresh_engine() {
+    let mut live = engine();
+    let buy = market(Side::Buy, 1.0);
+    live.submit(buy.clone(), T0);
+    live.submit(market(Side::Sell, 0.4), T0 + 1);
+    let booked = fills(&mut live);
+    assert_eq!(booked.len(), 2);
+
+    let mut restarted = engine();
+    for (k, (_, quantity, price, fee, _)) in booked.iter().enumerate() {
+        let side = if k == 0 { Side::Buy } else { Side::Sell };
+        restarted.restore_fill(&buy.strategy_id, &buy.instrument_id, side, *quantity, *price, *fee).unwrap();
+    }
+    assert!(close(restarted.ledger().cash(), live.ledger().cash()));
+    let (s, i) = (restarted.strategy_index(&buy.strategy_id).unwrap(), restarted.instrument_index(&buy.instrument_id).unwrap());
+    let (was, now) = (live.ledger().position(s, i), restarted.ledger().position(s, i));
+    assert!(close(now.quantity, 0.6) && close(now.quantity, was.quantity));
+    assert!(close(now.realized_pnl, was.realized_pnl) && close(now.fees, was.fees));
+    assert!(restarted.restore_fill("nope", &buy.instrument_id, Side::Buy, 1.0, 1.0, 0.0).is_err());
+    assert!(restarted.restore_fill(&buy.strategy_id, &buy.instrument_id, Side::Buy, f64::NAN, 1.0, 0.0).is_err());
+    restarted.submit(market(Side::Buy, 0.1), T0 + 2);
+    assert!(restarted.restore_fill(&buy.strategy_id, &buy.instrument_id, Side::Buy, 1.0, 30_000.0, 0.0).is_err());
+}

@@ -283,3 +283,25 @@ def test_realised_results_that_decay_demote_the_strategy(
     assert check["demoted"] is demoted
     assert (Lifecycle(loaded).stage(key) == "demoted") is demoted
     assert any("demoted" in a for a in review.answers) is demoted
+
+
+def test_positions_survive_a_restart(loaded: Store, tmp_path: Path):
+    """A new desk on the same store holds what the old one bought: the booked fills are
+    replayed into the new gateway's ledger, and no order is sent again."""
+    with session(loaded, tmp_path) as desk:
+        desk.ask("buy 0.5 BTC", "r1")
+        desk.ask("sell 0.2 BTC", "r1")
+        before = {(p.strategy_id, p.symbol): p for p in desk.desk.gateway.positions()}
+        cash = desk.desk.gateway.account().cash
+    with session(loaded, tmp_path) as desk:
+        after = {(p.strategy_id, p.symbol): p for p in desk.desk.gateway.positions()}
+        assert after.keys() == before.keys()
+        [(key, was)] = before.items()
+        assert after[key].quantity == pytest.approx(0.3)
+        assert after[key].average_price == pytest.approx(was.average_price)
+        assert after[key].realized_pnl == pytest.approx(was.realized_pnl)
+        assert desk.desk.gateway.account().cash == pytest.approx(cash)
+        assert desk.desk.gateway.open_orders() == []
+        exposure = desk.ask("what is our exposure?", "r2").results["risk"]["view"]
+        assert exposure["gross_exposure"] > 0
+    assert len(TradeLog(loaded).fills()) == 2, "nothing was sent again"

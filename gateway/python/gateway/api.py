@@ -7,7 +7,7 @@ to the audit log in batches (and at once on a kill switch).
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, Literal
 from uuid import UUID
@@ -28,7 +28,7 @@ from core.models.trading import (
     TradingState,
 )
 from core.store import AuditLog, Store, TradeLog
-from gateway._core import Engine
+from gateway._core import Engine, GatewayError
 from gateway.decisions import BatchDecisions, GateDecision, Verdict
 from gateway.limits import GateLimits, load_limits
 
@@ -452,6 +452,27 @@ class Gateway:
             self._engine.venue_fill(str(order_id), quantity, price, fee, maker, self._now(at))
         finally:
             self._collect()
+
+    def restore_fills(self, fills: Iterable[Fill]) -> tuple[int, list[str]]:
+        """Book this account's fills from an earlier run (oldest first) so a restarted gateway
+        holds the same positions, cash, realised PnL and fees; only before the first order.
+        Returns how many were booked and why any were skipped (a strategy or instrument the
+        current limits no longer list)."""
+        booked, skipped = 0, []
+        for fill in fills:
+            if fill.account_id != self.limits.account_id:
+                continue
+            try:
+                self._engine.restore_fill(
+                    fill.strategy_id, f"{fill.venue_id}:{fill.symbol}", fill.side.value,
+                    fill.quantity, fill.price, fill.fee,
+                )  # fmt: skip
+                booked += 1
+            except GatewayError as exc:
+                if "before the first order" in str(exc):
+                    raise
+                skipped.append(f"{fill.fill_id}: {exc}")
+        return booked, skipped
 
     # -- ledger -----------------------------------------------------------------------------
 

@@ -357,6 +357,11 @@ impl Engine_ {
         self.inner.book_fill(h, quantity, price, fee, maker, now_ms).map_err(gateway_err)
     }
 
+    fn restore_fill(&mut self, strategy_id: &str, instrument_id: &str, side: &str, quantity: f64, price: f64, fee: f64) -> PyResult<()> {
+        let side = self::side(side)?;
+        self.inner.restore_fill(strategy_id, instrument_id, side, quantity, price, fee).map_err(gateway_err)
+    }
+
     fn order_status(&self, order_id: &str) -> Option<(&'static str, f64, f64)> {
         self.inner.order_status(order_id).map(|(s, f, l)| (s.code(), f, l))
     }
