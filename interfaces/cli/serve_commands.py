@@ -9,6 +9,7 @@ import uvicorn
 from rich.console import Console
 
 from core.settings import get_settings
+from core.telemetry import serve_metrics
 from core.store import StoreConfigError, StoreLockedError
 from interfaces.scheduler import ScheduleError
 from interfaces.server import build, local_admin_key
@@ -19,6 +20,9 @@ console = Console()
 def serve(
     port: Annotated[int | None, typer.Option(help="Port on 127.0.0.1 (default: settings).")] = None,
     schedule: Annotated[bool, typer.Option(help="Run the scheduled jobs.")] = True,
+    metrics_port: Annotated[
+        int | None, typer.Option(help="Serve Prometheus metrics on 127.0.0.1:PORT.")
+    ] = None,
 ) -> None:
     """Start the HTTP API (with OpenAPI at /docs), the web page, the Slack endpoint (when
     configured) and the scheduler, bound to loopback unless settings say otherwise."""
@@ -29,6 +33,9 @@ def serve(
         console.print(f"[red]cannot serve:[/] {exc}")
         raise typer.Exit(2) from None
     bind = port if port is not None else settings.api_port
+    metrics = metrics_port if metrics_port is not None else settings.metrics_port
+    if metrics is not None:
+        console.print(f"metrics on http://127.0.0.1:{serve_metrics(metrics)}/metrics")
     console.print(f"QuantDesk on http://{settings.api_host}:{bind}/ (API docs at /docs)")
     if key is not None:
         console.print(f"admin API key (in {settings.data_dir / 'api-key'}): {key}")

@@ -18,11 +18,20 @@ from tests.fakes.loopback import free_port
 
 def test_serve_starts_the_api_page_and_scheduler_on_loopback(tmp_path: Path):
     data = tmp_path / "desk"
-    port = free_port()
+    port, metrics_port = free_port(), free_port()
     env = {**os.environ, "QUANTDESK_DATA_DIR": str(data), "QUANTDESK_LOG_JSON": "false"}
     env.pop("QUANTDESK_API_KEYS", None)
     server = subprocess.Popen(
-        [sys.executable, "-m", "interfaces.cli", "serve", "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "interfaces.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--metrics-port",
+            str(metrics_port),
+        ],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -48,6 +57,8 @@ def test_serve_starts_the_api_page_and_scheduler_on_loopback(tmp_path: Path):
         jobs = httpx.get(f"{url}/v1/schedule", headers=key).json()
         assert {j["name"] for j in jobs} == {"ingest", "risk-review", "nightly-cycle"}
         assert all(j["next_run"] for j in jobs)
+        metrics = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics").text
+        assert "quantdesk_llm_cost_usd_total" in metrics
     finally:
         server.send_signal(signal.SIGINT)
         output, _ = server.communicate(timeout=60)

@@ -45,3 +45,18 @@ def test_the_scrape_config_is_valid():
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_the_alert_rules_are_valid_and_name_exported_metrics():
+    rules = (DEPLOY / "prometheus" / "alerts.yml").read_text()
+    used = set(re.findall(r"\b(quantdesk_[a-z_]+)\b", rules))
+    assert {"quantdesk_llm_cost_usd_total", "quantdesk_agent_up"} <= used
+    assert used <= exported(), used - exported()
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.skip("promtool (Debian's prometheus package) not installed")
+    checked = subprocess.run(
+        [promtool, "check", "rules", str(DEPLOY / "prometheus" / "alerts.yml")],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert checked.returncode == 0, checked.stdout + checked.stderr
