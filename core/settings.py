@@ -117,6 +117,11 @@ class Settings(BaseSettings):
         description="Gross exposure above this share of the limit is "
         "a breach: risk orders a reduce.",
     )
+    risk_strategy_loss_limit: float = Field(
+        default=25_000.0,
+        gt=0,
+        description="A strategy whose marked loss passes this (USD) is halted by risk.",
+    )
     monitor_agents: list[str] = Field(
         default_factory=lambda: ["execution", "risk"],
         description="Agents the monitor expects; one never heard from is reported silent too.",

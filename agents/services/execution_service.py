@@ -185,6 +185,12 @@ class ExecutionService(Service):
                     TradingState.HALTED, message.issued_by, message.reason,
                     strategy_id=message.strategy_id,
                 )  # fmt: skip
+                self.desk.gateway.flush()
+            self.bus.publish(
+                Keys.alerts("warning"),
+                Alert(severity="warning", source=self.name, trace_id=message.trace_id,
+                      text=f"strategy {message.strategy_id} halted: {message.reason}"),
+            )  # fmt: skip
         elif message.action == "reduce":
             with self.lock:
                 orders = reduce_orders(

@@ -1,6 +1,7 @@
-"""The real-time risk service: keeps exposure, PnL and drawdown current from the fills on the
-bus and orders execution to act — reduce on a gross-exposure breach, the kill switch on a
-drawdown breach. Its heartbeats are what execution's dead-man switch listens for."""
+"""The real-time risk service: keeps exposure, PnL per strategy and drawdown current from the
+fills on the bus and orders execution to act — reduce on a gross-exposure breach, halt a
+strategy whose loss passes its limit, the kill switch on a drawdown breach. Its heartbeats
+are what execution's dead-man switch listens for."""
 
 from __future__ import annotations
 
@@ -28,6 +29,12 @@ class RiskService(Service):
         self.positions: dict[str, tuple[float, float]] = {}
         self.peak_equity = 0.0
         self.halted = False
+        # Per strategy: cash flow of its fills and its position per instrument; marks are the
+        # latest fill price per instrument.
+        self.strategy_cash: dict[str, float] = {}
+        self.strategy_held: dict[tuple[str, str], float] = {}
+        self.marks: dict[str, float] = {}
+        self.halted_strategies: set[str] = set()
         self.lock = threading.Lock()
         bus.subscribe(Keys.ALL_FILLS, self._fill)
         bus.subscribe(Keys.ALL_ALERTS, self._alert)
@@ -43,11 +50,34 @@ class RiskService(Service):
     def gross(self) -> float:
         return sum(abs(q) * p for q, p in self.positions.values())
 
+    def strategy_pnl(self, strategy: str) -> float:
+        held = sum(
+            q * self.marks.get(inst, 0.0)
+            for (s, inst), q in self.strategy_held.items()
+            if s == strategy
+        )
+        return self.strategy_cash.get(strategy, 0.0) + held
+
     def _fill(self, message: BusMessage, key: str) -> None:
         if not isinstance(message, FillEvent):
             return
+        signed = message.quantity if message.side == "buy" else -message.quantity
+        strategy = message.strategy_id
         with self.lock:
             self.positions[message.instrument] = (message.position_after, message.price)
+            self.marks[message.instrument] = message.price
+            self.strategy_cash[strategy] = (
+                self.strategy_cash.get(strategy, 0.0) - signed * message.price - message.fee
+            )
+            where = (strategy, message.instrument)
+            self.strategy_held[where] = self.strategy_held.get(where, 0.0) + signed
+            loss = -self.strategy_pnl(strategy)
+            halt_strategy = (
+                loss > self.settings.risk_strategy_loss_limit
+                and strategy not in self.halted_strategies
+            )
+            if halt_strategy:
+                self.halted_strategies.add(strategy)
             gross = self.gross
             self.peak_equity = max(self.peak_equity, message.equity)
             drawdown = 1 - message.equity / self.peak_equity if self.peak_equity > 0 else 0.0
@@ -56,15 +86,27 @@ class RiskService(Service):
             self.halted = True
             self.command("kill_switch", f"drawdown {drawdown:.1%} >= {self.max_drawdown:.0%}",
                          message.trace_id)  # fmt: skip
+        elif halt_strategy:
+            self.command(
+                "halt_strategy",
+                f"strategy {strategy} lost {loss:,.2f} > "
+                f"{self.settings.risk_strategy_loss_limit:,.0f}",
+                message.trace_id, strategy_id=strategy,
+            )  # fmt: skip
         elif gross > self.settings.risk_breach_fraction * self.max_gross:
             self.command(
                 "reduce", f"gross exposure {gross:,.0f} > {self.settings.risk_breach_fraction:.0%}"
                 f" of {self.max_gross:,.0f}", message.trace_id,
             )  # fmt: skip
 
-    def command(self, action: str, reason: str, trace_id: str) -> None:
+    def command(
+        self, action: str, reason: str, trace_id: str, strategy_id: str | None = None
+    ) -> None:
         log.warning("risk: %s (%s)", action, reason)
         self.bus.publish(
             Keys.RISK_COMMANDS,
-            RiskCommand.model_validate({"action": action, "reason": reason, "trace_id": trace_id}),
-        )
+            RiskCommand.model_validate(
+                {"action": action, "reason": reason, "trace_id": trace_id,
+                 "strategy_id": strategy_id}
+            ),
+        )  # fmt: skip

@@ -9,8 +9,8 @@ import uvicorn
 from rich.console import Console
 
 from core.settings import get_settings
-from core.telemetry import serve_metrics
 from core.store import StoreConfigError, StoreLockedError
+from core.telemetry import serve_metrics
 from interfaces.scheduler import ScheduleError
 from interfaces.server import build, local_admin_key
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import signal
+import time
 from pathlib import Path
 
 from core.bus import Bus, Control, Keys, OrderRequest
@@ -98,3 +99,31 @@ def test_all_agents_in_one_process_run_the_same_loop(launch: Launch, peer: Bus, 
     )  # fmt: skip
     assert bought.body["filled"] == 2.5
     wait_for(lambda: state(peer).body["positions"].get("bitstamp:BTC/USD") == 1.25, 5)
+
+
+def test_a_strategy_past_its_loss_limit_is_halted_and_others_trade_on(launch: Launch, peer: Bus):
+    """A round trip costs spread, slippage and two fees (about 54 USD on 1 BTC here): with a
+    40 USD limit, risk halts that strategy alone."""
+    launch("execution")
+    launch("risk", QUANTDESK_RISK_STRATEGY_LOSS_LIMIT="40")
+    wait_for(lambda: state(peer).body["state"] == "active", 10)
+    commands = []
+    peer.subscribe(Keys.RISK_COMMANDS, lambda m, k: commands.append(m))
+
+    def send(side: str, strategy: str) -> dict:
+        return peer.request(
+            Keys.rpc("execution", "submit"),
+            OrderRequest(side=side, quantity=1, symbol="BTC", strategy_id=strategy,
+                         requested_by="test"),
+        ).body  # fmt: skip
+
+    assert send("buy", "momentum")["verdict"] == "ACCEPT"
+    time.sleep(0.3)
+    assert commands == [], "the buy alone costs one fee, under the limit"
+    assert send("sell", "momentum")["verdict"] == "ACCEPT"
+    wait_for(lambda: [c.action for c in commands] == ["halt_strategy"], 5)
+    assert commands[0].strategy_id == "momentum"
+    assert "strategy momentum lost" in commands[0].reason
+    wait_for(lambda: send("buy", "momentum")["reasons"] == ["STRATEGY_HALTED"], 5)
+    assert send("buy", "manual")["verdict"] == "ACCEPT"
+    assert state(peer).body["state"] == "active"
