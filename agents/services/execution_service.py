@@ -30,6 +30,7 @@ from core.bus import (
     OrderRequest,
     Reply,
     RiskCommand,
+    StateChange,
 )
 from core.models.trading import Order, OrderType, Side, TimeInForce, TradingState
 from core.settings import Settings
@@ -224,6 +225,10 @@ class ExecutionService(Service):
                 self.desk.gateway.rearm(message.actor, message.reason)
                 self.last_risk = time.monotonic()
             TRADING_STATE.set(0)
+            self.bus.publish(
+                Keys.health(self.name),
+                StateChange(state="active", actor=message.actor, reason=message.reason),
+            )
             self.bus.publish(
                 Keys.alerts("info"),
                 Alert(severity="info", source=self.name,

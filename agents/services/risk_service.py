@@ -9,7 +9,7 @@ import logging
 import threading
 
 from agents.services.runtime import Service
-from core.bus import Alert, Bus, BusMessage, FillEvent, Keys, RiskCommand
+from core.bus import Bus, BusMessage, FillEvent, Keys, RiskCommand, StateChange
 from core.settings import Settings
 from core.telemetry import GROSS_EXPOSURE
 from gateway import load_limits
@@ -37,11 +37,16 @@ class RiskService(Service):
         self.halted_strategies: set[str] = set()
         self.lock = threading.Lock()
         bus.subscribe(Keys.ALL_FILLS, self._fill)
-        bus.subscribe(Keys.ALL_ALERTS, self._alert)
+        bus.subscribe(Keys.health("execution"), self._state)
 
-    def _alert(self, message: BusMessage, key: str) -> None:
+    def _state(self, message: BusMessage, key: str) -> None:
         """A human rearmed the gate: drawdown counts afresh from here."""
-        if isinstance(message, Alert) and message.text.startswith("gate active: rearmed"):
+        if (
+            isinstance(message, StateChange)
+            and message.scope == "account"
+            and message.state == "active"
+            and message.actor.startswith("human:")
+        ):
             with self.lock:
                 self.halted = False
                 self.peak_equity = 0.0

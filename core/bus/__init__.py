@@ -13,6 +13,7 @@ from core.bus.messages import (
     OrderRequest,
     Reply,
     RiskCommand,
+    StateChange,
     decode,
     encode,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "OrderRequest",
     "Reply",
     "RiskCommand",
+    "StateChange",
     "decode",
     "encode",
 ]

@@ -99,6 +99,17 @@ class Control(_Message):
     reason: str = Field(default="", max_length=500)
 
 
+class StateChange(_Message):
+    """The gate's trading state moved (execution publishes it on its health key): who moved
+    it and why. Risk restarts its drawdown count when a human rearms the account."""
+
+    type: Literal["state_change"] = "state_change"
+    scope: str = Field(default="account", max_length=80)
+    state: Literal["active", "reducing", "halted"]
+    actor: str = Field(min_length=1, max_length=64)
+    reason: str = Field(default="", max_length=500)
+
+
 class IngestRequest(_Message):
     """Load bundled datasets into the store (through its owner)."""
 
@@ -124,6 +135,7 @@ BusMessage = Annotated[
     | Alert
     | OrderRequest
     | Control
+    | StateChange
     | IngestRequest
     | Reply,
     Field(discriminator="type"),
