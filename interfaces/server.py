@@ -62,6 +62,7 @@ def build(settings: Settings, *, schedule: bool = True, poll_s: float = 1.0) -> 
         slack = None
         if settings.slack_bot_token is not None and settings.slack_signing_secret is not None:
             slack = SlackDesk(settings, host)
+            stack.callback(slack.close)
             if settings.slack_app_token is not None:
                 from slack_bolt.adapter.socket_mode import SocketModeHandler
 

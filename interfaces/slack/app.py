@@ -6,6 +6,7 @@ approver user ids may answer, and a refused click is recorded in the audit log."
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 from typing import Any
 
@@ -51,7 +52,15 @@ class SlackDesk:
             client=self.client,
             signing_secret=settings.slack_signing_secret.get_secret_value(),
         )
-        self.messages: dict[str, tuple[str, str]] = {}
+        # Which card shows which thread's approval: in SQLite, so a restarted desk still
+        # updates the cards it posted before.
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self._cards = sqlite3.connect(
+            settings.data_dir / "slack-cards.sqlite", check_same_thread=False, isolation_level=None
+        )
+        self._cards.execute(
+            "CREATE TABLE IF NOT EXISTS cards (thread_id TEXT PRIMARY KEY, channel TEXT, ts TEXT)"
+        )
         self._lock = threading.Lock()
         self.app.action(APPROVE)(self._on_approve)
         self.app.action(REJECT)(self._on_reject)
@@ -62,18 +71,31 @@ class SlackDesk:
     def post_approval(self, thread_id: str, request: dict[str, Any]) -> None:
         blocks = approval_blocks(thread_id, request)
         text = f"Approval needed: {order_line(request)}"
-        with self._lock:
-            known = self.messages.get(thread_id)
+        known = self.card(thread_id)
         if known is not None:
             self.client.chat_update(channel=known[0], ts=known[1], text=text, blocks=blocks)
             return
         posted = self.client.chat_postMessage(channel=self.channel, text=text, blocks=blocks)
         with self._lock:
-            self.messages[thread_id] = (str(posted["channel"]), str(posted["ts"]))
+            self._cards.execute(
+                "INSERT OR REPLACE INTO cards VALUES (?, ?, ?)",
+                (thread_id, str(posted["channel"]), str(posted["ts"])),
+            )
+
+    def card(self, thread_id: str) -> tuple[str, str] | None:
+        """(channel, ts) of the card posted for `thread_id`, if one was."""
+        with self._lock:
+            row = self._cards.execute(
+                "SELECT channel, ts FROM cards WHERE thread_id = ?", (thread_id,)
+            ).fetchone()
+        return (str(row[0]), str(row[1])) if row else None
+
+    def close(self) -> None:
+        with self._lock:
+            self._cards.close()
 
     def update_outcome(self, thread_id: str, turn: Turn, decision: str, approver: str) -> None:
-        with self._lock:
-            known = self.messages.get(thread_id)
+        known = self.card(thread_id)
         if known is None or turn.pending is not None:
             return  # still waiting: post_approval refreshes the card with who approved
         text = outcome_text(turn, decision, approver)

@@ -76,6 +76,7 @@ def slack_desk(
             slack = SlackDesk(settings, host)
             with TestClient(create_app(settings, host, slack=slack)) as client:
                 yield client, calls, base, host
+            slack.close()
 
 
 def pause_an_order(client: TestClient, calls: SlackCalls, thread: str = "big") -> dict[str, Any]:
@@ -195,3 +196,31 @@ def test_the_desk_slash_command_talks_to_the_pm(slack_desk):
     [answer] = calls.wait_for("response_url")
     assert "equity" in answer["text"]
     assert "gross" in answer["text"]
+
+
+def test_a_restarted_desk_updates_the_card_it_posted_before(loaded: Store, tmp_path: Path):
+    with fake_slack() as (base, calls):
+        settings = desk_settings(
+            tmp_path, slack_bot_token=TOKEN, slack_signing_secret=SECRET,
+            slack_api_url=f"{base}/api/", slack_approvers=[ALICE],
+        )  # fmt: skip
+        with DeskSession(settings, loaded) as session:
+            host = DeskHost(session)
+            slack = SlackDesk(settings, host)
+            with TestClient(create_app(settings, host, slack=slack)) as client:
+                pause_an_order(client, calls, thread="later")
+            slack.close()
+        # A new process: a new session and Slack app on the same data directory.
+        with DeskSession(settings, loaded) as session:
+            host = DeskHost(session)
+            slack = SlackDesk(settings, host)
+            with TestClient(create_app(settings, host, slack=slack)) as client:
+                body = click(base, ALICE, "later")
+                assert (
+                    client.post("/slack/events", content=body, headers=signed(body)).status_code
+                    == 200
+                )
+                [update] = calls.wait_for("chat.update")
+            slack.close()
+    assert update["ts"] == "1700000001.000100"
+    assert "filled" in update["text"]
