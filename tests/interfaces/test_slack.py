@@ -18,6 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from agents.desk import ApprovalPolicy
+from core.settings import Settings
 from core.store import Store, TradeLog
 from graph.session import DeskSession
 from interfaces.api import create_app
@@ -28,6 +29,13 @@ from tests.interfaces.conftest import auth, desk_settings
 
 SECRET = "slack-signing-secret-for-tests"
 ALICE, BOB, MALLORY = "U0ALICE", "U0BOB", "U0MALLORY"
+
+
+def slack_settings(tmp_path: Path, base: str, approvers: list[str]) -> Settings:
+    return desk_settings(
+        tmp_path, slack_bot_token=TOKEN, slack_signing_secret=SECRET,
+        slack_api_url=f"{base}/api/", slack_approvers=approvers,
+    )  # fmt: skip
 
 
 def signed(body: str, secret: str = SECRET, age_s: float = 0.0) -> dict[str, str]:
@@ -64,13 +72,7 @@ def slack_desk(
     loaded: Store, tmp_path: Path
 ) -> Iterator[tuple[TestClient, SlackCalls, str, DeskHost]]:
     with fake_slack() as (base, calls):
-        settings = desk_settings(
-            tmp_path,
-            slack_bot_token=TOKEN,
-            slack_signing_secret=SECRET,
-            slack_api_url=f"{base}/api/",
-            slack_approvers=[ALICE, BOB],
-        )
+        settings = slack_settings(tmp_path, base, [ALICE, BOB])
         with DeskSession(settings, loaded, ApprovalPolicy(dual_notional=1e12)) as session:
             host = DeskHost(session)
             slack = SlackDesk(settings, host)
@@ -148,10 +150,7 @@ def test_forged_replayed_and_unsigned_requests_are_refused(slack_desk, headers_f
 
 def test_an_expired_approval_refuses_and_says_so(loaded: Store, tmp_path: Path):
     with fake_slack() as (base, calls):
-        settings = desk_settings(
-            tmp_path, slack_bot_token=TOKEN, slack_signing_secret=SECRET,
-            slack_api_url=f"{base}/api/", slack_approvers=[ALICE],
-        )  # fmt: skip
+        settings = slack_settings(tmp_path, base, [ALICE])
         policy = ApprovalPolicy(ttl=timedelta(milliseconds=1))
         with DeskSession(settings, loaded, policy) as session:
             host = DeskHost(session)
@@ -200,10 +199,7 @@ def test_the_desk_slash_command_talks_to_the_pm(slack_desk):
 
 def test_a_restarted_desk_updates_the_card_it_posted_before(loaded: Store, tmp_path: Path):
     with fake_slack() as (base, calls):
-        settings = desk_settings(
-            tmp_path, slack_bot_token=TOKEN, slack_signing_secret=SECRET,
-            slack_api_url=f"{base}/api/", slack_approvers=[ALICE],
-        )  # fmt: skip
+        settings = slack_settings(tmp_path, base, [ALICE])
         with DeskSession(settings, loaded) as session:
             host = DeskHost(session)
             slack = SlackDesk(settings, host)

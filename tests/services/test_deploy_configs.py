@@ -36,15 +36,18 @@ def test_every_dashboard_query_names_an_exported_metric():
             assert used <= known, (panel["title"], used - known)
 
 
-def test_the_scrape_config_is_valid():
+def promtool_check(what: str, path: Path) -> None:
     promtool = shutil.which("promtool")
     if promtool is None:
         pytest.skip("promtool (Debian's prometheus package) not installed")
     checked = subprocess.run(
-        [promtool, "check", "config", str(DEPLOY / "prometheus" / "prometheus.yml")],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        [promtool, "check", what, str(path)], capture_output=True, text=True, check=False
+    )
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_the_scrape_config_is_valid():
+    promtool_check("config", DEPLOY / "prometheus" / "prometheus.yml")
 
 
 def test_the_alert_rules_are_valid_and_name_exported_metrics():
@@ -52,11 +55,4 @@ def test_the_alert_rules_are_valid_and_name_exported_metrics():
     used = set(re.findall(r"\b(quantdesk_[a-z_]+)\b", rules))
     assert {"quantdesk_llm_cost_usd_total", "quantdesk_agent_up"} <= used
     assert used <= exported(), used - exported()
-    promtool = shutil.which("promtool")
-    if promtool is None:
-        pytest.skip("promtool (Debian's prometheus package) not installed")
-    checked = subprocess.run(
-        [promtool, "check", "rules", str(DEPLOY / "prometheus" / "alerts.yml")],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    assert checked.returncode == 0, checked.stdout + checked.stderr
+    promtool_check("rules", DEPLOY / "prometheus" / "alerts.yml")
