@@ -136,3 +136,32 @@ def test_the_llm_router_records_its_exchanges_and_replays_them_offline(
     replayed = run_suite([scenario], config, pick_router("llm", config), cassette_mode="replay")
     assert replayed.results[0].passed, replayed.results[0].checks
     assert replayed.results[0].trace == ["pm", "risk"]
+
+
+@pytest.mark.parametrize(("score", "passed"), [(1.0, True), (0.0, False)])
+def test_the_llm_judge_scores_the_rubric_when_a_model_is_configured(
+    tmp_path: Path, score: float, passed: bool
+):
+    scenario = Scenario.model_validate({
+        "id": "judged-exposure", "category": "grounding", "message": "how exposed are we?",
+        "expect": {"rubric": "states gross and net exposure and the trading state"},
+    })  # fmt: skip
+    with serve_openai() as fake:
+        fake.replies.append((200, tool_call_reply(json.dumps({"kind": "exposure"}))))
+        verdict = {"score": score, "reason": "says gross, net and state" if passed else "vague"}
+        fake.replies.append((200, tool_call_reply(json.dumps(verdict), name="RubricScore")))
+        config = settings(
+            tmp_path, llm_base_url=fake.base_url, llm_model="qwen2.5-coder-0.5b-instruct",
+            llm_api_key=SecretStr("sk-test-not-real"), llm_max_retries=0,
+        )  # fmt: skip
+        suite = run_suite([scenario], config, pick_router("llm", config))
+        judged = fake.requests[-1]
+    [result] = suite.results
+    [rubric] = [c for c in result.checks if c.name == "rubric (LLM judge)"]
+    assert (rubric.passed, result.passed) == (passed, passed)
+    assert rubric.detail.startswith(str(score))
+    sent = judged["messages"][-1]["content"]
+    assert "states gross and net exposure" in sent
+    assert "gross" in sent
+    assert judged["tool_choice"]["function"]["name"] == "RubricScore"
+    assert suite.judge_tokens == 140

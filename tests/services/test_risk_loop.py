@@ -127,3 +127,17 @@ def test_a_strategy_past_its_loss_limit_is_halted_and_others_trade_on(launch: La
     wait_for(lambda: send("buy", "momentum")["reasons"] == ["STRATEGY_HALTED"], 5)
     assert send("buy", "manual")["verdict"] == "ACCEPT"
     assert state(peer).body["state"] == "active"
+
+
+def test_services_in_client_mode_reach_the_hub(launch: Launch, peer: Bus, tight_limits: Path):
+    """Risk as a Zenoh client of execution's router (QUANTDESK_BUS_MODE=client): its heartbeats
+    clear the dead-man switch and its reduce command reaches execution."""
+    launch("execution", QUANTDESK_LIMITS_PATH=str(tight_limits))
+    launch("risk", QUANTDESK_LIMITS_PATH=str(tight_limits), QUANTDESK_BUS_MODE="client")
+    wait_for(lambda: state(peer).body["state"] == "active", 10)
+    bought = peer.request(
+        Keys.rpc("execution", "submit"),
+        OrderRequest(side="buy", quantity=2.5, symbol="BTC", requested_by="test"),
+    )
+    assert bought.body["verdict"] == "ACCEPT", bought
+    wait_for(lambda: state(peer).body["positions"].get("bitstamp:BTC/USD") == 1.25, 5)
