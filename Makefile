@@ -45,6 +45,7 @@ bench: bootstrap
 	$(UV) run python -m benchmarks.knowledge_queries
 	$(UV) run python -m benchmarks.memory_recall
 	$(UV) run python -m benchmarks.bus_latency
+	$(UV) run python -m benchmarks.api_latency
 
 clean:
 	rm -rf .quantdesk gateway/target .venv

@@ -122,6 +122,15 @@ class Settings(BaseSettings):
         gt=0,
         description="A strategy whose marked loss passes this (USD) is halted by risk.",
     )
+    risk_max_dollar_volatility: float = Field(
+        default=400_000.0,
+        gt=0,
+        description="Annualised dollar volatility of the book (each position's value times its "
+        "instrument's realised volatility, summed) above which risk orders a reduce.",
+    )
+    risk_marks_poll_s: float = Field(
+        default=5.0, gt=0, description="How often risk refreshes the daily closes it uses."
+    )
     monitor_agents: list[str] = Field(
         default_factory=lambda: ["execution", "risk"],
         description="Agents the monitor expects; one never heard from is reported silent too.",

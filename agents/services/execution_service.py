@@ -12,6 +12,8 @@ import time
 from typing import Any
 from uuid import uuid4
 
+import pandas as pd
+
 from agents.data import ingest
 from agents.desk import Desk
 from agents.execution import reduce_orders
@@ -34,12 +36,28 @@ from core.bus import (
 )
 from core.models.trading import Order, OrderType, Side, TimeInForce, TradingState
 from core.settings import Settings
-from core.store import Store
+from core.store import MarketDataStore, Store
 from core.telemetry import DENIALS, FILLS, GATE_LATENCY, ORDERS, TRADING_STATE
 from gateway import GateDecision
 
 log = logging.getLogger(__name__)
 STATE_CODE = {TradingState.ACTIVE: 0, TradingState.REDUCING: 1, TradingState.HALTED: 2}
+
+
+MARK_DAYS = 60
+
+
+def recent_closes(desk: Desk, days: int) -> dict[str, object]:
+    """Each traded instrument's last `days` daily closes, as [[ts_ms, close], ...]."""
+    market = MarketDataStore(desk.store)
+    out: dict[str, object] = {}
+    for inst in desk.limits.instruments:
+        venue, symbol = inst.id.split(":", 1)
+        frame = market.read_bars(venue, symbol, "1d").tail(days)
+        if len(frame):
+            stamps = pd.to_datetime(frame["ts"], utc=True).dt.as_unit("ms").astype("int64")
+            out[inst.id] = [[int(t), float(c)] for t, c in zip(stamps, frame["close"], strict=True)]
+    return out
 
 
 class ExecutionService(Service):
@@ -218,6 +236,9 @@ class ExecutionService(Service):
         if message.action == "health":
             with self.lock:
                 return Reply(ok=True, body=health(self.desk))
+        if message.action == "marks":
+            with self.lock:
+                return Reply(ok=True, body=recent_closes(self.desk, MARK_DAYS))
         if message.action == "rearm":
             if not message.actor.startswith("human:") or not message.reason:
                 return Reply(ok=False, error="rearming needs a human ('human:<name>') and a reason")

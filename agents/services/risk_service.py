@@ -1,15 +1,20 @@
 """The real-time risk service: keeps exposure, PnL per strategy and drawdown current from the
-fills on the bus and orders execution to act — reduce on a gross-exposure breach, halt a
-strategy whose loss passes its limit, the kill switch on a drawdown breach. Its heartbeats
+fills on the bus, and each instrument's realised volatility from the daily closes execution
+marks to, and orders execution to act — reduce on a gross-exposure or volatility breach, halt
+a strategy whose loss passes its limit, the kill switch on a drawdown breach. Its heartbeats
 are what execution's dead-man switch listens for."""
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
+from uuid import uuid4
+
+import numpy as np
 
 from agents.services.runtime import Service
-from core.bus import Bus, BusMessage, FillEvent, Keys, RiskCommand, StateChange
+from core.bus import Bus, BusError, BusMessage, Control, FillEvent, Keys, RiskCommand, StateChange
 from core.settings import Settings
 from core.telemetry import GROSS_EXPOSURE
 from gateway import load_limits
@@ -35,6 +40,9 @@ class RiskService(Service):
         self.strategy_held: dict[tuple[str, str], float] = {}
         self.marks: dict[str, float] = {}
         self.halted_strategies: set[str] = set()
+        self.volatility: dict[str, float] = {}
+        self._next_marks = 0.0
+        self._vol_cooldown_until = 0.0
         self.lock = threading.Lock()
         bus.subscribe(Keys.ALL_FILLS, self._fill)
         bus.subscribe(Keys.health("execution"), self._state)
@@ -54,6 +62,45 @@ class RiskService(Service):
     @property
     def gross(self) -> float:
         return sum(abs(q) * p for q, p in self.positions.values())
+
+    def dollar_volatility(self) -> float:
+        """Annualised: each position's value times its instrument's volatility, summed (as if
+        every instrument moved together: the cautious bound)."""
+        return sum(
+            abs(q) * p * self.volatility.get(inst, 0.0) for inst, (q, p) in self.positions.items()
+        )
+
+    def refresh_marks(self) -> None:
+        answer = self.bus.request(Keys.rpc("execution", "control"), Control(action="marks"), 5)
+        for inst, rows in answer.body.items():
+            pairs = [(float(t), float(c)) for t, c in rows]  # type: ignore[attr-defined]
+            stamps = np.array([t for t, _ in pairs])
+            closes = np.array([c for _, c in pairs])
+            if len(closes) < 3 or bool(np.any(closes <= 0)):
+                continue
+            returns = np.diff(np.log(closes))
+            years = (stamps[-1] - stamps[0]) / (365.25 * 86_400_000)
+            per_year = len(returns) / years if years > 0 else 365.0
+            with self.lock:
+                self.volatility[inst] = float(returns.std(ddof=1) * np.sqrt(per_year))
+
+    def tick(self) -> None:
+        now = time.monotonic()
+        if now >= self._next_marks:
+            self._next_marks = now + self.settings.risk_marks_poll_s
+            try:
+                self.refresh_marks()
+            except BusError as exc:
+                log.info("risk: no marks from execution yet: %s", exc)
+        with self.lock:
+            dollar_vol = self.dollar_volatility()
+        limit = self.settings.risk_max_dollar_volatility
+        if dollar_vol > limit and now >= self._vol_cooldown_until and not self.halted:
+            # One command, then time for execution to act and the next fill to arrive.
+            self._vol_cooldown_until = now + 2.0
+            self.command(
+                "reduce", f"dollar volatility {dollar_vol:,.0f} > {limit:,.0f} a year", uuid4().hex
+            )
 
     def strategy_pnl(self, strategy: str) -> float:
         held = sum(

@@ -91,10 +91,11 @@ class OrderRequest(_Message):
 
 
 class Control(_Message):
-    """Ask execution for its state or the desk's health, or (a human only) to rearm the gate."""
+    """Ask execution for its state, the desk's health or the recent daily closes it marks to,
+    or (a human only) to rearm the gate."""
 
     type: Literal["control"] = "control"
-    action: Literal["state", "health", "rearm"]
+    action: Literal["state", "health", "rearm", "marks"]
     actor: str = Field(default="unknown", max_length=64)
     reason: str = Field(default="", max_length=500)
 

@@ -141,3 +141,24 @@ def test_services_in_client_mode_reach_the_hub(launch: Launch, peer: Bus, tight_
     )
     assert bought.body["verdict"] == "ACCEPT", bought
     wait_for(lambda: state(peer).body["positions"].get("bitstamp:BTC/USD") == 1.25, 5)
+
+
+def test_volatility_past_the_limit_makes_risk_reduce(launch: Launch, peer: Bus):
+    """Risk reads the daily closes execution marks to, and 1 BTC at Bitstamp's realised
+    volatility (tens of percent a year) is far above a 1,000 USD dollar-volatility limit."""
+    launch("execution")
+    launch("risk", QUANTDESK_RISK_MAX_DOLLAR_VOLATILITY="1000", QUANTDESK_RISK_MARKS_POLL_S="0.3")
+    wait_for(lambda: state(peer).body["state"] == "active", 10)
+    commands = []
+    peer.subscribe(Keys.RISK_COMMANDS, lambda m, k: commands.append(m))
+    bought = peer.request(
+        Keys.rpc("execution", "submit"),
+        OrderRequest(side="buy", quantity=1, symbol="BTC", requested_by="test"),
+    )
+    assert bought.body["verdict"] == "ACCEPT", bought
+    wait_for(lambda: any("dollar volatility" in c.reason for c in commands), 10)
+    first = next(c for c in commands if "dollar volatility" in c.reason)
+    assert first.action == "reduce"
+    dollar_vol = float(first.reason.split()[2].replace(",", ""))
+    assert 1_000 < dollar_vol < 1 * 40_000 * 3, "1 BTC times a volatility below 300% a year"
+    wait_for(lambda: state(peer).body["positions"].get("bitstamp:BTC/USD", 1) <= 0.5, 10)

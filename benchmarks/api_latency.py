@@ -1,0 +1,107 @@
+"""The HTTP API's cost over the desk itself: the same requests in-process and through
+uvicorn on loopback (keys checked, JSON in and out), and the time to the first server-sent
+event of a streamed turn. Real bars (crypto and GOOG) in an embedded store.
+
+Run: uv run python -m benchmarks.api_latency
+"""
+
+from __future__ import annotations
+
+import socket
+import statistics
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import uvicorn
+
+from core.settings import Settings
+from core.store import Store
+from evals.harness import prepare_store
+from graph.session import DeskSession
+from interfaces import views
+from interfaces.api import create_app
+from interfaces.desk_host import DeskHost
+
+KEY = "bench-admin-key-0123456789"
+ROUNDS = 200
+ASK = {"message": "what is our exposure?"}
+
+
+def timed(call: Callable[[], object], rounds: int = ROUNDS) -> tuple[float, float]:
+    samples = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        call()
+        samples.append(time.perf_counter() - start)
+    samples.sort()
+    return statistics.median(samples) * 1e3, samples[int(len(samples) * 0.99) - 1] * 1e3
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        store_path = prepare_store(root)
+        settings = Settings(data_dir=root / "desk", api_keys=f"bench:admin:{KEY}",
+                            api_rate_per_minute=1_000_000, log_json=False)  # fmt: skip
+        with (
+            Store(f"chdb://{store_path}") as store,
+            DeskSession(settings, store) as session,
+        ):
+            host = DeskHost(session)
+            server = uvicorn.Server(uvicorn.Config(
+                create_app(settings, host), host="127.0.0.1", port=free_port(),
+                log_level="warning", log_config=None, lifespan="off",
+            ))  # fmt: skip
+            thread = threading.Thread(target=server.run, daemon=True)
+            thread.start()
+            while not server.started:
+                time.sleep(0.02)
+            url = f"http://127.0.0.1:{server.config.port}"
+            headers = {"X-API-Key": KEY}
+            with httpx.Client(base_url=url, headers=headers, timeout=30) as client:
+                host.ask("buy 0.5 BTC", "bench")
+                rows = [
+                    ("positions", lambda: host.read(views.positions),
+                     lambda: client.get("/v1/positions").raise_for_status()),
+                    ("risk view", lambda: host.read(views.risk),
+                     lambda: client.get("/v1/risk").raise_for_status()),
+                    ("chat turn: 'what is our exposure?'",
+                     lambda: host.ask("what is our exposure?", "bench"),
+                     lambda: client.post("/v1/chat/bench", json=ASK).raise_for_status()),
+                ]  # fmt: skip
+                for name, local, remote in rows:
+                    timed(local, 20)
+                    timed(remote, 20)
+                    lp50, lp99 = timed(local)
+                    rp50, rp99 = timed(remote)
+                    print(f"{name:<38} in-process p50 {lp50:7.2f} ms p99 {lp99:7.2f} | "
+                          f"HTTP p50 {rp50:7.2f} ms p99 {rp99:7.2f} | overhead p50 "
+                          f"{rp50 - lp50:5.2f} ms")  # fmt: skip
+
+                def first_event() -> None:
+                    with client.stream("POST", "/v1/chat/sse/stream", json=ASK) as answer:
+                        for line in answer.iter_lines():
+                            if line.startswith("data: "):
+                                break
+
+                timed(first_event, 20)
+                p50, p99 = timed(first_event, 100)
+                print(
+                    f"SSE: first step of a streamed turn          p50 {p50:7.2f} ms p99 {p99:7.2f}"
+                )
+            server.should_exit = True
+            thread.join(10)
+
+
+if __name__ == "__main__":
+    main()
