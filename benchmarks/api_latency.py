@@ -7,6 +7,7 @@ Run: uv run python -m benchmarks.api_latency
 
 from __future__ import annotations
 
+import itertools
 import socket
 import statistics
 import tempfile
@@ -70,14 +71,17 @@ def main() -> None:
             headers = {"X-API-Key": KEY}
             with httpx.Client(base_url=url, headers=headers, timeout=30) as client:
                 host.ask("buy 0.5 BTC", "bench")
+                # A thread's checkpoint grows with every turn: each timed turn starts its own.
+                fresh = itertools.count()
                 rows = [
                     ("positions", lambda: host.read(views.positions),
                      lambda: client.get("/v1/positions").raise_for_status()),
                     ("risk view", lambda: host.read(views.risk),
                      lambda: client.get("/v1/risk").raise_for_status()),
                     ("chat turn: 'what is our exposure?'",
-                     lambda: host.ask("what is our exposure?", "bench"),
-                     lambda: client.post("/v1/chat/bench", json=ASK).raise_for_status()),
+                     lambda: host.ask("what is our exposure?", f"local-{next(fresh)}"),
+                     lambda: client.post(f"/v1/chat/http-{next(fresh)}", json=ASK)
+                     .raise_for_status()),
                 ]  # fmt: skip
                 for name, local, remote in rows:
                     timed(local, 20)
@@ -89,7 +93,8 @@ def main() -> None:
                           f"{rp50 - lp50:5.2f} ms")  # fmt: skip
 
                 def first_event() -> None:
-                    with client.stream("POST", "/v1/chat/sse/stream", json=ASK) as answer:
+                    thread = f"sse-{next(fresh)}"
+                    with client.stream("POST", f"/v1/chat/{thread}/stream", json=ASK) as answer:
                         for line in answer.iter_lines():
                             if line.startswith("data: "):
                                 break
