@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
-from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.messages import AIMessage, HumanMessage, RemoveMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.types import Command
@@ -73,7 +73,24 @@ class DeskSession:
     def _config(self, thread_id: str) -> RunnableConfig:
         return {"configurable": {"thread_id": thread_id}}
 
+    max_messages = 200
+    """A thread's history is trimmed to its last half when it grows past this: every turn
+    reads and writes the thread's checkpoint, so an all-day chat would slow each turn."""
+
+    def _trim(self, thread_id: str) -> None:
+        config = self._config(thread_id)
+        state = self.graph.get_state(config)
+        messages = state.values.get("messages", [])
+        # A thread paused mid-turn (an approval waiting) is left exactly as it is.
+        if len(messages) <= self.max_messages or state.next:
+            return
+        old = messages[: len(messages) - self.max_messages // 2]
+        self.graph.update_state(
+            config, {"messages": [RemoveMessage(id=m.id) for m in old if m.id]}, as_node="pm"
+        )
+
     def ask(self, text: str, thread_id: str = "desk") -> Turn:
+        self._trim(thread_id)
         request: DeskState = {"messages": [HumanMessage(text)]}
         # Checkpoint when the turn ends (or pauses): one write instead of one per step.
         out = self.graph.invoke(request, self._config(thread_id), durability="exit")
@@ -84,6 +101,7 @@ class DeskSession:
     ) -> Iterator[tuple[str, str]]:
         """(agent, answer) as each node finishes, for a chat that shows the PM's steps; with
         `every_step`, nodes that answer nothing (the PM routing) come too, with ""."""
+        self._trim(thread_id)
         request: DeskState = {"messages": [HumanMessage(text)]}
         for update in self.graph.stream(
             request, self._config(thread_id), stream_mode="updates", durability="exit"

@@ -305,3 +305,15 @@ def test_positions_survive_a_restart(loaded: Store, tmp_path: Path):
         exposure = desk.ask("what is our exposure?", "r2").results["risk"]["view"]
         assert exposure["gross_exposure"] > 0
     assert len(TradeLog(loaded).fills()) == 2, "nothing was sent again"
+
+
+def test_a_long_thread_is_trimmed_to_its_recent_half(loaded: Store, tmp_path: Path):
+    with session(loaded, tmp_path) as desk:
+        desk.max_messages = 10
+        for k in range(8):
+            desk.ask(f"explain {k}", "long")
+        messages = desk.graph.get_state(desk._config("long")).values["messages"]
+        assert len(messages) <= 10
+        assert messages[-2].content == "explain 7", "the latest turn is kept"
+        assert all(m.content != "explain 0" for m in messages), "the oldest is gone"
+        assert desk.ask("explain", "long").answers, "the thread still answers"
