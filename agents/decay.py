@@ -43,7 +43,7 @@ def _trading(desk: Desk) -> list[tuple[str, str, dict[str, object], dict[str, ob
 def realised_returns(desk: Desk, order_id: str) -> pd.Series:
     """Daily returns on the entry notional of the fills of `order_id`, marked to every daily
     close after the first fill."""
-    fills = [f for f in TradeLog(desk.store).fills() if str(f["order_id"]) == order_id]
+    fills = TradeLog(desk.store).fills(order_id=order_id) if order_id else []
     if not fills:
         return pd.Series(dtype=float)
     first = fills[0]

@@ -77,20 +77,32 @@ class TradeLog:
             self._store.client.insert("fills", rows, column_names=FILL_COLUMNS)
         return len(rows)
 
-    def fills(self, strategy_id: str | None = None) -> list[dict[str, object]]:
-        where = "WHERE strategy_id = {s:String}" if strategy_id else ""
+    def fills(
+        self,
+        strategy_id: str | None = None,
+        *,
+        order_id: str | None = None,
+        account_id: str | None = None,
+    ) -> list[dict[str, object]]:
+        """Fills oldest first, of one strategy, order or account when given."""
+        given = {
+            "strategy_id": ("String", strategy_id),
+            "order_id": ("UUID", order_id),
+            "account_id": ("String", account_id),
+        }
+        wanted = {column: (kind, v) for column, (kind, v) in given.items() if v is not None}
+        where = " AND ".join(f"{c} = {{{c}:{kind}}}" for c, (kind, _) in wanted.items())
         result = self._store.client.query(
-            f"SELECT {', '.join(FILL_COLUMNS)} FROM fills {where} ORDER BY ts, fill_id",
-            parameters={"s": strategy_id} if strategy_id else None,
+            f"SELECT {', '.join(FILL_COLUMNS)} FROM fills "
+            f"{'WHERE ' + where if where else ''} ORDER BY ts, fill_id",
+            parameters={c: v for c, (_, v) in wanted.items()} or None,
         )
         return [dict(zip(FILL_COLUMNS, row, strict=True)) for row in result.result_rows]
 
     def booked_fills(self, account_id: str) -> list[Fill]:
         """Every fill of `account_id`, oldest first, as the models they were written from."""
         out = []
-        for row in self.fills():
-            if row["account_id"] != account_id:
-                continue
+        for row in self.fills(account_id=account_id):
             fields = {k: v for k, v in row.items() if k != "venue"}
             ts = row["ts"]
             if isinstance(ts, datetime) and ts.tzinfo is None:

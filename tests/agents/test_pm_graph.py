@@ -255,7 +255,7 @@ def test_realised_results_that_decay_demote_the_strategy(
         assert Lifecycle(loaded).stage(key) == "paper"
         side = turn.results["execution"]["side"]
         order_id = turn.results["execution"]["order_id"]
-        [fill] = [f for f in TradeLog(loaded).fills() if str(f["order_id"]) == order_id]
+        [fill] = TradeLog(loaded).fills(order_id=order_id)
         last = pd.Timestamp(fill["ts"]).tz_localize("UTC").floor("D")
         rng = np.random.default_rng(7)
         steps = (drift if side == "buy" else -drift) + rng.normal(0, 0.005, 30)
