@@ -86,16 +86,41 @@ class ExecutionService(Service):
         with self.lock:
             return self.desk.gateway.trading_state.value
 
+    def _announce(
+        self,
+        state: TradingState,
+        actor: str,
+        reason: str,
+        text: str,
+        *,
+        severity: str,
+        scope: str = "account",
+        trace_id: str | None = None,
+    ) -> None:
+        """Every trading-state move: the alert people read, then the typed state change the
+        agents act on (risk restarts its drawdown count on a human rearm)."""
+        if scope == "account":
+            TRADING_STATE.set(STATE_CODE[state])
+        traced = {"trace_id": trace_id} if trace_id else {}
+        self.bus.publish(
+            Keys.alerts(severity),
+            Alert.model_validate(
+                {"severity": severity, "source": self.name, "text": text} | traced
+            ),
+        )
+        self.bus.publish(
+            Keys.health(self.name),
+            StateChange.model_validate(
+                {"scope": scope, "state": state.value, "actor": actor, "reason": reason} | traced
+            ),
+        )
+
     def _set_state(self, state: TradingState, actor: str, reason: str) -> None:
         with self.lock:
             self.desk.gateway.set_trading_state(state, actor, reason)
             self.desk.gateway.flush()
-        TRADING_STATE.set(STATE_CODE[state])
         severity = "info" if state is TradingState.ACTIVE else "critical"
-        self.bus.publish(
-            Keys.alerts(severity),
-            Alert(severity=severity, source=self.name, text=f"gate {state.value}: {reason}"),
-        )
+        self._announce(state, actor, reason, f"gate {state.value}: {reason}", severity=severity)
         log.warning("gate %s by %s: %s", state.value, actor, reason)
 
     def tick(self) -> None:
@@ -191,11 +216,10 @@ class ExecutionService(Service):
                 # The engine is halted when this returns; say so first, then write the audit
                 # record (a few ms of chdb insert that need not delay everyone else).
                 self.desk.gateway.kill_switch(message.issued_by, message.reason, flush=False)
-                TRADING_STATE.set(2)
-                self.bus.publish(
-                    Keys.alerts("critical"),
-                    Alert(severity="critical", source=self.name, trace_id=message.trace_id,
-                          text=f"gate halted: {message.reason}"),
+                self._announce(
+                    TradingState.HALTED, message.issued_by, message.reason,
+                    f"gate halted: {message.reason}", severity="critical",
+                    trace_id=message.trace_id,
                 )  # fmt: skip
                 self.desk.gateway.flush()
         elif message.action == "halt_strategy" and message.strategy_id:
@@ -205,10 +229,10 @@ class ExecutionService(Service):
                     strategy_id=message.strategy_id,
                 )  # fmt: skip
                 self.desk.gateway.flush()
-            self.bus.publish(
-                Keys.alerts("warning"),
-                Alert(severity="warning", source=self.name, trace_id=message.trace_id,
-                      text=f"strategy {message.strategy_id} halted: {message.reason}"),
+            self._announce(
+                TradingState.HALTED, message.issued_by, message.reason,
+                f"strategy {message.strategy_id} halted: {message.reason}", severity="warning",
+                scope=f"strategy:{message.strategy_id}", trace_id=message.trace_id,
             )  # fmt: skip
         elif message.action == "reduce":
             with self.lock:
@@ -245,15 +269,9 @@ class ExecutionService(Service):
             with self.lock:
                 self.desk.gateway.rearm(message.actor, message.reason)
                 self.last_risk = time.monotonic()
-            TRADING_STATE.set(0)
-            self.bus.publish(
-                Keys.health(self.name),
-                StateChange(state="active", actor=message.actor, reason=message.reason),
-            )
-            self.bus.publish(
-                Keys.alerts("info"),
-                Alert(severity="info", source=self.name,
-                      text=f"gate active: rearmed by {message.actor}: {message.reason}"),
+            self._announce(
+                TradingState.ACTIVE, message.actor, message.reason,
+                f"gate active: rearmed by {message.actor}: {message.reason}", severity="info",
             )  # fmt: skip
         with self.lock:
             positions = {

@@ -34,11 +34,10 @@ class RiskService(Service):
         self.positions: dict[str, tuple[float, float]] = {}
         self.peak_equity = 0.0
         self.halted = False
-        # Per strategy: cash flow of its fills and its position per instrument; marks are the
-        # latest fill price per instrument.
+        # Per strategy: cash flow of its fills and its position per instrument, marked at the
+        # latest fill price (the second half of `positions`).
         self.strategy_cash: dict[str, float] = {}
         self.strategy_held: dict[tuple[str, str], float] = {}
-        self.marks: dict[str, float] = {}
         self.halted_strategies: set[str] = set()
         self.volatility: dict[str, float] = {}
         self._next_marks = 0.0
@@ -104,7 +103,7 @@ class RiskService(Service):
 
     def strategy_pnl(self, strategy: str) -> float:
         held = sum(
-            q * self.marks.get(inst, 0.0)
+            q * self.positions[inst][1]
             for (s, inst), q in self.strategy_held.items()
             if s == strategy
         )
@@ -117,7 +116,6 @@ class RiskService(Service):
         strategy = message.strategy_id
         with self.lock:
             self.positions[message.instrument] = (message.position_after, message.price)
-            self.marks[message.instrument] = message.price
             self.strategy_cash[strategy] = (
                 self.strategy_cash.get(strategy, 0.0) - signed * message.price - message.fee
             )
