@@ -23,6 +23,11 @@ from graph.routers import make_router
 from graph.supervisor import Router
 
 
+class NotWaitingError(ValueError):
+    """An answer to a thread that is not paused on an approval (never was, or already
+    answered)."""
+
+
 @dataclass(frozen=True)
 class Turn:
     thread_id: str
@@ -123,7 +128,7 @@ class DeskSession:
     ) -> Turn:
         """Answer the approval a thread is paused on: approve, reject or edit."""
         if self.pending_for(thread_id) is None:
-            raise ValueError(f"thread {thread_id!r} is not waiting for an approval")
+            raise NotWaitingError(f"thread {thread_id!r} is not waiting for an approval")
         item: dict[str, Any] = {"type": decision, "approver": approver, "reason": reason}
         if decision == "edit":
             item["edited_action"] = {"name": "submit_order", "args": edited_args or {}}

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path, Request
 from fastapi.responses import StreamingResponse
 
+from graph.session import NotWaitingError
 from interfaces.api.keys import Caller
 from interfaces.api.models import AnswerIn, ChatIn, PendingOut, Problem, TurnOut
 from interfaces.api.security import Approver, Trader, Viewer
@@ -57,10 +58,13 @@ def approvals(request: Request, caller: Caller = Viewer) -> list[PendingOut]:
 def _answer(
     request: Request, thread_id: str, decision: str, caller: Caller, reason: str
 ) -> TurnOut:
-    host = host_of(request)
-    if host.pending_for(thread_id) is None:
-        raise HTTPException(409, f"thread {thread_id} is not waiting for an approval")
-    return TurnOut.of(host.answer(thread_id, decision, f"api:{caller.name}", reason))
+    # The session checks under the desk's lock, so two approvers racing get one answer in
+    # and one 409, never a 500.
+    try:
+        turn = host_of(request).answer(thread_id, decision, f"api:{caller.name}", reason)
+    except NotWaitingError as exc:
+        raise HTTPException(409, str(exc)) from None
+    return TurnOut.of(turn)
 
 
 @router.post(

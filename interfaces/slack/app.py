@@ -14,7 +14,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from core.settings import Settings
-from graph.session import Turn
+from graph.session import NotWaitingError, Turn
 from interfaces.desk_host import DeskHost
 from interfaces.slack.blocks import APPROVE, REJECT, approval_blocks, order_line, outcome_blocks
 
@@ -119,10 +119,10 @@ class SlackDesk:
                 replace_original=False,
             )
             return
-        if self.host.pending_for(thread_id) is None:
+        try:
+            self.host.answer(thread_id, decision, f"slack:{user}", f"{PAST[decision]} in Slack")
+        except NotWaitingError:
             respond(text=f"thread {thread_id} is no longer waiting", replace_original=False)
-            return
-        self.host.answer(thread_id, decision, f"slack:{user}", f"{PAST[decision]} in Slack")
 
     def _on_approve(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
