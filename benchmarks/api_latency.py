@@ -8,16 +8,13 @@ Run: uv run python -m benchmarks.api_latency
 from __future__ import annotations
 
 import itertools
-import socket
 import statistics
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-import uvicorn
 
 from core.settings import Settings
 from core.store import Store
@@ -26,6 +23,7 @@ from graph.session import DeskSession
 from interfaces import views
 from interfaces.api import create_app
 from interfaces.desk_host import DeskHost
+from interfaces.server import serve_in_background
 
 KEY = "bench-admin-key-0123456789"
 ROUNDS = 200
@@ -42,12 +40,6 @@ def timed(call: Callable[[], object], rounds: int = ROUNDS) -> tuple[float, floa
     return statistics.median(samples) * 1e3, samples[int(len(samples) * 0.99) - 1] * 1e3
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -59,53 +51,45 @@ def main() -> None:
             DeskSession(settings, store) as session,
         ):
             host = DeskHost(session)
-            server = uvicorn.Server(uvicorn.Config(
-                create_app(settings, host), host="127.0.0.1", port=free_port(),
-                log_level="warning", log_config=None, lifespan="off",
-            ))  # fmt: skip
-            thread = threading.Thread(target=server.run, daemon=True)
-            thread.start()
-            while not server.started:
-                time.sleep(0.02)
-            url = f"http://127.0.0.1:{server.config.port}"
-            headers = {"X-API-Key": KEY}
-            with httpx.Client(base_url=url, headers=headers, timeout=30) as client:
-                host.ask("buy 0.5 BTC", "bench")
-                # A thread's checkpoint grows with every turn: each timed turn starts its own.
-                fresh = itertools.count()
-                rows = [
-                    ("positions", lambda: host.read(views.positions),
-                     lambda: client.get("/v1/positions").raise_for_status()),
-                    ("risk view", lambda: host.read(views.risk),
-                     lambda: client.get("/v1/risk").raise_for_status()),
-                    ("chat turn: 'what is our exposure?'",
-                     lambda: host.ask("what is our exposure?", f"local-{next(fresh)}"),
-                     lambda: client.post(f"/v1/chat/http-{next(fresh)}", json=ASK)
-                     .raise_for_status()),
-                ]  # fmt: skip
-                for name, local, remote in rows:
-                    timed(local, 20)
-                    timed(remote, 20)
-                    lp50, lp99 = timed(local)
-                    rp50, rp99 = timed(remote)
-                    print(f"{name:<38} in-process p50 {lp50:7.2f} ms p99 {lp99:7.2f} | "
-                          f"HTTP p50 {rp50:7.2f} ms p99 {rp99:7.2f} | overhead p50 "
-                          f"{rp50 - lp50:5.2f} ms")  # fmt: skip
+            with serve_in_background(create_app(settings, host)) as url:
+                measure(host, url)
 
-                def first_event() -> None:
-                    thread = f"sse-{next(fresh)}"
-                    with client.stream("POST", f"/v1/chat/{thread}/stream", json=ASK) as answer:
-                        for line in answer.iter_lines():
-                            if line.startswith("data: "):
-                                break
 
-                timed(first_event, 20)
-                p50, p99 = timed(first_event, 100)
-                print(
-                    f"SSE: first step of a streamed turn          p50 {p50:7.2f} ms p99 {p99:7.2f}"
-                )
-            server.should_exit = True
-            thread.join(10)
+def measure(host: DeskHost, url: str) -> None:
+    headers = {"X-API-Key": KEY}
+    with httpx.Client(base_url=url, headers=headers, timeout=30) as client:
+        host.ask("buy 0.5 BTC", "bench")
+        # A thread's checkpoint grows with every turn: each timed turn starts its own.
+        fresh = itertools.count()
+        rows = [
+            ("positions", lambda: host.read(views.positions),
+             lambda: client.get("/v1/positions").raise_for_status()),
+            ("risk view", lambda: host.read(views.risk),
+             lambda: client.get("/v1/risk").raise_for_status()),
+            ("chat turn: 'what is our exposure?'",
+             lambda: host.ask("what is our exposure?", f"local-{next(fresh)}"),
+             lambda: client.post(f"/v1/chat/http-{next(fresh)}", json=ASK)
+             .raise_for_status()),
+        ]  # fmt: skip
+        for name, local, remote in rows:
+            timed(local, 20)
+            timed(remote, 20)
+            lp50, lp99 = timed(local)
+            rp50, rp99 = timed(remote)
+            print(f"{name:<38} in-process p50 {lp50:7.2f} ms p99 {lp99:7.2f} | "
+                  f"HTTP p50 {rp50:7.2f} ms p99 {rp99:7.2f} | overhead p50 "
+                  f"{rp50 - lp50:5.2f} ms")  # fmt: skip
+
+        def first_event() -> None:
+            thread = f"sse-{next(fresh)}"
+            with client.stream("POST", f"/v1/chat/{thread}/stream", json=ASK) as answer:
+                for line in answer.iter_lines():
+                    if line.startswith("data: "):
+                        break
+
+        timed(first_event, 20)
+        p50, p99 = timed(first_event, 100)
+        print(f"SSE: first step of a streamed turn          p50 {p50:7.2f} ms p99 {p99:7.2f}")
 
 
 if __name__ == "__main__":

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import os
 import secrets
-from contextlib import ExitStack
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import uvicorn
 from fastapi import FastAPI
 from pydantic import SecretStr
 
@@ -76,3 +80,26 @@ def build(settings: Settings, *, schedule: bool = True, poll_s: float = 1.0) -> 
     except BaseException:
         stack.close()
         raise
+
+
+@contextmanager
+def serve_in_background(app: FastAPI, host: str = "127.0.0.1") -> Iterator[str]:
+    """Run `app` under uvicorn on a free port of `host`, on a thread of its own, for as long
+    as the block lasts (tests and benchmarks); yields its base URL."""
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=host, port=0, log_config=None, log_level="warning",
+                       lifespan="off")
+    )  # fmt: skip
+    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
+    try:
+        port = server.servers[0].sockets[0].getsockname()[1]
+        yield f"http://{host}:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
 import pytest
-import uvicorn
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from core.models.market import SessionCalendar
@@ -20,7 +15,6 @@ from core.store import Store
 from graph.session import DeskSession
 from interfaces.api import create_app
 from interfaces.desk_host import DeskHost
-from tests.fakes.loopback import free_port
 from tools.ingest.pipeline import ingest_bars
 
 KEYS = {
@@ -60,23 +54,3 @@ def host(loaded: Store, tmp_path: Path) -> Iterator[DeskHost]:
 def client(host: DeskHost, tmp_path: Path) -> Iterator[TestClient]:
     with TestClient(create_app(desk_settings(tmp_path), host)) as test_client:
         yield test_client
-
-
-@contextmanager
-def serve_app(app: FastAPI) -> Iterator[str]:
-    """Run `app` under uvicorn on a free loopback port; yields its base URL; stops on exit."""
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_config=None, lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{server.config.port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)

@@ -17,7 +17,8 @@ from core.settings import Settings
 from interfaces.api import create_app
 from interfaces.desk_host import DeskHost
 from interfaces.scheduler import Schedule, Scheduler
-from tests.interfaces.conftest import auth, desk_settings, serve_app
+from interfaces.server import serve_in_background
+from tests.interfaces.conftest import auth, desk_settings
 
 # The spec does not depend on the desk behind the app, so it is read once, at collection.
 SPEC = create_app(Settings(), cast(DeskHost, None)).openapi()
@@ -47,7 +48,7 @@ def base_url(
             )
             scheduler = Scheduler(host, jobs, tmp_path / "s.sqlite")
             try:
-                with serve_app(create_app(settings_, host, scheduler)) as url:
+                with serve_in_background(create_app(settings_, host, scheduler)) as url:
                     yield url
             finally:
                 scheduler.close()

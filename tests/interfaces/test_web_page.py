@@ -12,7 +12,8 @@ from playwright.sync_api import Browser, expect, sync_playwright
 
 from interfaces.api import create_app
 from interfaces.desk_host import DeskHost
-from tests.interfaces.conftest import KEYS, desk_settings, serve_app
+from interfaces.server import serve_in_background
+from tests.interfaces.conftest import KEYS, desk_settings
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -30,7 +31,7 @@ def browser() -> Iterator[Browser]:
 def test_chat_approve_and_see_the_fill_in_the_browser(
     host: DeskHost, tmp_path: Path, browser: Browser
 ):
-    with serve_app(create_app(desk_settings(tmp_path), host)) as url:
+    with serve_in_background(create_app(desk_settings(tmp_path), host)) as url:
         page = browser.new_page()
         page.goto(url)
         page.fill("#key", KEYS["approver"])
