@@ -18,30 +18,26 @@ from agents.data import ingest
 from agents.desk import Desk
 from agents.execution import reduce_orders
 from agents.monitor import health
+from agents.services.gate_events import GateEventPublisher
 from agents.services.runtime import Service
 from core.bus import (
-    Alert,
     Bus,
     BusMessage,
     Control,
-    FillEvent,
     Heartbeat,
     IngestRequest,
     Keys,
-    OrderEvent,
     OrderRequest,
     Reply,
     RiskCommand,
-    StateChange,
 )
 from core.models.trading import Order, OrderType, Side, TimeInForce, TradingState
 from core.settings import Settings
 from core.store import MarketDataStore, Store
-from core.telemetry import DENIALS, FILLS, GATE_LATENCY, ORDERS, TRADING_STATE
+from core.telemetry import GATE_LATENCY
 from gateway import GateDecision
 
 log = logging.getLogger(__name__)
-STATE_CODE = {TradingState.ACTIVE: 0, TradingState.REDUCING: 1, TradingState.HALTED: 2}
 
 
 MARK_DAYS = 60
@@ -61,66 +57,55 @@ def recent_closes(desk: Desk, days: int) -> dict[str, object]:
 
 
 class ExecutionService(Service):
+    """Serves the gateway of `desk`. Standalone (`open`) it owns the desk; hosted beside the
+    PM graph (`quantdesk serve`) it shares the graph's desk and lock, so the graph's orders and
+    risk's commands meet one gateway."""
+
     name = "execution"
 
-    def __init__(self, settings: Settings, bus: Bus, store: Store) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        bus: Bus,
+        desk: Desk,
+        lock: threading.RLock | None = None,
+        *,
+        owns_desk: bool = False,
+    ) -> None:
         super().__init__(settings, bus)
-        self.desk = Desk.open(settings, store)
-        self.lock = threading.RLock()
+        self.desk = desk
+        self.lock = lock or threading.RLock()
+        self.owns_desk = owns_desk
         self.last_risk = 0.0
         self.armed = False
-        self.desk.gateway.set_trading_state(
-            TradingState.REDUCING, "deadman", "waiting for the risk service's heartbeats"
-        )
-        self.desk.gateway.flush()
+        with self.lock:
+            self._unlisten = desk.gateway.listen(GateEventPublisher(bus, desk.gateway))
+            self.desk.gateway.set_trading_state(
+                TradingState.REDUCING, "deadman", "waiting for the risk service's heartbeats"
+            )
+            self.desk.gateway.flush()
         bus.subscribe(Keys.health("risk"), self._risk_heartbeat)
         bus.subscribe(Keys.RISK_COMMANDS, self._command)
         bus.serve(Keys.rpc("execution", "submit"), self._submit)
         bus.serve(Keys.rpc("execution", "control"), self._control)
         bus.serve(Keys.rpc("store", "ingest"), self._ingest)
-        TRADING_STATE.set(1)
+
+    @classmethod
+    def open(cls, settings: Settings, bus: Bus, store: Store) -> ExecutionService:
+        return cls(settings, bus, Desk.open(settings, store), owns_desk=True)
 
     # -- state and the dead-man switch ---------------------------------------------------
+    # Every state move reaches the bus through the gate's events (GateEventPublisher): the
+    # alert people read, then the typed StateChange the agents act on.
 
     def state(self) -> str:
         with self.lock:
             return self.desk.gateway.trading_state.value
 
-    def _announce(
-        self,
-        state: TradingState,
-        actor: str,
-        reason: str,
-        text: str,
-        *,
-        severity: str,
-        scope: str = "account",
-        trace_id: str | None = None,
-    ) -> None:
-        """Every trading-state move: the alert people read, then the typed state change the
-        agents act on (risk restarts its drawdown count on a human rearm)."""
-        if scope == "account":
-            TRADING_STATE.set(STATE_CODE[state])
-        traced = {"trace_id": trace_id} if trace_id else {}
-        self.bus.publish(
-            Keys.alerts(severity),
-            Alert.model_validate(
-                {"severity": severity, "source": self.name, "text": text} | traced
-            ),
-        )
-        self.bus.publish(
-            Keys.health(self.name),
-            StateChange.model_validate(
-                {"scope": scope, "state": state.value, "actor": actor, "reason": reason} | traced
-            ),
-        )
-
     def _set_state(self, state: TradingState, actor: str, reason: str) -> None:
         with self.lock:
             self.desk.gateway.set_trading_state(state, actor, reason)
             self.desk.gateway.flush()
-        severity = "info" if state is TradingState.ACTIVE else "critical"
-        self._announce(state, actor, reason, f"gate {state.value}: {reason}", severity=severity)
         log.warning("gate %s by %s: %s", state.value, actor, reason)
 
     def tick(self) -> None:
@@ -146,42 +131,18 @@ class ExecutionService(Service):
     # -- orders ------------------------------------------------------------------------------
 
     def _send(self, order: Order, requested_by: str) -> dict[str, Any]:
+        """Through the gate; the order and its fills reach the bus as the gate's events."""
         with self.lock:
             start = time.perf_counter()
             decision: GateDecision = self.desk.gateway.submit(order)
             GATE_LATENCY.observe(time.perf_counter() - start)
             self.desk.gateway.flush()
             status = self.desk.gateway.order_status(order.order_id)
-            fills = [
-                e for e in self.desk.gateway.recent_events
-                if e.get("kind") == "order.fill" and e.get("order_id") == str(order.order_id)
-            ]  # fmt: skip
-            held = {f"{p.venue_id}:{p.symbol}": p.quantity for p in self.desk.gateway.positions()}
-            equity = self.desk.gateway.equity
         log.info(
             "order %s %s %g %s:%s for %s: %s %s", order.order_id, order.side.value,
             order.quantity, order.venue_id, order.symbol, requested_by, decision.verdict.value,
             ",".join(decision.reason_codes),
         )  # fmt: skip
-        ORDERS.labels(decision.verdict.value).inc()
-        for reason in decision.reason_codes:
-            DENIALS.labels(reason).inc()
-        instrument = f"{order.venue_id}:{order.symbol}"
-        self.bus.publish(
-            Keys.orders(order.strategy_id),
-            OrderEvent(order_id=str(order.order_id), strategy_id=order.strategy_id,
-                       instrument=instrument, side=order.side.value, quantity=order.quantity,
-                       verdict=decision.verdict.value, reasons=list(decision.reason_codes)),
-        )  # fmt: skip
-        for fill in fills:
-            FILLS.labels(order.strategy_id).inc()
-            self.bus.publish(
-                Keys.fills(order.strategy_id),
-                FillEvent(order_id=str(order.order_id), strategy_id=order.strategy_id,
-                          instrument=instrument, side=fill["side"], quantity=fill["quantity"],
-                          price=fill["price"], fee=fill["fee"],
-                          position_after=held.get(instrument, 0.0), equity=equity),
-            )  # fmt: skip
         return {
             "order_id": str(order.order_id), "verdict": decision.verdict.value,
             "reasons": list(decision.reason_codes), "status": status[0] if status else "not taken",
@@ -213,14 +174,9 @@ class ExecutionService(Service):
             return
         if message.action == "kill_switch":
             with self.lock:
-                # The engine is halted when this returns; say so first, then write the audit
-                # record (a few ms of chdb insert that need not delay everyone else).
+                # The engine is halted, and the bus told, when this returns; the audit record
+                # (a few ms of chdb insert that need not delay everyone else) follows.
                 self.desk.gateway.kill_switch(message.issued_by, message.reason, flush=False)
-                self._announce(
-                    TradingState.HALTED, message.issued_by, message.reason,
-                    f"gate halted: {message.reason}", severity="critical",
-                    trace_id=message.trace_id,
-                )  # fmt: skip
                 self.desk.gateway.flush()
         elif message.action == "halt_strategy" and message.strategy_id:
             with self.lock:
@@ -229,11 +185,6 @@ class ExecutionService(Service):
                     strategy_id=message.strategy_id,
                 )  # fmt: skip
                 self.desk.gateway.flush()
-            self._announce(
-                TradingState.HALTED, message.issued_by, message.reason,
-                f"strategy {message.strategy_id} halted: {message.reason}", severity="warning",
-                scope=f"strategy:{message.strategy_id}", trace_id=message.trace_id,
-            )  # fmt: skip
         elif message.action == "reduce":
             with self.lock:
                 orders = reduce_orders(
@@ -269,10 +220,6 @@ class ExecutionService(Service):
             with self.lock:
                 self.desk.gateway.rearm(message.actor, message.reason)
                 self.last_risk = time.monotonic()
-            self._announce(
-                TradingState.ACTIVE, message.actor, message.reason,
-                f"gate active: rearmed by {message.actor}: {message.reason}", severity="info",
-            )  # fmt: skip
         with self.lock:
             positions = {
                 f"{p.venue_id}:{p.symbol}": p.quantity for p in self.desk.gateway.positions()
@@ -284,5 +231,8 @@ class ExecutionService(Service):
         return Reply(ok=True, body=body)
 
     def close(self) -> None:
+        with self.lock:
+            self._unlisten()
         super().close()
-        self.desk.close()
+        if self.owns_desk:
+            self.desk.close()

@@ -19,7 +19,7 @@ def run_agent(name: str, settings: Settings) -> None:
         from agents.services.execution_service import ExecutionService
 
         with Store.open(settings) as store:
-            execution = ExecutionService(settings, open_bus(settings, hub=True), store)
+            execution = ExecutionService.open(settings, open_bus(settings, hub=True), store)
             if name == "execution":
                 execution.run()
                 return

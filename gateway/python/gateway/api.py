@@ -6,6 +6,7 @@ to the audit log in batches (and at once on a kill switch).
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -33,6 +34,8 @@ from gateway.decisions import BatchDecisions, GateDecision, Verdict
 from gateway.limits import GateLimits, load_limits
 
 Clock = Callable[[], datetime]
+EventListener = Callable[[list[dict[str, Any]]], None]
+log = logging.getLogger(__name__)
 _OrderArgs = tuple[
     str, str, str, str, str, str, str, float, float | None, str, int | None, bool, str | None
 ]
@@ -82,6 +85,7 @@ class Gateway:
         self.clock = clock
         self.actor = actor
         self.venue_mode = venue
+        self._listeners: list[EventListener] = []
 
     @classmethod
     def from_file(cls, path: str, **kwargs: Any) -> Gateway:
@@ -92,13 +96,26 @@ class Gateway:
     def _now(self, at: datetime | None) -> int:
         return to_ms(at if at is not None else self.clock())
 
+    def listen(self, listener: EventListener) -> Callable[[], None]:
+        """Hand every batch of engine events (decisions, fills, state moves), whoever caused
+        them, to `listener`, after the audit batch has them; returns what stops it. A listener
+        that raises is logged: the gate's decision stands either way."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
     def _collect(self) -> None:
-        for event in self._engine.drain_events():
+        events = self._engine.drain_events()
+        for event in events:
             self.recent_events.append(event)
             if self._audit is None:
                 continue
             self._pending.append(self._audit_event(event))
             self._trade_rows(event)
+        for listener in self._listeners if events else ():
+            try:
+                listener(events)
+            except Exception:
+                log.exception("gateway: an event listener failed")
         if len(self._pending) >= self._batch_size:
             self.flush()
 

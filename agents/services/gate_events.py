@@ -1,0 +1,94 @@
+"""What the gate does, put on the bus: every decision, fill and trading-state move the engine
+emits, whoever caused it (an order over the bus, the PM graph's execution agent, a risk
+reduce, a resting order filled by a new bar, a human rearm). Listening to the engine rather
+than to each caller is what keeps risk's view whole: no path can trade without risk hearing.
+
+Runs inside `Gateway._collect`, on the thread that called the gateway, holding the desk's lock;
+publishing never waits on a Zenoh callback, so it cannot deadlock the bus."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from core.bus import Alert, Bus, FillEvent, Keys, OrderEvent, StateChange
+from core.models.trading import TradingState
+from core.telemetry import DENIALS, FILLS, ORDERS, TRADING_STATE
+from gateway import Gateway
+
+log = logging.getLogger(__name__)
+STATE_CODE = {TradingState.ACTIVE: 0, TradingState.REDUCING: 1, TradingState.HALTED: 2}
+
+
+def state_text(scope: str, state: str, actor: str, reason: str) -> str:
+    """The alert people read. Account moves start "gate <state>", which sinks and dashboards
+    match on."""
+    if scope.startswith("strategy:"):
+        return f"strategy {scope.split(':', 1)[1]} {state}: {reason}"
+    if state == "active" and actor.startswith("human:"):
+        return f"gate active: rearmed by {actor}: {reason}"
+    return f"gate {state}: {reason}"
+
+
+class GateEventPublisher:
+    def __init__(self, bus: Bus, gateway: Gateway, source: str = "execution") -> None:
+        self.bus = bus
+        self.gateway = gateway
+        self.source = source
+
+    def __call__(self, events: list[dict[str, Any]]) -> None:
+        for event in events:
+            kind = event.get("kind")
+            if kind == "gate.decision" and event.get("action") == "submit":
+                self._decision(event)
+            elif kind == "order.fill":
+                self._fill(event)
+            elif kind == "gate.trading_state":
+                self._state(event)
+
+    def _decision(self, event: dict[str, Any]) -> None:
+        ORDERS.labels(event["verdict"]).inc()
+        for reason in event["reason_codes"]:
+            DENIALS.labels(reason).inc()
+        order = self.gateway.order(event["order_id"])
+        if order is None:
+            log.warning("gate decision for an order the gateway no longer knows: %s", event)
+            return
+        self.bus.publish(
+            Keys.orders(order.strategy_id),
+            OrderEvent(order_id=str(order.order_id), strategy_id=order.strategy_id,
+                       instrument=f"{order.venue_id}:{order.symbol}", side=order.side.value,
+                       quantity=order.quantity, verdict=event["verdict"],
+                       reasons=list(event["reason_codes"])),
+        )  # fmt: skip
+
+    def _fill(self, event: dict[str, Any]) -> None:
+        instrument = event["instrument_id"]
+        strategy = event["strategy_id"]
+        FILLS.labels(strategy).inc()
+        # The account's position in the instrument, over every strategy that holds it.
+        held = sum(
+            p.quantity for p in self.gateway.positions() if f"{p.venue_id}:{p.symbol}" == instrument
+        )
+        self.bus.publish(
+            Keys.fills(strategy),
+            FillEvent(order_id=event["order_id"], strategy_id=strategy, instrument=instrument,
+                      side=event["side"], quantity=event["quantity"], price=event["price"],
+                      fee=event["fee"], position_after=held, equity=self.gateway.equity),
+        )  # fmt: skip
+
+    def _state(self, event: dict[str, Any]) -> None:
+        raw_scope, state = str(event["scope"]), str(event["state"])
+        actor, reason = str(event["actor"]), str(event["reason"]) or "no reason given"
+        account = raw_scope.startswith("account:")
+        scope = "account" if account else raw_scope
+        if account:
+            TRADING_STATE.set(STATE_CODE[TradingState(state)])
+        severity = "info" if state == "active" else "critical" if account else "warning"
+        text = state_text(scope, state, actor, reason)[:2000]
+        self.bus.publish(
+            Keys.alerts(severity),
+            Alert.model_validate({"severity": severity, "source": self.source, "text": text}),
+        )
+        change = {"scope": scope[:80], "state": state, "actor": actor[:64], "reason": reason[:500]}
+        self.bus.publish(Keys.health(self.source), StateChange.model_validate(change))
