@@ -1,5 +1,7 @@
 """`quantdesk serve`: one process with the desk, the HTTP API and web page, the Slack
-endpoint (or Socket Mode) and the scheduler. Everything it opens, it closes."""
+endpoint (or Socket Mode), the scheduler, and (with `bus=True`) the agent services on the
+Zenoh bus around the same desk: execution, the real-time risk loop and its dead-man switch,
+monitoring with its alert sinks, data. Everything it opens, it closes."""
 
 from __future__ import annotations
 
@@ -16,6 +18,8 @@ import uvicorn
 from fastapi import FastAPI
 from pydantic import SecretStr
 
+from agents.services.launch import host_services
+from agents.services.runtime import ServiceGroup
 from core.settings import Settings
 from graph.session import DeskSession
 from interfaces.api import create_app
@@ -45,17 +49,25 @@ class Server:
     host: DeskHost
     scheduler: Scheduler | None
     slack: SlackDesk | None
+    services: ServiceGroup | None
     stack: ExitStack
 
     def close(self) -> None:
         self.stack.close()
 
 
-def build(settings: Settings, *, schedule: bool = True, poll_s: float = 1.0) -> Server:
+def build(
+    settings: Settings, *, schedule: bool = True, poll_s: float = 1.0, bus: bool = False
+) -> Server:
     stack = ExitStack()
     try:
         session = stack.enter_context(DeskSession(settings))
         host = DeskHost(session)
+        services = None
+        if bus:
+            # Closed after the scheduler (no turn is left to trade) and before the session.
+            services = host_services(settings, session.desk, host.lock)
+            stack.callback(services.close)
         scheduler = None
         if schedule:
             scheduler = Scheduler(
@@ -76,7 +88,7 @@ def build(settings: Settings, *, schedule: bool = True, poll_s: float = 1.0) -> 
         app = create_app(
             settings, host, scheduler, slack if settings.slack_app_token is None else None
         )
-        return Server(app, host, scheduler, slack, stack)
+        return Server(app, host, scheduler, slack, services, stack)
     except BaseException:
         stack.close()
         raise

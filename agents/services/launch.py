@@ -4,8 +4,16 @@ monitor and data start in about two seconds."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from core.settings import Settings
 from core.store import Store
+
+if TYPE_CHECKING:
+    import threading
+
+    from agents.desk import Desk
+    from agents.services.runtime import ServiceGroup
 
 NAMES = ("execution", "risk", "monitor", "data", "all")
 
@@ -45,3 +53,29 @@ def run_agent(name: str, settings: Settings) -> None:
         from agents.services.data_service import DataService
 
         DataService(settings, open_bus(settings, hub=False)).run()
+
+
+def host_services(settings: Settings, desk: Desk, lock: threading.RLock) -> ServiceGroup:
+    """Execution, risk, monitor and data on threads of this process, around a desk that
+    something else (the PM graph under `quantdesk serve`) also drives: execution serves that
+    desk's gateway under its lock, so the graph's orders reach risk like any other. Started;
+    close the group to stop them."""
+    from agents.services.data_service import DataService
+    from agents.services.execution_service import ExecutionService
+    from agents.services.monitor_service import MonitorService
+    from agents.services.risk_service import RiskService
+    from agents.services.runtime import Service, ServiceGroup, open_bus
+
+    services: list[Service] = [ExecutionService(settings, open_bus(settings, hub=True), desk, lock)]
+    try:
+        services += [
+            kind(settings, open_bus(settings, hub=False))
+            for kind in (RiskService, MonitorService, DataService)
+        ]
+        group = ServiceGroup(services)
+        group.start()
+    except BaseException:
+        for service in reversed(services):
+            service.close()
+        raise
+    return group

@@ -86,30 +86,50 @@ class Service:
         self.bus.close()
 
 
+class ServiceGroup:
+    """Services on threads of this process, each on its own bus session — the same code as
+    one per process: `start()` announces them and starts their loops, `close()` stops the
+    loops and closes them in reverse order."""
+
+    def __init__(self, services: list[Service]) -> None:
+        self.services = services
+        self._loops: list[threading.Thread] = []
+
+    def start(self) -> None:
+        for service in self.services:
+            service.start()
+            thread = threading.Thread(target=service.loop, name=f"{service.name}-loop")
+            thread.start()
+            self._loops.append(thread)
+
+    def stop(self) -> None:
+        for service in self.services:
+            service.stopping.set()
+
+    def close(self) -> None:
+        self.stop()
+        for thread in self._loops:
+            thread.join(timeout=10)
+        for service in reversed(self.services):
+            service.close()
+
+
 def run_together(services: list[Service], metrics_port: int | None) -> None:
-    """Run services in this process, each on its own bus session and threads — the same code
-    as one per process — until SIGTERM or SIGINT; then close them in reverse order."""
+    """Run services in this process until SIGTERM or SIGINT, then close them."""
     stopping = threading.Event()
+    group = ServiceGroup(services)
 
     def stop(signum: int, frame: FrameType | None) -> None:
         stopping.set()
-        for service in services:
-            service.stopping.set()
+        group.stop()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     if metrics_port is not None:
         port = serve_metrics(metrics_port)
         log.info("metrics on http://127.0.0.1:%d/metrics", port)
-    loops = []
-    for service in services:
-        service.start()
-        loops.append(threading.Thread(target=service.loop, name=f"{service.name}-loop"))
-        loops[-1].start()
+    group.start()
     if len(services) > 1:
         print("all ready", flush=True)
     stopping.wait()
-    for thread in loops:
-        thread.join(timeout=10)
-    for service in reversed(services):
-        service.close()
+    group.close()

@@ -1,4 +1,5 @@
-"""`quantdesk serve`: the API, the web page, Slack and the scheduler in one process."""
+"""`quantdesk serve`: the API, the web page, Slack, the scheduler and the agent services on
+the bus, in one process."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import typer
 import uvicorn
 from rich.console import Console
 
+from core.bus import BusError
 from core.settings import get_settings
 from core.store import StoreConfigError, StoreLockedError
 from core.telemetry import serve_metrics
@@ -20,16 +22,24 @@ console = Console()
 def serve(
     port: Annotated[int | None, typer.Option(help="Port on 127.0.0.1 (default: settings).")] = None,
     schedule: Annotated[bool, typer.Option(help="Run the scheduled jobs.")] = True,
+    bus: Annotated[
+        bool,
+        typer.Option(
+            help="Run execution, risk (with the dead-man switch), monitor and data on the Zenoh "
+            "bus around this desk, listening on QUANTDESK_BUS_HUB."
+        ),
+    ] = True,
     metrics_port: Annotated[
         int | None, typer.Option(help="Serve Prometheus metrics on 127.0.0.1:PORT.")
     ] = None,
 ) -> None:
     """Start the HTTP API (with OpenAPI at /docs), the web page, the Slack endpoint (when
-    configured) and the scheduler, bound to loopback unless settings say otherwise."""
+    configured), the scheduler and the agent services, bound to loopback unless settings say
+    otherwise. Orders wait (the gate is REDUCING) until the risk service's first heartbeat."""
     settings, key = local_admin_key(get_settings())
     try:
-        server = build(settings, schedule=schedule)
-    except (StoreLockedError, StoreConfigError, ScheduleError) as exc:
+        server = build(settings, schedule=schedule, bus=bus)
+    except (StoreLockedError, StoreConfigError, ScheduleError, BusError) as exc:
         console.print(f"[red]cannot serve:[/] {exc}")
         raise typer.Exit(2) from None
     bind = port if port is not None else settings.api_port
@@ -39,6 +49,8 @@ def serve(
     console.print(f"QuantDesk on http://{settings.api_host}:{bind}/ (API docs at /docs)")
     if key is not None:
         console.print(f"admin API key (in {settings.data_dir / 'api-key'}): {key}")
+    if server.services is not None:
+        console.print(f"agent services on the bus at {settings.bus_hub}")
     if server.slack is not None:
         console.print(f"Slack approvals go to {settings.slack_channel}")
     try:

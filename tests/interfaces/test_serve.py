@@ -1,6 +1,6 @@
 """`quantdesk serve` as a user starts it: its own process on loopback, an admin key made for
-a fresh data directory (mode 0600), the page, the API and the scheduler up; stopped by the
-test."""
+a fresh data directory (mode 0600), the page, the API, the scheduler and the agent services on
+the bus up; stopped by the test."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -16,10 +17,20 @@ import httpx
 from tests.fakes.loopback import free_port
 
 
+def until(check: Callable[[], bool], timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "not within the time allowed"
+        time.sleep(0.1)
+
+
 def test_serve_starts_the_api_page_and_scheduler_on_loopback(tmp_path: Path):
     data = tmp_path / "desk"
     port, metrics_port = free_port(), free_port()
-    env = {**os.environ, "QUANTDESK_DATA_DIR": str(data), "QUANTDESK_LOG_JSON": "false"}
+    env = {
+        **os.environ, "QUANTDESK_DATA_DIR": str(data), "QUANTDESK_LOG_JSON": "false",
+        "QUANTDESK_BUS_HUB": f"tcp/127.0.0.1:{free_port()}",
+    }  # fmt: skip
     env.pop("QUANTDESK_API_KEYS", None)
     server = subprocess.Popen(
         [
@@ -53,15 +64,21 @@ def test_serve_starts_the_api_page_and_scheduler_on_loopback(tmp_path: Path):
         assert oct(key_file.stat().st_mode & 0o777) == "0o600"
         key = {"X-API-Key": key_file.read_text().strip()}
         assert httpx.get(f"{url}/v1/health").status_code == 401
-        assert httpx.get(f"{url}/v1/health", headers=key).json()["gateway_state"] == "active"
+        # The gate turns ACTIVE at the in-process risk service's first heartbeat.
+        until(lambda: httpx.get(f"{url}/v1/health", headers=key).json()["gateway_state"]
+              == "active")  # fmt: skip
         jobs = httpx.get(f"{url}/v1/schedule", headers=key).json()
         assert {j["name"] for j in jobs} == {"ingest", "risk-review", "nightly-cycle"}
         assert all(j["next_run"] for j in jobs)
-        metrics = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics").text
-        assert "quantdesk_llm_cost_usd_total" in metrics
+        metrics = f"http://127.0.0.1:{metrics_port}/metrics"
+        assert "quantdesk_llm_cost_usd_total" in httpx.get(metrics).text
+        # The monitor hears risk's heartbeats; the gate's state is exported.
+        until(lambda: 'quantdesk_agent_up{agent="risk"} 1.0' in httpx.get(metrics).text)
+        assert "quantdesk_trading_state 0.0" in httpx.get(metrics).text
     finally:
         server.send_signal(signal.SIGINT)
         output, _ = server.communicate(timeout=60)
     assert server.returncode == 0, output
     assert f"QuantDesk on http://127.0.0.1:{port}/" in output
     assert "admin API key" in output
+    assert "agent services on the bus" in output

@@ -1,0 +1,86 @@
+"""`quantdesk serve` with its agent services on the bus: the PM graph and the execution service
+share one desk, so an order the graph makes reaches risk like any other, risk's commands act
+on the graph's positions, and the dead-man switch guards the served desk too."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from core.bus import Bus, FillEvent, Keys, RiskCommand, StateChange
+from core.models.trading import TradingState
+from core.settings import Settings
+from interfaces.server import Server, build
+from tests.services.conftest import state, wait_for
+
+BTC = ("bitstamp", "BTC/USD")
+
+
+@pytest.fixture
+def served(desk_dir: Path, hub: str, tight_limits: Path) -> Iterator[Server]:
+    settings = Settings(
+        data_dir=desk_dir, bus_hub=hub, limits_path=tight_limits, log_json=False,
+        heartbeat_interval_s=0.1, deadman_reduce_after_s=1.0, deadman_halt_after_s=2.5,
+    )  # fmt: skip
+    server = build(settings, schedule=False, bus=True)
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def gate_state(server: Server) -> TradingState:
+    return server.host.read(lambda desk: desk.gateway.trading_state)
+
+
+def held(server: Server) -> float:
+    positions = server.host.read(lambda desk: desk.gateway.positions())
+    return sum(p.quantity for p in positions if (p.venue_id, p.symbol) == BTC)
+
+
+def test_the_graphs_orders_reach_risk_and_risk_reduces_them(served: Server, peer: Bus):
+    assert served.services is not None
+    wait_for(lambda: gate_state(served) is TradingState.ACTIVE, 15)
+    fills: list[FillEvent] = []
+    commands: list[RiskCommand] = []
+    peer.subscribe(Keys.ALL_FILLS, lambda m, k: fills.append(m))  # type: ignore[arg-type]
+    peer.subscribe(Keys.RISK_COMMANDS, lambda m, k: commands.append(m))  # type: ignore[arg-type]
+    assert state(peer).body["state"] == "active"  # this peer has reached the hub
+
+    turn = served.host.ask("buy 2.5 BTC", "hosted-1")
+    if turn.pending is not None:  # above the approval threshold: a human says yes
+        turn = served.host.answer("hosted-1", "approve", "alice", "test")
+    assert held(served) > 0, turn
+
+    # The graph's fill went out on the bus, risk saw the gross-exposure breach, execution
+    # cut the graph's own position in half.
+    wait_for(lambda: abs(held(served) - 1.25) < 1e-9, 10)
+    assert [c.action for c in commands][:1] == ["reduce"]
+    assert "gross exposure" in commands[0].reason
+    bought = [f for f in fills if f.side == "buy"]
+    assert bought
+    assert bought[0].position_after == pytest.approx(2.5)
+    assert any(f.side == "sell" and f.position_after == pytest.approx(1.25) for f in fills)
+
+
+def test_the_dead_man_switch_guards_the_served_desk(served: Server, peer: Bus):
+    assert served.services is not None
+    wait_for(lambda: gate_state(served) is TradingState.ACTIVE, 15)
+    changes: list[StateChange] = []
+    peer.subscribe(
+        Keys.health("execution"),
+        lambda m, k: changes.append(m) if isinstance(m, StateChange) else None,
+    )
+    assert state(peer).body["state"] == "active"
+    risk = next(s for s in served.services.services if s.name == "risk")
+    risk.stopping.set()  # its heartbeats stop; the rest of the desk goes on
+
+    to_reducing = wait_for(lambda: gate_state(served) is TradingState.REDUCING, 5)
+    assert to_reducing <= 1.0 + 0.5
+    wait_for(lambda: gate_state(served) is TradingState.HALTED, 5)
+    turn = served.host.ask("buy 0.1 BTC", "hosted-2")
+    assert held(served) == 0, turn.answers
+    wait_for(lambda: [c.state for c in changes][-2:] == ["reducing", "halted"], 5)
+    assert all(c.actor == "deadman" for c in changes[-2:])
