@@ -79,7 +79,8 @@ class ExecutionService(Service):
         self.last_risk = 0.0
         self.armed = False
         with self.lock:
-            self._unlisten = desk.gateway.listen(GateEventPublisher(bus, desk.gateway))
+            publisher = GateEventPublisher(bus, desk.gateway)
+            self._stops = [desk.gateway.listen(publisher), desk.gateway.listen_bars(publisher.bar)]
             self.desk.gateway.set_trading_state(
                 TradingState.REDUCING, "deadman", "waiting for the risk service's heartbeats"
             )
@@ -232,7 +233,8 @@ class ExecutionService(Service):
 
     def close(self) -> None:
         with self.lock:
-            self._unlisten()
+            for stop in self._stops:
+                stop()
         super().close()
         if self.owns_desk:
             self.desk.close()

@@ -1,9 +1,10 @@
 """What the gate does, put on the bus: every decision, fill and trading-state move the engine
-emits, whoever caused it (an order over the bus, the PM graph's execution agent, a risk
-reduce, a resting order filled by a new bar, a human rearm). Listening to the engine rather
-than to each caller is what keeps risk's view whole: no path can trade without risk hearing.
+emits, and every bar it trades against (desk/md/{venue}/{symbol}), whoever caused it (an order
+over the bus, the PM graph's execution agent, a risk reduce, a resting order filled by a new
+bar, a human rearm). Listening to the engine rather than to each caller is what keeps risk's
+view whole: no path can trade without risk hearing.
 
-Runs inside `Gateway._collect`, on the thread that called the gateway, holding the desk's lock;
+Runs inside the gateway's calls, on the thread that called it, holding the desk's lock;
 publishing never waits on a Zenoh callback, so it cannot deadlock the bus."""
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from core.bus import Alert, Bus, FillEvent, Keys, OrderEvent, StateChange
+from core.bus import Alert, Bus, FillEvent, Keys, MarketBar, OrderEvent, StateChange
+from core.models.market import Bar
 from core.models.trading import TradingState
 from core.telemetry import DENIALS, FILLS, ORDERS, TRADING_STATE
 from gateway import Gateway
@@ -45,6 +47,17 @@ class GateEventPublisher:
                 self._fill(event)
             elif kind == "gate.trading_state":
                 self._state(event)
+
+    def bar(self, bar: Bar) -> None:
+        """Market data is latest-value: under congestion a bar may be dropped rather than
+        hold up orders (risk's periodic snapshot of closes fills any gap)."""
+        self.bus.publish(
+            Keys.market_data(bar.venue_id, bar.symbol),
+            MarketBar(instrument=f"{bar.venue_id}:{bar.symbol}", interval=bar.interval.value,
+                      bar_ts=bar.ts, open=bar.open, high=bar.high, low=bar.low, close=bar.close,
+                      volume=bar.volume),
+            block=False,
+        )  # fmt: skip
 
     def _decision(self, event: dict[str, Any]) -> None:
         ORDERS.labels(event["verdict"]).inc()

@@ -1,8 +1,9 @@
 """The real-time risk service: keeps exposure, PnL per strategy and drawdown current from the
-fills on the bus, and each instrument's realised volatility from the daily closes execution
-marks to, and orders execution to act — reduce on a gross-exposure or volatility breach, halt
-a strategy whose loss passes its limit, the kill switch on a drawdown breach. Its heartbeats
-are what execution's dead-man switch listens for."""
+fills on the bus, marks positions to the bars on desk/md, and measures each instrument's
+realised volatility from the daily closes (streamed on desk/md, reconciled with a periodic
+snapshot from execution). It orders execution to act: reduce on a gross-exposure or
+volatility breach, halt a strategy whose loss passes its limit, the kill switch on a drawdown
+breach. Its heartbeats are what execution's dead-man switch listens for."""
 
 from __future__ import annotations
 
@@ -14,13 +15,37 @@ from uuid import uuid4
 import numpy as np
 
 from agents.services.runtime import Service
-from core.bus import Bus, BusError, BusMessage, Control, FillEvent, Keys, RiskCommand, StateChange
+from core.bus import (
+    Bus,
+    BusError,
+    BusMessage,
+    Control,
+    FillEvent,
+    Keys,
+    MarketBar,
+    RiskCommand,
+    StateChange,
+)
 from core.settings import Settings
 from core.telemetry import GROSS_EXPOSURE
 from gateway import load_limits
 from gateway.limits import DEFAULT_LIMITS
 
 log = logging.getLogger(__name__)
+CLOSES_KEPT = 60
+YEAR_MS = 365.25 * 86_400_000
+
+
+def realised_volatility(closes: dict[int, float]) -> float | None:
+    """Annualised, from daily closes keyed by their ms stamps; None with fewer than three."""
+    stamps = np.array(sorted(closes), dtype=float)
+    prices = np.array([closes[int(t)] for t in stamps])
+    if len(prices) < 3 or bool(np.any(prices <= 0)):
+        return None
+    returns = np.diff(np.log(prices))
+    years = (stamps[-1] - stamps[0]) / YEAR_MS
+    per_year = len(returns) / years if years > 0 else 365.0
+    return float(returns.std(ddof=1) * np.sqrt(per_year))
 
 
 class RiskService(Service):
@@ -40,10 +65,15 @@ class RiskService(Service):
         self.strategy_held: dict[tuple[str, str], float] = {}
         self.halted_strategies: set[str] = set()
         self.volatility: dict[str, float] = {}
+        # Per instrument: the last CLOSES_KEPT daily closes by ms stamp, and the latest bar's
+        # stamp (an older bar arriving late never moves the mark back).
+        self.closes: dict[str, dict[int, float]] = {}
+        self.latest_bar: dict[str, int] = {}
         self._next_marks = 0.0
         self._vol_cooldown_until = 0.0
         self.lock = threading.Lock()
         bus.subscribe(Keys.ALL_FILLS, self._fill)
+        bus.subscribe(Keys.ALL_MARKET_DATA, self._bar)
         bus.subscribe(Keys.health("execution"), self._state)
 
     def _state(self, message: BusMessage, key: str) -> None:
@@ -69,19 +99,39 @@ class RiskService(Service):
             abs(q) * p * self.volatility.get(inst, 0.0) for inst, (q, p) in self.positions.items()
         )
 
+    def _add_closes(self, instrument: str, rows: list[tuple[int, float]]) -> None:
+        """Merge daily closes into the instrument's window and re-measure it (lock held)."""
+        series = self.closes.setdefault(instrument, {})
+        series.update(rows)
+        for stamp in sorted(series)[:-CLOSES_KEPT]:
+            del series[stamp]
+        vol = realised_volatility(series)
+        if vol is not None:
+            self.volatility[instrument] = vol
+
     def refresh_marks(self) -> None:
+        """The snapshot: execution's last daily closes per instrument, which covers bars
+        published before this service subscribed, or dropped under congestion."""
         answer = self.bus.request(Keys.rpc("execution", "control"), Control(action="marks"), 5)
         for inst, rows in answer.body.items():
-            pairs = [(float(t), float(c)) for t, c in rows]  # type: ignore[attr-defined]
-            stamps = np.array([t for t, _ in pairs])
-            closes = np.array([c for _, c in pairs])
-            if len(closes) < 3 or bool(np.any(closes <= 0)):
-                continue
-            returns = np.diff(np.log(closes))
-            years = (stamps[-1] - stamps[0]) / (365.25 * 86_400_000)
-            per_year = len(returns) / years if years > 0 else 365.0
+            pairs = [(int(t), float(c)) for t, c in rows]  # type: ignore[attr-defined]
             with self.lock:
-                self.volatility[inst] = float(returns.std(ddof=1) * np.sqrt(per_year))
+                self._add_closes(inst, pairs)
+
+    def _bar(self, message: BusMessage, key: str) -> None:
+        if not isinstance(message, MarketBar):
+            return
+        stamp = int(message.bar_ts.timestamp() * 1000)
+        inst = message.instrument
+        with self.lock:
+            if message.interval == "1d":
+                self._add_closes(inst, [(stamp, message.close)])
+            if stamp >= self.latest_bar.get(inst, stamp):
+                self.latest_bar[inst] = stamp
+                if inst in self.positions:
+                    self.positions[inst] = (self.positions[inst][0], message.close)
+            gross = self.gross
+        GROSS_EXPOSURE.set(gross)
 
     def tick(self) -> None:
         now = time.monotonic()

@@ -23,6 +23,7 @@ class Keys:
     ALL_FILLS = "desk/fills/*"
     ALL_ORDERS = "desk/orders/*"
     ALL_ALERTS = "desk/alerts/*"
+    ALL_MARKET_DATA = "desk/md/**"
 
     @staticmethod
     def market_data(venue: str, symbol: str) -> str:

@@ -59,6 +59,21 @@ class FillEvent(_OrderFields):
     equity: float = Field(allow_inf_nan=False)
 
 
+class MarketBar(_Message):
+    """A bar the desk trades against, on desk/md/{venue}/{symbol}: execution publishes each
+    bar its gate receives; risk marks positions and measures volatility from them."""
+
+    type: Literal["bar"] = "bar"
+    instrument: str = Field(min_length=3, max_length=80)
+    interval: str = Field(min_length=1, max_length=8)
+    bar_ts: datetime
+    open: float = Field(gt=0, allow_inf_nan=False)
+    high: float = Field(gt=0, allow_inf_nan=False)
+    low: float = Field(gt=0, allow_inf_nan=False)
+    close: float = Field(gt=0, allow_inf_nan=False)
+    volume: float = Field(ge=0, allow_inf_nan=False)
+
+
 class RiskCommand(_Message):
     """What risk orders execution and the gate to do. Only risk issues these."""
 
@@ -132,6 +147,7 @@ BusMessage = Annotated[
     Heartbeat
     | OrderEvent
     | FillEvent
+    | MarketBar
     | RiskCommand
     | Alert
     | OrderRequest

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from core.bus import Bus, FillEvent, Keys, RiskCommand, StateChange
+from core.bus import Bus, FillEvent, Keys, MarketBar, RiskCommand, StateChange
 from core.models.trading import TradingState
 from core.settings import Settings
+from core.store import MarketDataStore
 from interfaces.server import Server, build
 from tests.services.conftest import state, wait_for
 
@@ -84,3 +85,17 @@ def test_the_dead_man_switch_guards_the_served_desk(served: Server, peer: Bus):
     assert held(served) == 0, turn.answers
     wait_for(lambda: [c.state for c in changes][-2:] == ["reducing", "halted"], 5)
     assert all(c.actor == "deadman" for c in changes[-2:])
+
+
+def test_execution_publishes_the_bars_its_gate_trades_against(served: Server, peer: Bus):
+    bars: list[MarketBar] = []
+    peer.subscribe(Keys.ALL_MARKET_DATA, lambda m, k: bars.append(m))  # type: ignore[arg-type]
+    state(peer)
+    # New data reaches the gate the way ingestion delivers it: the desk primes the venue.
+    served.host.read(lambda desk: desk.prime())
+    wait_for(lambda: len(bars) >= 5, 5)
+    stored = served.host.read(
+        lambda desk: MarketDataStore(desk.store).read_bars(*BTC, "1d").tail(5)
+    )
+    assert [b.close for b in bars[-5:]] == stored["close"].tolist()
+    assert {b.instrument for b in bars} == {"bitstamp:BTC/USD"}

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from agents.services.risk_service import RiskService
-from core.bus import Alert, Bus, FillEvent, Keys, RiskCommand, StateChange
+from core.bus import Alert, Bus, FillEvent, Keys, MarketBar, RiskCommand, StateChange
 from core.settings import Settings
 from tests.fakes.loopback import free_port
 from tests.services.conftest import wait_for
@@ -61,3 +63,39 @@ def test_drawdown_kills_once_and_only_a_human_rearm_resets_it(wired):
     assert [c.action for c in commands] == ["kill_switch"], "3.4% from the new peak: no kill"
     execution.publish(Keys.fills("manual"), fill(780_000.0, 6))
     wait_for(lambda: [c.action for c in commands] == ["kill_switch", "kill_switch"], 5)
+
+
+def bar(day: int, close: float) -> MarketBar:
+    return MarketBar(instrument="bitstamp:BTC/USD", interval="1d",
+                     bar_ts=datetime(2020, 1, 1, tzinfo=UTC) + timedelta(days=day),
+                     open=close, high=close, low=close, close=close, volume=1.0)  # fmt: skip
+
+
+def test_risk_marks_and_measures_volatility_from_bars_on_the_bus(wired):
+    execution, risk, commands = wired
+    closes = 20_000 * np.exp(np.cumsum(np.random.default_rng(7).normal(0, 0.03, 80)))
+    for day, close in enumerate(closes):
+        execution.publish(Keys.market_data("bitstamp", "BTC/USD"), bar(day, float(close)))
+    last = int(bar(79, 1.0).bar_ts.timestamp() * 1000)
+    wait_for(lambda: risk.latest_bar.get("bitstamp:BTC/USD") == last, 5)
+    assert len(risk.closes["bitstamp:BTC/USD"]) == 60
+    # Only the last 60 closes count; consecutive days: 365.25 returns a year.
+    expected = np.diff(np.log(closes[-60:])).std(ddof=1) * np.sqrt(365.25)
+    assert risk.volatility["bitstamp:BTC/USD"] == pytest.approx(expected, rel=1e-9)
+
+    execution.publish(Keys.fills("manual"), fill(1_000_000.0, 100))  # 1 BTC at 20,000
+    wait_for(lambda: risk.gross == pytest.approx(20_000.0), 5)
+    execution.publish(Keys.market_data("bitstamp", "BTC/USD"), bar(80, 25_000.0))
+    wait_for(lambda: risk.gross == pytest.approx(25_000.0), 5)
+    # A late bar from an earlier day joins the window but never moves the mark back.
+    execution.publish(Keys.market_data("bitstamp", "BTC/USD"), bar(79, 1_000.0))
+    # A bar that does not validate (a negative close) is dropped; the worker goes on.
+    execution.session.put(
+        Keys.market_data("bitstamp", "BTC/USD"),
+        bar(81, 30_000.0).model_dump_json().replace("30000.0", "-5.0", 1).encode(),
+    )
+    execution.publish(Keys.market_data("bitstamp", "BTC/USD"), bar(82, 26_000.0))
+    wait_for(lambda: risk.gross == pytest.approx(26_000.0), 5)
+    assert 1_000.0 in risk.closes["bitstamp:BTC/USD"].values()
+    assert -5.0 not in risk.closes["bitstamp:BTC/USD"].values()
+    assert commands == []

@@ -35,6 +35,7 @@ from gateway.limits import GateLimits, load_limits
 
 Clock = Callable[[], datetime]
 EventListener = Callable[[list[dict[str, Any]]], None]
+BarListener = Callable[[Bar], None]
 log = logging.getLogger(__name__)
 _OrderArgs = tuple[
     str, str, str, str, str, str, str, float, float | None, str, int | None, bool, str | None
@@ -86,6 +87,7 @@ class Gateway:
         self.actor = actor
         self.venue_mode = venue
         self._listeners: list[EventListener] = []
+        self._bar_listeners: list[BarListener] = []
 
     @classmethod
     def from_file(cls, path: str, **kwargs: Any) -> Gateway:
@@ -102,6 +104,12 @@ class Gateway:
         that raises is logged: the gate's decision stands either way."""
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener)
+
+    def listen_bars(self, listener: BarListener) -> Callable[[], None]:
+        """Hand every bar the gate accepts (its reference prices, the paper venue's market) to
+        `listener`; returns what stops it."""
+        self._bar_listeners.append(listener)
+        return lambda: self._bar_listeners.remove(listener)
 
     def _collect(self) -> None:
         events = self._engine.drain_events()
@@ -422,6 +430,11 @@ class Gateway:
             )
         finally:
             self._collect()
+        for listener in self._bar_listeners:
+            try:
+                listener(bar)
+            except Exception:
+                log.exception("gateway: a bar listener failed")
 
     def on_trade(self, trade: Trade) -> None:
         try:
