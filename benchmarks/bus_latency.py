@@ -6,6 +6,8 @@
 2. breach to halt: a fill that breaches the drawdown limit is published; the risk service
    (its own process) orders the kill switch; the execution service (its own process) halts
    the gate and says so on the bus. Timed from publishing the fill to hearing the halt.
+3. the served desk (`quantdesk serve` with its services): a kill switch published while a
+   PM research turn holds the desk's lock, timed to hearing the halt.
 
 Targets: round-trip p99 <= 250 us; breach-to-halt <= 10 ms.
 Run: uv run python -m benchmarks.bus_latency
@@ -26,9 +28,10 @@ from pathlib import Path
 
 import zenoh
 
-from core.bus import Alert, Bus, Control, FillEvent, Heartbeat, Keys
+from core.bus import Alert, Bus, Control, FillEvent, Heartbeat, Keys, RiskCommand
 from core.bus.session import config
 from core.models.market import SessionCalendar
+from core.settings import Settings
 from core.store import Store
 from tools.ingest.pipeline import ingest_bars
 from tools.ingest.real_datasets import DATASETS
@@ -179,10 +182,72 @@ def breach_to_halt(runs: int = 20) -> None:
               f"over {len(samples)} breaches")  # fmt: skip
 
 
+def served_kill_during_turns(runs: int = 8) -> None:
+    """`quantdesk serve` with its services: risk's kill switch while a PM research turn holds
+    the desk's lock (a parameter sweep, seconds). Timed from publishing the command to hearing
+    the halt; the turn must still be running when the halt is heard."""
+    from interfaces.server import build
+
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir = Path(tmp) / "desk"
+        crypto = DATASETS["crypto"].read()
+        with Store(f"chdb://{data_dir / 'clickhouse'}") as store:
+            store.migrate()
+            bitstamp = crypto[crypto["venue"] == "bitstamp"]
+            ingest_bars(store, bitstamp, source="crypto", calendar=SessionCalendar.CONTINUOUS)
+        hub = f"tcp/127.0.0.1:{free_port()}"
+        settings = Settings(data_dir=data_dir, bus_hub=hub, log_json=False,
+                            deadman_reduce_after_s=30, deadman_halt_after_s=60)  # fmt: skip
+        server = build(settings, schedule=False, bus=True)
+        bus = Bus.open("peer", listen=["tcp/127.0.0.1:0"], connect=[hub])
+        halted: dict[str, float] = {}
+
+        def on_alert(message: object, key: str) -> None:
+            if isinstance(message, Alert) and message.text.startswith("gate halted"):
+                halted[message.trace_id] = time.perf_counter()
+
+        bus.subscribe(Keys.ALL_ALERTS, on_alert)
+        samples, turns, overlapped = [], [], 0
+        try:
+            deadline = time.monotonic() + 30
+            while server.host.read(lambda d: d.gateway.trading_state.value) != "active":
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the served desk never turned active")
+                time.sleep(0.05)
+            time.sleep(1.0)  # this peer reaches the hub
+            for i in range(runs):
+                began = time.perf_counter()
+                turn = threading.Thread(
+                    target=server.host.ask, args=("find a momentum strategy for BTC", f"b{i}")
+                )
+                turn.start()
+                time.sleep(0.3)  # well inside the turn
+                command = RiskCommand(action="kill_switch", reason="benchmark breach")
+                start = time.perf_counter()
+                bus.publish(Keys.RISK_COMMANDS, command)
+                while command.trace_id not in halted and time.perf_counter() - start < 30:
+                    time.sleep(0.0002)
+                overlapped += turn.is_alive()
+                samples.append(halted[command.trace_id] - start)
+                turn.join()
+                turns.append(time.perf_counter() - began)
+                with server.host.lock:
+                    server.host.session.desk.gateway.rearm("human:bench", "benchmark")
+        finally:
+            bus.close()
+            server.close()
+        samples.sort()
+        print(f"served desk, kill switch during a PM research turn: p50 "
+              f"{statistics.median(samples) * 1e3:.2f} ms, max {samples[-1] * 1e3:.2f} ms over "
+              f"{len(samples)} (turns {min(turns):.1f}-{max(turns):.1f} s; halt heard while "
+              f"the turn ran: {overlapped}/{runs})")  # fmt: skip
+
+
 def main() -> None:
     print("round trip, raw zenoh-python (bytes, callback handler):", round_trips(raw=True))
     print("round trip, core.bus (typed messages, worker thread):  ", round_trips(raw=False))
     breach_to_halt()
+    served_kill_during_turns()
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ for `deadman_halt_after_s` to HALTED, and only a human (`human:<name>`) rearms i
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from typing import Any
@@ -31,6 +32,7 @@ from core.bus import (
     Reply,
     RiskCommand,
 )
+from core.logs import trace_id_var
 from core.models.trading import Order, OrderType, Side, TimeInForce, TradingState
 from core.settings import Settings
 from core.store import MarketDataStore, Store
@@ -78,6 +80,9 @@ class ExecutionService(Service):
         self.owns_desk = owns_desk
         self.last_risk = 0.0
         self.armed = False
+        self._unflushed = threading.Event()
+        self._reduces: queue.Queue[RiskCommand] = queue.Queue()
+        threading.Thread(target=self._reducer, name="execution-reduce", daemon=True).start()
         with self.lock:
             publisher = GateEventPublisher(bus, desk.gateway)
             self._stops = [desk.gateway.listen(publisher), desk.gateway.listen_bars(publisher.bar)]
@@ -98,19 +103,36 @@ class ExecutionService(Service):
     # -- state and the dead-man switch ---------------------------------------------------
     # Every state move reaches the bus through the gate's events (GateEventPublisher): the
     # alert people read, then the typed StateChange the agents act on.
+    #
+    # Moves that make the desk safer (kill switch, halt, reduce-only) do not take the desk's
+    # lock: under `quantdesk serve` a PM turn holds it for seconds, and a halt must not wait
+    # for a backtest. They touch only the engine (atomic under the GIL) and the gateway's own
+    # locked buffers; the audit write follows on the next tick, under the lock.
 
     def state(self) -> str:
-        with self.lock:
-            return self.desk.gateway.trading_state.value
+        return self.desk.gateway.trading_state.value
+
+    def _safer(self, state: TradingState, actor: str, reason: str, strategy: str | None) -> None:
+        self.desk.gateway.set_trading_state(state, actor, reason, strategy_id=strategy, flush=False)
+        self._unflushed.set()
 
     def _set_state(self, state: TradingState, actor: str, reason: str) -> None:
-        with self.lock:
-            self.desk.gateway.set_trading_state(state, actor, reason)
-            self.desk.gateway.flush()
+        if state is TradingState.ACTIVE:
+            with self.lock:
+                self.desk.gateway.set_trading_state(state, actor, reason)
+        else:
+            self._safer(state, actor, reason, None)
         log.warning("gate %s by %s: %s", state.value, actor, reason)
 
     def tick(self) -> None:
         self.deadman()
+        # Never wait for the lock here: the dead-man switch runs on this thread too.
+        if self._unflushed.is_set() and self.lock.acquire(blocking=False):
+            try:
+                self._unflushed.clear()
+                self.desk.gateway.flush()
+            finally:
+                self.lock.release()
 
     def deadman(self) -> None:
         if not self.armed:
@@ -174,26 +196,34 @@ class ExecutionService(Service):
             log.warning("ignored a %s on %s", message.type, key)
             return
         if message.action == "kill_switch":
-            with self.lock:
-                # The engine is halted, and the bus told, when this returns; the audit record
-                # (a few ms of chdb insert that need not delay everyone else) follows.
-                self.desk.gateway.kill_switch(message.issued_by, message.reason, flush=False)
-                self.desk.gateway.flush()
+            # The engine is halted, and the bus told, when this returns, whoever holds the
+            # desk's lock; the audit record follows on the next tick.
+            self.desk.gateway.kill_switch(message.issued_by, message.reason, flush=False)
+            self._unflushed.set()
         elif message.action == "halt_strategy" and message.strategy_id:
-            with self.lock:
-                self.desk.gateway.set_trading_state(
-                    TradingState.HALTED, message.issued_by, message.reason,
-                    strategy_id=message.strategy_id,
-                )  # fmt: skip
-                self.desk.gateway.flush()
+            self._safer(TradingState.HALTED, message.issued_by, message.reason, message.strategy_id)
         elif message.action == "reduce":
-            with self.lock:
-                orders = reduce_orders(
-                    self.desk, message.fraction, message.trace_id,
-                    instrument=message.instrument, strategy_id=message.strategy_id,
-                )  # fmt: skip
-            for order in orders:
-                self._send(order, f"risk:{message.trace_id}")
+            # Reducing sends orders, which needs the desk's lock: on a worker of its own, so a
+            # kill switch behind it on this subscription never waits for a PM turn.
+            self._reduces.put(message)
+
+    def _reducer(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                message = self._reduces.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            trace_id_var.set(message.trace_id)
+            try:
+                with self.lock:
+                    orders = reduce_orders(
+                        self.desk, message.fraction, message.trace_id,
+                        instrument=message.instrument, strategy_id=message.strategy_id,
+                    )  # fmt: skip
+                for order in orders:
+                    self._send(order, f"risk:{message.trace_id}")
+            except Exception:
+                log.exception("execution: a reduce failed")
 
     def _ingest(self, message: BusMessage) -> Reply:
         """This process owns the embedded store, so ingestion for every agent happens here."""

@@ -76,6 +76,7 @@ class Bus(Closing):
     def __init__(self, session: zenoh.Session) -> None:
         self.session = session
         self._publishers: dict[tuple[str, bool], zenoh.Publisher] = {}
+        self._declaring = threading.Lock()
         self._subscriptions: list[Subscription] = []
 
     @classmethod
@@ -95,16 +96,25 @@ class Bus(Closing):
         fills, commands); market data may pass block=False."""
         publisher = self._publishers.get((key, block))
         if publisher is None:
-            publisher = self.session.declare_publisher(
-                key,
-                congestion_control=zenoh.CongestionControl.BLOCK
-                if block
-                else zenoh.CongestionControl.DROP,
-                reliability=zenoh.Reliability.RELIABLE,
-                express=True,
-            )
-            self._publishers[(key, block)] = publisher
+            publisher = self._declare(key, block)
         publisher.put(encode(message))
+
+    def _declare(self, key: str, block: bool) -> zenoh.Publisher:
+        # Several threads publish (handlers, heartbeats, the gateway's listeners): one
+        # publisher per key, declared once.
+        with self._declaring:
+            publisher = self._publishers.get((key, block))
+            if publisher is None:
+                publisher = self.session.declare_publisher(
+                    key,
+                    congestion_control=zenoh.CongestionControl.BLOCK
+                    if block
+                    else zenoh.CongestionControl.DROP,
+                    reliability=zenoh.Reliability.RELIABLE,
+                    express=True,
+                )
+                self._publishers[(key, block)] = publisher
+            return publisher
 
     def subscribe(
         self,

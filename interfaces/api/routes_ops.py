@@ -24,8 +24,11 @@ def _state(request: Request, actor: str, reason: str) -> GatewayStateOut:
 def halt(body: ReasonIn, request: Request, caller: Caller = Trader) -> GatewayStateOut:
     """Kill switch: cancel every open order and halt. Anyone who may trade may stop."""
     host = host_of(request)
+    # The engine halts at once, even while a PM turn holds the desk; the audit write waits
+    # for the lock, and the answer for the audit write.
+    host.session.desk.gateway.kill_switch(f"human:{caller.name}", body.reason, flush=False)
     with host.lock:
-        host.session.desk.gateway.kill_switch(f"human:{caller.name}", body.reason)
+        host.session.desk.gateway.flush()
         return _state(request, f"human:{caller.name}", body.reason)
 
 

@@ -4,6 +4,7 @@ on the graph's positions, and the dead-man switch guards the served desk too."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 from core.bus import Bus, FillEvent, Keys, MarketBar, RiskCommand, StateChange
 from core.models.trading import TradingState
 from core.settings import Settings
-from core.store import MarketDataStore
+from core.store import AuditLog, MarketDataStore
 from interfaces.server import Server, build
 from tests.services.conftest import state, wait_for
 
@@ -34,6 +35,11 @@ def served(desk_dir: Path, hub: str, tight_limits: Path) -> Iterator[Server]:
 
 def gate_state(server: Server) -> TradingState:
     return server.host.read(lambda desk: desk.gateway.trading_state)
+
+
+def audit_count(server: Server) -> int:
+    """The desk's lock is re-entrant: the test may read while it holds it."""
+    return server.host.read(lambda desk: AuditLog(desk.store).count("gate.trading_state"))
 
 
 def held(server: Server) -> float:
@@ -76,11 +82,11 @@ def test_the_dead_man_switch_guards_the_served_desk(served: Server, peer: Bus):
     )
     assert state(peer).body["state"] == "active"
     risk = next(s for s in served.services.services if s.name == "risk")
-    risk.stopping.set()  # its heartbeats stop; the rest of the desk goes on
-
-    to_reducing = wait_for(lambda: gate_state(served) is TradingState.REDUCING, 5)
-    assert to_reducing <= 1.0 + 0.5
-    wait_for(lambda: gate_state(served) is TradingState.HALTED, 5)
+    with served.host.lock:  # a PM turn in progress does not hold the switch back
+        risk.stopping.set()  # its heartbeats stop; the rest of the desk goes on
+        to_reducing = wait_for(lambda: gate_state(served) is TradingState.REDUCING, 5)
+        assert to_reducing <= 1.0 + 0.5
+        wait_for(lambda: gate_state(served) is TradingState.HALTED, 5)
     turn = served.host.ask("buy 0.1 BTC", "hosted-2")
     assert held(served) == 0, turn.answers
     wait_for(lambda: [c.state for c in changes][-2:] == ["reducing", "halted"], 5)
@@ -99,3 +105,24 @@ def test_execution_publishes_the_bars_its_gate_trades_against(served: Server, pe
     )
     assert [b.close for b in bars[-5:]] == stored["close"].tolist()
     assert {b.instrument for b in bars} == {"bitstamp:BTC/USD"}
+
+
+def test_a_kill_switch_does_not_wait_for_a_pm_turn(served: Server, peer: Bus):
+    """A PM turn holds the desk's lock for as long as it runs (a backtest: seconds). Risk's
+    kill switch halts the gate, and says so, while the turn still runs; the audit record is
+    written once the turn lets go."""
+    wait_for(lambda: gate_state(served) is TradingState.ACTIVE, 15)
+    assert state(peer).body["state"] == "active"
+    audited = audit_count(served)
+    halted: list[StateChange] = []
+    peer.subscribe(
+        Keys.health("execution"),
+        lambda m, k: halted.append(m) if isinstance(m, StateChange) else None,
+    )
+    with served.host.lock:  # a turn in progress
+        peer.publish(Keys.RISK_COMMANDS, RiskCommand(action="kill_switch", reason="test breach"))
+        wait_for(lambda: gate_state(served) is TradingState.HALTED, 2)
+        wait_for(lambda: [c.state for c in halted] == ["halted"], 2)
+        time.sleep(0.3)
+        assert audit_count(served) == audited, "no store write while the turn runs"
+    wait_for(lambda: audit_count(served) == audited + 1, 5)

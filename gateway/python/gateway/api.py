@@ -7,6 +7,7 @@ to the audit log in batches (and at once on a kill switch).
 from __future__ import annotations
 
 import logging
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -88,6 +89,10 @@ class Gateway:
         self.venue_mode = venue
         self._listeners: list[EventListener] = []
         self._bar_listeners: list[BarListener] = []
+        # Engine calls hold the GIL throughout, so they never interleave; the buffers below
+        # are what a second thread (a kill switch that must not wait for the desk's lock)
+        # could corrupt, so filling and swapping them holds this lock.
+        self._buffers = threading.Lock()
 
     @classmethod
     def from_file(cls, path: str, **kwargs: Any) -> Gateway:
@@ -111,20 +116,23 @@ class Gateway:
         self._bar_listeners.append(listener)
         return lambda: self._bar_listeners.remove(listener)
 
-    def _collect(self) -> None:
-        events = self._engine.drain_events()
-        for event in events:
-            self.recent_events.append(event)
-            if self._audit is None:
-                continue
-            self._pending.append(self._audit_event(event))
-            self._trade_rows(event)
+    def _collect(self, *, auto_flush: bool = True) -> None:
+        """Drain the engine's events into the audit batch and the listeners. `auto_flush`:
+        write the batch once it is full (False: touch no store; the caller flushes)."""
+        with self._buffers:
+            events = self._engine.drain_events()
+            for event in events:
+                self.recent_events.append(event)
+                if self._audit is None:
+                    continue
+                self._pending.append(self._audit_event(event))
+                self._trade_rows(event)
         for listener in self._listeners if events else ():
             try:
                 listener(events)
             except Exception:
                 log.exception("gateway: an event listener failed")
-        if len(self._pending) >= self._batch_size:
+        if auto_flush and len(self._pending) >= self._batch_size:
             self.flush()
 
     def _trade_rows(self, event: dict[str, Any]) -> None:
@@ -196,21 +204,23 @@ class Gateway:
             limits_version=self.limits.limits_version,
             payload=payload,
         )
-        self.recent_events.append(event.model_dump(mode="json"))
-        if self._audit is not None:
-            self._pending.append(event)
+        with self._buffers:
+            self.recent_events.append(event.model_dump(mode="json"))
+            if self._audit is not None:
+                self._pending.append(event)
 
     def flush(self) -> int:
         """Append buffered audit events (and order states and fills); returns how many
         audit events were written."""
-        if self._trades is not None:
+        with self._buffers:
             states, self._pending_states = self._pending_states, []
             fills, self._pending_fills = self._pending_fills, []
+            batch, self._pending = self._pending, []
+        if self._trades is not None:
             self._trades.append_order_states(states)
             self._trades.append_fills(fills)
-        if self._audit is None or not self._pending:
+        if self._audit is None or not batch:
             return 0
-        batch, self._pending = self._pending, []
         return self._audit.append(batch)
 
     def _decision(self, order_id: UUID, raw: tuple[str, list[str]]) -> GateDecision:
@@ -374,10 +384,11 @@ class Gateway:
     def kill_switch(
         self, actor: str, reason: str, *, at: datetime | None = None, flush: bool = True
     ) -> list[UUID]:
-        """Cancel every open order and HALT, in one call; recorded at once, unless the caller
-        (who must then call `flush()`) wants to announce the halt before the audit write."""
+        """Cancel every open order and HALT, in one call; recorded at once. `flush=False`:
+        no store write here at all, so any thread may pull the switch without waiting for
+        whoever holds the store (the caller flushes later, under its lock)."""
         canceled = self._engine.kill(actor, reason, self._now(at))
-        self._collect()
+        self._collect(auto_flush=flush)
         if flush:
             self.flush()
         return [UUID(i) for i in canceled]
@@ -397,11 +408,15 @@ class Gateway:
         *,
         strategy_id: str | None = None,
         at: datetime | None = None,
+        flush: bool = True,
     ) -> None:
+        """`flush=False`: as for `kill_switch`, no store write here (the caller flushes)."""
         try:
             self._engine.set_trading_state(strategy_id, state.value, actor, reason, self._now(at))
         finally:
-            self._collect()
+            self._collect(auto_flush=flush)
+        if flush:
+            self.flush()
 
     @property
     def trading_state(self) -> TradingState:
