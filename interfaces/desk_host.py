@@ -5,16 +5,31 @@ hear of it: listeners get each new pending approval and each answer."""
 
 from __future__ import annotations
 
+import contextvars
 import queue
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
+from uuid import uuid4
 
+from core.logs import trace_id_var
 from graph.session import DeskSession, Turn
 
 T = TypeVar("T")
 PendingListener = Callable[[str, dict[str, Any]], None]
 AnswerListener = Callable[[str, Turn, str, str], None]
+
+
+@contextmanager
+def traced() -> Iterator[str]:
+    """One trace id for a turn: the caller's (an HTTP request id) or a new one. Logs written
+    during the turn, and the orders, fills and risk commands it causes on the bus, carry it."""
+    token = trace_id_var.set(trace_id_var.get() or uuid4().hex)
+    try:
+        yield trace_id_var.get() or ""
+    finally:
+        trace_id_var.reset(token)
 
 
 class DeskHost:
@@ -35,7 +50,7 @@ class DeskHost:
                 listener(turn.thread_id, turn.pending)
 
     def ask(self, text: str, thread_id: str) -> Turn:
-        with self.lock:
+        with traced(), self.lock:
             turn = self.session.ask(text, thread_id)
         self._announce(turn)
         return turn
@@ -47,7 +62,7 @@ class DeskHost:
 
         def run() -> None:
             try:
-                with self.lock:
+                with traced(), self.lock:
                     for agent, text_out in self.session.stream(text, thread_id, every_step=True):
                         events.put({"event": "step", "agent": agent, "text": text_out})
                     pending = self.session.pending_for(thread_id)
@@ -61,12 +76,16 @@ class DeskHost:
             finally:
                 events.put(None)
 
-        threading.Thread(target=run, name=f"turn-{thread_id}", daemon=True).start()
+        # The turn's thread runs in the caller's context, so it keeps the request's trace id.
+        context = contextvars.copy_context()
+        threading.Thread(
+            target=context.run, args=(run,), name=f"turn-{thread_id}", daemon=True
+        ).start()
         while (event := events.get()) is not None:
             yield event
 
     def answer(self, thread_id: str, decision: str, approver: str, reason: str) -> Turn:
-        with self.lock:
+        with traced(), self.lock:
             turn = self.session.answer(thread_id, decision, approver, reason)
         for listener in self.on_answered:
             listener(thread_id, turn, decision, approver)

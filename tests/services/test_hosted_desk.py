@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from core.bus import Bus, FillEvent, Keys, MarketBar, RiskCommand, StateChange
+from core.logs import trace_id_var
 from core.models.trading import TradingState
 from core.settings import Settings
 from core.store import AuditLog, MarketDataStore
@@ -56,9 +57,13 @@ def test_the_graphs_orders_reach_risk_and_risk_reduces_them(served: Server, peer
     peer.subscribe(Keys.RISK_COMMANDS, lambda m, k: commands.append(m))  # type: ignore[arg-type]
     assert state(peer).body["state"] == "active"  # this peer has reached the hub
 
-    turn = served.host.ask("buy 2.5 BTC", "hosted-1")
-    if turn.pending is not None:  # above the approval threshold: a human says yes
-        turn = served.host.answer("hosted-1", "approve", "alice", "test")
+    token = trace_id_var.set("request-7f3a")  # as the API binds a request's id
+    try:
+        turn = served.host.ask("buy 2.5 BTC", "hosted-1")
+        if turn.pending is not None:  # above the approval threshold: a human says yes
+            turn = served.host.answer("hosted-1", "approve", "alice", "test")
+    finally:
+        trace_id_var.reset(token)
     assert held(served) > 0, turn
 
     # The graph's fill went out on the bus, risk saw the gross-exposure breach, execution
@@ -70,6 +75,9 @@ def test_the_graphs_orders_reach_risk_and_risk_reduces_them(served: Server, peer
     assert bought
     assert bought[0].position_after == pytest.approx(2.5)
     assert any(f.side == "sell" and f.position_after == pytest.approx(1.25) for f in fills)
+    # One trace joins the request, the graph's order, risk's command and the reducing order.
+    assert {f.trace_id for f in fills} == {"request-7f3a"}
+    assert commands[0].trace_id == "request-7f3a"
 
 
 def test_the_dead_man_switch_guards_the_served_desk(served: Server, peer: Bus):
