@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from core.bus import Bus, FillEvent, Keys, MarketBar, RiskCommand, StateChange
+from core.bus import Bus, BusError, FillEvent, Keys, MarketBar, RiskCommand, StateChange
 from core.logs import trace_id_var
 from core.models.trading import TradingState
 from core.settings import Settings
@@ -134,3 +134,15 @@ def test_a_kill_switch_does_not_wait_for_a_pm_turn(served: Server, peer: Bus):
         time.sleep(0.3)
         assert audit_count(served) == audited, "no store write while the turn runs"
     wait_for(lambda: audit_count(served) == audited + 1, 5)
+
+
+def test_a_taken_hub_port_is_a_clear_error_and_leaves_the_desk_closed(
+    desk_dir: Path, hub: str
+) -> None:
+    """Another desk already listens on the hub endpoint: serve refuses with the endpoint in the
+    message, and closes what it opened (the store can be opened again at once)."""
+    settings = Settings(data_dir=desk_dir, bus_hub=hub, log_json=False)
+    with Bus.open("router", listen=[hub]), pytest.raises(BusError, match=hub.split("/")[1]):
+        build(settings, schedule=False, bus=True)
+    server = build(settings, schedule=False, bus=False)
+    server.close()
