@@ -141,6 +141,12 @@ class Settings(BaseSettings):
         description="How often the monitor asks the store's owner for the "
         "desk's health (data freshness, gateway state).",
     )
+    monitor_llm_cost_per_hour: float = Field(
+        default=5.0,
+        gt=0,
+        description="LLM spend (USD, estimated) over the last hour above which the monitor "
+        "alerts; the same line as the Prometheus rule QuantDeskLlmCostHigh.",
+    )
     alert_webhook_url: str | None = Field(
         default=None, description="Alerts are POSTed here as JSON; unset: no webhook."
     )

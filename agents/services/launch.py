@@ -65,6 +65,8 @@ def host_services(settings: Settings, desk: Desk, lock: threading.RLock) -> Serv
     from agents.services.monitor_service import MonitorService
     from agents.services.risk_service import RiskService
     from agents.services.runtime import Service, ServiceGroup, open_bus
+    from core.bus import Keys
+    from core.llm.budget import on_usage
 
     services: list[Service] = [ExecutionService(settings, open_bus(settings, hub=True), desk, lock)]
     try:
@@ -72,7 +74,10 @@ def host_services(settings: Settings, desk: Desk, lock: threading.RLock) -> Serv
             kind(settings, open_bus(settings, hub=False))
             for kind in (RiskService, MonitorService, DataService)
         ]
-        group = ServiceGroup(services)
+        # This process makes the PM's LLM calls: their usage goes on the bus for the monitor.
+        hub_bus = services[0].bus
+        stop_usage = on_usage(lambda usage: hub_bus.publish(Keys.LLM_USAGE, usage))
+        group = ServiceGroup(services, on_close=[stop_usage])
         group.start()
     except BaseException:
         for service in reversed(services):

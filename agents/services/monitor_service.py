@@ -1,6 +1,8 @@
-"""The monitoring service: heartbeats of every agent, alerts on the bus, and the sinks that
-carry them to people (Slack through the desk's Slack app, a webhook, email over SMTP). Sinks
-run on their own worker, so a slow mail server never holds up the bus."""
+"""The monitoring service: heartbeats of every agent, data freshness and the gateway's state
+(asked of the store's owner), LLM spend per hour (from the usage the PM process publishes),
+alerts on the bus, and the sinks that carry them to people (Slack through the desk's Slack
+app, a webhook, email over SMTP). Sinks run on their own worker, so a slow mail server never
+holds up the bus."""
 
 from __future__ import annotations
 
@@ -11,12 +13,13 @@ import smtplib
 import threading
 import time
 import urllib.request
+from collections import deque
 from email.message import EmailMessage
 
 from slack_sdk import WebClient
 
 from agents.services.runtime import Service
-from core.bus import Alert, Bus, BusError, BusMessage, Control, Heartbeat, Keys
+from core.bus import Alert, Bus, BusError, BusMessage, Control, Heartbeat, Keys, LlmUsage
 from core.settings import Settings
 from core.telemetry import AGENT_UP, HEARTBEAT_AGE
 
@@ -35,6 +38,10 @@ class MonitorService(Service):
         self.delivered: list[str] = []
         bus.subscribe(Keys.ALL_HEALTH, self._heartbeat)
         bus.subscribe(Keys.ALL_ALERTS, self._alert)
+        bus.subscribe(Keys.LLM_USAGE, self._llm)
+        self.llm_calls: deque[tuple[float, float]] = deque()  # (monotonic time, cost USD)
+        self.llm_over = False
+        self.llm_lock = threading.Lock()
         self.stale: set[str] = set()
         self._slack_client: WebClient | None = None
         threading.Thread(target=self._deliver, name="monitor-sinks", daemon=True).start()
@@ -67,6 +74,28 @@ class MonitorService(Service):
                 self.silent.discard(message.agent)
                 self.raise_alert("info", f"agent {message.agent} is back")
 
+    def _llm(self, message: BusMessage, key: str) -> None:
+        if isinstance(message, LlmUsage):
+            with self.llm_lock:
+                self.llm_calls.append((time.monotonic(), message.cost_usd))
+
+    def llm_spend_last_hour(self, now: float) -> float:
+        with self.llm_lock:
+            while self.llm_calls and self.llm_calls[0][0] < now - 3600:
+                self.llm_calls.popleft()
+            return sum(cost for _, cost in self.llm_calls)
+
+    def _watch_llm_spend(self, now: float) -> None:
+        spend, limit = self.llm_spend_last_hour(now), self.settings.monitor_llm_cost_per_hour
+        if spend > limit and not self.llm_over:
+            self.llm_over = True
+            self.raise_alert(
+                "warning", f"LLM spend {spend:.6g} USD in the last hour > {limit:.6g} USD"
+            )
+        elif spend <= limit and self.llm_over:
+            self.llm_over = False
+            self.raise_alert("info", f"LLM spend back to {spend:.6g} USD an hour")
+
     def _alert(self, message: BusMessage, key: str) -> None:
         if isinstance(message, Alert):
             self.outbox.put(message)
@@ -88,6 +117,7 @@ class MonitorService(Service):
             if not up and agent not in self.silent:
                 self.silent.add(agent)
                 self.raise_alert("warning", f"agent {agent} silent for {age:.1f} s")
+        self._watch_llm_spend(now)
 
     def _deliver(self) -> None:
         while True:

@@ -11,6 +11,7 @@ import logging
 import os
 import signal
 import threading
+from collections.abc import Callable
 from types import FrameType
 
 from core.bus import Bus, Heartbeat, Keys
@@ -91,8 +92,11 @@ class ServiceGroup:
     one per process: `start()` announces them and starts their loops, `close()` stops the
     loops and closes them in reverse order."""
 
-    def __init__(self, services: list[Service]) -> None:
+    def __init__(
+        self, services: list[Service], on_close: list[Callable[[], None]] | None = None
+    ) -> None:
         self.services = services
+        self.on_close = on_close or []
         self._loops: list[threading.Thread] = []
 
     def start(self) -> None:
@@ -107,6 +111,8 @@ class ServiceGroup:
             service.stopping.set()
 
     def close(self) -> None:
+        for undo in self.on_close:
+            undo()
         self.stop()
         for thread in self._loops:
             thread.join(timeout=10)

@@ -24,6 +24,7 @@ class Keys:
     ALL_ORDERS = "desk/orders/*"
     ALL_ALERTS = "desk/alerts/*"
     ALL_MARKET_DATA = "desk/md/**"
+    LLM_USAGE = "desk/llm/usage"
 
     @staticmethod
     def market_data(venue: str, symbol: str) -> str:

@@ -126,6 +126,19 @@ class StateChange(_Message):
     reason: str = Field(default="", max_length=500)
 
 
+class LlmUsage(_Message):
+    """One LLM call's tokens and estimated cost, from the process that made it (the PM's);
+    the monitor sums the spend per hour."""
+
+    type: Literal["llm_usage"] = "llm_usage"
+    model: str = Field(min_length=1, max_length=120)
+    prompt_version: str = Field(default="", max_length=120)
+    prompt_tokens: int = Field(ge=0)
+    completion_tokens: int = Field(ge=0)
+    cost_usd: float = Field(ge=0, allow_inf_nan=False)
+    latency_ms: float = Field(ge=0, allow_inf_nan=False)
+
+
 class IngestRequest(_Message):
     """Load bundled datasets into the store (through its owner)."""
 
@@ -153,6 +166,7 @@ BusMessage = Annotated[
     | OrderRequest
     | Control
     | StateChange
+    | LlmUsage
     | IngestRequest
     | Reply,
     Field(discriminator="type"),

@@ -1,19 +1,31 @@
 """A token budget per run that aborts cleanly, and a log line per LLM call with its prompt
-version, tokens, latency and cost."""
+version, tokens, latency and cost; usage listeners (`on_usage`) hear of every call, which is
+how a served desk puts its LLM spend on the bus for the monitor."""
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.outputs import LLMResult
 
+from core.bus.messages import LlmUsage
 from core.telemetry import LLM_COST, LLM_TOKENS
 
 log = logging.getLogger("quantdesk.llm")
+UsageListener = Callable[[LlmUsage], None]
+_listeners: list[UsageListener] = []
+
+
+def on_usage(listener: UsageListener) -> Callable[[], None]:
+    """Call `listener` after every LLM call in this process; returns what stops it."""
+    _listeners.append(listener)
+    return lambda: _listeners.remove(listener)
+
 
 # USD per million tokens (input, output); unknown models are logged at cost 0.
 PRICES = {"gpt-4o-mini": (0.15, 0.60), "gpt-4o": (2.50, 10.00), "gpt-4.1-mini": (0.40, 1.60)}
@@ -71,3 +83,13 @@ class TokenBudget(BaseCallbackHandler):
                 "budget_left": self.budget - self.used,
             },
         )
+        usage_event = LlmUsage(
+            model=self.model[:120], prompt_version=self.prompt_version[:120],
+            prompt_tokens=prompt, completion_tokens=completion, cost_usd=cost,
+            latency_ms=latency * 1000,
+        )  # fmt: skip
+        for listener in list(_listeners):
+            try:
+                listener(usage_event)
+            except Exception:
+                log.exception("an LLM usage listener failed")
