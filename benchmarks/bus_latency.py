@@ -112,14 +112,20 @@ def round_trips(raw: bool) -> str:
     return percentiles(samples)
 
 
+def bitstamp_desk(tmp: Path) -> Path:
+    """A desk data directory whose store holds Bitstamp's real daily bars."""
+    data_dir = tmp / "desk"
+    crypto = DATASETS["crypto"].read()
+    with Store(f"chdb://{data_dir / 'clickhouse'}") as store:
+        store.migrate()
+        bitstamp = crypto[crypto["venue"] == "bitstamp"]
+        ingest_bars(store, bitstamp, source="crypto", calendar=SessionCalendar.CONTINUOUS)
+    return data_dir
+
+
 def breach_to_halt(runs: int = 20) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        data_dir = Path(tmp) / "desk"
-        crypto = DATASETS["crypto"].read()
-        with Store(f"chdb://{data_dir / 'clickhouse'}") as store:
-            store.migrate()
-            bitstamp = crypto[crypto["venue"] == "bitstamp"]
-            ingest_bars(store, bitstamp, source="crypto", calendar=SessionCalendar.CONTINUOUS)
+        data_dir = bitstamp_desk(Path(tmp))
         hub = f"tcp/127.0.0.1:{free_port()}"
         env = os.environ | {
             "QUANTDESK_DATA_DIR": str(data_dir), "QUANTDESK_BUS_HUB": hub,
@@ -190,12 +196,7 @@ def served_kill_during_turns(runs: int = 8) -> None:
     from interfaces.server import build
 
     with tempfile.TemporaryDirectory() as tmp:
-        data_dir = Path(tmp) / "desk"
-        crypto = DATASETS["crypto"].read()
-        with Store(f"chdb://{data_dir / 'clickhouse'}") as store:
-            store.migrate()
-            bitstamp = crypto[crypto["venue"] == "bitstamp"]
-            ingest_bars(store, bitstamp, source="crypto", calendar=SessionCalendar.CONTINUOUS)
+        data_dir = bitstamp_desk(Path(tmp))
         hub = f"tcp/127.0.0.1:{free_port()}"
         settings = Settings(data_dir=data_dir, bus_hub=hub, log_json=False,
                             deadman_reduce_after_s=30, deadman_halt_after_s=60)  # fmt: skip

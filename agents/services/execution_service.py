@@ -82,7 +82,10 @@ class ExecutionService(Service):
         self.armed = False
         self._unflushed = threading.Event()
         self._reduces: queue.Queue[RiskCommand] = queue.Queue()
-        threading.Thread(target=self._reducer, name="execution-reduce", daemon=True).start()
+        self._reducing = threading.Thread(
+            target=self._reducer, name="execution-reduce", daemon=True
+        )
+        self._reducing.start()
         with self.lock:
             publisher = GateEventPublisher(bus, desk.gateway)
             self._stops = [desk.gateway.listen(publisher), desk.gateway.listen_bars(publisher.bar)]
@@ -262,6 +265,9 @@ class ExecutionService(Service):
         return Reply(ok=True, body=body)
 
     def close(self) -> None:
+        # A reduce in flight finishes (its orders and events go out) before anything closes.
+        self.stopping.set()
+        self._reducing.join(timeout=30)
         with self.lock:
             for stop in self._stops:
                 stop()
