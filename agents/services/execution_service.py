@@ -255,11 +255,9 @@ class ExecutionService(Service):
                 self.desk.gateway.rearm(message.actor, message.reason)
                 self.last_risk = time.monotonic()
         with self.lock:
-            positions = {
-                f"{p.venue_id}:{p.symbol}": p.quantity for p in self.desk.gateway.positions()
-            }
             body: dict[str, object] = {
-                "state": self.desk.gateway.trading_state.value, "positions": positions,
+                "state": self.desk.gateway.trading_state.value,
+                "positions": self.desk.gateway.holdings(),
                 "equity": self.desk.gateway.equity,
             }  # fmt: skip
         return Reply(ok=True, body=body)

@@ -79,15 +79,13 @@ class GateEventPublisher:
         instrument = event["instrument_id"]
         strategy = event["strategy_id"]
         FILLS.labels(strategy).inc()
-        # The account's position in the instrument, over every strategy that holds it.
-        held = sum(
-            p.quantity for p in self.gateway.positions() if f"{p.venue_id}:{p.symbol}" == instrument
-        )
         self.bus.publish(
             Keys.fills(strategy),
             FillEvent(order_id=event["order_id"], strategy_id=strategy, instrument=instrument,
                       side=event["side"], quantity=event["quantity"], price=event["price"],
-                      fee=event["fee"], position_after=held, equity=self.gateway.equity),
+                      fee=event["fee"],
+                      position_after=self.gateway.holdings().get(instrument, 0.0),
+                      equity=self.gateway.equity),
         )  # fmt: skip
 
     def _state(self, event: dict[str, Any]) -> None:

@@ -286,3 +286,14 @@ def test_order_states_and_fills_land_in_their_tables(gw: Gateway, store: Store):
     gw.submit(denied)
     gw.flush()
     assert log.order_history(str(denied.order_id)) == []
+
+
+def test_holdings_sum_every_strategy_per_instrument(gw: Gateway):
+    """What the account holds per instrument, whichever strategies hold it (risk's gross
+    exposure reads this off every fill)."""
+    for side, quantity, strategy in [(Side.BUY, 0.3, "momentum"), (Side.BUY, 0.1, "mean_reversion"),
+                                     (Side.SELL, 0.05, "mean_reversion")]:  # fmt: skip
+        assert gw.submit(order(side, quantity, None, strategy=strategy)).verdict is Verdict.ACCEPT
+    per_strategy = {p.strategy_id: p.quantity for p in gw.positions()}
+    assert per_strategy == pytest.approx({"momentum": 0.3, "mean_reversion": 0.05})
+    assert gw.holdings() == pytest.approx({"paper:BTC/USD": 0.35})

@@ -126,7 +126,11 @@ def test_a_strategy_past_its_loss_limit_is_halted_and_others_trade_on(launch: La
     assert "strategy momentum lost" in commands[0].reason
     wait_for(lambda: send("buy", "momentum")["reasons"] == ["STRATEGY_HALTED"], 5)
     assert send("buy", "manual")["verdict"] == "ACCEPT"
-    assert state(peer).body["state"] == "active"
+    assert send("buy", "mean_reversion")["verdict"] == "ACCEPT"
+    body = state(peer).body
+    assert body["state"] == "active"
+    # The account's position sums the strategies: momentum is flat, the other two hold 1 each.
+    assert body["positions"]["bitstamp:BTC/USD"] == 2.0
 
 
 def test_services_in_client_mode_reach_the_hub(launch: Launch, peer: Bus, tight_limits: Path):

@@ -541,6 +541,13 @@ class Gateway:
             )
         return out
 
+    def holdings(self) -> dict[str, float]:
+        """The account's quantity per instrument ("venue:symbol"), summed over strategies."""
+        out: dict[str, float] = {}
+        for _strategy, inst, qty, *_rest in self._engine.positions():
+            out[inst] = out.get(inst, 0.0) + qty
+        return out
+
     def fees(self) -> float:
         return sum(p[5] for p in self._engine.positions())
 
