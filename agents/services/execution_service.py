@@ -92,7 +92,6 @@ class ExecutionService(Service):
             self.desk.gateway.set_trading_state(
                 TradingState.REDUCING, "deadman", "waiting for the risk service's heartbeats"
             )
-            self.desk.gateway.flush()
         bus.subscribe(Keys.health("risk"), self._risk_heartbeat)
         bus.subscribe(Keys.RISK_COMMANDS, self._command)
         bus.serve(Keys.rpc("execution", "submit"), self._submit)
