@@ -8,14 +8,12 @@ Run: uv run python -m benchmarks.api_latency
 from __future__ import annotations
 
 import itertools
-import statistics
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 
+from benchmarks.timing import timed
 from core.settings import Settings
 from core.store import Store
 from evals.harness import prepare_store
@@ -28,16 +26,6 @@ from interfaces.server import serve_in_background
 KEY = "bench-admin-key-0123456789"
 ROUNDS = 200
 ASK = {"message": "what is our exposure?"}
-
-
-def timed(call: Callable[[], object], rounds: int = ROUNDS) -> tuple[float, float]:
-    samples = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        call()
-        samples.append(time.perf_counter() - start)
-    samples.sort()
-    return statistics.median(samples) * 1e3, samples[int(len(samples) * 0.99) - 1] * 1e3
 
 
 def main() -> None:
@@ -72,10 +60,8 @@ def measure(host: DeskHost, url: str) -> None:
              .raise_for_status()),
         ]  # fmt: skip
         for name, local, remote in rows:
-            timed(local, 20)
-            timed(remote, 20)
-            lp50, lp99 = timed(local)
-            rp50, rp99 = timed(remote)
+            lp50, lp99 = timed(local, ROUNDS, warmup=20)
+            rp50, rp99 = timed(remote, ROUNDS, warmup=20)
             print(f"{name:<38} in-process p50 {lp50:7.2f} ms p99 {lp99:7.2f} | "
                   f"HTTP p50 {rp50:7.2f} ms p99 {rp99:7.2f} | overhead p50 "
                   f"{rp50 - lp50:5.2f} ms")  # fmt: skip
@@ -87,8 +73,7 @@ def measure(host: DeskHost, url: str) -> None:
                     if line.startswith("data: "):
                         break
 
-        timed(first_event, 20)
-        p50, p99 = timed(first_event, 100)
+        p50, p99 = timed(first_event, 100, warmup=20)
         print(f"SSE: first step of a streamed turn          p50 {p50:7.2f} ms p99 {p99:7.2f}")
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,6 +27,7 @@ from pathlib import Path
 
 import zenoh
 
+from benchmarks.timing import free_port
 from core.bus import Alert, Bus, Control, FillEvent, Heartbeat, Keys, RiskCommand
 from core.bus.session import config
 from core.models.market import SessionCalendar
@@ -37,12 +37,6 @@ from tools.ingest.pipeline import ingest_bars
 from tools.ingest.real_datasets import DATASETS
 
 ROUNDS = 5_000
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def echo(endpoint: str, raw: bool) -> None:

@@ -6,13 +6,12 @@ Run: uv run python -m benchmarks.knowledge_queries
 
 from __future__ import annotations
 
-import socket
-import statistics
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+from benchmarks.timing import free_port, timed
 from core.settings import Settings
 from core.store import Store
 from deploy.neo4j import launcher
@@ -31,24 +30,6 @@ REQUESTS = (
     "find a momentum strategy for ETH and paper-trade it",
     "buy 0.5 BTC",
 )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def timed(fn: Callable[[], object], runs: int = RUNS) -> tuple[float, float]:
-    for _ in range(20):
-        fn()
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
-    samples.sort()
-    return statistics.median(samples) * 1e3, samples[int(len(samples) * 0.99) - 1] * 1e3
 
 
 def main() -> None:
@@ -103,7 +84,7 @@ def main() -> None:
                     }  # fmt: skip
                     print(f"{'query':45s} {'p50 ms':>8s} {'p99 ms':>8s}   ({RUNS} runs each)")
                     for name, fn in cases.items():
-                        p50, p99 = timed(fn)
+                        p50, p99 = timed(fn, RUNS, warmup=20)
                         print(f"{name:45s} {p50:8.2f} {p99:8.2f}")
         finally:
             launcher.stop(local_home(settings))
