@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -19,13 +20,17 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 
 from agents.services.launch import host_services
-from agents.services.runtime import ServiceGroup
+from agents.services.runtime import ServiceGroup, ShutdownSignals
 from core.settings import Settings
 from graph.session import DeskSession
 from interfaces.api import create_app
 from interfaces.desk_host import DeskHost
 from interfaces.scheduler import Scheduler, load_schedule
 from interfaces.slack import SlackDesk
+
+
+class HttpServerError(RuntimeError):
+    """uvicorn stopped without being asked to (most often: the port was taken)."""
 
 
 def local_admin_key(settings: Settings) -> tuple[Settings, str | None]:
@@ -52,7 +57,39 @@ class Server:
     services: ServiceGroup | None
     stack: ExitStack
 
-    def close(self) -> None:
+    def serve_http(self, host: str, port: int, shutdown: ShutdownSignals) -> None:
+        """Serve the API and page on host:port until `shutdown` is requested (SIGTERM or
+        SIGINT), then return once open requests are answered; the caller closes.
+
+        uvicorn runs on a thread of its own because on the main thread it takes the signals
+        itself and, once drained, raises the one it caught again: SIGTERM's default action then
+        ended the process (exit 143) before the desk was closed. Here the main thread keeps
+        the signals, so SIGTERM and SIGINT take one path. A second signal stops waiting for
+        open connections; the close still runs."""
+        http = uvicorn.Server(uvicorn.Config(self.app, host=host, port=port, log_config=None))
+
+        def stop(sig: signal.Signals) -> None:
+            http.force_exit = http.should_exit
+            http.should_exit = True
+
+        shutdown.on_signal.append(stop)
+        if shutdown.requested.is_set():  # a signal came while the desk was opening
+            return
+        thread = threading.Thread(target=http.run, name="uvicorn")
+        thread.start()
+        # A blocking join is interrupted by signals on POSIX, so the handlers run meanwhile.
+        thread.join()
+        if not shutdown.requested.is_set():
+            raise HttpServerError(f"the HTTP server on {host}:{port} stopped (see the log above)")
+
+    def close(self, stopped_by: signal.Signals | None = None) -> None:
+        """Close everything `build` opened, in reverse: the agent services and the bus, the
+        scheduler, Slack, then the desk (its gateway flushes the audit and trade buffers) and
+        the store. With `stopped_by`, an audit row says the desk was shut down and why."""
+        if stopped_by is not None:
+            self.host.record(
+                "serve.shutdown", {"signal": stopped_by.name, "pid": os.getpid()}, actor="serve"
+            )
         self.stack.close()
 
 

@@ -12,7 +12,7 @@ import os
 import signal
 import threading
 from collections.abc import Callable
-from types import FrameType
+from types import FrameType, TracebackType
 
 from core.bus import Bus, Heartbeat, Keys
 from core.settings import Settings
@@ -120,22 +120,55 @@ class ServiceGroup:
             service.close()
 
 
+class ShutdownSignals:
+    """SIGTERM (what systemd, Kubernetes and `docker stop` send) and SIGINT (Ctrl-C) ask for
+    the same graceful stop. While installed, either one sets `requested`, keeps the first
+    signal in `received` and calls each `on_signal` callback (on the main thread, between two
+    bytecodes: callbacks only set flags); the previous handlers come back on exit."""
+
+    handled = (signal.SIGTERM, signal.SIGINT)
+
+    def __init__(self) -> None:
+        self.requested = threading.Event()
+        self.received: signal.Signals | None = None
+        self.on_signal: list[Callable[[signal.Signals], None]] = []
+        self._previous: dict[signal.Signals, Callable[[int, FrameType | None], object] | int] = {}
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        sig = signal.Signals(signum)
+        if self.received is None:
+            self.received = sig
+        self.requested.set()
+        for callback in self.on_signal:
+            callback(sig)
+
+    def __enter__(self) -> ShutdownSignals:
+        for sig in self.handled:
+            previous = signal.signal(sig, self._handle)
+            self._previous[sig] = signal.SIG_DFL if previous is None else previous
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        for sig, previous in self._previous.items():
+            signal.signal(sig, previous)
+
+
 def run_together(services: list[Service], metrics_port: int | None) -> None:
     """Run services in this process until SIGTERM or SIGINT, then close them."""
-    stopping = threading.Event()
     group = ServiceGroup(services)
-
-    def stop(signum: int, frame: FrameType | None) -> None:
-        stopping.set()
-        group.stop()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    if metrics_port is not None:
-        port = serve_metrics(metrics_port)
-        log.info("metrics on http://127.0.0.1:%d/metrics", port)
-    group.start()
-    if len(services) > 1:
-        print("all ready", flush=True)
-    stopping.wait()
-    group.close()
+    # The handlers stay installed while the group closes: a second signal must not cut the
+    # close short (an execution service flushes its gateway's audit and trade buffers there).
+    with ShutdownSignals() as shutdown:
+        shutdown.on_signal.append(lambda sig: group.stop())
+        if metrics_port is not None:
+            port = serve_metrics(metrics_port)
+            log.info("metrics on http://127.0.0.1:%d/metrics", port)
+        group.start()
+        if len(services) > 1:
+            print("all ready", flush=True)
+        shutdown.requested.wait()
+        group.close()
+    received = shutdown.received.name if shutdown.received is not None else "request"
+    log.info("stopped by %s: %s closed", received, ", ".join(s.name for s in services))

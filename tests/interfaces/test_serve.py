@@ -1,9 +1,11 @@
 """`quantdesk serve` as a user starts it: its own process on loopback, an admin key made for
 a fresh data directory (mode 0600), the page, the API, the scheduler and the agent services on
-the bus up; stopped by the test."""
+the bus up; stopped by the test with SIGTERM (systemd, Kubernetes, `docker stop`) or SIGINT
+(Ctrl-C), and either way it shuts down through the same close."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -13,7 +15,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import pytest
 
+from core.store import Store
 from tests.fakes.loopback import free_port
 
 
@@ -24,7 +28,8 @@ def until(check: Callable[[], bool], timeout: float = 15) -> None:
         time.sleep(0.1)
 
 
-def test_serve_starts_the_api_page_and_scheduler_on_loopback(tmp_path: Path):
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "sigint"])
+def test_serve_starts_on_loopback_and_shuts_down_gracefully(tmp_path: Path, stop: signal.Signals):
     data = tmp_path / "desk"
     port, metrics_port = free_port(), free_port()
     env = {
@@ -76,9 +81,21 @@ def test_serve_starts_the_api_page_and_scheduler_on_loopback(tmp_path: Path):
         until(lambda: 'quantdesk_agent_up{agent="risk"} 1.0' in httpx.get(metrics).text)
         assert "quantdesk_trading_state 0.0" in httpx.get(metrics).text
     finally:
-        server.send_signal(signal.SIGINT)
+        server.send_signal(stop)
+        # The bound: a graceful stop drains HTTP and closes everything well within it.
         output, _ = server.communicate(timeout=60)
+    # Exit 0, not SIGTERM's own -15 (shell: 143), which would mean the close never ran.
     assert server.returncode == 0, output
+    assert f"serve stopped by {stop.name}" in output
+    # The shutdown's audit row was written by the closing desk; the store opens again, so
+    # the process let go of it.
+    with Store(f"chdb://{data / 'clickhouse'}") as store:
+        rows = store.client.query(
+            "SELECT actor, payload FROM audit_log WHERE kind = 'serve.shutdown'"
+        ).result_rows
+    assert [(actor, json.loads(payload)["signal"]) for actor, payload in rows] == [
+        ("serve", stop.name)
+    ]
     assert f"QuantDesk on http://127.0.0.1:{port}/" in output
     assert "admin API key" in output
     assert "agent services on the bus" in output
