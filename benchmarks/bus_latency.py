@@ -33,6 +33,7 @@ from core.bus.session import config
 from core.models.market import SessionCalendar
 from core.settings import Settings
 from core.store import Store
+from gateway import Actor
 from tools.ingest.pipeline import ingest_bars
 from tools.ingest.real_datasets import DATASETS
 
@@ -227,7 +228,7 @@ def served_kill_during_turns(runs: int = 8) -> None:
                 turns.append(time.perf_counter() - began)
                 held_on.append(time.perf_counter() - start)
                 with server.host.lock:
-                    server.host.session.desk.gateway.rearm("human:bench", "benchmark")
+                    server.host.session.desk.gateway.rearm(Actor.human("bench"), "benchmark")
         finally:
             bus.close()
             server.close()

@@ -37,7 +37,7 @@ from core.models.trading import Order, OrderType, Side, TimeInForce, TradingStat
 from core.settings import Settings
 from core.store import MarketDataStore, Store
 from core.telemetry import GATE_LATENCY
-from gateway import GateDecision
+from gateway import GateDecision, GatewayError
 
 log = logging.getLogger(__name__)
 
@@ -248,11 +248,13 @@ class ExecutionService(Service):
             with self.lock:
                 return Reply(ok=True, body=recent_closes(self.desk, MARK_DAYS))
         if message.action == "rearm":
-            if not message.actor.startswith("human:") or not message.reason:
-                return Reply(ok=False, error="rearming needs a human ('human:<name>') and a reason")
-            with self.lock:
-                self.desk.gateway.rearm(message.actor, message.reason)
-                self.last_risk = time.monotonic()
+            # The gate decides who may rearm (a named human) and records a refusal itself.
+            try:
+                with self.lock:
+                    self.desk.gateway.rearm(message.actor, message.reason)
+                    self.last_risk = time.monotonic()
+            except GatewayError as exc:
+                return Reply(ok=False, error=str(exc))
         with self.lock:
             body: dict[str, object] = {
                 "state": self.desk.gateway.trading_state.value,

@@ -134,6 +134,12 @@ fn positive(field: String, value: f64) -> Result<(), ConfigError> {
     }
 }
 
+/// A tick or lot: positive, and within what the exact grid test can divide by.
+fn grid(field: String, value: f64) -> Result<(), ConfigError> {
+    positive(field.clone(), value)?;
+    crate::increments::check_increment(value).map_err(|e| err(field, &e.to_string()))
+}
+
 fn non_negative(field: String, value: f64) -> Result<(), ConfigError> {
     if value.is_finite() && value >= 0.0 {
         Ok(())
@@ -211,8 +217,8 @@ impl GateConfig {
             if !ids.insert(inst.id.as_str()) {
                 return Err(err(at("id"), "is listed twice"));
             }
-            positive(at("tick"), inst.tick)?;
-            positive(at("lot"), inst.lot)?;
+            grid(at("tick"), inst.tick)?;
+            grid(at("lot"), inst.lot)?;
             positive(at("min_quantity"), inst.min_quantity)?;
             positive(at("max_quantity"), inst.max_quantity)?;
             if inst.max_quantity < inst.min_quantity {
@@ -311,6 +317,9 @@ pub(crate) mod tests {
     fn errors_name_the_field() {
         let e = with(&["instruments", "1", "tick"], serde_json::json!(0.0)).unwrap_err();
         assert_eq!(e.field, "instruments[1].tick");
+        let e = with(&["instruments", "2", "lot"], serde_json::json!(1e38)).unwrap_err();
+        assert_eq!(e.field, "instruments[2].lot");
+        assert!(e.message.starts_with("INCREMENT_TOO_LARGE"), "{e}");
         let e = with(&["max_drawdown"], serde_json::json!(1.5)).unwrap_err();
         assert_eq!(e.field, "max_drawdown");
         let e = with(&["submit_rate", "max"], serde_json::json!(0)).unwrap_err();

@@ -4,9 +4,11 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 
+use crate::actor::Actor;
 use crate::approval::ApprovalKey;
 use crate::book::{Book, IdMap};
 use crate::config::GateConfig;
+use crate::increments::Grid;
 use crate::order::{Lifecycle, OrderEvent, OrderRequest, OrderStatus, OrderType, Side, TimeInForce};
 use crate::reason::{Reason, ReasonSet};
 use crate::events::{Action, Event, Verdict};
@@ -50,6 +52,7 @@ pub enum EngineError {
     Transition(String),
     NotApprovable(String),
     BadArgument(String),
+    RearmRefused(String),
 }
 
 impl std::fmt::Display for EngineError {
@@ -62,6 +65,7 @@ impl std::fmt::Display for EngineError {
                 write!(f, "NOT_APPROVABLE: order {id} is not waiting for approval")
             }
             EngineError::BadArgument(msg) => write!(f, "BAD_ARGUMENT: {msg}"),
+            EngineError::RearmRefused(msg) => write!(f, "REARM_REFUSED: {msg}"),
         }
     }
 }
@@ -82,6 +86,9 @@ pub(crate) struct InstrumentState {
     pub own_bids: BTreeMap<i64, u32>,
     pub own_asks: BTreeMap<i64, u32>,
     pub book: Book,
+    /// The tick and lot grids, read once: the gate checks every order against them.
+    pub tick: Grid,
+    pub lot: Grid,
 }
 
 pub(crate) struct OrderRecord {
@@ -97,6 +104,12 @@ pub(crate) struct OrderRecord {
     pub fills: u32,
     pub resting_ticks: Option<i64>,
     pub pending_update: Option<(f64, f64)>,
+}
+
+pub(crate) struct RestoredOrder {
+    pub client_order_id: String,
+    pub status: OrderStatus,
+    pub filled: f64,
 }
 
 pub struct Engine {
@@ -121,6 +134,9 @@ pub struct Engine {
     pub(crate) modifies: VecDeque<i64>,
     pub(crate) client_ids: HashSet<String>,
     pub(crate) handles: HashMap<String, u64>,
+    /// Orders an earlier run booked (`restore_order`), by order id. Closed records only,
+    /// kept apart from `orders` so nothing that walks open orders can meet them.
+    pub(crate) restored: HashMap<String, RestoredOrder>,
     pub(crate) orders: IdMap<OrderRecord>,
     pub(crate) next_handle: u64,
     pub(crate) ledger: Ledger,
@@ -165,6 +181,8 @@ impl Engine {
                 own_bids: BTreeMap::new(),
                 own_asks: BTreeMap::new(),
                 book: Book::new(),
+                tick: Grid::new(i.tick),
+                lot: Grid::new(i.lot),
             })
             .collect();
         let n_s = config.strategies.len();
@@ -187,6 +205,7 @@ impl Engine {
             modifies: VecDeque::new(),
             client_ids: HashSet::new(),
             handles: HashMap::new(),
+            restored: HashMap::new(),
             orders: IdMap::default(),
             next_handle: 1,
             ledger: Ledger::new(n_s, n_i, config.starting_cash),
@@ -236,6 +255,9 @@ impl Engine {
     }
 
     pub fn order_status(&self, order_id: &str) -> Option<(OrderStatus, f64, f64)> {
+        if let Some(r) = self.restored.get(order_id) {
+            return Some((r.status, r.filled, 0.0));
+        }
         let handle = self.handles.get(order_id)?;
         self.orders.get(handle).map(|o| (o.life.status, o.filled, o.leaves))
     }
@@ -420,6 +442,10 @@ impl Engine {
     }
 
     fn handle_of(&self, order_id: &str) -> Result<u64, EngineError> {
+        if self.restored.contains_key(order_id) {
+            // Known, but closed: its venue went with the process that sent it.
+            return Err(EngineError::OrderNotOpen(order_id.to_string()));
+        }
         self.handles.get(order_id).copied().ok_or_else(|| EngineError::OrderUnknown(order_id.to_string()))
     }
 
@@ -618,30 +644,60 @@ impl Engine {
         canceled
     }
 
-    /// Lift HALTED or REDUCING back to ACTIVE: an explicit, recorded human action.
-    pub fn rearm(&mut self, actor: &str, reason: &str, now_ms: i64) -> Result<(), EngineError> {
-        if actor.trim().is_empty() || reason.trim().is_empty() {
-            return Err(EngineError::BadArgument("rearming needs the human's id and a reason".into()));
+    /// Lift HALTED or REDUCING back to ACTIVE: an explicit, recorded human action. The
+    /// engine decides who may: anyone but a human with a name is refused, with a
+    /// `rearm.refused` event, so no caller's own check is what stands between an agent and a
+    /// live desk.
+    pub fn rearm(&mut self, actor: &Actor, reason: &str, now_ms: i64) -> Result<(), EngineError> {
+        if !actor.is_named_human() {
+            let why = match actor {
+                Actor::Human(_) => actor.validate().err().map_or_else(String::new, |e| e.0),
+                _ => format!("only a named human (human:<name>) may rearm, not the {} {:?}", actor.kind(), actor.name()),
+            };
+            return Err(self.refuse_rearm(&actor.to_string(), &why, reason, now_ms));
         }
+        if reason.trim().is_empty() {
+            return Err(EngineError::BadArgument("rearming needs a reason".into()));
+        }
+        let actor = actor.to_string();
         self.daily_breaker = false;
         self.drawdown_breaker = false;
         let equity = self.equity();
         self.peak_equity = equity;
         self.day_start_equity = equity;
-        self.set_account_state(TradingState::Active, actor, reason, now_ms);
+        self.set_account_state(TradingState::Active, &actor, reason, now_ms);
         for s in 0..self.strategy_states.len() {
             if self.strategy_states[s] != TradingState::Active {
                 self.strategy_states[s] = TradingState::Active;
                 self.events.push(Event::TradingState {
                     scope: format!("strategy:{}", self.config.strategies[s].id),
                     state: TradingState::Active,
-                    actor: actor.to_string(),
+                    actor: actor.clone(),
                     reason: reason.to_string(),
                     ts_ms: now_ms,
                 });
             }
         }
         Ok(())
+    }
+
+    /// Record a refused re-arm and return the error to raise. `actor` is the text as given
+    /// (the binding calls this for text that does not parse as an actor); the event carries
+    /// it cut to the audit log's `MAX_ACTOR_LEN` with control characters replaced, so a
+    /// hostile name can neither break the audit row nor hide in it.
+    pub fn refuse_rearm(&mut self, actor: &str, why: &str, requested_reason: &str, now_ms: i64) -> EngineError {
+        let mut shown: String = actor.chars().map(|c| if c.is_control() { '?' } else { c }).take(crate::actor::MAX_ACTOR_LEN).collect();
+        if shown.trim().is_empty() {
+            shown = "unknown".into();
+        }
+        self.events.push(Event::RearmRefused {
+            scope: format!("account:{}", self.config.account_id),
+            actor: shown,
+            reason: why.to_string(),
+            requested_reason: requested_reason.to_string(),
+            ts_ms: now_ms,
+        });
+        EngineError::RearmRefused(why.to_string())
     }
 
     /// Daily loss and drawdown breakers: either trips the account to REDUCING.
@@ -732,6 +788,41 @@ impl Engine {
         let s = self.strategy_index(strategy_id).ok_or_else(|| EngineError::BadArgument(format!("unknown strategy {strategy_id:?}")))?;
         let i = self.instrument_index(instrument_id).ok_or_else(|| EngineError::BadArgument(format!("unknown instrument {instrument_id:?}")))?;
         self.ledger.book_fill(s, i, side, quantity, price, fee);
+        Ok(())
+    }
+
+    /// Record an order an earlier run of the desk booked, so a restarted engine answers for
+    /// it: `order_status` gives `(status, filled, 0.0)`, and a submit reusing its order id or
+    /// client order id is denied DUPLICATE_CLIENT_ORDER_ID, so it never reaches a venue twice.
+    /// The record is closed whatever `status` says: it has no leaves, no exposure and counts
+    /// in no open-order sum, and cancel or modify answer ORDER_NOT_OPEN. A status that was
+    /// still open (`submitted`, `accepted`, `partially_filled`, `pending_*`) is kept as the
+    /// status reported but closed all the same: the venue session that held the order went
+    /// with the old process, and whatever it did since is for reconciliation with the venue
+    /// to find, not for this engine to guess. Only before the first order, like
+    /// `restore_fill`; restoring the same order again (same client id) replaces its record,
+    /// so a state log read oldest first leaves the latest state.
+    pub fn restore_order(&mut self, order_id: &str, client_order_id: &str, status: OrderStatus, filled: f64) -> Result<(), EngineError> {
+        if !self.orders.is_empty() {
+            return Err(EngineError::BadArgument("orders are restored only before the first order".into()));
+        }
+        if order_id.is_empty() || client_order_id.is_empty() {
+            return Err(EngineError::BadArgument("a restored order needs its order id and client order id".into()));
+        }
+        if !(filled.is_finite() && filled >= 0.0) {
+            return Err(EngineError::BadArgument(format!("filled must be finite and >= 0, got {filled}")));
+        }
+        // One client id per order id, both ways, as `check` holds new orders to: a client id
+        // is taken only by the restored order that was sent under it.
+        let same_order = match self.restored.get(order_id) {
+            Some(r) => r.client_order_id == client_order_id,
+            None => !self.client_ids.contains(client_order_id),
+        };
+        if !same_order {
+            return Err(EngineError::BadArgument(format!("order {order_id} with client order id {client_order_id} conflicts with an order already restored")));
+        }
+        self.client_ids.insert(client_order_id.to_string());
+        self.restored.insert(order_id.to_string(), RestoredOrder { client_order_id: client_order_id.to_string(), status, filled });
         Ok(())
     }
 

@@ -84,6 +84,15 @@ pub enum Event {
         reason: String,
         ts_ms: i64,
     },
+    /// A re-arm the engine refused (an agent, a service, or text that names no actor):
+    /// `actor` as it was given, `reason` why it was refused, `requested_reason` the one given.
+    RearmRefused {
+        scope: String,
+        actor: String,
+        reason: String,
+        requested_reason: String,
+        ts_ms: i64,
+    },
     /// Something that should not happen did (an illegal transition a venue reported).
     Error {
         order_id: String,
@@ -100,6 +109,7 @@ impl Event {
             Event::Fill { .. } => "order.fill",
             Event::Approval { .. } => "order.approval",
             Event::TradingState { .. } => "gate.trading_state",
+            Event::RearmRefused { .. } => "rearm.refused",
             Event::Error { .. } => "gate.error",
         }
     }

@@ -6,7 +6,6 @@ use std::collections::VecDeque;
 use crate::config::{MarginMode, RateLimit};
 use crate::engine::{Decision, Engine, TradingState};
 use crate::events::Verdict;
-use crate::increments::is_on_increment;
 use crate::order::{OrderRequest, OrderStatus, OrderType, Side, TimeInForce};
 use crate::reason::{Reason, ReasonSet};
 
@@ -41,6 +40,16 @@ pub fn verdict(reasons: ReasonSet) -> Verdict {
         Verdict::NeedsApproval
     } else {
         Verdict::Deny
+    }
+}
+
+/// Whether `o` only moves `position` toward zero and never through it, counting the open
+/// orders on its side (`open_buy`, `open_sell`) as filled: a sell from a long, or a buy into
+/// a short, of no more than is left. Nothing reduces a flat position.
+fn only_reduces(o: &CoreOrder, position: f64, open_buy: f64, open_sell: f64) -> bool {
+    match o.side {
+        Side::Sell => position > 0.0 && o.quantity + open_sell <= position * (1.0 + EPS),
+        Side::Buy => position < 0.0 && o.quantity + open_buy <= -position * (1.0 + EPS),
     }
 }
 
@@ -102,7 +111,7 @@ impl Engine {
         }
         let price_ok = match o.price {
             Some(p) if p.is_finite() && p > 0.0 => {
-                if is_on_increment(p, limits.tick) != Ok(true) {
+                if inst.tick.contains(p) != Ok(true) {
                     r.insert(Reason::PriceNotOnTick);
                 }
                 true
@@ -112,13 +121,15 @@ impl Engine {
         };
         let qty_ok = o.quantity.is_finite() && o.quantity > 0.0;
         if qty_ok {
-            if is_on_increment(o.quantity, limits.lot) != Ok(true) {
+            if inst.lot.contains(o.quantity) != Ok(true) {
                 r.insert(Reason::QuantityNotOnLot);
             }
-            if o.quantity < limits.min_quantity * (1.0 - EPS) {
+            // Exact: float order is decimal order for shortest round-trip decimals, and a
+            // slack here would let through sizes the exact lot check is meant to hold to.
+            if o.quantity < limits.min_quantity {
                 r.insert(Reason::QuantityBelowMin);
             }
-            if o.quantity > limits.max_quantity * (1.0 + EPS) {
+            if o.quantity > limits.max_quantity {
                 r.insert(Reason::QuantityAboveMax);
             }
         }
@@ -145,14 +156,14 @@ impl Engine {
         match o.side {
             Side::Buy => {
                 if let Some(&ask) = inst.own_asks.keys().next() {
-                    if o.order_type == OrderType::Market || o.price.is_some_and(|p| (p / limits.tick).round() as i64 >= ask) {
+                    if o.order_type == OrderType::Market || o.price.is_some_and(|p| inst.tick.nearest_steps(p) >= ask) {
                         r.insert(Reason::SelfTrade);
                     }
                 }
             }
             Side::Sell => {
                 if let Some(&bid) = inst.own_bids.keys().next_back() {
-                    if o.order_type == OrderType::Market || o.price.is_some_and(|p| (p / limits.tick).round() as i64 <= bid) {
+                    if o.order_type == OrderType::Market || o.price.is_some_and(|p| inst.tick.nearest_steps(p) <= bid) {
                         r.insert(Reason::SelfTrade);
                     }
                 }
@@ -240,7 +251,12 @@ impl Engine {
                 }
             }
         }
-        if increases {
+        // REDUCING, a tripped breaker and the reduce-only flag all ask the same of an order:
+        // that it only moves a position toward zero. Worst-case size is not that test: long 2,
+        // a sell of 3 leaves |-1| < 2 yet opens a short, and the desk could swing back and
+        // forth while meant to be reducing.
+        let reduces = only_reduces(o, pos, ob, os);
+        if !reduces {
             if self.daily_breaker {
                 r.insert(Reason::DailyLossLimit);
             }
@@ -250,18 +266,13 @@ impl Engine {
             if self.account_state == TradingState::Reducing {
                 r.insert(Reason::ReducingOnly);
             }
-        }
-        if s_increases && self.strategy_states[o.strategy] == TradingState::Reducing {
-            r.insert(Reason::ReducingOnly);
-        }
-        if o.reduce_only {
-            let reduces = match o.side {
-                Side::Sell => pos > 0.0 && o.quantity + os <= pos * (1.0 + EPS),
-                Side::Buy => pos < 0.0 && o.quantity + ob <= -pos * (1.0 + EPS),
-            };
-            if !reduces {
+            if o.reduce_only {
                 r.insert(Reason::ReduceOnlyWouldIncrease);
             }
+        }
+        // A strategy in REDUCING answers for its own position, whatever the account holds.
+        if self.strategy_states[o.strategy] == TradingState::Reducing && !only_reduces(o, spos, sob - own_buy, sos - own_sell) {
+            r.insert(Reason::ReducingOnly);
         }
     }
 
@@ -304,7 +315,7 @@ impl Engine {
             }
             Some(_) => r.insert(Reason::DuplicateClientOrderId),
             None => {
-                if self.client_ids.contains(&request.client_order_id) {
+                if self.client_ids.contains(&request.client_order_id) || self.restored.contains_key(&request.order_id) {
                     r.insert(Reason::DuplicateClientOrderId);
                 }
             }

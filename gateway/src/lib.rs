@@ -4,6 +4,7 @@
 //! [`python`] behind the `python` feature so the core never depends on an interpreter.
 #![forbid(unsafe_code)]
 
+pub mod actor;
 pub mod approval;
 pub mod book;
 pub mod config;
@@ -20,6 +21,7 @@ pub mod replay;
 #[cfg(feature = "python")]
 mod python;
 
+pub use actor::{Actor, ActorError};
 pub use config::{ConfigError, GateConfig};
 pub use engine::{Decision, Engine, EngineError, TradingState, VenueMode};
 pub use events::{Action, Event, Verdict};

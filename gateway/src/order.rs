@@ -85,6 +85,26 @@ pub enum OrderStatus {
 }
 
 impl OrderStatus {
+    pub const ALL: [OrderStatus; 12] = [
+        OrderStatus::Initialized,
+        OrderStatus::Denied,
+        OrderStatus::PendingApproval,
+        OrderStatus::Submitted,
+        OrderStatus::Accepted,
+        OrderStatus::Rejected,
+        OrderStatus::PartiallyFilled,
+        OrderStatus::Filled,
+        OrderStatus::PendingUpdate,
+        OrderStatus::PendingCancel,
+        OrderStatus::Canceled,
+        OrderStatus::Expired,
+    ];
+
+    /// The status whose `code` is `code` ("filled", "partially_filled", ...).
+    pub fn from_code(code: &str) -> Option<OrderStatus> {
+        OrderStatus::ALL.into_iter().find(|s| s.code() == code)
+    }
+
     pub fn code(self) -> &'static str {
         match self {
             OrderStatus::Initialized => "initialized",

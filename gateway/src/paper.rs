@@ -3,6 +3,7 @@
 //! maker/taker fees come from the config. The backtester drives this same code.
 
 use crate::engine::{Engine, EngineError, VenueMode};
+use crate::increments::Grid;
 use crate::order::{OrderEvent, OrderStatus, OrderType, Side, TimeInForce};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,10 +20,9 @@ fn side_index(side: Side) -> usize {
     }
 }
 
-/// Largest multiple of `lot` not above `quantity` (with float slack).
-fn floor_to_lot(quantity: f64, lot: f64) -> f64 {
-    let lots = (quantity / lot * (1.0 + 1e-9)).floor();
-    (lots * lot).min(quantity).max(0.0)
+/// Largest multiple of `lot` not above `quantity` (with float slack), on the lot grid.
+fn floor_to_lot(quantity: f64, lot: &Grid) -> f64 {
+    lot.floor(quantity, 1e-9).min(quantity).max(0.0)
 }
 
 impl Engine {
@@ -93,7 +93,7 @@ impl Engine {
         let (side, leaves, i) = (o.request.side, o.leaves, o.instrument);
         match (rests, price) {
             (true, Some(price)) => {
-                let ticks = (price / self.config.instruments[i].tick).round() as i64;
+                let ticks = self.instruments[i].tick.nearest_steps(price);
                 if self.instruments[i].book.add(handle, side, ticks, leaves).is_ok() {
                     self.remember_resting(handle, ticks);
                 }
@@ -129,8 +129,8 @@ impl Engine {
             (Side::Sell, Some(p)) => fill_price.max(p),
             (_, None) => fill_price,
         };
-        let lot = self.config.instruments[i].lot;
-        let available = floor_to_lot(self.instruments[i].touch_left[side_index(side)], lot);
+        let lot = self.instruments[i].lot;
+        let available = floor_to_lot(self.instruments[i].touch_left[side_index(side)], &lot);
         if tif == TimeInForce::Fok && available < leaves * (1.0 - 1e-9) {
             self.close_unfilled(handle, OrderEvent::CancelAccepted, at);
             return;
@@ -179,8 +179,7 @@ impl Engine {
         }
         self.process_due(ts_ms);
         let offered = size * self.config.paper.liquidity_fraction;
-        let lot = self.config.instruments[instrument].lot;
-        let tick = self.config.instruments[instrument].tick;
+        let (tick, lot) = (self.instruments[instrument].tick, self.instruments[instrument].lot);
         {
             let inst = &mut self.instruments[instrument];
             inst.reference = Some(price);
@@ -189,18 +188,19 @@ impl Engine {
             inst.touch_left = [offered; 2];
         }
         if self.mode == VenueMode::Paper {
-            let ticks = (price / tick).round() as i64;
+            let ticks = tick.nearest_steps(price);
             let mut fills = Vec::new();
-            let budget = floor_to_lot(offered, lot);
+            let budget = floor_to_lot(offered, &lot);
             let used = self.instruments[instrument].book.execute(Side::Sell, Some(ticks), false, budget, &mut fills);
             self.instruments[instrument].book.execute(Side::Buy, Some(ticks), false, budget - used, &mut fills);
             let maker = self.config.paper.maker_fee_bps / 10_000.0;
             for fill in fills {
-                let fill_price = fill.ticks as f64 * tick;
+                // The level's own decimal (30000.01), not ticks * tick (30000.010000000002).
+                let fill_price = tick.at(fill.ticks);
                 // Subtracting lots in binary floats leaves dust (1.2 - 1.0 = 0.19999...):
                 // report fills on the lot grid.
-                let snapped = (fill.quantity / lot).round() * lot;
-                let quantity = if (snapped - fill.quantity).abs() <= lot * 1e-6 { snapped } else { fill.quantity };
+                let snapped = lot.at((fill.quantity / lot.step()).round() as i64);
+                let quantity = if (snapped - fill.quantity).abs() <= lot.step() * 1e-6 { snapped } else { fill.quantity };
                 // The book already took the quantity off; the engine books it.
                 let _ = self.book_fill(fill.id, quantity, fill_price, quantity * fill_price * maker, true, ts_ms);
             }

@@ -8,6 +8,7 @@
 
 use crate::engine::{Engine, EngineError};
 use crate::events::Verdict;
+use crate::increments::Grid;
 use crate::order::{OrderRequest, OrderType, Side, TimeInForce};
 use crate::reason::ReasonSet;
 
@@ -45,7 +46,7 @@ pub struct ReplayOutput {
 /// the current position (close-then-open, as backtesting.py does); the Python vectorised
 /// backtester (`tools/research/fill_model.py`) uses the same formula.
 #[allow(clippy::too_many_arguments)]
-pub fn target_units(weight: f64, cash: f64, position: f64, open: f64, buy_px: f64, sell_px: f64, fee: f64, lot: f64) -> f64 {
+pub fn target_units(weight: f64, cash: f64, position: f64, open: f64, buy_px: f64, sell_px: f64, fee: f64, lot: &Grid) -> f64 {
     let mut basis = cash + position * open;
     let flips = position != 0.0 && (weight == 0.0 || (weight > 0.0) != (position > 0.0));
     if flips {
@@ -56,7 +57,8 @@ pub fn target_units(weight: f64, cash: f64, position: f64, open: f64, buy_px: f6
         return 0.0;
     }
     let new_px = if weight > 0.0 { buy_px } else { sell_px };
-    let units = ((weight.abs() * basis / (new_px * (1.0 + fee))) / lot * (1.0 + 1e-12)).floor() * lot;
+    // On the lot grid exactly (3 lots of 0.1 is 0.3): the gate's lot check is exact.
+    let units = lot.floor(weight.abs() * basis / (new_px * (1.0 + fee)), 1e-12);
     if weight > 0.0 {
         units
     } else {
@@ -80,7 +82,7 @@ impl Engine {
         let strategy = self
             .strategy_index(input.strategy_id)
             .ok_or_else(|| EngineError::BadArgument(format!("unknown strategy {}", input.strategy_id)))?;
-        let lot = self.config.instruments[instrument].lot;
+        let lot = self.instruments[instrument].lot;
         let fee = self.config.paper.taker_fee_bps / 10_000.0;
         let half = self.config.paper.half_spread_bps / 10_000.0;
         let slip = self.config.paper.slippage_bps / 10_000.0;
@@ -100,9 +102,9 @@ impl Engine {
             let wanted = if wanted.is_finite() { wanted } else { 0.0 };
             if (wanted - traded_weight).abs() > input.rebalance_band && (t > 0) {
                 let current = self.ledger.position(strategy, instrument).quantity;
-                let target = target_units(wanted, self.ledger.cash(), current, o, buy_px, sell_px, fee, lot);
+                let target = target_units(wanted, self.ledger.cash(), current, o, buy_px, sell_px, fee, &lot);
                 let delta = target - current;
-                if delta.abs() >= lot * (1.0 - 1e-9) {
+                if delta.abs() >= lot.step() * (1.0 - 1e-9) {
                     let side = if delta > 0.0 { Side::Buy } else { Side::Sell };
                     out.orders += 1;
                     let id = format!("{}-{}-{t}", input.strategy_id, self.next_handle);
@@ -114,7 +116,9 @@ impl Engine {
                         instrument_id: input.instrument_id.to_string(),
                         side,
                         order_type: OrderType::Market,
-                        quantity: delta.abs(),
+                        // A difference of two grid values in floats can miss the grid
+                        // (0.3 - 0.1 = 0.19999999999999998); the order is whole lots.
+                        quantity: lot.at((delta.abs() / lot.step()).round() as i64),
                         price: None,
                         time_in_force: TimeInForce::Ioc,
                         expire_at_ms: None,

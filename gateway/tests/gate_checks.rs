@@ -293,6 +293,66 @@ fn reducing_and_reduce_only_never_increase_a_position() {
 }
 
 #[test]
+fn reducing_never_takes_a_position_through_zero() {
+    let mut e = engine_with(|c| c["approval_notional"] = 1e9.into());
+    e.set_trading_state(None, TradingState::Reducing, "risk", "limit breach", T0).unwrap();
+    // Flat: nothing reduces, so either side would open a position.
+    denied(&mut e, market(Side::Sell, 0.1), T0, "REDUCING_ONLY");
+    denied(&mut e, market(Side::Buy, 0.1), T0, "REDUCING_ONLY");
+    let mut e = engine_with(|c| c["approval_notional"] = 1e9.into());
+    e.submit(market(Side::Buy, 2.0), T0);
+    assert_eq!(e.ledger().account_position(BTC), 2.0);
+    e.set_trading_state(None, TradingState::Reducing, "risk", "limit breach", T0).unwrap();
+    // Worst-case size shrinks (|2 - 3| < 2) but the position would flip short.
+    denied(&mut e, market(Side::Sell, 3.0), T0, "REDUCING_ONLY");
+    denied(&mut e, market(Side::Sell, 4.0), T0, "REDUCING_ONLY");
+    denied(&mut e, limit(Side::Sell, 2.001, 30_500.0), T0, "REDUCING_ONLY");
+    // Open sells count as filled: 1.5 resting leaves room for 0.5 more, not 1.
+    let resting = accepted(&mut e, limit(Side::Sell, 1.5, 30_500.0), T0);
+    denied(&mut e, limit(Side::Sell, 1.0, 30_500.0), T0, "REDUCING_ONLY");
+    let before = snapshot(&e);
+    let d = e.modify(&resting, None, Some(3.0), T0).unwrap();
+    assert_eq!((d.verdict, d.reasons.codes()), (Verdict::Deny, vec!["REDUCING_ONLY"]));
+    assert_eq!(snapshot(&e), before);
+    accepted(&mut e, limit(Side::Sell, 0.5, 30_500.0), T0);
+    assert_eq!(e.ledger().account_position(BTC), 2.0, "nothing traded through zero");
+}
+
+#[test]
+fn a_tripped_breaker_never_takes_a_position_through_zero() {
+    let mut e = engine_with(|c| {
+        c["approval_notional"] = 1e9.into();
+        c["max_drawdown"] = 0.05.into();
+    });
+    e.submit(market(Side::Buy, 5.0), T0);
+    e.on_trade(BTC, T0 + 1_000, 19_000.0, 10.0).unwrap();
+    assert_eq!(e.account_state(), TradingState::Reducing);
+    let codes = denied(&mut e, market(Side::Sell, 10.0), T0 + 1_000, "DAILY_LOSS_LIMIT");
+    assert_eq!(codes, vec!["DAILY_LOSS_LIMIT", "DRAWDOWN_BREAKER", "REDUCING_ONLY"]);
+    // Leaving REDUCING does not untrip the breakers: only a rearm does.
+    e.set_trading_state(None, TradingState::Active, "risk", "looked at it", T0 + 1_000).unwrap();
+    let codes = denied(&mut e, market(Side::Sell, 10.0), T0 + 1_000, "DAILY_LOSS_LIMIT");
+    assert_eq!(codes, vec!["DAILY_LOSS_LIMIT", "DRAWDOWN_BREAKER"]);
+    accepted(&mut e, market(Side::Sell, 5.0), T0 + 1_000);
+    assert_eq!(e.ledger().account_position(BTC), 0.0);
+    denied(&mut e, market(Side::Sell, 0.1), T0 + 1_000, "DAILY_LOSS_LIMIT");
+}
+
+#[test]
+fn a_reducing_strategy_never_takes_its_own_position_through_zero() {
+    let mut e = engine_with(|c| c["approval_notional"] = 1e9.into());
+    e.submit(market(Side::Buy, 1.0), T0);
+    e.submit(OrderRequest { strategy_id: "meanrev".into(), ..market(Side::Buy, 3.0) }, T0);
+    assert_eq!(e.ledger().account_position(BTC), 4.0);
+    e.set_trading_state(Some("momo"), TradingState::Reducing, "pm", "review", T0).unwrap();
+    // The account stays long 2.5, but momo would go short 0.5.
+    denied(&mut e, market(Side::Sell, 1.5), T0, "REDUCING_ONLY");
+    accepted(&mut e, OrderRequest { strategy_id: "meanrev".into(), ..market(Side::Sell, 1.5) }, T0);
+    accepted(&mut e, market(Side::Sell, 1.0), T0);
+    assert_eq!(e.ledger().position(0, BTC).quantity, 0.0);
+}
+
+#[test]
 fn time_in_force_and_expiry() {
     let mut e = engine();
     let gtd = |expire: Option<i64>| OrderRequest { time_in_force: TimeInForce::Gtd, expire_at_ms: expire, ..limit(Side::Buy, 0.1, 29_000.0) };

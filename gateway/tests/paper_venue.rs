@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use gateway_core::{Engine, Event, GateConfig, OrderRequest, OrderStatus, Side, TimeInForce, TradingState, Verdict, VenueMode};
+use gateway_core::{Actor, Engine, Event, GateConfig, OrderRequest, OrderStatus, Side, TimeInForce, TradingState, Verdict, VenueMode};
 
 fn status(e: &Engine, id: &str) -> (OrderStatus, f64, f64) {
     e.order_status(id).expect("known order")
@@ -185,10 +185,11 @@ fn kill_switch_cancels_everything_and_halts_until_a_human_rearms() {
     assert!(halted);
     e.advance(T0 + 500);
     assert_eq!(e.submit(limit(Side::Buy, 0.1, 29_900.0), T0 + 500).reasons.codes(), vec!["TRADING_HALTED"]);
-    assert!(e.rearm("", "because", T0 + 600).is_err());
-    assert!(e.rearm("pm:alice", " ", T0 + 600).is_err());
+    assert!(e.rearm(&Actor::Human(String::new()), "because", T0 + 600).is_err());
+    assert!(e.rearm(&Actor::Agent("pm".into()), "because", T0 + 600).is_err());
+    assert!(e.rearm(&Actor::Human("alice".into()), " ", T0 + 600).is_err());
     assert_eq!(e.account_state(), TradingState::Halted);
-    e.rearm("pm:alice", "fixed the strategy", T0 + 600).unwrap();
+    e.rearm(&Actor::Human("alice".into()), "fixed the strategy", T0 + 600).unwrap();
     assert_eq!(e.account_state(), TradingState::Active);
     assert_eq!(e.submit(limit(Side::Buy, 0.1, 29_900.0), T0 + 600).verdict, Verdict::Accept);
 }

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Request
 
+from gateway import Actor
 from interfaces.api.keys import Caller
 from interfaces.api.models import GatewayStateOut, Problem, ReasonIn, ScheduledJobOut
 from interfaces.api.routes_desk import host_of
@@ -37,9 +38,13 @@ def rearm(body: ReasonIn, request: Request, caller: Caller = Admin) -> GatewaySt
     """Restore ACTIVE after a halt: a recorded human action, admins only."""
     host = host_of(request)
     with host.lock:
-        host.session.desk.gateway.rearm(f"human:{caller.name}", body.reason)
+        try:
+            actor = Actor.human(caller.name)
+            host.session.desk.gateway.rearm(actor, body.reason)
+        except ValueError as exc:  # an unusable key name, or the gate's REARM_REFUSED
+            raise HTTPException(403, str(exc)) from None
         host.session.desk.gateway.flush()
-        return _state(request, f"human:{caller.name}", body.reason)
+        return _state(request, str(actor), body.reason)
 
 
 def scheduler_of(request: Request) -> Scheduler:

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from core.models.market import Bar, Interval, Trade
 from core.models.trading import Side, TimeInForce, TradingState
 from core.store import AuditLog, MarketDataStore, Store, TradeLog
-from gateway import Gateway, GatewayError, Verdict
+from gateway import Actor, Gateway, GatewayError, Verdict
 from gateway._core import Engine
 from tests.gateway_fixtures import T0, at, limits, limits_dict, order
 
@@ -142,8 +142,10 @@ def test_kill_switch_and_rearm_are_recorded_at_once(gw: Gateway, store: Store):
     assert audit.count("gate.decision") == 3
     denied = gw.submit(order(Side.BUY, 0.1, 29_000.0))
     assert denied.reason_codes == ("TRADING_HALTED",)
-    with pytest.raises(GatewayError, match="BAD_ARGUMENT"):
+    with pytest.raises(GatewayError, match="REARM_REFUSED"):
         gw.rearm("", "why not")
+    with pytest.raises(GatewayError, match="BAD_ARGUMENT"):
+        gw.rearm(Actor.human("alice"), " ")
     gw.rearm("human:alice", "root cause fixed")
     assert gw.trading_state is TradingState.ACTIVE
     rows = store.client.query(

@@ -20,9 +20,12 @@ class GatewayError(ValueError):
     """A gateway operation was refused; the message starts with its code."""
 
 def is_on_increment(value: float, increment: float) -> bool:
-    """Whether `value` is a whole multiple of `increment`.
+    """Whether `value` is a whole multiple of `increment`, exactly: each float is taken as
+    its shortest round-trip decimal (its `repr`), as `Decimal(repr(value)) %
+    Decimal(repr(increment)) == 0` would decide.
 
-    Raises ValueError (with a reason code) on NaN/inf or an increment <= 0.
+    Raises ValueError (with a reason code) on NaN/inf, an increment <= 0
+    (INCREMENT_NOT_POSITIVE) or one with more than 37 integer digits (INCREMENT_TOO_LARGE).
     """
 
 def reason_codes() -> list[str]:
@@ -116,7 +119,9 @@ class Engine:
     def approve(self, order_id: str, approver: str, ttl_ms: int, now_ms: int) -> str: ...
     def refuse_approval(self, order_id: str, approver: str, now_ms: int) -> None: ...
     def kill(self, actor: str, reason: str, now_ms: int) -> list[str]: ...
-    def rearm(self, actor: str, reason: str, now_ms: int) -> None: ...
+    def rearm(self, actor: str, reason: str, now_ms: int) -> None:
+        """`actor` is "kind:name" ("human:alice"); only a named human may rearm. Anyone or
+        anything else raises GatewayError REARM_REFUSED and emits a `rearm.refused` event."""
     def set_trading_state(
         self, strategy_id: str | None, state: str, actor: str, reason: str, now_ms: int
     ) -> None: ...
@@ -149,6 +154,14 @@ class Engine:
         price: float,
         fee: float,
     ) -> None: ...
+    def restore_order(
+        self, order_id: str, client_order_id: str, status: str, filled: float
+    ) -> None:
+        """Record an order an earlier run booked (only before the first order): afterwards
+        `order_status` gives `(status, filled, 0.0)`, the order is closed (no leaves, no
+        exposure; a status that was still open is kept as reported but closed too, its venue
+        having gone with the old process), and reusing its order id or client order id is
+        denied DUPLICATE_CLIENT_ORDER_ID."""
     def order_status(self, order_id: str) -> tuple[str, float, float] | None: ...
     def open_order_ids(self) -> list[str]: ...
     def open_quantities(self, instrument_id: str) -> tuple[float, float]: ...

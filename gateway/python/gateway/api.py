@@ -31,6 +31,7 @@ from core.models.trading import (
 )
 from core.store import AuditLog, Store, TradeLog
 from gateway._core import Engine, GatewayError
+from gateway.actor import Actor
 from gateway.decisions import BatchDecisions, GateDecision, Verdict
 from gateway.limits import GateLimits, load_limits
 
@@ -382,20 +383,24 @@ class Gateway:
     # -- trading state ----------------------------------------------------------------------
 
     def kill_switch(
-        self, actor: str, reason: str, *, at: datetime | None = None, flush: bool = True
+        self, actor: Actor | str, reason: str, *, at: datetime | None = None, flush: bool = True
     ) -> list[UUID]:
-        """Cancel every open order and HALT, in one call; recorded at once. `flush=False`:
-        no store write here at all, so any thread may pull the switch without waiting for
-        whoever holds the store (the caller flushes later, under its lock)."""
-        canceled = self._engine.kill(actor, reason, self._now(at))
+        """Cancel every open order and HALT, in one call; recorded at once. Anyone may stop
+        the desk, so `actor` is recorded as given. `flush=False`: no store write here at all,
+        so any thread may pull the switch without waiting for whoever holds the store (the
+        caller flushes later, under its lock)."""
+        canceled = self._engine.kill(str(actor), reason, self._now(at))
         self._collect(auto_flush=flush)
         if flush:
             self.flush()
         return [UUID(i) for i in canceled]
 
-    def rearm(self, actor: str, reason: str, *, at: datetime | None = None) -> None:
+    def rearm(self, actor: Actor | str, reason: str, *, at: datetime | None = None) -> None:
+        """Lift HALTED or REDUCING back to ACTIVE. The engine parses `actor` ("human:alice"
+        or an `Actor`) and refuses anyone but a named human: GatewayError REARM_REFUSED, and
+        a `rearm.refused` event in the audit log."""
         try:
-            self._engine.rearm(actor, reason, self._now(at))
+            self._engine.rearm(str(actor), reason, self._now(at))
         finally:
             self._collect()
             self.flush()
@@ -403,7 +408,7 @@ class Gateway:
     def set_trading_state(
         self,
         state: TradingState,
-        actor: str,
+        actor: Actor | str,
         reason: str,
         *,
         strategy_id: str | None = None,
@@ -412,7 +417,9 @@ class Gateway:
     ) -> None:
         """`flush=False`: as for `kill_switch`, no store write here (the caller flushes)."""
         try:
-            self._engine.set_trading_state(strategy_id, state.value, actor, reason, self._now(at))
+            self._engine.set_trading_state(
+                strategy_id, state.value, str(actor), reason, self._now(at)
+            )
         finally:
             self._collect(auto_flush=flush)
         if flush:

@@ -6,12 +6,13 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 
+use crate::actor::Actor;
 use crate::config::GateConfig;
 use crate::engine::{Decision, Engine, EngineError, TradingState, VenueMode};
 use crate::events::Event;
 use crate::gate::CoreOrder;
 use crate::increments;
-use crate::order::{OrderRequest, OrderType, Side, TimeInForce};
+use crate::order::{OrderRequest, OrderStatus, OrderType, Side, TimeInForce};
 use crate::reason::Reason;
 use crate::replay::ReplayInput;
 
@@ -302,8 +303,13 @@ impl Engine_ {
         self.inner.kill(actor, reason, now_ms)
     }
 
+    /// `actor` as the desk spells it ("human:alice"); only a named human may rearm. Text
+    /// that is no actor is refused and recorded like an agent's attempt.
     fn rearm(&mut self, actor: &str, reason: &str, now_ms: i64) -> PyResult<()> {
-        self.inner.rearm(actor, reason, now_ms).map_err(gateway_err)
+        match Actor::parse(actor) {
+            Ok(actor) => self.inner.rearm(&actor, reason, now_ms).map_err(gateway_err),
+            Err(e) => Err(gateway_err(self.inner.refuse_rearm(actor, &e.0, reason, now_ms))),
+        }
     }
 
     #[pyo3(signature = (strategy_id, state, actor, reason, now_ms))]
@@ -360,6 +366,11 @@ impl Engine_ {
     fn restore_fill(&mut self, strategy_id: &str, instrument_id: &str, side: &str, quantity: f64, price: f64, fee: f64) -> PyResult<()> {
         let side = self::side(side)?;
         self.inner.restore_fill(strategy_id, instrument_id, side, quantity, price, fee).map_err(gateway_err)
+    }
+
+    fn restore_order(&mut self, order_id: &str, client_order_id: &str, status: &str, filled: f64) -> PyResult<()> {
+        let status = OrderStatus::from_code(status).ok_or_else(|| bad(format!("unknown order status {status:?}")))?;
+        self.inner.restore_order(order_id, client_order_id, status, filled).map_err(gateway_err)
     }
 
     fn order_status(&self, order_id: &str) -> Option<(&'static str, f64, f64)> {
@@ -448,6 +459,13 @@ impl Engine_ {
                     d.set_item("state", state.code())?;
                     d.set_item("actor", actor)?;
                     d.set_item("reason", reason)?;
+                    d.set_item("ts_ms", ts_ms)?;
+                }
+                Event::RearmRefused { scope, actor, reason, requested_reason, ts_ms } => {
+                    d.set_item("scope", scope)?;
+                    d.set_item("actor", actor)?;
+                    d.set_item("reason", reason)?;
+                    d.set_item("requested_reason", requested_reason)?;
                     d.set_item("ts_ms", ts_ms)?;
                 }
                 Event::Error { order_id, message, ts_ms } => {
