@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 
+from agents.instruments import Instrument, InstrumentBook, NoInstrument
 from core.models.market import Bar, Interval
 from core.settings import Settings
 from core.store import MarketDataStore, Store, TradeLog
@@ -34,7 +35,8 @@ class Desk:
     gateway: Gateway
     research: ResearchTools
     now: datetime
-    symbols: dict[str, tuple[str, str]]
+    book: InstrumentBook
+    """The instruments the gate limits name, and how a request's symbol resolves to one."""
     policy: ApprovalPolicy = field(default_factory=ApprovalPolicy)
     _knowledge: KnowledgeTools | None = None
 
@@ -48,13 +50,7 @@ class Desk:
             gateway=Gateway(limits, store=store, clock=lambda: desk.now, actor="execution"),
             research=ResearchTools(store, settings),
             now=datetime.now(UTC),
-            symbols={
-                i.id.split(":", 1)[1].split("/")[0].upper(): (
-                    i.id.split(":", 1)[0],
-                    i.id.split(":", 1)[1],
-                )
-                for i in limits.instruments
-            },
+            book=InstrumentBook.of(i.id for i in limits.instruments),
             policy=policy or ApprovalPolicy(),
         )
         desk.restore()
@@ -106,12 +102,15 @@ class Desk:
                     )
                 )
 
+    def resolve(self, symbol: str) -> Instrument | NoInstrument:
+        """The instrument `symbol` names (BTC, BTC/USD, bitstamp:BTC/USD), or why none: a
+        symbol the desk does not hold is never mapped to another (agents/instruments.py)."""
+        return self.book.resolve(symbol)
+
     def instrument(self, symbol: str | None) -> tuple[str, str] | None:
-        """(venue, symbol) for a desk alias like BTC or GOOG; None if the desk has no such."""
-        if symbol is None:
-            return None
-        key = symbol.upper().split("/")[0]
-        return self.symbols.get(key)
+        """(venue, symbol) for the instrument `symbol` names; None if it names none."""
+        found = None if symbol is None else self.book.resolve(symbol)
+        return (found.venue, found.symbol) if isinstance(found, Instrument) else None
 
     def reference_price(self, venue: str, symbol: str) -> float | None:
         frame = MarketDataStore(self.store).read_bars(venue, symbol, "1d")

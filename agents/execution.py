@@ -13,6 +13,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command
 
 from agents.desk import Desk
+from agents.instruments import NoInstrument
 from agents.lifecycle import Lifecycle
 from agents.state import DeskState, Node
 from core.models.trading import Order, OrderType, Side, TimeInForce
@@ -34,10 +35,10 @@ def order_for(
 ) -> Order | str:
     """The order, or why there is none. Its id is derived from the thread and the turn, so
     the node re-running after an interrupt sends the very same order (idempotent)."""
-    found = desk.instrument(symbol)
-    if found is None:
-        return f"no instrument {symbol!r} on this desk ({', '.join(sorted(desk.symbols))})"
-    venue, market = found
+    found = desk.resolve(symbol)
+    if isinstance(found, NoInstrument):
+        return found.message
+    venue, market = found.venue, found.symbol
     thread = str((config.get("configurable") or {}).get("thread_id", "local"))
     turn = len(state.get("messages", []))
     key = f"{thread}|{turn}|{side}|{quantity!r}|{venue}:{market}|{limit_price!r}|{salt}"

@@ -12,6 +12,7 @@ from langgraph.types import Command
 
 from agents.data import ingest
 from agents.desk import Desk
+from agents.instruments import NoInstrument
 from agents.knowledge import remember_proposal
 from agents.lifecycle import Lifecycle, strategy_key
 from agents.risk import MAX_PROPOSAL_DRAWDOWN
@@ -44,7 +45,12 @@ def _better(row: dict[str, Any], best: dict[str, Any]) -> bool:
 
 
 def propose(desk: Desk, symbol: str | None, kind: str | None) -> dict[str, Any]:
-    venue, market = desk.instrument(symbol or "BTC") or ("bitstamp", "BTC/USD")
+    # A named symbol must name one held instrument (never another); with none named the
+    # desk researches its BTC instrument.
+    found = desk.resolve(symbol or "BTC")
+    if isinstance(found, NoInstrument):
+        raise ValueError(found.message)
+    venue, market = found.venue, found.symbol
     bars = load_bars(desk.store, venue, market, "1d")
     lot = next(i.lot for i in desk.limits.instruments if i.id == f"{venue}:{market}")
     costs = Costs(commission=0.001, lot=lot)
@@ -87,7 +93,7 @@ def propose(desk: Desk, symbol: str | None, kind: str | None) -> dict[str, Any]:
             "key": strategy_key(best["strategy"], best["instrument"]),
             "side": "buy" if weight > 0 else "sell",
             "quantity": round(units, 10),
-            "symbol": market.split("/")[0],
+            "symbol": best["instrument"],  # venue:SYMBOL, so execution trades this one
             "strategy_id": "momentum"
             if best["strategy"]["kind"] in ("ts_momentum", "sma_cross", "donchian")
             else "mean_reversion",
@@ -105,7 +111,8 @@ def node(desk: Desk) -> Node:
                 proposal = propose(desk, intent.get("symbol"), intent.get("strategy"))
             except ResearchDataError:
                 # No bars to research on: ask the data agent for the instrument's dataset once.
-                dataset = DATASET_FOR.get(str(intent.get("symbol") or "BTC").upper())
+                base = str(intent.get("symbol") or "BTC").upper().split(":")[-1].split("/")[0]
+                dataset = DATASET_FOR.get(base)
                 if dataset is None:
                     raise
                 loaded = ingest(desk, [dataset])[dataset]

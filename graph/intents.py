@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-IntentKind = Literal[
+# What a router may classify a request as. An LLM is offered exactly these.
+RoutedKind = Literal[
     "research",
     "backtest",
     "trade",
@@ -20,6 +21,25 @@ IntentKind = Literal[
     "explain",
     "unknown",
 ]
+# "refused": the request's own instruction holds something the desk cannot read.
+IntentKind = Literal[RoutedKind, "refused"]
+RefusedPart = Literal["quantity", "limit price", "symbol"]
+
+
+class Refusal(BaseModel):
+    """Part of the request's instruction the desk could not read (a quantity of zero, an
+    exponent, a non-ASCII digit, an over-long symbol): it is refused, never guessed."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    subject: RefusedPart
+    given: str = Field(max_length=48)
+    """What the request said, shortened."""
+    reason: str = Field(max_length=200)
+
+    @property
+    def message(self) -> str:
+        return f"not understood: {self.subject} {self.given!r}: {self.reason}"
 
 
 class Intent(BaseModel):
@@ -37,3 +57,11 @@ class Intent(BaseModel):
     paper_trade: bool = False
     dataset: str | None = Field(default=None, max_length=32)
     router: Literal["rules", "llm"] = "rules"
+    refusal: Refusal | None = None
+    """Why the request is refused; set exactly when `kind` is "refused"."""
+
+    @model_validator(mode="after")
+    def _refusal_matches_kind(self) -> Intent:
+        if (self.kind == "refused") != (self.refusal is not None):
+            raise ValueError("a refused intent carries its refusal, and only it does")
+        return self

@@ -1,6 +1,7 @@
 """The LLM router: structured output (function calling) into the intent model, with retry;
-invalid output falls back to the rule router. The model only classifies: whatever it says,
-orders still go through the gate."""
+invalid output falls back to the rule router. The model only classifies: a trade, a halt or
+a paper-trade it reads is honoured only when the user's own words instruct it
+(graph/intent_guard.py), and whatever it says, orders still go through the gate."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 import prompts
 from core.llm import BudgetExceededError, TokenBudget, chat_model
 from core.settings import Settings
-from graph.intents import Intent, IntentKind
+from graph.intent_guard import admit
+from graph.intents import Intent, RoutedKind
 from graph.rule_router import RuleRouter
 
 log = logging.getLogger(__name__)
@@ -24,7 +26,7 @@ class RoutedIntent(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: IntentKind
+    kind: RoutedKind
     symbol: str | None = None
     side: str | None = None
     quantity: float | None = None
@@ -62,7 +64,9 @@ class LlmRouter:
                     intent.side and intent.quantity and intent.symbol
                 ):
                     raise ValueError("a trade needs side, quantity and symbol")
-                return intent
+                # The model read the whole request; only the user's own words may move
+                # the desk (graph/intent_guard.py).
+                return admit(intent, text, self.fallback.route(text))
             except BudgetExceededError as exc:
                 self.last_error = str(exc)
                 break

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Literal, Protocol
+from collections.abc import Mapping
+from typing import Any, Literal, Protocol
 
 from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.types import Command, Send
@@ -10,7 +11,7 @@ from langgraph.types import Command, Send
 from agents.desk import Desk
 from agents.knowledge import explain
 from agents.state import RESET, DeskState, Node
-from graph.intents import Intent
+from graph.intents import Intent, Refusal
 
 HELP = (
     'I can: research or backtest a strategy ("find a momentum strategy for BTC and '
@@ -31,6 +32,7 @@ ROUTES: dict[str, list[str]] = {
     "health": ["monitor"],
     "explain": [],
     "unknown": [],
+    "refused": [],
 }
 
 
@@ -38,6 +40,19 @@ class Router(Protocol):
     name: str
 
     def route(self, text: str) -> Intent: ...
+
+
+def refused(results: Mapping[str, Any]) -> str | None:
+    """The turn's refusal line, if its request was refused as unreadable."""
+    pm = results.get("pm")
+    return str(pm["refused"]) if isinstance(pm, dict) and pm.get("refused") else None
+
+
+def refusal_text(desk: Desk, refusal: Refusal) -> str:
+    """The refusal in one line; for a symbol, with what the desk can trade."""
+    if refusal.subject == "symbol":
+        return f"{refusal.message}; this desk trades {', '.join(desk.book.tradable)}"
+    return refusal.message
 
 
 def _request(state: DeskState) -> str:
@@ -67,6 +82,18 @@ def node(desk: Desk, router: Router) -> Node:
         if intent.kind == "unknown":
             return Command(
                 goto="__end__", update=update | {"messages": [AIMessage(HELP, name="pm")]}
+            )
+        if intent.refusal is not None:
+            # Interfaces read results["pm"]["refused"] to answer one clear line (CLI exit 2,
+            # HTTP 400, an SSE error event); nothing else ran.
+            text = refusal_text(desk, intent.refusal)
+            return Command(
+                goto="__end__",
+                update=update
+                | {
+                    "results": {RESET: True, "pm": {"refused": text}},
+                    "messages": [AIMessage(text, name="pm")],
+                },
             )
         if intent.kind == "report":
             branch = {"intent": intent.model_dump(), "request": request}

@@ -6,6 +6,7 @@ hear of it: listeners get each new pending approval and each answer."""
 from __future__ import annotations
 
 import contextvars
+import logging
 import queue
 import threading
 from collections.abc import Callable, Iterator
@@ -15,8 +16,10 @@ from uuid import uuid4
 
 from core.logs import trace_id_var
 from graph.session import DeskSession, Turn
+from graph.supervisor import refused
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 PendingListener = Callable[[str, dict[str, Any]], None]
 AnswerListener = Callable[[str, Turn, str, str], None]
 
@@ -61,18 +64,42 @@ class DeskHost:
         events: queue.Queue[dict[str, Any] | None] = queue.Queue()
 
         def run() -> None:
+            trace = ""
             try:
-                with traced(), self.lock:
+                with traced() as trace, self.lock:
+                    # The PM answers itself only when it ends the turn (explain, help, a
+                    # refusal): its line is held back until the turn's outcome is known.
+                    held: dict[str, Any] | None = None
                     for agent, text_out in self.session.stream(text, thread_id, every_step=True):
-                        events.put({"event": "step", "agent": agent, "text": text_out})
+                        step = {"event": "step", "agent": agent, "text": text_out}
+                        if agent == "pm" and text_out:
+                            held = step
+                        else:
+                            events.put(step)
+                    refusal = self._refusal(thread_id)
                     pending = self.session.pending_for(thread_id)
+                if refusal is not None:
+                    events.put({"event": "error", "error": refusal, "thread_id": thread_id})
+                    return
+                if held is not None:
+                    events.put(held)
                 if pending is not None:
                     events.put({"event": "approval", "thread_id": thread_id, "request": pending})
                     for listener in self.on_pending:
                         listener(thread_id, pending)
                 events.put({"event": "done", "thread_id": thread_id})
             except Exception as exc:  # the reader must hear of a failure, not hang
-                events.put({"event": "error", "error": f"{type(exc).__name__}: {exc}"})
+                # One readable line; the exception's own text (a pydantic dump, a path)
+                # goes to the log under the turn's trace id, not to the reader.
+                log.exception("turn on thread %s failed", thread_id)
+                events.put(
+                    {
+                        "event": "error",
+                        "error": f"the desk could not finish this request ({type(exc).__name__});"
+                        f" see the log for trace id {trace or 'unknown'}",
+                        "thread_id": thread_id,
+                    }
+                )
             finally:
                 events.put(None)
 
@@ -83,6 +110,11 @@ class DeskHost:
         ).start()
         while (event := events.get()) is not None:
             yield event
+
+    def _refusal(self, thread_id: str) -> str | None:
+        """The refusal line of the thread's last turn, if the PM refused its request."""
+        state = self.session.graph.get_state({"configurable": {"thread_id": thread_id}})
+        return refused(state.values.get("results") or {})
 
     def answer(self, thread_id: str, decision: str, approver: str, reason: str) -> Turn:
         with traced(), self.lock:

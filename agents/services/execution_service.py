@@ -18,6 +18,7 @@ import pandas as pd
 from agents.data import ingest
 from agents.desk import Desk
 from agents.execution import reduce_orders
+from agents.instruments import NoInstrument
 from agents.monitor import health
 from agents.services.gate_events import GateEventPublisher
 from agents.services.runtime import Service
@@ -177,10 +178,10 @@ class ExecutionService(Service):
     def _submit(self, message: BusMessage) -> Reply:
         if not isinstance(message, OrderRequest):
             return Reply(ok=False, error=f"expected an order_request, got {message.type}")
-        found = self.desk.instrument(message.symbol)
-        if found is None:
-            return Reply(ok=False, error=f"unknown symbol {message.symbol!r}")
-        venue, symbol = found
+        found = self.desk.resolve(message.symbol)
+        if isinstance(found, NoInstrument):
+            return Reply(ok=False, error=found.message)
+        venue, symbol = found.venue, found.symbol
         order_id = uuid4()
         order = Order(
             order_id=order_id, client_order_id=f"qd-{order_id.hex[:24]}",

@@ -3,6 +3,7 @@ page at /, and Slack's events endpoint at /slack/events when Slack is configured
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import uuid
@@ -11,6 +12,8 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
 
@@ -45,6 +48,17 @@ def create_app(
     app.state.scheduler = scheduler
     for router in (routes_desk.router, routes_views.router, routes_ops.router):
         app.include_router(router)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        # FastAPI's own handler echoes the input as UTF-8, and a lone surrogate in it
+        # ("\ud800") cannot be encoded: the 422 became a 500. ASCII JSON escapes it.
+        body = {"detail": jsonable_encoder(exc.errors())}
+        return Response(
+            json.dumps(body, ensure_ascii=True, default=str),
+            status_code=422,
+            media_type="application/json",
+        )
 
     @app.middleware("http")
     async def request_ids(

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from graph.instruction import unreadable
 from graph.session import Turn
 
 ThreadId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
@@ -18,6 +19,16 @@ class Body(BaseModel):
 
 class ChatIn(Body):
     message: Annotated[str, StringConstraints(min_length=1, max_length=4000)]
+
+    # Before pydantic's own str check, whose "unable to parse raw data as a unicode string"
+    # says neither what nor where.
+    @field_validator("message", mode="before")
+    @classmethod
+    def _is_text(cls, message: object) -> object:
+        problem = unreadable(message) if isinstance(message, str) else None
+        if problem is not None:
+            raise ValueError(problem)
+        return message
 
 
 class AnswerIn(Body):

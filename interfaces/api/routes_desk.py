@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException, Path, Request
 from fastapi.responses import StreamingResponse
 
 from graph.session import NotWaitingError
+from graph.supervisor import refused
 from interfaces.api.keys import Caller
 from interfaces.api.models import AnswerIn, ChatIn, PendingOut, Problem, TurnOut
 from interfaces.api.security import Approver, Trader, Viewer
@@ -24,11 +25,16 @@ def host_of(request: Request) -> DeskHost:
     return host
 
 
-@router.post("/chat/{thread_id}", response_model=TurnOut)
+@router.post("/chat/{thread_id}", response_model=TurnOut, responses={400: {"model": Problem}})
 def chat(thread_id: Thread, body: ChatIn, request: Request, caller: Caller = Trader) -> TurnOut:
     """One turn with the PM; returns its answers, the agents it ran and any approval it
-    paused on."""
-    return TurnOut.of(host_of(request).ask(body.message, thread_id))
+    paused on. A request the PM cannot read (a zero quantity, an exponent, a symbol too
+    long) is a 400 whose detail names what was not understood."""
+    turn = host_of(request).ask(body.message, thread_id)
+    line = refused(turn.results)
+    if line is not None:
+        raise HTTPException(400, line)
+    return TurnOut.of(turn)
 
 
 @router.post(
@@ -40,7 +46,7 @@ def chat_stream(
     thread_id: Thread, body: ChatIn, request: Request, caller: Caller = Trader
 ) -> StreamingResponse:
     """The PM's steps as server-sent events: `step` per agent, `approval` if it pauses,
-    then `done` (or `error`)."""
+    then `done`, or `error` with a readable line (a request the PM cannot read, a failure)."""
 
     def events() -> Iterator[str]:
         for event in host_of(request).stream(body.message, thread_id):

@@ -7,15 +7,18 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from core.settings import get_settings
 from core.store import StoreConfigError, StoreLockedError
+from graph.instruction import unreadable
 from graph.session import DeskSession, Turn
+from graph.supervisor import refused
 
 console = Console(width=None if Console().is_terminal else 120)
 approvals = typer.Typer(help="Orders waiting for a human.", no_args_is_help=True)
@@ -61,10 +64,25 @@ def show_pending(thread_id: str, pending: dict[str, object]) -> None:
     )
 
 
+def refuse(line: str) -> NoReturn:
+    """Bad input gets one clear line and exit code 2 (as a usage error), no traceback."""
+    console.print(f"[red]refused:[/] {escape(line)}", soft_wrap=True)
+    raise typer.Exit(2)
+
+
 def ask(text: str, thread: Thread = "desk") -> None:
     """One request to the PM."""
+    problem = unreadable(text)
+    if problem is not None:
+        refuse(problem)
     with session() as desk:
-        show(desk.ask(text, thread))
+        turn = desk.ask(text, thread)
+    # The PM refused the request as unreadable (a zero quantity, an exponent, a symbol
+    # too long): nothing ran, and the caller hears so in its exit code.
+    line = refused(turn.results)
+    if line is not None:
+        refuse(line)
+    show(turn)
 
 
 def chat(thread: Thread = "chat") -> None:

@@ -1,0 +1,65 @@
+"""What the user's own words instruct the desk to do: halt, trade, paper-trade a strategy.
+Each reads only `Instruction` clauses (graph/instruction.py), so quoted, commented or
+attributed text never counts, and a question or a negated verb is not an instruction:
+"is the kill switch armed?" and "don't halt" both start with something other than the verb.
+"""
+
+from __future__ import annotations
+
+import re
+
+from graph.instruction import Instruction
+from graph.intents import Refusal
+from graph.trade_phrase import TradePhrase, read_trade
+
+# A halt instruction opens its clause (after a lead-in such as "please" or "now"). The
+# bare nouns ("kill switch", "stop") count only alone or with "now"/"immediately", so
+# "kill switch status" is not a halt.
+_NOW = r"(?:\s+(?:now|immediately|please|asap|at\s+once|right\s+now|on))?\s*$"
+_HALT = re.compile(
+    r"^(?:halt\b"
+    r"|stop(?:\s+all)?\s+(?:trading|everything|orders)\b"
+    rf"|stop(?:\s+(?:it|all|everything))?{_NOW}"
+    rf"|kill\s+switch{_NOW}"
+    rf"|kill(?:\s+(?:it|all))?{_NOW}"
+    r"|kill\s+(?:it\s+all|everything|all\s+trading|trading|the\s+desk)\b"
+    r"|(?:trip|hit|pull|throw|engage|activate|flip|use|fire|press)\s+the\s+kill\s+switch\b"
+    r"|emergency\s+stop\b"
+    r"|shut\s+(?:it\s+|everything\s+)?(?:all\s+)?down\b)",
+    re.I | re.A,
+)
+# Mentions of a halt that are not instructions ("is the kill switch armed?", "why did we
+# halt?"): the desk answers with its state.
+HALT_MENTION = re.compile(r"\b(halt\w*|kill switch|kill|stop trading|stop everything)\b", re.I)
+_PAPER_TRADE = re.compile(
+    r"^(?:paper[- ]?trade\b|start\s+paper[- ]?trading\b|go\s+live\b"
+    r"|trade(?:\s+(?:it|this|that|them|the\s+\w+(?:\s+one)?))?\s*$"
+    r"|(?:put|take)\s+(?:it|this|that)\s+(?:live|on\s+paper)\b"
+    r"|promote\s+(?:it|this|that)\b)",
+    re.I | re.A,
+)
+
+
+def instructs_halt(words: Instruction) -> bool:
+    """Some clause of the user's own words tells the desk to stop trading."""
+    return any(_HALT.match(command) for command in words.commands())
+
+
+def instructs_paper_trade(words: Instruction) -> bool:
+    """Some clause tells the desk to trade the strategy it finds (paper, or live)."""
+    return any(_PAPER_TRADE.match(command) for command in words.commands())
+
+
+def opening_trade(words: Instruction) -> TradePhrase | Refusal | None:
+    """The trade the request opens with, if it opens with one: a trade phrase later in the
+    text (after a question, say) is not taken as an order by the rules."""
+    opening = words.opening
+    if opening is None or opening.question:
+        return None
+    return read_trade(opening.command)
+
+
+def trades_said(words: Instruction) -> list[TradePhrase]:
+    """Every well-formed trade instruction in the user's own words, wherever it stands."""
+    found = (read_trade(command) for command in words.commands())
+    return [t for t in found if isinstance(t, TradePhrase)]

@@ -1,0 +1,126 @@
+"""The user's own instruction in a request: the only text the desk may act on.
+
+A request can carry material that is not the user's instruction: an HTML comment, a code
+fence, a quotation, a line attributed to another speaker ("assistant:", "system:"), or
+bracketed text. It is set aside here, before anything is classified, so a trade, a halt or
+a promotion hidden in it is never obeyed. What remains is split into clauses; a clause is
+an instruction only when it is not a question and its verb is not negated.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import BaseModel, ConfigDict
+
+# Applied in order; each removes embedded material. An unclosed comment, fence, quote or
+# bracket runs to the end of the text (it must not leave its payload behind); a tag pair
+# ([INST]...[/INST], <system>...</system>) counts only when closed, else just the tag goes.
+_EMBEDDED: tuple[re.Pattern[str], ...] = (
+    re.compile(r"<!--.*?(?:-->|\Z)", re.S),
+    re.compile(r"```.*?(?:```|\Z)", re.S),
+    # Chat-template markup: [INST] ... [/INST], <<SYS>> ... <</SYS>>, <|im_start|> ... <|im_end|>
+    re.compile(r"\[(\w+)\].*?\[/\1\]", re.S),
+    re.compile(r"<<(\w+)>>.*?<</\1>>", re.S),
+    re.compile(r"<\|[^|>]*\|>.*?(?:<\|[^|>]*\|>|\Z)", re.S),
+    re.compile(r"`[^`]*(?:`|\Z)"),
+    re.compile(r"<([a-z][\w-]*)[^>]*>.*?</\1\s*>", re.S | re.I),
+    re.compile(r"<<?/?\w+>>?|<[^>]*(?:>|\Z)"),
+    re.compile(r"\[[^\]]*(?:\]|\Z)|\{[^}]*(?:\}|\Z)"),
+    re.compile(r"\"[^\"]*(?:\"|\Z)|“[^”]*(?:”|\Z)|„[^“”]*(?:[“”]|\Z)|«[^»]*(?:»|\Z)"),
+    # Single quotes, but not apostrophes: a quote opens after no letter and closes before none.
+    re.compile(r"(?<!\w)['\u2018][^'\u2019\n]*['\u2019](?!\w)"),
+    # Quoted lines (email, markdown) and lines that another speaker "said".
+    re.compile(r"^[ \t]*>.*$", re.M),
+    re.compile(
+        r"\b(?:assistant|system|developer|user|human|ai|bot|tool|model)\s*:.*$", re.M | re.I
+    ),
+)
+# Clause breaks: sentence ends and colons (not inside 0.5 or 12:30), commas, and the
+# conjunctions that join two instructions.
+_CLAUSE_BREAK = re.compile(
+    r"(?<=[?])|[.!;:](?=\s|$)|,(?=\s|$)|\n|\s[-\u2013\u2014]\s"
+    r"|(?<!go ahead)\s(?:and|then|but|also|because|since|so|or)\s",
+    re.I,
+)
+# Words that lead into an instruction without changing it ("please halt", "ok, buy").
+LEAD_IN = re.compile(
+    r"^(?:(?:please|pls|now|ok|okay|oh|also|then|and|just|so|hey|right|yes|urgent|urgently|"
+    r"emergency|immediately|go ahead and|can you|could you|would you|will you|"
+    r"i want you to|i need you to|i want to|i'd like to|we need to|need to|we must|you must|"
+    r"i think we should|i think you should|we should|you should|let's|lets|time to)\b[\s,!]*)*",
+    re.I | re.A,
+)
+_POLITE = re.compile(r"^(?:please\s+)?(?:can|could|would|will)\s+you\b", re.I | re.A)
+_QUESTION = re.compile(
+    r"^(?:what|what's|whats|which|who|whom|whose|when|where|why|how|is|isn't|are|aren't|was|"
+    r"were|do|does|did|should|shall|has|have|had|am|may|might|can|could|would|"
+    r"will|whether)\b",
+    re.I | re.A,
+)
+
+
+class Clause(BaseModel):
+    """One clause of the user's own words."""
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str
+    question: bool
+
+    @property
+    def command(self) -> str:
+        """The clause with its lead-in words removed: an instruction starts with its verb,
+        so "don't halt" or "is the kill switch armed" never starts with "halt"/"kill"."""
+        return LEAD_IN.sub("", self.text).strip()
+
+
+class Instruction(BaseModel):
+    """The request's own words, with embedded material set aside."""
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str
+    embedded: tuple[str, ...]
+    """What was set aside (for the record; never acted on)."""
+    clauses: tuple[Clause, ...]
+
+    def commands(self) -> list[str]:
+        """Each clause that is an instruction (not a question), without its lead-in."""
+        return [c.command for c in self.clauses if not c.question and c.command]
+
+    @property
+    def opening(self) -> Clause | None:
+        """The first clause with words in it: where a trade instruction must stand."""
+        return next((c for c in self.clauses if c.command), None)
+
+
+def _is_question(clause: str) -> bool:
+    if _POLITE.match(clause):
+        return False  # "can you halt everything?" asks the desk to act
+    return clause.endswith("?") or bool(_QUESTION.match(LEAD_IN.sub("", clause)))
+
+
+def own_words(request: str) -> Instruction:
+    """The user's own instruction in `request`; embedded material is replaced by a clause
+    break, so the text around it never joins into a new phrase."""
+    text = request
+    embedded: list[str] = []
+    for pattern in _EMBEDDED:
+        embedded += [m.group(0) for m in pattern.finditer(text)]
+        text = pattern.sub("\n", text)
+    parts = (p.strip() for p in _CLAUSE_BREAK.split(text))
+    clauses = tuple(Clause(text=p, question=_is_question(p)) for p in parts if p)
+    return Instruction(text=text.strip(), embedded=tuple(embedded), clauses=clauses)
+
+
+def unreadable(request: str) -> str | None:
+    """Why `request` is not text the desk can take, or None. A lone surrogate (from JSON's
+    "\\ud800", or undecodable bytes on a command line) cannot be stored or logged as UTF-8."""
+    for at, ch in enumerate(request):
+        if "\ud800" <= ch <= "\udfff":
+            return (
+                f"the message holds a lone surrogate (U+{ord(ch):04X}) at character {at + 1}, "
+                "which is not text; send it as UTF-8"
+            )
+    return None

@@ -1,0 +1,130 @@
+"""A trade instruction's grammar: `[lead-in] buy|sell QUANTITY SYMBOL [at|@ PRICE]`.
+
+Numbers are plain ASCII decimals (`[0-9]`, never Python's Unicode `\\d`), at most 12 digits
+either side of the point, above zero. Anything else in a number's place (an exponent, an
+Arabic-Indic or full-width digit, a comma, a sign, 400 digits) is refused with a message
+that names it, never read as some other number.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict
+
+from graph.instruction import LEAD_IN
+from graph.intents import Refusal, RefusedPart
+
+MAX_DIGITS = 12
+MAX_SYMBOL = 32  # as graph.intents.Intent.symbol
+_SIDE = re.compile(r"(buy|sell)\s+(\S+)(.*)", re.I | re.A | re.S)
+_PLAIN = re.compile(rf"[0-9]{{1,{MAX_DIGITS}}}(?:\.[0-9]{{1,{MAX_DIGITS}}})?", re.A)
+_DIGITS = re.compile(r"[0-9]+(?:\.[0-9]+)?", re.A)
+_EXPONENT = re.compile(r"[0-9.]+e[+-]?[0-9]+", re.I | re.A)
+# venue:BASE/QUOTE, BASE/QUOTE or SYMBOL, ASCII letters and digits (as agents/instruments.py).
+_SYMBOL = re.compile(
+    r"(?:[a-z][a-z0-9_-]{0,19}:)?[a-z][a-z0-9.]{0,15}(?:/[a-z][a-z0-9]{0,15})?", re.I | re.A
+)
+_TRAILING = ",.;:!?)"
+
+
+class TradePhrase(BaseModel):
+    """A well-formed trade instruction, as the user wrote it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    side: str
+    quantity: float
+    symbol: str
+    limit_price: float | None
+
+
+def _shown(token: str) -> str:
+    return token if len(token) <= 24 else f"{token[:20]}… ({len(token)} characters)"
+
+
+def looks_numeric(token: str) -> bool:
+    """A token in a number's place: any digit of any script, or a sign or point first."""
+    return any(ch.isnumeric() for ch in token) or token[:1] in ("-", "+", ".")
+
+
+def read_number(token: str, subject: RefusedPart) -> float | Refusal:
+    """A positive plain decimal, or a refusal that says what was not understood."""
+
+    def refuse(reason: str) -> Refusal:
+        return Refusal(subject=subject, given=_shown(token), reason=reason)
+
+    if _PLAIN.fullmatch(token):
+        value = Decimal(token)
+        return float(value) if value > 0 else refuse("must be above zero")
+    if token.startswith("-") and _DIGITS.fullmatch(token[1:]):
+        return refuse("must be above zero")
+    if _EXPONENT.fullmatch(token):
+        return refuse("exponents are not read; write the number out in digits")
+    if any(ch.isnumeric() and not ch.isascii() for ch in token):
+        return refuse("numbers are written with the ASCII digits 0-9")
+    if _DIGITS.fullmatch(token):
+        return refuse(f"too many digits (at most {MAX_DIGITS} before and after the point)")
+    return refuse("not a plain number: digits 0-9 with at most one decimal point")
+
+
+def read_symbol(token: str) -> str | Refusal:
+    """The symbol as written (venue lower case, the pair upper case), or a refusal."""
+    if not token:
+        return Refusal(subject="symbol", given="", reason="a trade names what to buy or sell")
+    if len(token) > MAX_SYMBOL:
+        reason = f"too long for a symbol (at most {MAX_SYMBOL} characters)"
+        return Refusal(subject="symbol", given=_shown(token), reason=reason)
+    if not _SYMBOL.fullmatch(token):
+        reason = "a symbol is ASCII letters and digits: BTC, BTC/USD or bitstamp:BTC/USD"
+        return Refusal(subject="symbol", given=_shown(token), reason=reason)
+    venue, _, pair = token.rpartition(":")
+    return f"{venue.lower()}:{pair.upper()}" if venue else pair.upper()
+
+
+def read_trade(command: str) -> TradePhrase | Refusal | None:
+    """The trade a command gives (a clause without its lead-in), a refusal when it gives a
+    trade the desk cannot read, or None when it is not a trade instruction at all."""
+    found = _SIDE.fullmatch(LEAD_IN.sub("", command).strip())
+    if found is None or not looks_numeric(found[2]):
+        return None  # "buy-side exposure", "sell everything": not an order with a size
+    side, quantity_token, rest = found[1].lower(), found[2], found[3].split()
+    quantity = read_number(quantity_token, "quantity")
+    if isinstance(quantity, Refusal):
+        return quantity
+    symbol = read_symbol(rest[0].rstrip(_TRAILING) if rest else "")
+    if isinstance(symbol, Refusal):
+        return symbol
+    limit_price: float | None = None
+    price_token = ""
+    if len(rest) > 2 and rest[1].lower() in ("at", "@"):
+        price_token = rest[2]
+    elif len(rest) > 1 and rest[1].startswith("@") and len(rest[1]) > 1:
+        price_token = rest[1][1:]
+    price_token = price_token.rstrip(_TRAILING)
+    if price_token and looks_numeric(price_token):  # "at market" is a market order
+        price = read_number(price_token, "limit price")
+        if isinstance(price, Refusal):
+            return price
+        limit_price = price
+    return TradePhrase(side=side, quantity=quantity, symbol=symbol, limit_price=limit_price)
+
+
+# Symbols a request names outside a trade phrase ("find a momentum strategy for BTC"): the
+# desk's own bases, a venue-qualified symbol, or a pair written in capitals (BTC/EUR).
+_NAMED = re.compile(
+    r"(?<![\w/:])(?:"
+    r"[a-z][a-z0-9_-]{0,19}:[a-z][a-z0-9.]{0,15}(?:/[a-z][a-z0-9]{0,15})?"
+    r"|(?:btc|eth|ltc|goog)(?:/[a-z]{2,6})?"
+    r"|eur/?usd"
+    r"|(?-i:[A-Z]{2,10}/[A-Z]{2,10})"
+    r")(?![\w/])",
+    re.I | re.A,
+)
+
+
+def symbols_named(text: str) -> list[str]:
+    """The symbols `text` names, as `read_symbol` writes them, in order."""
+    named = (read_symbol(m.group(0)) for m in _NAMED.finditer(text))
+    return [("EUR/USD" if s == "EURUSD" else s) for s in named if isinstance(s, str)]
