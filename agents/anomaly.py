@@ -7,8 +7,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-import torch
-from torch import nn
 
 MIN_HISTORY = 30
 
@@ -38,6 +36,9 @@ def detect(
     """Fit on the bulk of the rows (robustly scaled, within 3 MADs on every feature), then
     flag any row whose reconstruction error is more than `sigmas` MADs above the bulk's
     median error: what the model never saw reconstructs badly."""
+    import torch  # loads when risk scores fills, not when the desk starts
+    from torch import nn
+
     if len(features) < MIN_HISTORY:
         return AnomalyReport([], [], float("nan"))
     median = np.median(features, axis=0)

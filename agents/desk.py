@@ -5,17 +5,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from agents.instruments import Instrument, InstrumentBook, NoInstrument
 from core.models.market import Bar, Interval
 from core.settings import Settings
-from core.store import MarketDataStore, Store, TradeLog
+from core.store import MarketDataStore, Store
 from gateway import GateLimits, Gateway, load_limits
+from gateway.journal import SafetyJournal
 from gateway.limits import DEFAULT_LIMITS
-from tools.knowledge_tools import KnowledgeTools
 from tools.research.agent_tools import ResearchTools
+
+if TYPE_CHECKING:
+    from tools.knowledge_tools import KnowledgeTools
 
 
 @dataclass(frozen=True)
@@ -47,7 +51,13 @@ class Desk:
             settings=settings,
             store=store,
             limits=limits,
-            gateway=Gateway(limits, store=store, clock=lambda: desk.now, actor="execution"),
+            gateway=Gateway(
+                limits,
+                store=store,
+                clock=lambda: desk.now,
+                actor="execution",
+                journal=SafetyJournal(settings.data_dir / "safety.sqlite"),
+            ),
             research=ResearchTools(store, settings),
             now=datetime.now(UTC),
             book=InstrumentBook.of(i.id for i in limits.instruments),
@@ -58,16 +68,12 @@ class Desk:
         return desk
 
     def restore(self) -> None:
-        """Positions survive a restart: the account's booked fills are replayed into the new
-        gateway's ledger (no order is re-sent). A fill the limits no longer cover is skipped
-        and said so in the audit log."""
-        booked, skipped = self.gateway.restore_fills(
-            TradeLog(self.store).booked_fills(self.limits.account_id)
-        )
-        if booked or skipped:
-            self.gateway.record(
-                "gateway.restored", {"fills": booked, "skipped": skipped[:50]}, actor="desk"
-            )
+        """Take up where the last run stopped, before anything else: positions from the
+        booked fills, the orders that reached a venue (never sent twice), and the trading
+        states (a halt stays until a human re-arms). Recorded in the audit log."""
+        report = self.gateway.restore()
+        if report.fills or report.skipped or report.orders or report.states or report.reconciled:
+            self.gateway.record("gateway.restored", report.payload(), actor="desk")
             self.gateway.flush()
 
     def prime(self) -> None:
@@ -121,10 +127,15 @@ class Desk:
         """The knowledge graph and memory; each connects on first use, and raises a clear
         error (GraphUnavailableError, MemoryUnavailableError) when it cannot."""
         if self._knowledge is None:
+            # Neo4j, Qdrant and the embedder load on first use: a trade never waits for them.
+            from tools.knowledge_tools import KnowledgeTools
+
             self._knowledge = KnowledgeTools(self.settings, self.store)
         return self._knowledge
 
     def close(self) -> None:
         self.gateway.close()
+        if self.gateway.journal is not None:
+            self.gateway.journal.close()
         if self._knowledge is not None:
             self._knowledge.close()

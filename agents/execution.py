@@ -83,6 +83,21 @@ def finish_paper_promotion(
         )
 
 
+def sent_before(desk: Desk, order: Order) -> GateDecision | None:
+    """The gate's earlier acceptance if `order` already went to a venue (in this run, or in
+    one that died before the conversation was saved): a re-run of the turn reports it and
+    sends nothing. None for an order the gate has not taken, or only parked for approval."""
+    status = desk.gateway.order_status(order.order_id)
+    if status is None or status[0] in ("pending_approval", "denied"):
+        return None
+    return GateDecision(
+        order_id=order.order_id,
+        verdict=Verdict.ACCEPT,
+        reason_codes=(),
+        limits_version=desk.limits.limits_version,
+    )
+
+
 def summary(desk: Desk, order: Order, decision: GateDecision) -> dict[str, Any]:
     status = desk.gateway.order_status(order.order_id)
     return {
@@ -207,7 +222,7 @@ def node(desk: Desk) -> Node:
                     "messages": [AIMessage(made, name=NAME)],
                 },
             )
-        decision = desk.gateway.submit(made)
+        decision = sent_before(desk, made) or desk.gateway.submit(made)
         key = target.get("key") if target else None
         if decision.verdict is Verdict.NEEDS_APPROVAL:
             # The approval node re-runs from the top on every resume; the request's clock

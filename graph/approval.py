@@ -14,8 +14,16 @@ from langchain_core.messages import AIMessage
 from langgraph.types import Command, interrupt
 
 from agents.desk import Desk
-from agents.execution import NAME, _notional, describe, finish_paper_promotion, summary
+from agents.execution import (
+    NAME,
+    _notional,
+    describe,
+    finish_paper_promotion,
+    sent_before,
+    summary,
+)
 from agents.state import DeskState, Node
+from core.faults import crash_point
 from core.models.trading import Order
 from gateway import GateDecision, Verdict
 
@@ -28,6 +36,7 @@ def approval_request(
     approvers: list[str],
     needed: int,
     requested_at: datetime,
+    note: str = "",
 ) -> dict[str, Any]:
     """The interrupt payload, in the shape agent-chat-ui renders as an approval card."""
     args = {
@@ -47,6 +56,7 @@ def approval_request(
                 "description": (
                     f"{order.side.value} {order.quantity:g} {order.symbol} (~{notional:,.0f} "
                     f"{'notional'}) needs approval: {', '.join(decision.reason_codes)}"
+                    + (f"; {note}" if note else "")
                 ),
             }
         ],
@@ -82,14 +92,21 @@ def submit_with_approval(
 ) -> tuple[GateDecision, Order, list[dict[str, Any]]]:
     """Submit; on NEEDS_APPROVAL pause for one (or, above the dual threshold, two distinct)
     humans. Returns the final decision, the order actually sent, and the approval records."""
+    earlier = sent_before(desk, order)
+    if earlier is not None:
+        # Approved and sent before the process died, and the conversation not yet saved.
+        return earlier, order, []
     decision = desk.gateway.submit(order)
     records: list[dict[str, Any]] = []
     if decision.verdict is not Verdict.NEEDS_APPROVAL:
         return decision, order, records
     needed = 2 if _notional(desk, order) > desk.policy.dual_notional else 1
     approvers: list[str] = []
+    note = ""
     while len(approvers) < needed:
-        request = approval_request(desk, order, decision, state, approvers, needed, requested_at)
+        request = approval_request(
+            desk, order, decision, state, approvers, needed, requested_at, note
+        )
         answer = _decision(interrupt(request))
         who = str(answer.get("approver") or "unknown")
         expired = datetime.now(UTC) > datetime.fromisoformat(request["expires_at"])
@@ -101,13 +118,20 @@ def submit_with_approval(
             "at": datetime.now(UTC).isoformat(),
             "expired": expired,
         }
+        repeated = who in approvers and answer["type"] != "reject" and not expired
+        if repeated:
+            record["decision"] = "repeat"
+            record["reason"] = f"{who} already approved; a second, different approver is needed"
         records.append(record)
         desk.gateway.record(
             "approval.answer", record, actor=f"human:{who}", order_id=order.order_id
         )
-        if expired or answer["type"] == "reject" or who == "unknown" or who in approvers:
-            if who in approvers:
-                record["reason"] = f"{who} already approved; a second, different approver is needed"
+        crash_point("approval.answered")
+        if repeated:
+            # The order keeps waiting for someone else; the card says who has approved.
+            note = str(record["reason"])
+            continue
+        if expired or answer["type"] == "reject" or who == "unknown":
             desk.gateway.refuse(order.order_id, who)
             desk.gateway.flush()
             refused = GateDecision(
@@ -137,6 +161,7 @@ def submit_with_approval(
     token = desk.gateway.approve(
         order.order_id, ",".join(approvers), ttl_s=desk.policy.ttl.total_seconds()
     )
+    crash_point("approval.token")
     final = desk.gateway.submit(order, approval_token=token)
     desk.gateway.flush()
     return final, order, records

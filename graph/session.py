@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
+from uuid import UUID
 
 from langchain_core.messages import AIMessage, HumanMessage, RemoveMessage
 from langchain_core.runnables import RunnableConfig
@@ -16,6 +17,7 @@ from langgraph.types import Command
 
 from agents.desk import ApprovalPolicy, Desk
 from agents.state import DeskState
+from core.faults import crash_point
 from core.settings import Settings
 from core.store import Store
 from graph.build import build_graph
@@ -38,6 +40,32 @@ class Turn:
     """The approval request the graph paused on, if it did."""
 
 
+class CrashSafeSaver(SqliteSaver):
+    """The SQLite saver with the order path's checkpoint crash points around each write."""
+
+    def put(self, *args: Any, **kwargs: Any) -> RunnableConfig:
+        crash_point("checkpoint.before")
+        saved = super().put(*args, **kwargs)
+        crash_point("checkpoint.after")
+        return saved
+
+
+def waiting_answer(pending: dict[str, Any], thread_id: str) -> str:
+    """What a new message on a thread paused on an approval gets back: the order that waits
+    and how to answer it. The approval stays listed and answerable."""
+    order = pending.get("order") or {}
+    what = (
+        f"{order.get('side', '?')} {order.get('quantity', '?')} {order.get('symbol', '?')}"
+        f" (order {order.get('order_id', '?')})"
+    )
+    return (
+        f"This thread is waiting for an approval of {what}; nothing else runs on it until "
+        f"that is answered. Answer it with `quantdesk approvals approve {thread_id} --approver "
+        f"<you>` or `quantdesk approvals reject {thread_id} --approver <you>`, in the web page "
+        "or in Slack, or ask on another thread."
+    )
+
+
 class DeskSession:
     def __init__(
         self,
@@ -55,10 +83,34 @@ class DeskSession:
         self._conn = sqlite3.connect(
             settings.data_dir / "checkpoints.sqlite", check_same_thread=False
         )
-        saver = SqliteSaver(self._conn)
+        saver = CrashSafeSaver(self._conn)
         # The saver makes its tables on first write; `pending()` reads them before any turn.
         saver.setup()
         self.graph = build_graph(self.desk, self.router, saver)
+        self.reconcile()
+
+    def reconcile(self) -> list[str]:
+        """Finish the threads whose approved order reached the venue before the process died
+        and before the conversation was saved: they would otherwise show an approval that
+        was already acted on. The approval step sees the order went out and sends nothing.
+        Returns the threads finished."""
+        done = []
+        for thread_id, pending in self.pending().items():
+            order_id = str((pending.get("order") or {}).get("order_id", ""))
+            status = self.desk.gateway.order_status(UUID(order_id)) if order_id else None
+            if status is None or status[0] in ("pending_approval", "denied"):
+                continue
+            resume: Command[Any] = Command(resume={"decisions": [{"type": "reconcile"}]})
+            self.graph.invoke(resume, self._config(thread_id), durability="exit")
+            self.desk.gateway.record(
+                "approval.reconciled",
+                {"thread_id": thread_id, "order_id": order_id, "status": status[0]},
+                actor="desk",
+            )
+            done.append(thread_id)
+        if done:
+            self.desk.gateway.flush()
+        return done
 
     def _turn(self, thread_id: str, out: dict[str, Any]) -> Turn:
         messages = out.get("messages", [])
@@ -95,6 +147,9 @@ class DeskSession:
         )
 
     def ask(self, text: str, thread_id: str = "desk") -> Turn:
+        pending = self.pending_for(thread_id)
+        if pending is not None:
+            return Turn(thread_id, [waiting_answer(pending, thread_id)], [], {}, pending)
         self._trim(thread_id)
         request: DeskState = {"messages": [HumanMessage(text)]}
         # Checkpoint when the turn ends (or pauses): one write instead of one per step.
@@ -106,6 +161,10 @@ class DeskSession:
     ) -> Iterator[tuple[str, str]]:
         """(agent, answer) as each node finishes, for a chat that shows the PM's steps; with
         `every_step`, nodes that answer nothing (the PM routing) come too, with ""."""
+        pending = self.pending_for(thread_id)
+        if pending is not None:
+            yield "pm", waiting_answer(pending, thread_id)
+            return
         self._trim(thread_id)
         request: DeskState = {"messages": [HumanMessage(text)]}
         for update in self.graph.stream(

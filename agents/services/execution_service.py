@@ -59,6 +59,18 @@ def recent_closes(desk: Desk, days: int) -> dict[str, object]:
     return out
 
 
+WAITING = "waiting for the risk service's heartbeats"
+
+
+def _waiting_for_risk(desk: Desk) -> bool:
+    """Whether the account's REDUCING is only an earlier start's wait for risk's first
+    heartbeat (the process died before it came), not a reduce anyone ordered."""
+    journal = desk.gateway.journal
+    account = f"account:{desk.limits.account_id}"
+    records = [r for r in journal.states() if r.scope == account] if journal else []
+    return bool(records) and records[0].actor == "deadman" and records[0].reason == WAITING
+
+
 class ExecutionService(Service):
     """Serves the gateway of `desk`. Standalone (`open`) it owns the desk; hosted beside the
     PM graph (`quantdesk serve`) it shares the graph's desk and lock, so the graph's orders and
@@ -90,9 +102,15 @@ class ExecutionService(Service):
         with self.lock:
             publisher = GateEventPublisher(bus, desk.gateway)
             self._stops = [desk.gateway.listen(publisher), desk.gateway.listen_bars(publisher.bar)]
-            self.desk.gateway.set_trading_state(
-                TradingState.REDUCING, "deadman", "waiting for the risk service's heartbeats"
+            # A state restored from before a restart (a halt, risk's reduce) stays until a
+            # human re-arms; the dead-man switch holds only an ACTIVE desk, and lifts only
+            # its own wait for the first heartbeat.
+            self._holding = self.desk.gateway.trading_state is TradingState.ACTIVE or (
+                self.desk.gateway.trading_state is TradingState.REDUCING
+                and _waiting_for_risk(self.desk)
             )
+            if self._holding:
+                self.desk.gateway.set_trading_state(TradingState.REDUCING, "deadman", WAITING)
         bus.subscribe(Keys.health("risk"), self._risk_heartbeat)
         bus.subscribe(Keys.RISK_COMMANDS, self._command)
         bus.serve(Keys.rpc("execution", "submit"), self._submit)
@@ -141,7 +159,8 @@ class ExecutionService(Service):
         if not self.armed:
             if self.last_risk:
                 self.armed = True
-                self._set_state(TradingState.ACTIVE, "deadman", "risk heartbeats began")
+                if self._holding:
+                    self._set_state(TradingState.ACTIVE, "deadman", "risk heartbeats began")
             return
         silent = time.monotonic() - self.last_risk
         current = self.desk.gateway.trading_state

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import chdb
 import pandas as pd
@@ -26,7 +26,9 @@ class BulkPath:
         self._tables = tables
         self._lock = threading.Lock()
         # chdb lets one process hold any number of handles to its one engine path.
-        self._engine: Any = chdb.connect(str(embedded_path)) if embedded_path else None
+        # chdb ships py.typed with an untyped `connect`; the handle is used as Any anyway.
+        engine = cast(Any, chdb)
+        self._engine: Any = engine.connect(str(embedded_path)) if embedded_path else None
 
     def insert_arrow(self, table: str, data: pa.Table) -> None:
         if table not in self._tables:

@@ -116,3 +116,15 @@ class TradeLog:
             parameters={"o": order_id},
         ).result_rows
         return [str(r[0]) for r in rows]
+
+    def last_order_states(self, account_id: str) -> list[tuple[str, str, str, float]]:
+        """(order_id, client_order_id, status, filled) of each of the account's orders, as
+        its latest state row says."""
+        rows = self._store.client.query(
+            "SELECT toString(order_id), argMax(client_order_id, (ts, seq)), "
+            "argMax(status, (ts, seq)), argMax(filled_quantity, (ts, seq)) "
+            "FROM orders WHERE account_id = {a:String} "
+            "GROUP BY order_id",
+            parameters={"a": account_id},
+        ).result_rows
+        return [(str(o), str(c), str(s), float(f)) for o, c, s, f in rows]

@@ -13,7 +13,6 @@ from rich.table import Table
 
 from core.settings import get_settings
 from interfaces.cli.data_commands import open_store
-from tools.research import ml_model
 from tools.research.agent_tools import (
     BacktestRequest,
     ResearchTools,
@@ -23,6 +22,7 @@ from tools.research.agent_tools import (
 from tools.research.bars import ResearchDataError, load_bars
 from tools.research.fill_model import Costs
 from tools.research.metrics import Metrics
+from tools.research.ml_config import MlpConfig
 from tools.research.strategies import Strategy
 from tools.research.sweep import ParamGrid, run_sweep
 
@@ -209,7 +209,7 @@ def train(
     try:
         request = TrainModelRequest(
             venue=venue, symbol=symbol, interval=interval,
-            config=ml_model.MlpConfig(epochs=epochs), train_bars=train_bars, test_bars=test_bars,
+            config=MlpConfig(epochs=epochs), train_bars=train_bars, test_bars=test_bars,
         )  # fmt: skip
     except ValidationError as exc:
         raise _fail(exc) from None

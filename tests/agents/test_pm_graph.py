@@ -133,7 +133,17 @@ def test_two_distinct_approvers_above_the_second_threshold(loaded: Store, tmp_pa
         assert desk.ask("buy 3 BTC", "same").pending is not None
         desk.answer("same", "approve", "alice")
         twice = desk.answer("same", "approve", "alice")
-        assert twice.results["execution"]["reasons"] == ["APPROVAL_REFUSED"]
+        # The same person again is not a second approver: the order keeps waiting.
+        assert twice.pending is not None
+        assert twice.pending["approved_by"] == ["alice"]
+        assert (
+            "a second, different approver is needed"
+            in (twice.pending["action_requests"][0]["description"])
+        )
+        assert desk.pending_for("same") is not None
+        filled_before = len(TradeLog(loaded).fills())
+        assert desk.answer("same", "approve", "bob").results["execution"]["status"] == "filled"
+        assert len(TradeLog(loaded).fills()) == filled_before + 1
 
 
 def test_expired_and_unreadable_answers_send_nothing(loaded: Store, tmp_path: Path):

@@ -3,17 +3,18 @@ the bars from the store; bad parameters, unknown symbols and empty ranges are cl
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from core.settings import Settings
 from core.store import Store
-from tools.research import ml_model
 from tools.research.backtesters import run_event_driven, run_vectorised
 from tools.research.bars import BarSeries, load_bars
 from tools.research.fill_model import Costs
 from tools.research.metrics import Metrics
+from tools.research.ml_config import MlpConfig
 from tools.research.report import write_report
 from tools.research.strategies import Strategy
 from tools.research.sweep import ParamGrid, run_sweep
@@ -77,7 +78,7 @@ class WalkForwardSummary(BaseModel):
 
 
 class TrainModelRequest(_Request):
-    config: ml_model.MlpConfig = ml_model.MlpConfig()
+    config: MlpConfig = MlpConfig()
     train_bars: int = Field(default=750, ge=100)
     test_bars: int = Field(default=250, ge=20)
     folds: int = Field(default=5, ge=2, le=20)
@@ -109,7 +110,11 @@ class ResearchTools:
     def __init__(self, store: Store, settings: Settings) -> None:
         self.store = store
         self.settings = settings
-        self.tracker = Tracker(settings)
+
+    @cached_property
+    def tracker(self) -> Tracker:
+        # Opening MLflow's store takes seconds; a desk that only trades never needs it.
+        return Tracker(self.settings)
 
     def _bars(self, r: _Request) -> BarSeries:
         return load_bars(self.store, r.venue, r.symbol, r.interval, r.start, r.end)
@@ -174,6 +179,8 @@ class ResearchTools:
         )
 
     def train_model(self, request: TrainModelRequest) -> TrainModelSummary:
+        from tools.research import ml_model  # torch loads here, not when the desk starts
+
         bars = self._bars(request)
         cv = ml_model.cross_validate(bars, request.config, request.folds, request.embargo)
         weights, _ = ml_model.walk_forward_weights(

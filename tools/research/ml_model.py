@@ -14,28 +14,14 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import torch
-from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
 from tools.research.bars import BarSeries, Floats
 from tools.research.indicators import log_returns, rolling_std, sma
+from tools.research.ml_config import MlpConfig
 
 FEATURES = ("ret_1", "ret_2", "ret_5", "ret_10", "ret_20", "vol_10", "vol_20", "z_20", "sma_10_50")
 HORIZON = 2  # a label looks two opens ahead: purge at least this many bars
-
-
-class MlpConfig(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    hidden: int = Field(default=32, ge=1, le=1024)
-    layers: int = Field(default=2, ge=1, le=8)
-    epochs: int = Field(default=40, ge=1, le=1000)
-    learning_rate: float = Field(default=1e-3, gt=0, le=1)
-    weight_decay: float = Field(default=1e-4, ge=0)
-    batch_size: int = Field(default=256, ge=8)
-    seed: int = 0
-    threshold: float = Field(default=0.02, ge=0, lt=0.5, description="Trade when |p - 0.5| > this.")
-    allow_short: bool = True
 
 
 def device() -> torch.device:

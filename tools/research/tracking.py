@@ -7,15 +7,16 @@ import json
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import mlflow
 import pandas as pd
-from mlflow.tracking import MlflowClient
 
 from core.settings import Settings
 from tools.research.bars import BarSeries
 from tools.research.results import BacktestResult
+
+if TYPE_CHECKING:
+    from mlflow.tracking import MlflowClient
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -53,7 +54,10 @@ class Tracker:
     def __init__(self, settings: Settings, experiment: str = "research") -> None:
         self.uri = settings.resolved_tracking_uri
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        self.client = MlflowClient(tracking_uri=self.uri)
+        # mlflow takes seconds to import: it loads when a run is tracked, not at desk start.
+        from mlflow.tracking import MlflowClient
+
+        self.client: MlflowClient = MlflowClient(tracking_uri=self.uri)
         found = self.client.get_experiment_by_name(experiment)
         if found is None:
             artifacts = (settings.data_dir / "mlartifacts").resolve().as_uri()
@@ -115,6 +119,8 @@ class Tracker:
 
 
 def runs(settings: Settings, experiment: str = "research") -> pd.DataFrame:
+    import mlflow
+
     mlflow.set_tracking_uri(settings.resolved_tracking_uri)
     frame: pd.DataFrame = mlflow.search_runs(experiment_names=[experiment])
     return frame

@@ -17,6 +17,7 @@ from uuid import UUID
 import numpy as np
 import numpy.typing as npt
 
+from core.faults import crash_point
 from core.models.audit import AuditEvent
 from core.models.market import Bar, Trade
 from core.models.trading import (
@@ -33,7 +34,9 @@ from core.store import AuditLog, Store, TradeLog
 from gateway._core import Engine, GatewayError
 from gateway.actor import Actor
 from gateway.decisions import BatchDecisions, GateDecision, Verdict
+from gateway.journal import SafetyJournal, StateRecord
 from gateway.limits import GateLimits, load_limits
+from gateway.restore import RestoreReport, VenueLookup, restore_gateway
 
 Clock = Callable[[], datetime]
 EventListener = Callable[[list[dict[str, Any]]], None]
@@ -71,8 +74,11 @@ class Gateway:
         audit_batch_size: int = 500,
         clock: Clock = wall_clock,
         actor: str = "gateway",
+        journal: SafetyJournal | None = None,
     ) -> None:
         self.limits = limits
+        self.journal = journal
+        self._restoring = False
         self._engine = Engine(limits.to_engine_json(), external=venue == "external")
         self._audit = AuditLog(store) if store is not None else None
         self._trades = TradeLog(store) if store is not None else None
@@ -124,6 +130,13 @@ class Gateway:
             events = self._engine.drain_events()
             for event in events:
                 self.recent_events.append(event)
+                if event["kind"] == "gate.trading_state" and self.journal and not self._restoring:
+                    self.journal.record_state(
+                        StateRecord(
+                            event["scope"], event["state"], str(event["actor"]),
+                            str(event["reason"]), int(event["ts_ms"]),
+                        )
+                    )  # fmt: skip
                 if self._audit is None:
                     continue
                 self._pending.append(self._audit_event(event))
@@ -217,12 +230,24 @@ class Gateway:
             states, self._pending_states = self._pending_states, []
             fills, self._pending_fills = self._pending_fills, []
             batch, self._pending = self._pending, []
+        # Decisions first, then fills, then order states: a crash between two writes leaves
+        # every booked fill joined to its gate decision, and a fill is never missing under a
+        # state that says it happened (the restart restores orders from fills and states).
+        written = self._audit.append(batch) if self._audit is not None and batch else 0
+        crash_point("audit.written")
         if self._trades is not None:
-            self._trades.append_order_states(states)
             self._trades.append_fills(fills)
-        if self._audit is None or not batch:
-            return 0
-        return self._audit.append(batch)
+            if fills:
+                crash_point("fill.booked")
+            self._trades.append_order_states(states)
+        if self.journal is not None and states:
+            last = {str(o.order_id): (status.value, filled) for o, status, filled, _, _ in states}
+            self.journal.booked(
+                [(order_id, status, filled) for order_id, (status, filled) in last.items()],
+                to_ms(self.clock()),
+            )
+            crash_point("order.booked")
+        return written
 
     def _decision(self, order_id: UUID, raw: tuple[str, list[str]]) -> GateDecision:
         self._collect()
@@ -269,8 +294,18 @@ class Gateway:
         if self._trades is not None:
             self._orders.setdefault(str(order.order_id), order)
         self._recent_orders.append(order)
+        if self.journal is not None:
+            self.journal.sending(order, self._now(at))
+            crash_point("order.journaled")
         raw = self._engine.submit(*self._args(order, approval_token), self._now(at))
         decision = self._decision(order.order_id, raw)
+        crash_point("gate.decided")
+        if decision.verdict is not Verdict.ACCEPT and self.journal is not None:
+            status = "pending_approval" if decision.verdict is Verdict.NEEDS_APPROVAL else "denied"
+            self.journal.not_sent(str(order.order_id), status, self._now(at))
+        if decision.verdict is Verdict.ACCEPT:
+            # The paper venue acknowledges (and may fill) inside the same engine call.
+            crash_point("venue.acked")
         if (
             decision.verdict is Verdict.DENY
             and self._engine.order_status(str(order.order_id)) is None
@@ -525,6 +560,43 @@ class Gateway:
                     raise
                 skipped.append(f"{fill.fill_id}: {exc}")
         return booked, skipped
+
+    def restore_order(
+        self, order_id: str, client_order_id: str, status: str, filled: float
+    ) -> None:
+        """Know an order an earlier run sent to a venue, closed, so its id is never sent again
+        (only before the first order)."""
+        self._engine.restore_order(order_id, client_order_id, status, filled)
+
+    def restore_state(self, record: StateRecord) -> bool:
+        """Put a scope back in the trading state an earlier run left it in (REDUCING or
+        HALTED; only a human's rearm lifts them). False for a strategy the limits no longer
+        list. Not journaled again: the journal already holds it, with who and why."""
+        strategy = record.scope.split(":", 1)[1] if record.scope.startswith("strategy:") else None
+        if strategy is not None and self._engine.strategy_index(strategy) is None:
+            return False
+        reason = f"restored after restart: {record.state} since {record.actor}: {record.reason}"
+        self._restoring = True
+        try:
+            self._engine.set_trading_state(
+                strategy, record.state, "service:gateway-restore", reason, self._now(None)
+            )
+            self._collect(auto_flush=False)
+        finally:
+            self._restoring = False
+        return True
+
+    def restore(self, venue_lookup: VenueLookup | None = None) -> RestoreReport:
+        """Take up where the last run of this account stopped (see gateway.restore)."""
+        if self._trades is None:
+            return RestoreReport()
+        account = self.limits.account_id
+        return restore_gateway(
+            self,
+            self._trades.booked_fills(account),
+            self._trades.last_order_states(account),
+            venue_lookup,
+        )
 
     # -- ledger -----------------------------------------------------------------------------
 

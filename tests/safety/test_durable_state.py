@@ -1,0 +1,129 @@
+"""A halt outlives the process that made it: a CLI one-shot, a desk session, and `quantdesk
+serve` killed with SIGKILL all come back HALTED, and only a human's re-arm lifts it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+from core.models.trading import TradingState
+from core.settings import Settings
+from graph.session import DeskSession
+from tests.fakes.loopback import free_port
+from tests.safety.conftest import ROOT
+
+
+def until(check: Callable[[], bool], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "not within the time allowed"
+        time.sleep(0.1)
+
+
+def cli(desk_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QUANTDESK_")}
+    env |= {"QUANTDESK_DATA_DIR": str(desk_dir), "QUANTDESK_LOG_JSON": "false", "COLUMNS": "200"}
+    return subprocess.run(
+        [sys.executable, "-m", "interfaces.cli", *args],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=240, check=False,
+    )  # fmt: skip
+
+
+def test_a_halt_from_one_cli_process_denies_the_next_process_s_order(desk_dir: Path):
+    halted = cli(desk_dir, "ask", "halt everything")
+    assert halted.returncode == 0, halted.stdout + halted.stderr
+    assert "HALTED" in halted.stdout
+    bought = cli(desk_dir, "ask", "buy 0.01 BTC")
+    assert bought.returncode == 0, bought.stdout + bought.stderr
+    assert "TRADING_HALTED" in bought.stdout
+    assert "filled 0" in bought.stdout
+
+
+def test_only_a_human_rearm_lifts_a_restored_halt(desk_dir: Path):
+    settings = Settings(data_dir=desk_dir, log_json=False)
+    with DeskSession(settings) as session:
+        session.ask("halt everything", "h")
+    with DeskSession(settings) as session:
+        gateway = session.desk.gateway
+        assert gateway.trading_state is TradingState.HALTED
+        assert session.ask("buy 0.01 BTC", "t").results["execution"]["reasons"] == [
+            "TRADING_HALTED"
+        ]
+        gateway.rearm("human:alice", "checked the book after the halt")
+    with DeskSession(settings) as session:
+        assert session.desk.gateway.trading_state is TradingState.ACTIVE
+        assert session.ask("buy 0.01 BTC", "t2").results["execution"]["status"] == "filled"
+
+
+def test_a_strategy_halt_and_an_account_reduce_survive_a_restart(desk_dir: Path):
+    settings = Settings(data_dir=desk_dir, log_json=False)
+    with DeskSession(settings) as session:
+        gateway = session.desk.gateway
+        gateway.set_trading_state(TradingState.HALTED, "risk", "loss limit", strategy_id="manual")
+        gateway.set_trading_state(TradingState.REDUCING, "risk", "volatility")
+    with DeskSession(settings) as session:
+        gateway = session.desk.gateway
+        assert gateway.strategy_state("manual") is TradingState.HALTED
+        assert gateway.trading_state is TradingState.REDUCING
+        restored = session.store.client.query(
+            "SELECT payload FROM audit_log WHERE kind = 'gateway.restored'"
+        ).result_rows
+        assert restored
+        assert "strategy:manual=halted" in restored[-1][0]
+
+
+def _serve(desk_dir: Path, port: int) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QUANTDESK_")}
+    env |= {
+        "QUANTDESK_DATA_DIR": str(desk_dir), "QUANTDESK_LOG_JSON": "false",
+        "QUANTDESK_BUS_HUB": f"tcp/127.0.0.1:{free_port()}",
+    }  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, "-m", "interfaces.cli", "serve", "--port", str(port)],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+
+
+def _up(url: str, server: subprocess.Popen[str]) -> bool:
+    assert server.poll() is None, "serve exited"
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def test_serve_killed_after_a_halt_comes_back_halted(desk_dir: Path):
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = _serve(desk_dir, port)
+    try:
+        until(lambda: _up(url, server), 120)
+        key = {"X-API-Key": (desk_dir / "api-key").read_text().strip()}
+        state = lambda: httpx.get(f"{url}/v1/health", headers=key).json()["gateway_state"]  # noqa: E731
+        until(lambda: state() == "active")
+        halt = httpx.post(f"{url}/v1/gateway/halt", headers=key, json={"reason": "drill"})
+        assert halt.status_code == 200
+        assert halt.json()["trading_state"] == "halted"
+        server.send_signal(signal.SIGKILL)
+        server.wait(timeout=30)
+        server = _serve(desk_dir, port)
+        until(lambda: _up(url, server), 120)
+        # Risk's heartbeats arrive, and still nothing lifts the halt but a human.
+        until(lambda: httpx.get(f"{url}/v1/health", headers=key).status_code == 200)
+        assert state() == "halted"
+        chat = httpx.post(
+            f"{url}/v1/chat/k", headers=key, json={"message": "buy 0.01 BTC"}, timeout=120
+        )
+        assert chat.status_code == 200
+        assert "TRADING_HALTED" in chat.text
+        assert state() == "halted"
+    finally:
+        server.send_signal(signal.SIGKILL)
+        server.wait(timeout=30)
