@@ -17,8 +17,13 @@ from core.settings import get_settings
 from core.store import MarketDataStore, Store
 from gateway import GateDecision, GateLimits, Gateway, LimitsError, load_limits, reason_codes
 from gateway.limits import DEFAULT_LIMITS
+from interfaces.cli import state_commands
 
-app = typer.Typer(help="The pre-trade gate: limits, reason codes.", no_args_is_help=True)
+app = typer.Typer(
+    help="The pre-trade gate: limits, reason codes, trading state.", no_args_is_help=True
+)
+app.command("state")(state_commands.show_state)
+app.command("rearm")(state_commands.rearm)
 console = Console(width=None if Console().is_terminal else 120)
 
 

@@ -44,6 +44,17 @@ def test_a_halt_from_one_cli_process_denies_the_next_process_s_order(desk_dir: P
     assert bought.returncode == 0, bought.stdout + bought.stderr
     assert "TRADING_HALTED" in bought.stdout
     assert "filled 0" in bought.stdout
+    shown = cli(desk_dir, "gateway", "state")
+    assert "HALTED" in shown.stdout
+    assert "halt everything" in shown.stdout
+    # Only a named human lifts it, and the CLI says so in one line.
+    nameless = cli(desk_dir, "gateway", "rearm", "--by", "", "--reason", "x")
+    assert nameless.returncode == 2
+    assert "REARM_REFUSED" in nameless.stdout
+    assert "Traceback" not in nameless.stdout + nameless.stderr
+    rearmed = cli(desk_dir, "gateway", "rearm", "--by", "alice", "--reason", "book checked")
+    assert rearmed.returncode == 0, rearmed.stdout + rearmed.stderr
+    assert "filled 0.01" in cli(desk_dir, "ask", "buy 0.01 BTC").stdout
 
 
 def test_only_a_human_rearm_lifts_a_restored_halt(desk_dir: Path):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -134,7 +135,7 @@ class Gateway:
                     self.journal.record_state(
                         StateRecord(
                             event["scope"], event["state"], str(event["actor"]),
-                            str(event["reason"]), int(event["ts_ms"]),
+                            str(event["reason"]), int(time.time() * 1000),
                         )
                     )  # fmt: skip
                 if self._audit is None:

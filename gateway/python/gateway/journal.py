@@ -47,7 +47,8 @@ CREATE TABLE IF NOT EXISTS orders (
 
 @dataclass(frozen=True)
 class StateRecord:
-    """The last trading state of one scope (`account:ID` or `strategy:ID`)."""
+    """The last trading state of one scope (`account:ID` or `strategy:ID`); `ts_ms` is the
+    wall clock when it was set (the desk's own clock may be market time)."""
 
     scope: str
     state: str
