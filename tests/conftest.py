@@ -8,8 +8,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from core.models.market import SessionCalendar
 from core.settings import get_settings
 from core.store import Store
+from tools.ingest.pipeline import ingest_bars
 from tools.ingest.real_datasets import DATASETS
 
 
@@ -33,6 +35,13 @@ def bitstamp_btc_raw() -> pd.DataFrame:
     return crypto[(crypto["venue"] == "bitstamp") & (crypto["symbol"] == "BTC/USD")].reset_index(
         drop=True
     )
+
+
+@pytest.fixture
+def btc_store(store: Store, bitstamp_btc_raw: pd.DataFrame) -> Store:
+    """The embedded store with real Bitstamp BTC/USD daily bars (the desk's prices)."""
+    ingest_bars(store, bitstamp_btc_raw, source="crypto", calendar=SessionCalendar.CONTINUOUS)
+    return store
 
 
 @pytest.fixture

@@ -5,16 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from agents.instruments import Instrument, InstrumentBook, NoInstrument
-from core.models.market import SessionCalendar
 from core.models.trading import TradingState
 from core.settings import Settings
 from core.store import Store, TradeLog
 from graph.session import DeskSession
-from tools.ingest.pipeline import ingest_bars
 
 DEFAULT = InstrumentBook.of(["bitstamp:BTC/USD", "bitstamp:ETH/USD", "nasdaq:GOOG"])
 TRADABLE = "bitstamp:BTC/USD, bitstamp:ETH/USD, nasdaq:GOOG"
@@ -83,21 +80,15 @@ def test_a_bare_base_held_twice_is_ambiguous_and_names_both():
     assert euro.id == "bitstamp:BTC/EUR"
 
 
-@pytest.fixture
-def loaded(store: Store, bitstamp_btc_raw: pd.DataFrame) -> Store:
-    ingest_bars(store, bitstamp_btc_raw, source="crypto", calendar=SessionCalendar.CONTINUOUS)
-    return store
-
-
-def test_the_desk_trades_only_the_instrument_named(loaded: Store, tmp_path: Path):
-    with DeskSession(Settings(data_dir=tmp_path / "desk"), loaded) as desk:
+def test_the_desk_trades_only_the_instrument_named(btc_store: Store, tmp_path: Path):
+    with DeskSession(Settings(data_dir=tmp_path / "desk"), btc_store) as desk:
         for request in ("buy 0.01 BTC/EUR", "buy 0.1 eth/btc", "buy 0.01 kraken:BTC/USD"):
             turn = desk.ask(request, request)
             assert turn.trace == ["pm", "execution"]
             [answer] = turn.answers
             assert answer.startswith("no instrument"), answer
             assert TRADABLE in answer
-            assert TradeLog(loaded).fills() == [], request
+            assert TradeLog(btc_store).fills() == [], request
         assert desk.desk.gateway.positions() == []
         exact = desk.ask("buy 0.01 bitstamp:BTC/USD", "exact")
         assert exact.results["execution"]["symbol"] == "bitstamp:BTC/USD"
@@ -108,10 +99,10 @@ def test_the_desk_trades_only_the_instrument_named(loaded: Store, tmp_path: Path
 
 
 def test_research_on_a_symbol_the_desk_does_not_hold_runs_on_nothing_else(
-    loaded: Store, tmp_path: Path
+    btc_store: Store, tmp_path: Path
 ):
-    with DeskSession(Settings(data_dir=tmp_path / "desk"), loaded) as desk:
+    with DeskSession(Settings(data_dir=tmp_path / "desk"), btc_store) as desk:
         turn = desk.ask("find a momentum strategy for BTC/EUR and paper-trade it", "r")
     assert turn.trace == ["pm", "research"]
     assert "no instrument 'BTC/EUR'" in turn.answers[0]
-    assert TradeLog(loaded).fills() == []
+    assert TradeLog(btc_store).fills() == []
