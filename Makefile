@@ -1,5 +1,7 @@
 # QuantDesk: `make demo` runs the desk's main job, `make test` runs every test.
-# Both bootstrap from nothing: uv (from PyPI) if missing, the locked environment with every
+# Both bootstrap from nothing: the Debian packages the goal needs where missing
+# (deploy/system-packages.sh: Java 17 and Maven for the demo's local Neo4j; the tests also
+# Prometheus and Chromium), uv (from PyPI) if missing, the locked environment with every
 # extra, and the Rust gateway (built by maturin inside `uv sync`).
 
 SHELL := /bin/bash
@@ -8,9 +10,13 @@ ifeq ($(UV),)
 UV := python3 -m uv
 endif
 
-.PHONY: bootstrap demo test test-rust test-python lint bench clean
+.PHONY: bootstrap bootstrap-demo bootstrap-test demo test test-rust test-python lint bench clean
 
-bootstrap:
+bootstrap: bootstrap-test
+
+# The system packages first: `quantdesk services prepare` runs Maven.
+bootstrap-demo bootstrap-test: bootstrap-%:
+	@deploy/system-packages.sh $*
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \
 		|| python3 -m pip install --quiet uv \
 		|| python3 -m pip install --quiet --user --break-system-packages uv
@@ -18,10 +24,10 @@ bootstrap:
 	$(UV) sync --locked --all-extras
 	$(UV) run quantdesk services prepare
 
-demo: bootstrap
+demo: bootstrap-demo
 	$(UV) run quantdesk demo
 
-test: bootstrap test-rust test-python
+test: bootstrap-test test-rust test-python
 
 test-rust:
 	cd gateway && cargo test --locked
@@ -29,7 +35,7 @@ test-rust:
 test-python:
 	$(UV) run pytest
 
-lint: bootstrap
+lint: bootstrap-demo
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
 	$(UV) run mypy
@@ -37,7 +43,7 @@ lint: bootstrap
 	cd gateway && cargo clippy --locked --all-targets -- -D warnings
 	cd gateway && cargo clippy --locked --all-targets --features python -- -D warnings
 
-bench: bootstrap
+bench: bootstrap-demo
 	$(UV) run python -m benchmarks.store_ingest_query
 	$(UV) run python -m benchmarks.gateway_checks
 	$(UV) run python -m benchmarks.research_backtests

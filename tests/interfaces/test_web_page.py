@@ -21,7 +21,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 @pytest.fixture
 def browser() -> Iterator[Browser]:
     if CHROMIUM is None:
-        pytest.fail("Chromium is not installed: apt-get install chromium (.ci/run does)")
+        pytest.fail("Chromium is not installed: apt-get install chromium (`make test` does)")
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
         yield launched

@@ -29,8 +29,8 @@ def prometheus(tmp_path: Path) -> Iterator[tuple[int, int]]:
     binary = shutil.which("prometheus")
     if binary is None:
         if os.environ.get("CI"):
-            pytest.fail("prometheus is not installed (.ci/run installs Debian's package)")
-        pytest.skip("prometheus not installed (apt-get install prometheus)")
+            pytest.fail("prometheus is not installed (`make test` installs Debian's package)")
+        pytest.skip("prometheus not installed (apt-get install prometheus; `make test` does)")
     metrics, web = free_port(), free_port()
     config = yaml.safe_load((ROOT / "deploy" / "prometheus" / "prometheus.yml").read_text())
     config["global"]["scrape_interval"] = "1s"
