@@ -32,8 +32,10 @@ test: bootstrap-test test-rust test-python
 test-rust:
 	cd gateway && cargo test --locked
 
+# Bytecode is kept (some environments set PYTHONDONTWRITEBYTECODE): the crash and CLI tests
+# start the desk as real processes dozens of times, and each would compile it anew.
 test-python:
-	$(UV) run pytest
+	env -u PYTHONDONTWRITEBYTECODE $(UV) run pytest
 
 lint: bootstrap-demo
 	$(UV) run ruff check .
