@@ -12,7 +12,6 @@ from rich.rule import Rule
 from core.settings import get_settings
 from core.store import MarketDataStore, QualityLog, Store
 from deploy.neo4j import launcher
-from graph.session import DeskSession
 from interfaces.cli import render
 from interfaces.cli.data_commands import load_datasets, open_store
 from interfaces.cli.desk_commands import CYCLE, show
@@ -92,6 +91,8 @@ def demo() -> None:
         console.print(Rule("4. Pre-trade gate (Rust) on the paper venue"))
         gate_walkthrough(store)
         console.print(Rule("5. One autonomous cycle of the PM graph (rule router, no LLM)"))
+        from graph.session import DeskSession  # the desk's stack loads when the demo needs it
+
         with local_neo4j():
             with DeskSession(get_settings(), store) as desk:
                 for k, step in enumerate(CYCLE):

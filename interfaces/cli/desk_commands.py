@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -17,8 +17,9 @@ from rich.table import Table
 from core.settings import get_settings
 from core.store import StoreConfigError, StoreLockedError
 from graph.instruction import unreadable
-from graph.session import DeskSession, Turn
-from graph.supervisor import refused
+
+if TYPE_CHECKING:
+    from graph.session import DeskSession, Turn
 
 console = Console(width=None if Console().is_terminal else 120)
 approvals = typer.Typer(help="Orders waiting for a human.", no_args_is_help=True)
@@ -36,6 +37,10 @@ CYCLE = (
 
 @contextmanager
 def session() -> Iterator[DeskSession]:
+    # The desk's stack (langgraph, pandas, the research tools) loads when a command needs the
+    # desk, so `quantdesk --help` and the light commands answer at once.
+    from graph.session import DeskSession
+
     try:
         opened = DeskSession(get_settings())
     except (StoreLockedError, StoreConfigError) as exc:
@@ -79,6 +84,8 @@ def ask(text: str, thread: Thread = "desk") -> None:
         turn = desk.ask(text, thread)
     # The PM refused the request as unreadable (a zero quantity, an exponent, a symbol
     # too long): nothing ran, and the caller hears so in its exit code.
+    from graph.supervisor import refused
+
     line = refused(turn.results)
     if line is not None:
         refuse(line)

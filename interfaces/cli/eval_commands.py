@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 from rich.console import Console
@@ -11,9 +11,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from core.settings import get_settings
-from evals.report import write_reports
 from evals.scenario import ScenarioError, load_scenarios
-from evals.suite import ScenarioResult, pick_router, run_suite
+
+if TYPE_CHECKING:
+    from evals.suite import ScenarioResult
 
 console = Console()
 
@@ -33,6 +34,10 @@ def evaluate(
     ),
 ) -> None:
     """Run the eval suite; exit 1 when any scenario fails."""
+    # The suite runs whole desks: their stack loads here, not for every `quantdesk` command.
+    from evals.report import write_reports
+    from evals.suite import pick_router, run_suite
+
     settings = get_settings()
     try:
         scenarios = [
