@@ -17,12 +17,8 @@ from interfaces.cli.data_commands import load_datasets, open_store
 from interfaces.cli.desk_commands import CYCLE, show
 from interfaces.cli.gateway_commands import gate_walkthrough
 from interfaces.cli.knowledge_commands import tradable_ids
-from knowledge.graph import queries
-from knowledge.graph.connection import GraphUnavailableError, local_home
-from knowledge.memory.embedder import EmbedderUnavailableError
-from knowledge.memory.store import MemoryUnavailableError, Recall
+from knowledge.graph.connection import local_home
 from tools.ingest.real_datasets import DATASETS
-from tools.knowledge_tools import KnowledgeTools
 
 # Wide enough for the tables when output is piped (CI logs), where Rich assumes 80.
 console = Console(width=None if Console().is_terminal else 120)
@@ -51,6 +47,13 @@ def local_neo4j() -> Iterator[None]:
 
 def knowledge_step(store: Store) -> None:
     """Sync the graph and memory from what the desk just did, and ask them what agents ask."""
+    # The graph, Qdrant and the embedder load when the demo reaches them.
+    from knowledge.graph import queries
+    from knowledge.graph.connection import GraphUnavailableError
+    from knowledge.memory.embedder import EmbedderUnavailableError
+    from knowledge.memory.store import MemoryUnavailableError, Recall
+    from tools.knowledge_tools import KnowledgeTools
+
     settings = get_settings()
     try:
         with KnowledgeTools(settings, store) as tools:

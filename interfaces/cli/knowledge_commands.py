@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import BaseModel, ValidationError
@@ -22,8 +22,10 @@ from interfaces.cli.data_commands import open_store
 from knowledge.graph import queries
 from knowledge.graph.connection import GraphUnavailableError, local_home
 from knowledge.graph.nl_cypher import CypherRefusedError
-from knowledge.memory.store import Collection, MemoryItem, MemoryUnavailableError, Recall
-from tools.knowledge_tools import KnowledgeTools
+
+if TYPE_CHECKING:
+    from knowledge.memory.store import Collection
+    from tools.knowledge_tools import KnowledgeTools
 
 console = Console(width=None if Console().is_terminal else 120)
 services = typer.Typer(help="Local services the desk runs: Neo4j.", no_args_is_help=True)
@@ -80,6 +82,10 @@ def services_status() -> None:
 
 @contextmanager
 def knowledge_tools(with_store: bool = False) -> Iterator[KnowledgeTools]:
+    # Qdrant, the embedder and the LLM client load when a knowledge command runs.
+    from knowledge.memory.store import MemoryUnavailableError
+    from tools.knowledge_tools import KnowledgeTools
+
     settings = get_settings()
     try:
         with ExitStack() as stack:
@@ -193,6 +199,8 @@ def recall(
     limit: int = 5,
 ) -> None:
     """Search the agents' memory, with payload filters."""
+    from knowledge.memory.store import Recall
+
     with knowledge_tools() as tools:
         q = Recall.model_validate(
             {"query": query, "collection": collection, "strategy": strategy,
@@ -211,6 +219,8 @@ def remember(
     instrument: str | None = None,
 ) -> None:
     """Write a note (idempotent: the same text is kept once)."""
+    from knowledge.memory.store import MemoryItem, Recall
+
     with knowledge_tools() as tools:
         item = MemoryItem.model_validate(
             {"text": text, "at": datetime.now().astimezone(), "strategy": strategy,

@@ -13,9 +13,6 @@ from agents.services.runtime import ShutdownSignals
 from core.bus import BusError
 from core.settings import get_settings
 from core.store import StoreConfigError, StoreLockedError
-from core.telemetry import serve_metrics
-from interfaces.scheduler import ScheduleError
-from interfaces.server import HttpServerError, build, local_admin_key
 
 console = Console()
 log = logging.getLogger(__name__)
@@ -40,6 +37,12 @@ def serve(
     otherwise. Orders wait (the gate is REDUCING) until the risk service's first heartbeat.
     SIGTERM and SIGINT both stop it gracefully (exit 0): HTTP drains, then the services, the
     scheduler, Slack and the desk close, its audit and trade buffers flushed."""
+    # The whole served stack (FastAPI, the desk, the bus) loads when serve runs, not at
+    # every `quantdesk` start.
+    from core.telemetry import serve_metrics
+    from interfaces.scheduler import ScheduleError
+    from interfaces.server import HttpServerError, build, local_admin_key
+
     settings, key = local_admin_key(get_settings())
     # Installed before the desk opens, so a SIGTERM during the start still closes what opened.
     with ShutdownSignals() as shutdown:
