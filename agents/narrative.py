@@ -58,10 +58,16 @@ def template(f: dict[str, str]) -> str:
     return text
 
 
+def _bare(number: str) -> str:
+    return number.rstrip(",.%")
+
+
 def ungrounded(text: str, f: dict[str, str]) -> list[str]:
-    """Numbers in `text` that are not, exactly, one of the figures' numbers."""
-    allowed = {n.rstrip(",.") for v in f.values() for n in NUMBER.findall(v)}
-    return [n for n in NUMBER.findall(text) if n.rstrip(",.") not in allowed]
+    """Numbers in `text` that are not, exactly, one of the figures' numbers. A number in a
+    figure's name counts too: "VaR 95" or "95%" quotes `var_95`, it invents nothing."""
+    named = [n for key in f for n in NUMBER.findall(key.replace("_", " "))]
+    allowed = {_bare(n) for v in f.values() for n in NUMBER.findall(v)} | {_bare(n) for n in named}
+    return [n for n in NUMBER.findall(text) if _bare(n) not in allowed]
 
 
 def summary(settings: Settings, f: dict[str, str]) -> tuple[str, str]:

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from pydantic import SecretStr
 
+from agents.narrative import ungrounded
 from core.models.market import SessionCalendar
 from core.settings import Settings
 from core.store import Store
@@ -85,3 +86,11 @@ def test_otherwise_the_template_is_used(
 def test_without_a_model_the_template_is_used(loaded: Store, tmp_path: Path):
     report = report_text(loaded, tmp_path, Settings(data_dir=tmp_path / "desk"))
     assert "(written by: template)" in report
+
+
+def test_a_number_in_a_figure_s_name_is_not_an_invented_one():
+    figures = {"var_95": "1,234.00", "equity": "1,000,000.00"}
+    # Quoting the 95 of "VaR 95" was counted as invented, so no model summary ever passed.
+    assert ungrounded("VaR 95 is 1,234.00 (95% confidence); equity 1,000,000.00.", figures) == []
+    assert ungrounded("VaR 95 is 1,300.00.", figures) == ["1,300.00"]
+    assert ungrounded("Equity rose 12%.", figures) == ["12%"]
