@@ -57,6 +57,8 @@ class Intent(BaseModel):
     paper_trade: bool = False
     dataset: str | None = Field(default=None, max_length=32)
     router: Literal["rules", "llm"] = "rules"
+    router_note: str | None = Field(default=None, max_length=300)
+    """Why the configured model did not decide (invalid output, budget spent, endpoint down)."""
     refusal: Refusal | None = None
     """Why the request is refused; set exactly when `kind` is "refused"."""
 
@@ -65,3 +67,8 @@ class Intent(BaseModel):
         if (self.kind == "refused") != (self.refusal is not None):
             raise ValueError("a refused intent carries its refusal, and only it does")
         return self
+
+    @property
+    def routed_by(self) -> str:
+        """Which router decided, and why the model was skipped when it was."""
+        return self.router + (f" ({self.router_note})" if self.router_note else "")

@@ -75,4 +75,6 @@ class LlmRouter:
             except Exception as exc:  # the endpoint failed (HTTP error, timeout, bad JSON)
                 self.last_error = f"attempt {attempt + 1}: {type(exc).__name__}: {str(exc)[:200]}"
             log.warning("llm router fell short: %s", self.last_error)
-        return self.fallback.route(text)
+        # The rules decide, and the answer says so: a fallback is never silent.
+        note = f"model skipped: {self.last_error}"[:300]
+        return self.fallback.route(text).model_copy(update={"router_note": note})

@@ -21,6 +21,7 @@ from core.faults import crash_point
 from core.settings import Settings
 from core.store import Store
 from graph.build import build_graph
+from graph.intents import Intent
 from graph.routers import make_router
 from graph.supervisor import Router
 
@@ -38,6 +39,13 @@ class Turn:
     results: dict[str, Any]
     pending: dict[str, Any] | None
     """The approval request the graph paused on, if it did."""
+    routed_by: str = ""
+    """Which router decided the turn's request ("rules", "llm", or "rules (model skipped:
+    …)"); empty when no request was routed (a thread waiting for its approval)."""
+
+
+def _routed_by(intent: Any) -> str:
+    return Intent.model_validate(intent).routed_by if isinstance(intent, dict) else ""
 
 
 class CrashSafeSaver(SqliteSaver):
@@ -125,6 +133,7 @@ class DeskSession:
             trace=list(out.get("trace", [])),
             results=dict(out.get("results", {})),
             pending=interrupts[0].value if interrupts else None,
+            routed_by=_routed_by(out.get("intent")),
         )
 
     def _config(self, thread_id: str) -> RunnableConfig:

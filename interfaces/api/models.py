@@ -45,6 +45,9 @@ class TurnOut(BaseModel):
     trace: list[str]
     results: dict[str, Any]
     pending: dict[str, Any] | None = Field(description="The approval the thread paused on, if any.")
+    routed_by: str = Field(
+        default="", description="Which router decided, and why the model was skipped if it was."
+    )
 
     @classmethod
     def of(cls, turn: Turn) -> TurnOut:
@@ -56,6 +59,7 @@ class TurnOut(BaseModel):
             trace=turn.trace,
             results=results,
             pending=turn.pending,
+            routed_by=turn.routed_by,
         )
 
 

@@ -53,7 +53,8 @@ def session() -> Iterator[DeskSession]:
 
 
 def show(turn: Turn) -> None:
-    console.print(f"[dim]{' -> '.join(turn.trace[-8:])}[/]")
+    routed = f" (routed by {escape(turn.routed_by)})" if turn.routed_by else ""
+    console.print(f"[dim]{' -> '.join(turn.trace[-8:])}{routed}[/]")
     for answer in turn.answers:
         console.print(answer)
     if turn.pending:

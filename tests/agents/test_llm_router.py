@@ -81,6 +81,8 @@ def test_bad_model_output_falls_back_to_the_rules(fake: FakeOpenAI, tmp_path: Pa
     assert (intent.kind, intent.router) == ("exposure", "rules")
     assert llm.last_error
     assert len(fake.requests) == 2, "one retry, then the rules"
+    # The fallback is said, with why the model was skipped.
+    assert intent.routed_by.startswith("rules (model skipped: attempt 2")
 
 
 def test_helicone_headers_go_with_each_call(fake: FakeOpenAI, tmp_path: Path):
@@ -107,6 +109,7 @@ def test_the_token_budget_aborts_cleanly(fake: FakeOpenAI, tmp_path: Path):
     second = llm.route("what is our exposure?")
     assert (second.kind, second.router) == ("exposure", "rules")
     assert "budget" in (llm.last_error or "")
+    assert "token budget" in second.routed_by
     assert len(fake.requests) == 1, "no call once the budget is spent"
 
 
@@ -196,3 +199,13 @@ def test_the_model_may_read_a_trade_the_rules_do_not(fake: FakeOpenAI, tmp_path:
     invented = {"kind": "trade", "side": "buy", "quantity": 5, "symbol": "BTC"}
     fake.replies.append((200, tool_call_reply(json.dumps(invented))))
     assert llm.route("thanks for the report, and buy 0.5 BTC").kind != "trade"
+
+
+def test_every_answer_says_which_router_decided(fake: FakeOpenAI, tmp_path: Path, btc_store: Store):
+    fake.replies.append((200, tool_call_reply(json.dumps({"kind": "exposure"}))))
+    fake.replies += [(500, {"error": {"message": "internal"}})] * 2
+    with DeskSession(settings(fake, tmp_path), btc_store) as desk:
+        assert desk.ask("how exposed are we?", "r").routed_by == "llm"
+        fell_back = desk.ask("what is our exposure?", "r")
+    assert fell_back.routed_by.startswith("rules (model skipped: attempt 2: OpenAIAPIError")
+    assert fell_back.results["risk"]["view"]["gross_exposure"] == 0
