@@ -15,8 +15,6 @@ from evals.graders import Check, grade
 from evals.harness import prepare_store, prepare_tracking, run_scenario
 from evals.judge_llm import RubricJudge
 from evals.scenario import Scenario
-from graph.routers import make_router
-from graph.rule_router import RuleRouter
 from graph.supervisor import Router
 
 CASSETTES = Path(__file__).parent / "cassettes"
@@ -77,14 +75,6 @@ class SuiteResult:
             "by_category": self.by_category(),
             "results": [asdict(r) for r in self.results],
         }
-
-
-def pick_router(name: str, settings: Settings) -> Router:
-    if name == "rules":
-        return RuleRouter()
-    if settings.llm_base_url is None:
-        raise ValueError("--router llm needs a model: set QUANTDESK_LLM_BASE_URL (and _MODEL)")
-    return make_router(settings)
 
 
 @contextmanager

@@ -24,6 +24,8 @@ RoutedKind = Literal[
 # "refused": the request's own instruction holds something the desk cannot read.
 IntentKind = Literal[RoutedKind, "refused"]
 RefusedPart = Literal["quantity", "limit price", "symbol"]
+RouterName = Literal["rules", "llm"]
+"""Who read a request: the rule grammar or the configured model."""
 
 
 class Refusal(BaseModel):
@@ -56,7 +58,7 @@ class Intent(BaseModel):
     strategy: str | None = Field(default=None, max_length=32)
     paper_trade: bool = False
     dataset: str | None = Field(default=None, max_length=32)
-    router: Literal["rules", "llm"] = "rules"
+    router: RouterName = "rules"
     router_note: str | None = Field(default=None, max_length=300)
     """Why the configured model did not decide (invalid output, budget spent, endpoint down)."""
     refusal: Refusal | None = None

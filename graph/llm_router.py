@@ -72,6 +72,14 @@ class LlmRouter:
                 break
             except (ValidationError, ValueError) as exc:
                 self.last_error = f"attempt {attempt + 1}: invalid output: {str(exc)[:200]}"
+                # At temperature 0 the same messages fail the same way: the retry says why.
+                messages = [
+                    *messages[:2],
+                    HumanMessage(
+                        f"Your last answer was invalid: {str(exc)[:300]}. Call RoutedIntent "
+                        "again with valid fields, or kind unknown if the request is unclear."
+                    ),
+                ]
             except Exception as exc:  # the endpoint failed (HTTP error, timeout, bad JSON)
                 self.last_error = f"attempt {attempt + 1}: {type(exc).__name__}: {str(exc)[:200]}"
             log.warning("llm router fell short: %s", self.last_error)

@@ -4,6 +4,7 @@ rules as its fallback."""
 from __future__ import annotations
 
 from core.settings import Settings
+from graph.intents import RouterName
 from graph.rule_router import RuleRouter
 from graph.supervisor import Router
 
@@ -14,3 +15,15 @@ def make_router(settings: Settings) -> Router:
     from graph.llm_router import LlmRouter
 
     return LlmRouter(settings, fallback=RuleRouter())
+
+
+def pick_router(name: RouterName | None, settings: Settings) -> Router:
+    """The router a caller asked for: `rules` always works; `llm` needs a configured model
+    (ValueError saying how to configure one); None: whatever the settings give."""
+    if name is None:
+        return make_router(settings)
+    if name == "rules":
+        return RuleRouter()
+    if settings.llm_base_url is None:
+        raise ValueError("--router llm needs a model: set QUANTDESK_LLM_BASE_URL (and _MODEL)")
+    return make_router(settings)

@@ -144,3 +144,16 @@ def test_research_commands_on_stored_bars(desk_env: Path):
     )  # fmt: skip
     assert unknown.exit_code == 2
     assert "unknown series" in unknown.output
+
+
+def test_ask_takes_a_router_and_says_which_one_decided(desk_env: Path):
+    assert runner.invoke(app, ["data", "load", "crypto"]).exit_code == 0
+    ruled = runner.invoke(app, ["ask", "what is our exposure?", "--router", "rules"])
+    assert ruled.exit_code == 0, ruled.output
+    assert "routed by rules" in ruled.output
+    # No model is configured: asking for one is one clear line, exit 2, nothing runs.
+    no_model = runner.invoke(app, ["ask", "what is our exposure?", "--router", "llm"])
+    assert no_model.exit_code == 2
+    assert "QUANTDESK_LLM_BASE_URL" in no_model.output
+    assert "Traceback" not in no_model.output
+    assert runner.invoke(app, ["ask", "hi", "--router", "gpt"]).exit_code == 2

@@ -17,6 +17,7 @@ from rich.table import Table
 from core.settings import get_settings
 from core.store import StoreConfigError, StoreLockedError
 from graph.instruction import unreadable
+from graph.intents import RouterName
 
 if TYPE_CHECKING:
     from graph.session import DeskSession, Turn
@@ -24,6 +25,10 @@ if TYPE_CHECKING:
 console = Console(width=None if Console().is_terminal else 120)
 approvals = typer.Typer(help="Orders waiting for a human.", no_args_is_help=True)
 Thread = Annotated[str, typer.Option(help="Conversation thread (checkpointed).")]
+RouterOption = Annotated[
+    RouterName | None,
+    typer.Option("--router", help="Who reads requests: rules, or the configured model (llm)."),
+]
 
 CYCLE = (
     "load data",
@@ -36,13 +41,19 @@ CYCLE = (
 
 
 @contextmanager
-def session() -> Iterator[DeskSession]:
+def session(router_name: RouterName | None = None) -> Iterator[DeskSession]:
     # The desk's stack (langgraph, pandas, the research tools) loads when a command needs the
     # desk, so `quantdesk --help` and the light commands answer at once.
+    from graph.routers import pick_router
     from graph.session import DeskSession
 
+    settings = get_settings()
     try:
-        opened = DeskSession(get_settings())
+        router = pick_router(router_name, settings)
+    except ValueError as exc:
+        refuse(str(exc))
+    try:
+        opened = DeskSession(settings, router=router)
     except (StoreLockedError, StoreConfigError) as exc:
         console.print(f"[red]store unavailable:[/] {exc}")
         raise typer.Exit(2) from None
@@ -76,12 +87,12 @@ def refuse(line: str) -> NoReturn:
     raise typer.Exit(2)
 
 
-def ask(text: str, thread: Thread = "desk") -> None:
+def ask(text: str, thread: Thread = "desk", router: RouterOption = None) -> None:
     """One request to the PM."""
     problem = unreadable(text)
     if problem is not None:
         refuse(problem)
-    with session() as desk:
+    with session(router) as desk:
         turn = desk.ask(text, thread)
     # The PM refused the request as unreadable (a zero quantity, an exponent, a symbol
     # too long): nothing ran, and the caller hears so in its exit code.
@@ -93,9 +104,9 @@ def ask(text: str, thread: Thread = "desk") -> None:
     show(turn)
 
 
-def chat(thread: Thread = "chat") -> None:
+def chat(thread: Thread = "chat", router: RouterOption = None) -> None:
     """Talk to the PM; each agent's step is shown as it finishes. Empty line to quit."""
-    with session() as desk:
+    with session(router) as desk:
         while True:
             text = console.input("[bold]pm> [/]").strip()
             if not text:

@@ -36,7 +36,8 @@ def evaluate(
     """Run the eval suite; exit 1 when any scenario fails."""
     # The suite runs whole desks: their stack loads here, not for every `quantdesk` command.
     from evals.report import write_reports
-    from evals.suite import pick_router, run_suite
+    from evals.suite import run_suite
+    from graph.routers import pick_router
 
     settings = get_settings()
     try:

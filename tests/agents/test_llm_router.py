@@ -83,6 +83,13 @@ def test_bad_model_output_falls_back_to_the_rules(fake: FakeOpenAI, tmp_path: Pa
     assert len(fake.requests) == 2, "one retry, then the rules"
     # The fallback is said, with why the model was skipped.
     assert intent.routed_by.startswith("rules (model skipped: attempt 2")
+    retry = fake.requests[1]["messages"]
+    if reply[0] == 200 and "invalid output" in llm.last_error:
+        # The retry tells the model what was wrong instead of asking the same again.
+        assert retry[-1]["content"].startswith("Your last answer was invalid")
+        assert retry[:2] == fake.requests[0]["messages"]
+    else:
+        assert retry == fake.requests[0]["messages"]
 
 
 def test_helicone_headers_go_with_each_call(fake: FakeOpenAI, tmp_path: Path):

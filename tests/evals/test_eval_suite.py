@@ -16,8 +16,9 @@ from evals.graders import match_trajectory, ungrounded_figures
 from evals.harness import Observation, prepare_store, prepare_tracking, run_scenario
 from evals.report import write_reports
 from evals.scenario import Scenario, ScenarioError, load_scenarios
-from evals.suite import pick_router, run_suite
+from evals.suite import run_suite
 from graph.intents import Intent
+from graph.routers import pick_router
 from graph.rule_router import RuleRouter
 from tests.fakes.openai_compat import serve_openai, tool_call_reply
 
