@@ -50,6 +50,12 @@ class Settings(BaseSettings):
     llm_timeout_s: float = Field(default=30.0, gt=0)
     llm_max_retries: int = Field(default=2, ge=0, le=10)
     llm_token_budget: int = Field(default=50_000, ge=1, description="Tokens per run; then abort.")
+    llm_request_token_budget: int = Field(
+        default=4_000,
+        ge=1,
+        description="Tokens the router may spend on one request (attempts included); then the "
+        "rules decide and the answer says so.",
+    )
     helicone_api_key: SecretStr | None = Field(
         default=None, description="Route LLM calls through Helicone's gateway when set."
     )

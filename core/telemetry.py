@@ -24,6 +24,11 @@ TRADING_STATE = Gauge("quantdesk_trading_state", "Account state: 0 active, 1 red
 GROSS_EXPOSURE = Gauge("quantdesk_gross_exposure", "Gross exposure as risk sees it")
 LLM_TOKENS = Counter("quantdesk_llm_tokens_total", "LLM tokens", ["model", "kind"])
 LLM_COST = Counter("quantdesk_llm_cost_usd_total", "LLM cost estimate in USD", ["model"])
+LLM_BUDGET_SPENT = Counter(
+    "quantdesk_llm_budget_spent_total",
+    "LLM calls refused because a token budget (per request or per run) was spent",
+    ["model", "scope"],
+)
 
 
 def serve_metrics(port: int) -> int:

@@ -43,11 +43,17 @@ class LlmRouter:
         self.fallback = fallback
         self.attempts = attempts
         self.version, self.prompt = prompts.load("router")
-        self.budget = TokenBudget(settings.llm_token_budget, settings.llm_model, self.version)
+        self.budget = TokenBudget(
+            settings.llm_token_budget,
+            settings.llm_model,
+            self.version,
+            request_budget=settings.llm_request_token_budget,
+        )
         self.session = uuid4().hex
         self.last_error: str | None = None
 
     def route(self, text: str) -> Intent:
+        self.budget.start_request()
         model = chat_model(
             self.settings, session_id=self.session, path="/pm/route",
             properties={"prompt-version": self.version, "agent": "pm"},

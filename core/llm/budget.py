@@ -14,7 +14,7 @@ from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.outputs import LLMResult
 
 from core.bus.messages import LlmUsage
-from core.telemetry import LLM_COST, LLM_TOKENS
+from core.telemetry import LLM_BUDGET_SPENT, LLM_COST, LLM_TOKENS
 
 log = logging.getLogger("quantdesk.llm")
 UsageListener = Callable[[LlmUsage], None]
@@ -40,8 +40,12 @@ class TokenBudget(BaseCallbackHandler):
 
     raise_error = True
 
-    def __init__(self, budget: int, model: str, prompt_version: str) -> None:
+    def __init__(
+        self, budget: int, model: str, prompt_version: str, request_budget: int | None = None
+    ) -> None:
         self.budget = budget
+        self.request_budget = request_budget
+        self._request_start = 0
         self.used = 0
         self.calls = 0
         self.cost_usd = 0.0
@@ -53,8 +57,21 @@ class TokenBudget(BaseCallbackHandler):
         self, serialized: dict[str, Any], messages: list[list[Any]], *, run_id: UUID, **kw: Any
     ) -> None:
         if self.used >= self.budget:
+            LLM_BUDGET_SPENT.labels(self.model, "run").inc()
+            log.error("llm run token budget of %d spent: the rules decide", self.budget)
             raise BudgetExceededError(f"token budget of {self.budget} spent ({self.used} used)")
+        spent = self.used - self._request_start
+        if self.request_budget is not None and spent >= self.request_budget:
+            LLM_BUDGET_SPENT.labels(self.model, "request").inc()
+            log.error("llm request token budget of %d spent", self.request_budget)
+            raise BudgetExceededError(
+                f"request token budget of {self.request_budget} spent ({spent} used)"
+            )
         self._started[run_id] = time.perf_counter()
+
+    def start_request(self) -> None:
+        """A new request: its own `request_budget` starts afresh; the run's keeps counting."""
+        self._request_start = self.used
 
     def on_llm_end(self, response: LLMResult, *, run_id: UUID, **kw: Any) -> None:
         usage = (response.llm_output or {}).get("token_usage") or {}

@@ -14,7 +14,7 @@ from pydantic import SecretStr
 from core.models.market import SessionCalendar
 from core.settings import Settings
 from core.store import Store, TradeLog
-from core.telemetry import LLM_TOKENS
+from core.telemetry import LLM_BUDGET_SPENT, LLM_TOKENS
 from graph.llm_router import LlmRouter
 from graph.rule_router import RuleRouter
 from graph.session import DeskSession
@@ -216,3 +216,24 @@ def test_every_answer_says_which_router_decided(fake: FakeOpenAI, tmp_path: Path
         fell_back = desk.ask("what is our exposure?", "r")
     assert fell_back.routed_by.startswith("rules (model skipped: attempt 2: OpenAIAPIError")
     assert fell_back.results["risk"]["view"]["gross_exposure"] == 0
+
+
+def test_a_request_s_token_budget_is_its_own_and_running_out_is_counted(
+    fake: FakeOpenAI, tmp_path: Path
+):
+    invalid = (200, tool_call_reply(json.dumps({"kind": "transfer_funds"}), tokens=500))
+    valid = (200, tool_call_reply(json.dumps({"kind": "health"}), tokens=500))
+    fake.replies += [invalid, valid]
+    llm = router(fake, tmp_path, llm_request_token_budget=400)
+    spent = LLM_BUDGET_SPENT.labels("qwen2.5-coder-0.5b-instruct", "request")
+    before = spent._value.get()
+    # The first answer is invalid and used the request's budget: no retry, the rules decide,
+    # and the answer says why.
+    first = llm.route("what is our exposure?")
+    assert (first.kind, first.router) == ("exposure", "rules")
+    assert "request token budget of 400 spent" in first.routed_by
+    assert spent._value.get() == before + 1
+    assert len(fake.requests) == 1
+    # The next request has a budget of its own: the model decides again.
+    assert llm.route("status?").router == "llm"
+    assert len(fake.requests) == 2

@@ -53,6 +53,10 @@ def test_the_scrape_config_is_valid():
 def test_the_alert_rules_are_valid_and_name_exported_metrics():
     rules = (DEPLOY / "prometheus" / "alerts.yml").read_text()
     used = set(re.findall(r"\b(quantdesk_[a-z_]+)\b", rules))
-    assert {"quantdesk_llm_cost_usd_total", "quantdesk_agent_up"} <= used
+    assert {
+        "quantdesk_llm_cost_usd_total",
+        "quantdesk_agent_up",
+        "quantdesk_llm_budget_spent_total",
+    } <= used
     assert used <= exported(), used - exported()
     promtool_check("rules", DEPLOY / "prometheus" / "alerts.yml")
