@@ -113,11 +113,6 @@ class Desk:
         symbol the desk does not hold is never mapped to another (agents/instruments.py)."""
         return self.book.resolve(symbol)
 
-    def instrument(self, symbol: str | None) -> tuple[str, str] | None:
-        """(venue, symbol) for the instrument `symbol` names; None if it names none."""
-        found = None if symbol is None else self.book.resolve(symbol)
-        return (found.venue, found.symbol) if isinstance(found, Instrument) else None
-
     def reference_price(self, venue: str, symbol: str) -> float | None:
         frame = MarketDataStore(self.store).read_bars(venue, symbol, "1d")
         return None if frame.empty else float(frame["close"].iloc[-1])

@@ -87,8 +87,7 @@ def sent_before(desk: Desk, order: Order) -> GateDecision | None:
     """The gate's earlier acceptance if `order` already went to a venue (in this run, or in
     one that died before the conversation was saved): a re-run of the turn reports it and
     sends nothing. None for an order the gate has not taken, or only parked for approval."""
-    status = desk.gateway.order_status(order.order_id)
-    if status is None or status[0] in ("pending_approval", "denied"):
+    if not desk.gateway.reached_venue(order.order_id):
         return None
     return GateDecision(
         order_id=order.order_id,

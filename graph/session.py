@@ -105,9 +105,9 @@ class DeskSession:
         done = []
         for thread_id, pending in self.pending().items():
             order_id = str((pending.get("order") or {}).get("order_id", ""))
-            status = self.desk.gateway.order_status(UUID(order_id)) if order_id else None
-            if status is None or status[0] in ("pending_approval", "denied"):
+            if not order_id or not self.desk.gateway.reached_venue(UUID(order_id)):
                 continue
+            status = self.desk.gateway.order_status(UUID(order_id)) or ("", 0.0, 0.0)
             resume: Command[Any] = Command(resume={"decisions": [{"type": "reconcile"}]})
             self.graph.invoke(resume, self._config(thread_id), durability="exit")
             self.desk.gateway.record(

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import ccxt
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.models.base import Identifier
 from core.models.market import Interval
 from tools.ingest.loaders import from_dataframe
+
+if TYPE_CHECKING:
+    import ccxt
 
 _CANDLE_FIELDS = ("timestamp", "open", "high", "low", "close", "volume")
 
@@ -37,6 +39,8 @@ class OhlcvRequest(BaseModel):
 
 
 def _exchange(request: OhlcvRequest) -> ccxt.Exchange:
+    import ccxt
+
     exchange_class = getattr(ccxt, request.exchange, None)
     if exchange_class is None:
         raise DataFetchError(f"ccxt has no exchange {request.exchange!r}")
@@ -78,6 +82,8 @@ def _validated(candles: Any, request: OhlcvRequest) -> list[list[float]]:
 
 def fetch_ohlcv(request: OhlcvRequest) -> pd.DataFrame:
     """Fetch candles and return a raw bar frame (venue = the exchange id)."""
+    import ccxt  # seconds to import: loaded when a fetch runs, not at `quantdesk` start
+
     exchange = _exchange(request)
     since = request.since
     since_ms = None if since is None else int(pd.Timestamp(since).timestamp() * 1000)

@@ -8,7 +8,6 @@ import math
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
-from scipy import stats
 
 from tools.research.bars import Floats
 
@@ -124,6 +123,8 @@ def compute_metrics(
 def deflated_sharpe(returns: Floats, trial_sharpes: Floats) -> float:
     """Probability that the best strategy's per-period Sharpe beats what the best of
     `len(trial_sharpes)` unskilled tries would show, given its skew and kurtosis."""
+    from scipy import stats  # loaded by the one function that needs it, not at start
+
     returns = returns[np.isfinite(returns)]
     n_trials = len(trial_sharpes)
     if len(returns) < 3 or n_trials < 1 or returns.std(ddof=1) == 0:

@@ -37,7 +37,7 @@ from gateway.actor import Actor
 from gateway.decisions import BatchDecisions, GateDecision, Verdict
 from gateway.journal import SafetyJournal, StateRecord
 from gateway.limits import GateLimits, load_limits
-from gateway.restore import RestoreReport, VenueLookup, restore_gateway
+from gateway.restore import NOT_AT_A_VENUE, RestoreReport, VenueLookup, restore_gateway
 
 Clock = Callable[[], datetime]
 EventListener = Callable[[list[dict[str, Any]]], None]
@@ -343,6 +343,12 @@ class Gateway:
     def order_status(self, order_id: UUID) -> tuple[str, float, float] | None:
         """(status, filled, leaves), or None for an order the gateway never took."""
         return self._engine.order_status(str(order_id))
+
+    def reached_venue(self, order_id: UUID) -> bool:
+        """Whether the gate let `order_id` out to a venue (in this run, or restored from an
+        earlier one); False for an order it never took, denied, or only parked for approval."""
+        status = self._engine.order_status(str(order_id))
+        return status is not None and status[0] not in NOT_AT_A_VENUE
 
     def order(self, order_id: UUID | str) -> Order | None:
         """The order this gateway was given under `order_id` (None if it never saw it, or

@@ -62,6 +62,7 @@ def restore_gateway(
     filled = _filled_by_order(fills)
     restored: set[str] = set()
     journal = gateway.journal
+    now_ms = int(gateway.clock().timestamp() * 1000)
     for entry in journal.orders() if journal is not None else []:
         order_id, client_id = str(entry.order.order_id), entry.order.client_order_id
         if entry.stage == "booked":
@@ -81,11 +82,11 @@ def restore_gateway(
             restored.add(order_id)
             outcome = f"reached the venue ({status}); booked fills {booked:g}"
             if journal is not None:
-                journal.booked([(order_id, status, booked)], 0)
+                journal.booked([(order_id, status, booked)], now_ms)
         else:
             outcome = "never reached a venue: it may be sent again"
             if journal is not None:
-                journal.not_sent(order_id, "unsent", 0)
+                journal.not_sent(order_id, "unsent", now_ms)
         report.reconciled.append({"order_id": order_id, "outcome": outcome})
     for order_id, client_id, status, qty in store_orders:
         if order_id not in restored and status not in NOT_AT_A_VENUE:
