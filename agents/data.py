@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from langchain_core.messages import AIMessage
 from langgraph.types import Command
 
 from agents.desk import Desk
+from agents.instruments import NoInstrument
 from agents.state import DeskState, Node
+from core.store import MarketDataStore
 from tools.ingest.pipeline import ingest_bars
 from tools.ingest.real_datasets import DATASETS
 
@@ -34,9 +36,47 @@ def ingest(desk: Desk, names: list[str]) -> dict[str, dict[str, int]]:
     return loaded
 
 
+def latest_prices(desk: Desk, symbol: str | None) -> dict[str, Any]:
+    """The last stored daily bar of the named instrument (or of each one the desk trades)."""
+    if symbol:
+        found = desk.resolve(symbol)
+        if isinstance(found, NoInstrument):
+            return {"error": found.message}
+        wanted = [found]
+    else:
+        wanted = list(desk.book.instruments)
+    market = MarketDataStore(desk.store)
+    prices: dict[str, Any] = {}
+    for inst in wanted:
+        frame = market.read_bars(inst.venue, inst.symbol, "1d").tail(1)
+        prices[inst.id] = (
+            {"close": float(frame["close"].iloc[0]), "at": str(frame["ts"].iloc[0].date())}
+            if len(frame)
+            else None
+        )
+    return {"prices": prices}
+
+
+def _price_text(out: dict[str, Any]) -> str:
+    if "error" in out:
+        return str(out["error"])
+    return "; ".join(
+        f"{name} last close {p['close']:,.2f} on {p['at']}" if p else f"{name}: no data loaded"
+        for name, p in out["prices"].items()
+    )
+
+
 def node(desk: Desk) -> Node:
     def data(state: DeskState) -> Command[Literal["__end__"]]:
-        wanted = (state.get("intent") or {}).get("dataset")
+        intent = state.get("intent") or {}
+        if intent.get("kind") == "price":
+            out = latest_prices(desk, intent.get("symbol"))
+            return Command(
+                goto="__end__",
+                update={"results": {NAME: out}, "trace": [NAME],
+                        "messages": [AIMessage(_price_text(out), name=NAME)]},
+            )  # fmt: skip
+        wanted = intent.get("dataset")
         loaded = ingest(desk, [wanted] if wanted in DATASETS else list(DATASETS))
         text = "; ".join(
             f"{n}: {v['stored']} new, {v['quarantined']} quarantined" for n, v in loaded.items()

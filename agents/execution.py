@@ -147,23 +147,77 @@ def reduce_orders(
     return orders
 
 
-def reduce_all(
-    desk: Desk, state: DeskState, config: RunnableConfig
-) -> Command[Literal["approval", "__end__"]]:
-    """Risk's reduce instruction: halve every position with reduce-only market orders."""
+def _salt(state: DeskState, config: RunnableConfig) -> str:
     thread = str((config.get("configurable") or {}).get("thread_id", "local"))
-    salt = f"{thread}|{len(state.get('messages', []))}"
-    sent = [summary(desk, o, desk.gateway.submit(o)) for o in reduce_orders(desk, 0.5, salt)]
-    desk.gateway.flush()
-    text = "reduced: " + (
-        "; ".join(f"{o['side']} {o['quantity']:g} {o['symbol']} {o['verdict']}" for o in sent)
-        or "nothing held"
-    )
+    return f"{thread}|{len(state.get('messages', []))}"
+
+
+def _finish(out: dict[str, Any], text: str) -> Command[Literal["approval", "__end__"]]:
     return Command(
         goto="__end__",
-        update={"results": {NAME: {"reduced": sent}}, "trace": [NAME],
-                "messages": [AIMessage(text, name=NAME)]},
-    )  # fmt: skip
+        update={"results": {NAME: out}, "trace": [NAME], "messages": [AIMessage(text, name=NAME)]},
+    )
+
+
+def reduce_all(
+    desk: Desk,
+    state: DeskState,
+    config: RunnableConfig,
+    fraction: float = 0.5,
+    instrument: str | None = None,
+    verb: str = "reduced",
+) -> Command[Literal["approval", "__end__"]]:
+    """Cut every position (or one instrument's) by `fraction` with reduce-only market
+    orders: risk's reduce (half), a close ("sell half our ETH") or a flatten (all). The
+    quantities come from the book, never from the request."""
+    orders = reduce_orders(desk, fraction, _salt(state, config), instrument=instrument)
+    sent = [summary(desk, o, sent_before(desk, o) or desk.gateway.submit(o)) for o in orders]
+    desk.gateway.flush()
+    held = f" in {instrument}" if instrument else ""
+    text = f"{verb}: " + (
+        "; ".join(f"{o['side']} {o['quantity']:g} {o['symbol']} {o['verdict']}" for o in sent)
+        or f"nothing held{held}, nothing sent"
+    )
+    return _finish({"reduced": sent}, text)
+
+
+def close_holding(
+    desk: Desk, state: DeskState, config: RunnableConfig, intent: dict[str, Any]
+) -> Command[Literal["approval", "__end__"]]:
+    """A close or a flatten: the share of what the book holds, in whole lots."""
+    if intent.get("kind") == "flatten":
+        return reduce_all(desk, state, config, 1.0, verb="flattened")
+    found = desk.resolve(str(intent.get("symbol") or ""))
+    if isinstance(found, NoInstrument):
+        return _finish({"error": found.message}, found.message)
+    fraction = float(intent.get("fraction") or 1.0)
+    return reduce_all(desk, state, config, fraction, found.id, verb=f"closed {fraction:.0%}")
+
+
+def cancel_open(desk: Desk) -> Command[Literal["approval", "__end__"]]:
+    """Cancel every resting order; nothing else changes."""
+    canceled = []
+    for order_id in desk.gateway.open_orders():
+        desk.gateway.cancel(order_id)
+        canceled.append(str(order_id))
+    text = f"canceled {len(canceled)} open orders" if canceled else "no open orders to cancel"
+    return _finish({"canceled": canceled}, text)
+
+
+def sized_quantity(desk: Desk, symbol: str, fraction: float) -> float | str:
+    """`fraction` of the account's equity in `symbol`, at its reference price, in whole
+    lots (down): "put 10% into ETH". Why not, when it cannot be sized."""
+    found = desk.resolve(symbol)
+    if isinstance(found, NoInstrument):
+        return found.message
+    price = desk.reference_price(found.venue, found.symbol)
+    if not price:
+        return f"no price for {found.id}: load its data before sizing by share"
+    lot = next(i.lot for i in desk.limits.instruments if i.id == found.id)
+    quantity = round(int(fraction * desk.gateway.equity / price / lot + 1e-9) * lot, 10)
+    if quantity <= 0:
+        return f"{fraction:.0%} of equity buys less than one lot ({lot:g}) of {found.id}"
+    return quantity
 
 
 def node(desk: Desk) -> Node:
@@ -187,17 +241,28 @@ def node(desk: Desk) -> Node:
             )
         if instruction == "reduce":
             return reduce_all(desk, state, config)
+        if intent.get("kind") in ("close", "flatten"):
+            return close_holding(desk, state, config, intent)
+        if intent.get("kind") == "cancel":
+            return cancel_open(desk)
         target = results.get("target")
         if intent.get("kind") == "trade":
-            made = order_for(
-                desk,
-                state,
-                config,
-                intent["side"],
-                intent["quantity"],
-                intent.get("symbol") or "",
-                intent.get("limit_price"),
-                "manual",
+            quantity: float | str = intent.get("quantity") or sized_quantity(
+                desk, str(intent.get("symbol") or ""), float(intent.get("fraction") or 0)
+            )
+            made = (
+                quantity
+                if isinstance(quantity, str)
+                else order_for(
+                    desk,
+                    state,
+                    config,
+                    intent["side"],
+                    quantity,
+                    intent.get("symbol") or "",
+                    intent.get("limit_price"),
+                    "manual",
+                )
             )
         elif target:
             made = order_for(

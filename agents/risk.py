@@ -76,6 +76,29 @@ def portfolio_view(desk: Desk) -> dict[str, Any]:
     }
 
 
+def market_correlations(desk: Desk, days: int = 250) -> dict[str, dict[str, float]]:
+    """Correlations of daily returns between the desk's instruments over the last `days`
+    shared dates (held or not: "are BTC and ETH correlated?" asks about the market)."""
+    market = MarketDataStore(desk.store)
+    closes = {}
+    for inst in desk.book.instruments:
+        frame = market.read_bars(inst.venue, inst.symbol, "1d").tail(days + 1)
+        if len(frame) > 2:
+            closes[inst.id] = pd.Series(frame["close"].to_numpy(), index=frame["ts"].dt.normalize())
+    if len(closes) < 2:
+        return {}
+    returns = pd.DataFrame(closes).dropna().pct_change().dropna().tail(days)
+    if len(returns) <= 20:
+        return {}
+    table = returns.corr().round(3)
+    return {str(a): {str(b): float(table.loc[a, b]) for b in table.columns} for a in table.index}
+
+
+def _pairs(corr: dict[str, dict[str, float]]) -> list[str]:
+    names = sorted(corr)
+    return [f"{a} / {b} {corr[a][b]:+.2f}" for i, a in enumerate(names) for b in names[i + 1 :]]
+
+
 def fill_anomalies(desk: Desk) -> dict[str, Any]:
     """Fills the autoencoder finds unusual (size, price against the day's close, fee rate)."""
     fills = pd.DataFrame(TradeLog(desk.store).fills())
@@ -134,8 +157,22 @@ def node(desk: Desk) -> Node:
             f"net {view['net_exposure']:,.0f}, VaR95 {view['var_95']:,.0f}, "
             f"ES95 {view['expected_shortfall_95']:,.0f}, state {view['trading_state']}"
         ]
+        if intent.get("kind") == "correlation":
+            out["market_correlations"] = market_correlations(desk)
+            lines.append(
+                "correlation of daily returns (last 250 shared days): "
+                + (", ".join(_pairs(out["market_correlations"])) or "not enough shared history")
+            )
+        if intent.get("kind") == "performance":
+            lines.extend(
+                f"strategy {c.key}: realised Sharpe {c.realised_sharpe:.2f} over {c.days} days "
+                f"vs backtest {c.backtest_sharpe:.2f}" + (" (demoted)" if c.demoted else "")
+                for c in decay
+            )
+            if not decay:
+                lines.append("no strategy has traded on paper or live yet: nothing to compare")
         for check in decay:
-            if check.demoted:
+            if check.demoted and intent.get("kind") != "performance":
                 lines.append(
                     f"strategy {check.key} demoted: realised Sharpe {check.realised_sharpe:.2f} "
                     f"over {check.days} days vs backtest {check.backtest_sharpe:.2f}"

@@ -25,16 +25,28 @@ _HALT = re.compile(
     r"|kill\s+(?:it\s+all|everything|all\s+trading|trading|the\s+desk)\b"
     r"|(?:trip|hit|pull|throw|engage|activate|flip|use|fire|press)\s+the\s+kill\s+switch\b"
     r"|emergency\s+stop\b"
-    r"|shut\s+(?:it\s+|everything\s+)?(?:all\s+)?down\b)",
+    r"|shut\s+(?:it\s+|everything\s+|trading\s+|the\s+desk\s+)?(?:all\s+)?down\b"
+    r"|(?:freeze|pause|suspend|cease|stop)\s+(?:all\s+)?(?:the\s+)?"
+    r"(?:trading|orders|order\s+flow|everything|the\s+desk|activity|all\s+activity)\b"
+    r"|pull\s+the\s+plug\b"
+    r"|(?:stop|halt|freeze)\s+(?:all\s+)?(?:new\s+)?(?:orders|trades|trading\s+activity)\b"
+    r"|no\s+more\s+(?:trading|orders|trades)\b"
+    r"|full\s+stop\b|e-?stop\b"
+    r"|hit\s+the\s+(?:big\s+)?red\s+button\b)",
     re.I | re.A,
 )
 # Mentions of a halt that are not instructions ("is the kill switch armed?", "why did we
 # halt?"): the desk answers with its state.
-HALT_MENTION = re.compile(r"\b(halt\w*|kill switch|kill|stop trading|stop everything)\b", re.I)
+HALT_MENTION = re.compile(
+    r"\b(halt\w*|kill switch|kill|stop trading|stop everything|trading state|frozen|paused)\b",
+    re.I,
+)
 _PAPER_TRADE = re.compile(
     r"^(?:paper[- ]?trade\b|start\s+paper[- ]?trading\b|go\s+live\b"
     r"|trade(?:\s+(?:it|this|that|them|the\s+\w+(?:\s+one)?))?\s*$"
     r"|(?:put|take)\s+(?:it|this|that)\s+(?:live|on\s+paper)\b"
+    r"|(?:run|trade|put|get|start|deploy|launch)\s+(?:it|this|that|them|the\s+(?:best|top|winner"
+    r"|winning)(?:\s+one)?|the\s+\w+(?:\s+one)?)\s+(?:going\s+|running\s+)?on\s+paper\b"
     r"|promote\s+(?:it|this|that)\b)",
     re.I | re.A,
 )

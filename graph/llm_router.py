@@ -1,38 +1,31 @@
-"""The LLM router: structured output (function calling) into the intent model, with retry;
-invalid output falls back to the rule router. The model only classifies: a trade, a halt or
-a paper-trade it reads is honoured only when the user's own words instruct it
-(graph/intent_guard.py), and whatever it says, orders still go through the gate."""
+"""The LLM router: a tool call into a tight routing schema (graph/routing_schema.py), held
+to the user's own words (graph/intent_guard.py). The model only classifies: an order, a
+halt or a paper-trade it reads is honoured only when the user's own words instruct it, its
+numbers only when the request writes them, and whatever it says, orders still go through
+the gate. Invalid output is retried once with the validation error; then the rules decide,
+and the answer says so."""
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 from uuid import uuid4
 
-from langchain_core.messages import HumanMessage, SystemMessage
-from pydantic import BaseModel, ConfigDict, ValidationError
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from pydantic import ValidationError
 
 import prompts
 from core.llm import BudgetExceededError, TokenBudget, chat_model
 from core.settings import Settings
+from gateway import load_limits
+from gateway.limits import DEFAULT_LIMITS
 from graph.intent_guard import admit
-from graph.intents import Intent, RoutedKind
+from graph.intents import Intent
+from graph.routing_schema import RoutedIntent, desk_bases, routing_tool
 from graph.rule_router import RuleRouter
 
 log = logging.getLogger(__name__)
-
-
-class RoutedIntent(BaseModel):
-    """The desk request, classified."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    kind: RoutedKind
-    symbol: str | None = None
-    side: str | None = None
-    quantity: float | None = None
-    limit_price: float | None = None
-    strategy: str | None = None
-    paper_trade: bool = False
+MAX_ROUTE_TOKENS = 120  # a routing call is a short JSON object
 
 
 class LlmRouter:
@@ -43,6 +36,9 @@ class LlmRouter:
         self.fallback = fallback
         self.attempts = attempts
         self.version, self.prompt = prompts.load("router")
+        limits = load_limits(settings.limits_path or DEFAULT_LIMITS)
+        self.bases = desk_bases(i.id for i in limits.instruments)
+        self.tool = routing_tool(self.bases)
         self.budget = TokenBudget(
             settings.llm_token_budget,
             settings.llm_model,
@@ -52,27 +48,28 @@ class LlmRouter:
         self.session = uuid4().hex
         self.last_error: str | None = None
 
-    def route(self, text: str) -> Intent:
-        self.budget.start_request()
+    def _ask(self, messages: list[BaseMessage]) -> dict[str, Any]:
         model = chat_model(
             self.settings, session_id=self.session, path="/pm/route",
             properties={"prompt-version": self.version, "agent": "pm"},
-            callbacks=[self.budget],
+            callbacks=[self.budget], max_tokens=MAX_ROUTE_TOKENS,
         )  # fmt: skip
-        structured = model.with_structured_output(RoutedIntent, method="function_calling")
-        messages = [SystemMessage(self.prompt), HumanMessage(text)]
+        raw = model.with_structured_output(self.tool, method="function_calling").invoke(messages)
+        if not isinstance(raw, dict):
+            raise ValueError(f"expected the tool's arguments, got {type(raw).__name__}")
+        return raw
+
+    def route(self, text: str) -> Intent:
+        self.budget.start_request()
+        rules = self.fallback.route(text)
+        # The system prompt and the tool schema never change: a stable prefix the server's
+        # prompt cache reuses from one request to the next.
+        messages: list[BaseMessage] = [SystemMessage(self.prompt), HumanMessage(text)]
+        self.last_error = None
         for attempt in range(self.attempts):
             try:
-                raw = structured.invoke(messages)
-                routed = raw if isinstance(raw, RoutedIntent) else RoutedIntent.model_validate(raw)
-                intent = Intent.model_validate(routed.model_dump() | {"router": "llm"})
-                if intent.kind == "trade" and not (
-                    intent.side and intent.quantity and intent.symbol
-                ):
-                    raise ValueError("a trade needs side, quantity and symbol")
-                # The model read the whole request; only the user's own words may move
-                # the desk (graph/intent_guard.py).
-                return admit(intent, text, self.fallback.route(text))
+                routed = RoutedIntent.model_validate(self._ask(messages))
+                return admit(routed.intent(text, self.bases), text, rules)
             except BudgetExceededError as exc:
                 self.last_error = str(exc)
                 break
@@ -88,7 +85,10 @@ class LlmRouter:
                 ]
             except Exception as exc:  # the endpoint failed (HTTP error, timeout, bad JSON)
                 self.last_error = f"attempt {attempt + 1}: {type(exc).__name__}: {str(exc)[:200]}"
+                # A one-slot server that timed out is still generating: asking again queues
+                # behind it. The rules answer now.
+                break
             log.warning("llm router fell short: %s", self.last_error)
         # The rules decide, and the answer says so: a fallback is never silent.
         note = f"model skipped: {self.last_error}"[:300]
-        return self.fallback.route(text).model_copy(update={"router_note": note})
+        return rules.model_copy(update={"router_note": note})

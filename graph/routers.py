@@ -3,6 +3,7 @@ rules as its fallback."""
 
 from __future__ import annotations
 
+from core.llm.local_server import with_local_model
 from core.settings import Settings
 from graph.intents import RouterName
 from graph.rule_router import RuleRouter
@@ -10,6 +11,9 @@ from graph.supervisor import Router
 
 
 def make_router(settings: Settings) -> Router:
+    """The LLM router when a model is configured or the local model server runs (see
+    `with_local_model`), else the rule router."""
+    settings = with_local_model(settings)
     if settings.llm_base_url is None:
         return RuleRouter()
     from graph.llm_router import LlmRouter
@@ -24,6 +28,10 @@ def pick_router(name: RouterName | None, settings: Settings) -> Router:
         return make_router(settings)
     if name == "rules":
         return RuleRouter()
+    settings = with_local_model(settings)
     if settings.llm_base_url is None:
-        raise ValueError("--router llm needs a model: set QUANTDESK_LLM_BASE_URL (and _MODEL)")
+        raise ValueError(
+            "--router llm needs a model: start the local one with `quantdesk llm serve`, or "
+            "set QUANTDESK_LLM_BASE_URL (and _MODEL)"
+        )
     return make_router(settings)

@@ -15,25 +15,67 @@ from graph.intents import Intent, Refusal
 
 HELP = (
     'I can: research or backtest a strategy ("find a momentum strategy for BTC and '
-    'paper-trade it"), trade ("buy 0.5 BTC"), show positions, exposure or risk, halt '
-    "everything, write a report, load data, check health, and explain the last decision."
+    'paper-trade it"), trade ("buy 0.5 BTC", "put 10% into ETH", "sell half our ETH"), '
+    "flatten the book, cancel open orders, show positions, exposure, risk, correlations or "
+    "prices, halt everything, write a report, load data, check health, and explain the last "
+    "decision."
 )
 Agent = Literal["research", "execution", "risk", "data", "monitor", "report", "__end__"]
 ROUTES: dict[str, list[str]] = {
     "research": ["research", "judge", "risk"],
     "backtest": ["research", "judge", "risk"],
     "trade": ["execution"],
+    "close": ["execution"],
+    "flatten": ["execution"],
+    "cancel": ["execution"],
     "halt": ["execution"],
     "positions": ["risk"],
     "exposure": ["risk"],
     "risk": ["risk"],
+    "correlation": ["risk"],
+    "performance": ["risk"],
+    "price": ["data"],
     "report": ["risk", "monitor", "report"],
     "data": ["data"],
     "health": ["monitor"],
     "explain": [],
+    "resume": [],
+    "promote": [],
     "unknown": [],
     "refused": [],
+    "clarify": [],
 }
+
+
+def pm_answer(desk: Desk, intent: Intent, request: str) -> str | None:
+    """What the PM answers itself, with no agent: None when an agent must act."""
+    if intent.kind == "explain":
+        return explain(desk, request)
+    if intent.kind == "unknown":
+        return HELP
+    if intent.kind == "clarify":
+        return str(intent.question)
+    if intent.kind == "resume":
+        state = desk.gateway.trading_state.value
+        if state == "active":
+            return "Trading is active: there is nothing to resume."
+        # A halt is lifted by a named human, never from a chat turn (the engine refuses it).
+        return (
+            f"Trading is {state}. Re-arming is a human's decision, recorded with their name: "
+            "quantdesk gateway rearm --by NAME --reason '...'"
+        )
+    if intent.kind == "promote":
+        where = intent.stage or "paper"
+        if where == "live":
+            return (
+                "Going live takes a named approver and is not done from chat: research the "
+                "strategy, let it trade on paper, and a human promotes it."
+            )
+        return (
+            "A strategy goes to paper when research finds it and you ask to paper-trade it: "
+            '"find a momentum strategy for BTC and paper-trade it".'
+        )
+    return None
 
 
 class Router(Protocol):
@@ -74,14 +116,10 @@ def node(desk: Desk, router: Router) -> Node:
             "results": {RESET: True},
             "trace": ["pm"],
         }
-        if intent.kind == "explain":
+        answer = pm_answer(desk, intent, request)
+        if answer is not None:
             return Command(
-                goto="__end__",
-                update=update | {"messages": [AIMessage(explain(desk, request), name="pm")]},
-            )
-        if intent.kind == "unknown":
-            return Command(
-                goto="__end__", update=update | {"messages": [AIMessage(HELP, name="pm")]}
+                goto="__end__", update=update | {"messages": [AIMessage(answer, name="pm")]}
             )
         if intent.refusal is not None:
             # Interfaces read results["pm"]["refused"] to answer one clear line (CLI exit 2,

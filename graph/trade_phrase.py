@@ -83,23 +83,60 @@ def read_symbol(token: str) -> str | Refusal:
     return f"{venue.lower()}:{pair.upper()}" if venue else pair.upper()
 
 
+# Other ways to say buy or sell, read as the plain verb ("grab 0.25 btc", "short 1 ETH",
+# "hit the bid on 0.3 BTC", "offer 1 ETH at 4000").
+_BUY_VERB = re.compile(
+    r"^(?:grab|purchase|pick\s+up|go\s+long|long|get(?:\s+me)?|need|acquire"
+    r"|bid(?:\s+for)?|put\s+in\s+a\s+bid\s+for"
+    r"|place\s+an?\s+(?:limit\s+|market\s+)?order\s+to\s+buy)\s+(?=\S)",
+    re.I | re.A,
+)
+_SELL_VERB = re.compile(
+    r"^(?:short|go\s+short|dump|offload|unload|hit\s+the\s+bid\s+(?:on|for)|offer"
+    r"|place\s+an?\s+(?:limit\s+|market\s+)?order\s+to\s+sell)\s+(?=\S)",
+    re.I | re.A,
+)
+_FILLER = frozenset({"shares", "share", "units", "unit", "coins", "coin", "of", "lots", "lot"})
+# Common names of the desk's instruments, read as their ticker.
+_NAMES = {"bitcoin": "BTC", "bitcoins": "BTC", "ether": "ETH", "ethereum": "ETH",
+          "google": "GOOG", "alphabet": "GOOG", "litecoin": "LTC"}  # fmt: skip
+# A limit price after the symbol: "at 3000", "@3000", "limit 150", "with a limit of 140.50",
+# "(and pay) no more than 2500".
+PRICE_CUE = re.compile(
+    r"(?:^|\s)(?:at|@|limit(?:\s+price)?(?:\s+of)?|with\s+a\s+limit(?:\s+price)?\s+of"
+    r"|(?:pay\s+)?no\s+more\s+than|(?:for\s+)?no\s+less\s+than|at\s+most|at\s+least)"
+    r"(?:\s+|(?<=@))(?P<price>\S+)",
+    re.I | re.A,
+)
+
+
+def _plain_verb(command: str) -> str:
+    text = LEAD_IN.sub("", command).strip()
+    text = _BUY_VERB.sub("buy ", text, count=1)
+    return _SELL_VERB.sub("sell ", text, count=1)
+
+
 def read_trade(command: str) -> TradePhrase | Refusal | None:
     """The trade a command gives (a clause without its lead-in), a refusal when it gives a
     trade the desk cannot read, or None when it is not a trade instruction at all."""
-    found = _SIDE.fullmatch(LEAD_IN.sub("", command).strip())
+    found = _SIDE.fullmatch(_plain_verb(command))
     if found is None or not looks_numeric(found[2]):
         return None  # "buy-side exposure", "sell everything": not an order with a size
     side, quantity_token, rest = found[1].lower(), found[2], found[3].split()
     quantity = read_number(quantity_token, "quantity")
     if isinstance(quantity, Refusal):
         return quantity
-    symbol = read_symbol(rest[0].rstrip(_TRAILING) if rest else "")
+    while len(rest) > 1 and rest[0].lower() in _FILLER:
+        rest = rest[1:]
+    token = rest[0].rstrip(_TRAILING) if rest else ""
+    symbol = read_symbol(_NAMES.get(token.lower(), token))
     if isinstance(symbol, Refusal):
         return symbol
     limit_price: float | None = None
     price_token = ""
-    if len(rest) > 2 and rest[1].lower() in ("at", "@"):
-        price_token = rest[2]
+    cue = PRICE_CUE.search(" ".join(w for w in rest[1:] if w.lower() not in _FILLER))
+    if cue:
+        price_token = cue["price"]
     elif len(rest) > 1 and rest[1].startswith("@") and len(rest[1]) > 1:
         price_token = rest[1][1:]
     price_token = price_token.rstrip(_TRAILING)

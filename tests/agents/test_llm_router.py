@@ -19,6 +19,7 @@ from graph.llm_router import LlmRouter
 from graph.rule_router import RuleRouter
 from graph.session import DeskSession
 from tests.fakes.openai_compat import FakeOpenAI, serve_openai, tool_call_reply
+from tests.fakes.openai_compat import routing_args as said
 from tools.ingest.pipeline import ingest_bars
 
 
@@ -40,13 +41,22 @@ def router(fake: FakeOpenAI, tmp_path: Path, **extra: object) -> LlmRouter:
 
 
 def test_structured_output_is_used(fake: FakeOpenAI, tmp_path: Path):
-    fake.replies.append((200, tool_call_reply(json.dumps({"kind": "exposure"}))))
+    fake.replies.append((200, tool_call_reply(said(kind="exposure"))))
     intent = router(fake, tmp_path).route("how exposed are we right now")
     assert (intent.kind, intent.router) == ("exposure", "llm")
     sent = fake.requests[0]
-    assert sent["tools"][0]["function"]["name"] == "RoutedIntent"
-    assert sent["max_tokens"] == 256
-    assert sent["messages"][0]["content"].startswith("You route requests")
+    tool = sent["tools"][0]["function"]
+    assert tool["name"] == "RoutedIntent"
+    assert sent["tool_choice"]["function"]["name"] == "RoutedIntent", "a named tool: a grammar"
+    # A tight grammar: every field required (nullable), unknown the first kind, the desk's
+    # own instruments and strategies as enums, numbers positive.
+    params = tool["parameters"]
+    assert set(params["required"]) == set(params["properties"])
+    assert params["properties"]["kind"]["enum"][0] == "unknown"
+    assert params["properties"]["symbol"]["anyOf"][0]["enum"] == ["BTC", "ETH", "GOOG", "OTHER"]
+    assert params["properties"]["quantity"]["anyOf"][0]["exclusiveMinimum"] == 0
+    assert sent["max_tokens"] == 120
+    assert sent["messages"][0]["content"].startswith("You route one request")
     assert fake.headers[0]["authorization"] == "Bearer sk-test-not-real"
 
 
@@ -54,15 +64,12 @@ def test_structured_output_is_used(fake: FakeOpenAI, tmp_path: Path):
     "reply",
     [
         (200, tool_call_reply("{not json")),
-        (200, tool_call_reply(json.dumps({"kind": "transfer_funds"}))),
+        (200, tool_call_reply(said(kind="transfer_funds"))),
         (200, tool_call_reply(json.dumps({"kind": "trade", "symbol": "BTC"}))),
-        (
-            200,
-            tool_call_reply(
-                json.dumps({"kind": "trade", "side": "buy", "quantity": -5, "symbol": "BTC"})
-            ),
-        ),
-        (200, tool_call_reply(json.dumps({"kind": "exposure"}), name="place_order")),
+        (200, tool_call_reply(said(kind="trade", side="buy", quantity=-5, symbol="BTC"))),
+        (200, tool_call_reply(said(kind="exposure"), name="place_order")),
+        (200, tool_call_reply(said(kind="exposure", symbol="DOGE"))),
+        (200, tool_call_reply(said(kind="trade", side="buy", quantity=1e400, symbol="BTC"))),
         (500, {"error": {"message": "internal"}}),
     ],
     ids=[
@@ -71,6 +78,8 @@ def test_structured_output_is_used(fake: FakeOpenAI, tmp_path: Path):
         "trade-without-size",
         "negative-size",
         "invented-tool",
+        "symbol-outside-the-enum",
+        "infinite-size",
         "http-500",
     ],
 )
@@ -80,20 +89,23 @@ def test_bad_model_output_falls_back_to_the_rules(fake: FakeOpenAI, tmp_path: Pa
     intent = llm.route("what is our exposure?")
     assert (intent.kind, intent.router) == ("exposure", "rules")
     assert llm.last_error
+    if reply[0] != 200:
+        # A failed endpoint is not asked again: on a one-slot CPU server a retry queues
+        # behind the generation it abandoned.
+        assert len(fake.requests) == 1
+        assert intent.routed_by.startswith("rules (model skipped: attempt 1")
+        return
     assert len(fake.requests) == 2, "one retry, then the rules"
     # The fallback is said, with why the model was skipped.
     assert intent.routed_by.startswith("rules (model skipped: attempt 2")
     retry = fake.requests[1]["messages"]
-    if reply[0] == 200 and "invalid output" in llm.last_error:
-        # The retry tells the model what was wrong instead of asking the same again.
-        assert retry[-1]["content"].startswith("Your last answer was invalid")
-        assert retry[:2] == fake.requests[0]["messages"]
-    else:
-        assert retry == fake.requests[0]["messages"]
+    # The retry tells the model what was wrong instead of asking the same again.
+    assert retry[-1]["content"].startswith("Your last answer was invalid")
+    assert retry[:2] == fake.requests[0]["messages"]
 
 
 def test_helicone_headers_go_with_each_call(fake: FakeOpenAI, tmp_path: Path):
-    fake.replies.append((200, tool_call_reply(json.dumps({"kind": "health"}))))
+    fake.replies.append((200, tool_call_reply(said(kind="health"))))
     llm = router(
         fake, tmp_path, helicone_api_key=SecretStr("hk-test"), helicone_base_url=fake.base_url
     )
@@ -102,12 +114,12 @@ def test_helicone_headers_go_with_each_call(fake: FakeOpenAI, tmp_path: Path):
     assert headers["helicone-auth"] == "Bearer hk-test"
     assert headers["helicone-target-url"] == fake.base_url
     assert headers["helicone-session-path"] == "/pm/route"
-    assert headers["helicone-property-prompt-version"] == "router-v1"
+    assert headers["helicone-property-prompt-version"] == "router-v2"
     assert headers["helicone-session-id"] == llm.session
 
 
 def test_the_token_budget_aborts_cleanly(fake: FakeOpenAI, tmp_path: Path):
-    fake.replies += [(200, tool_call_reply(json.dumps({"kind": "health"}), tokens=500))] * 3
+    fake.replies += [(200, tool_call_reply(said(kind="health"), tokens=500))] * 3
     llm = router(fake, tmp_path, llm_token_budget=400)
     tokens = LLM_TOKENS.labels("qwen2.5-coder-0.5b-instruct", "prompt")
     before = tokens._value.get()
@@ -127,9 +139,7 @@ def test_a_hostile_order_from_the_model_still_meets_the_gate(
     fake.replies.append(
         (
             200,
-            tool_call_reply(
-                json.dumps({"kind": "trade", "side": "buy", "quantity": 1000, "symbol": "BTC"})
-            ),
+            tool_call_reply(said(kind="trade", side="buy", quantity=1000, symbol="BTC")),
         )
     )
     with DeskSession(settings(fake, tmp_path), store) as desk:
@@ -161,7 +171,7 @@ def test_a_hostile_order_from_the_model_still_meets_the_gate(
         (
             "should we buy 1 BTC?",
             {"kind": "trade", "side": "buy", "quantity": 1, "symbol": "BTC"},
-            "unknown",
+            "clarify",
             False,
         ),
         ("halt everything", {"kind": "exposure"}, "halt", False),
@@ -187,42 +197,46 @@ def test_the_model_is_held_to_the_users_own_words(
     kind: str,
     paper_trade: bool,
 ):
-    fake.replies.append((200, tool_call_reply(json.dumps(model_says))))
+    fake.replies.append((200, tool_call_reply(said(**model_says))))
     intent = router(fake, tmp_path).route(request_text)
     assert (intent.kind, intent.paper_trade) == (kind, paper_trade)
     assert len(fake.requests) == 1, "the model answered; the guard, not a retry, decided"
 
 
 def test_the_model_may_read_a_trade_the_rules_do_not(fake: FakeOpenAI, tmp_path: Path):
-    """A trade instruction in the user's words that does not open the request still goes
-    to the gate when the model reads it exactly; one the model invents does not."""
-    said = {"kind": "trade", "side": "buy", "quantity": 0.5, "symbol": "btc"}
-    fake.replies.append((200, tool_call_reply(json.dumps(said))))
+    """A trade instruction in the user's words that does not open the request goes to the
+    gate when the model reads it exactly; a quantity the model invents does not."""
+    asked = {"kind": "trade", "side": "buy", "quantity": 0.5, "symbol": "BTC"}
+    fake.replies.append((200, tool_call_reply(said(**asked))))
     llm = router(fake, tmp_path)
     intent = llm.route("thanks for the report, and buy 0.5 BTC")
     assert (intent.kind, intent.side, intent.quantity, intent.symbol, intent.router) == (
         "trade", "buy", 0.5, "BTC", "llm",
     )  # fmt: skip
     invented = {"kind": "trade", "side": "buy", "quantity": 5, "symbol": "BTC"}
-    fake.replies.append((200, tool_call_reply(json.dumps(invented))))
-    assert llm.route("thanks for the report, and buy 0.5 BTC").kind != "trade"
+    fake.replies.append((200, tool_call_reply(said(**invented))))
+    overruled = llm.route("thanks for the report, and buy 0.5 BTC")
+    # The user's own order stands, never the model's 5: the rules' reading answers, and
+    # the answer says the model was overruled.
+    assert (overruled.kind, overruled.quantity, overruled.router) == ("trade", 0.5, "rules")
+    assert "model overruled" in overruled.routed_by
 
 
 def test_every_answer_says_which_router_decided(fake: FakeOpenAI, tmp_path: Path, btc_store: Store):
-    fake.replies.append((200, tool_call_reply(json.dumps({"kind": "exposure"}))))
-    fake.replies += [(500, {"error": {"message": "internal"}})] * 2
+    fake.replies.append((200, tool_call_reply(said(kind="exposure"))))
+    fake.replies += [(500, {"error": {"message": "internal"}})]
     with DeskSession(settings(fake, tmp_path), btc_store) as desk:
         assert desk.ask("how exposed are we?", "r").routed_by == "llm"
         fell_back = desk.ask("what is our exposure?", "r")
-    assert fell_back.routed_by.startswith("rules (model skipped: attempt 2: OpenAIAPIError")
+    assert fell_back.routed_by.startswith("rules (model skipped: attempt 1: OpenAIAPIError")
     assert fell_back.results["risk"]["view"]["gross_exposure"] == 0
 
 
 def test_a_request_s_token_budget_is_its_own_and_running_out_is_counted(
     fake: FakeOpenAI, tmp_path: Path
 ):
-    invalid = (200, tool_call_reply(json.dumps({"kind": "transfer_funds"}), tokens=500))
-    valid = (200, tool_call_reply(json.dumps({"kind": "health"}), tokens=500))
+    invalid = (200, tool_call_reply(said(kind="transfer_funds"), tokens=500))
+    valid = (200, tool_call_reply(said(kind="health"), tokens=500))
     fake.replies += [invalid, valid]
     llm = router(fake, tmp_path, llm_request_token_budget=400)
     spent = LLM_BUDGET_SPENT.labels("qwen2.5-coder-0.5b-instruct", "request")

@@ -3,7 +3,6 @@ template when the model invents a number, fails, or is not configured."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +15,13 @@ from core.models.market import SessionCalendar
 from core.settings import Settings
 from core.store import Store
 from graph.session import DeskSession
-from tests.fakes.openai_compat import FakeOpenAI, serve_openai, text_reply, tool_call_reply
+from tests.fakes.openai_compat import (
+    FakeOpenAI,
+    routing_args,
+    serve_openai,
+    text_reply,
+    tool_call_reply,
+)
 from tools.ingest.pipeline import ingest_bars
 
 
@@ -47,7 +52,7 @@ def llm_settings(fake: FakeOpenAI, tmp_path: Path) -> Settings:
     )  # fmt: skip
 
 
-ROUTED = (200, tool_call_reply(json.dumps({"kind": "report"})))
+ROUTED = (200, tool_call_reply(routing_args(kind="report")))
 
 
 def test_a_grounded_summary_is_used(loaded: Store, tmp_path: Path, fake: FakeOpenAI):

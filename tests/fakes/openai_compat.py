@@ -29,6 +29,15 @@ def tool_call_reply(arguments: str, name: str = "RoutedIntent", tokens: int = 14
     }  # fmt: skip
 
 
+ROUTING_FIELDS = ("symbol", "side", "quantity", "fraction", "limit_price", "strategy", "stage")
+
+
+def routing_args(**fields: object) -> str:
+    """A complete routing answer (graph/routing_schema.py): every field present, null
+    unless given, as a model constrained by the tool's grammar writes it."""
+    return json.dumps({name: None for name in ROUTING_FIELDS} | {"paper_trade": False} | fields)
+
+
 def text_reply(content: str, tokens: int = 200) -> dict:
     """A chat completion whose message is plain text."""
     return {

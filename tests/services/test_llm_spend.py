@@ -4,7 +4,6 @@ and the monitor alerts once the last hour's spend passes its limit."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +14,7 @@ from pydantic import SecretStr
 from core.bus import Alert, Bus, Keys, LlmUsage
 from core.settings import Settings
 from interfaces.server import Server, build
-from tests.fakes.openai_compat import FakeOpenAI, serve_openai, tool_call_reply
+from tests.fakes.openai_compat import FakeOpenAI, routing_args, serve_openai, tool_call_reply
 from tests.services.conftest import state, wait_for
 
 
@@ -43,7 +42,7 @@ def test_the_served_desks_llm_spend_reaches_the_monitor(served, peer: Bus):
     state(peer)
 
     # 120 prompt + 20 completion tokens at gpt-4o-mini's price: 3.0e-05 USD.
-    fake.replies.append((200, tool_call_reply(json.dumps({"kind": "exposure"}))))
+    fake.replies.append((200, tool_call_reply(routing_args(kind="exposure"))))
     server.host.ask("how exposed are we right now", "llm-1")
     assert len(fake.requests) >= 1
     wait_for(lambda: len(usage) >= 1, 5)
@@ -54,7 +53,7 @@ def test_the_served_desks_llm_spend_reaches_the_monitor(served, peer: Bus):
     # One call is under the 4e-05 USD an hour limit; a second passes it.
     time.sleep(0.5)  # ten monitor ticks
     assert not any("LLM spend" in a.text for a in alerts)
-    fake.replies.append((200, tool_call_reply(json.dumps({"kind": "exposure"}))))
+    fake.replies.append((200, tool_call_reply(routing_args(kind="exposure"))))
     server.host.ask("how exposed are we now", "llm-2")
     wait_for(lambda: any("LLM spend" in a.text for a in alerts), 5)
     alert = next(a for a in alerts if "LLM spend" in a.text)

@@ -1,0 +1,143 @@
+"""The rules' grammar for instructions about the book as a whole or one holding, beside the
+plain trade (graph/trade_phrase.py): resume, flatten, cancel the open orders, close part or
+all of a holding ("sell half our ETH"), and size a buy by a share of the account ("put 10%
+into ETH"). Each reads one clause of the user's own words, lead-in removed; the quantity of
+a close or a share-sized buy is computed later from the desk's state, never guessed here."""
+
+from __future__ import annotations
+
+import re
+
+from graph.evidence import base_of, named_bases, shares_written
+from graph.intents import Intent
+from graph.trade_phrase import symbols_named
+
+_OUR = r"(?:(?:of\s+)?(?:our|my|the|us|all|out|whole|entire|full)\s+)*"
+_HOLDING = (
+    r"(?:\s+(?:position|positions|holding|holdings|stack|bag|exposure|long|book|stock|shares))?"
+    r"(?:\s+(?:we|i)\s+(?:hold|have|own))?"
+)
+_NOW = r"(?:\s+(?:entirely|completely|fully|in\s+full|altogether|now|please|pls|asap|today))*"
+_RESUME = re.compile(
+    r"^(?:resume|restart|re-?arm|un-?halt|re-?enable|reactivate|re-?activate"
+    r"|lift\s+the\s+(?:halt|kill\s*switch)|turn\s+(?:trading\s+)?back\s+on"
+    r"|(?:start|get)\s+(?:trading|going)\s+again|back\s+to\s+(?:normal\s+)?trading"
+    r"|switch\s+trading\s+back\s+on|unfreeze|un-?pause|end\s+the\s+(?:halt|freeze|pause)"
+    r"|let\s+(?:us|me)\s+trade\s+again)\b",
+    re.I,
+)
+_FLATTEN = re.compile(
+    r"^(?:flatt?en(?:\s+(?:the|our|my|us|everything|all|out|book|portfolio))*"
+    r"|take\s+(?:everything|it\s+all|all\s+risk)\s+off(?:\s+the\s+table)?"
+    r"|go\s+flat|get\s+(?:us\s+)?(?:to\s+)?flat|take\s+(?:us|the\s+book)\s+(?:to\s+)?flat"
+    r"|square\s+(?:up|everything|the\s+book)"
+    r"|(?:close|liquidate|exit|unwind|dump|sell)\s+(?:out\s+)?"
+    r"(?:(?:of\s+)?(?:all|every|each|everything|the\s+whole|the\s+entire|our|my|the)\s*)+"
+    r"(?:positions?|holdings?|book|portfolio|of\s+it)?(?:\s*we\s+(?:hold|have|own))?"
+    r"(?:\s+(?:please|pls|now|asap))?\s*$)",
+    re.I,
+)
+_CANCEL = re.compile(
+    r"^(?:cancel|cancle|cxl|pull|withdraw|scrap|drop|remove|kill)\s+(?:(?:all|every|each|any|my"
+    r"|our|the|open|resting|working|pending|outstanding|live|limit|unfilled|of"
+    r"|(?P<what>[A-Za-z]{2,8}))\s+)*"
+    r"(?:orders?|bids?|offers?|asks?|quotes?)\b"
+    r"|^(?:cancel|cancle|cxl)\s+(?:everything|all)(?:\s+(?:resting|open|working|pending))?\b",
+    re.I,
+)
+_CLOSE_VERB = (
+    r"(?:sell(?:\s+off)?|close(?:\s+out)?|trim|cut|reduce|dump|unload|offload|get\s+rid\s+of"
+    r"|exit|liquidate|take\s+profits?\s+on|lighten|scale\s+out\s+of|get\s+out\s+of)"
+)
+_SHARE = (
+    r"(?:half|a\s+quarter|quarter|a\s+third|third|three[- ]quarters|two[- ]thirds|a\s+tenth"
+    r"|all|everything|[0-9]{1,3}(?:\.[0-9]{1,4})?\s*(?:%|percent|pct))"
+)
+_CLOSE = re.compile(
+    rf"^{_CLOSE_VERB}\s+(?:by\s+)?(?P<share>{_SHARE})?\s*{_OUR}(?P<what>[a-z][\w/:.-]*){_HOLDING}"
+    r"(?:\s+(?:by|down\s+by)\s+(?P<by>"
+    + _SHARE
+    + r"))?\s*(?:position|holding)?"
+    + _NOW
+    + r"\s*[.!]?$",
+    re.I,
+)
+_TAKE_OFF = re.compile(
+    rf"^take\s+(?P<share>{_SHARE})\s+off\s+{_OUR}(?P<what>[a-z][\w/:.-]*){_HOLDING}{_NOW}\s*$",
+    re.I,
+)
+_POOL = r"(?:(?:the|our|my)\s+)?(?:account|equity|capital|portfolio|book|money|cash|nav|funds)"
+_SIZE = re.compile(
+    r"^(?:put|allocate|invest|add|deploy|throw|move|commit|spend|use|i'?d\s+like|i\s+want"
+    rf"|(?P<verb>buy|short|sell))\s+(?P<share>{_SHARE})\s+(?:of\s+)?(?:{_POOL}\s+)?"
+    r"(?:(?:to|and)\s+(?P<verb2>buy|short|sell)|into|in|to|on|at|towards?|of)\s+"
+    r"(?P<what>[a-z][\w/:.-]*)(?:\s+(?:stock|shares|coins?))?\s*[.!]?$",
+    re.I,
+)
+_SIZE_WITH = re.compile(
+    r"^(?P<verb>buy|get|purchase|short|sell|go\s+long|long)\s+(?P<what>[a-z][\w/:.-]*)\s+"
+    rf"(?:with|using)\s+(?P<share>{_SHARE})\s+(?:of\s+)?{_POOL}\s*[.!]?$",
+    re.I,
+)
+# An order with nothing to size it: asked back, never guessed.
+_VAGUE = re.compile(
+    r"^(?:buy|sell|short|long|go\s+long|trade|dump|load\s+up|get\s+rid\s+of|double|halve"
+    r"|add\s+to|increase|put\s+(?:some\s+)?money|same\s+again|do\s+(?:it|that)\s+again)\b",
+    re.I,
+)
+_SELLING = re.compile(r"^(?:short|sell)", re.I)
+
+
+def _symbol(word: str) -> str | None:
+    """A known instrument by ticker or name, or a ticker written in capitals ("LTC"):
+    "sell it" or "lighten up" name nothing."""
+    named = symbols_named(word) or named_bases(word)
+    if named:
+        return base_of(named[0])
+    return word if re.fullmatch(r"[A-Z]{2,6}", word) else None
+
+
+def _share(text: str | None) -> float | None:
+    if not text:
+        return None
+    shares = shares_written(text)
+    return max(shares) if len(shares) == 1 else None
+
+
+def read_desk_phrase(command: str) -> Intent | None:
+    """The intent a clause instructs about the book or one holding, or None."""
+    text = command.strip().rstrip(".!")
+    if _RESUME.match(text):
+        return Intent(kind="resume")
+    cancel = _CANCEL.match(text)
+    if cancel:
+        what = cancel["what"] and _symbol(cancel["what"])
+        return Intent(kind="cancel", symbol=what or None)
+    if _FLATTEN.match(text):
+        return Intent(kind="flatten")
+    sized = _SIZE.match(text) or _SIZE_WITH.match(text)
+    if sized:
+        symbol, share = _symbol(sized["what"]), _share(sized["share"])
+        verb = sized.groupdict().get("verb2") or sized["verb"] or "buy"
+        if symbol and share:
+            side = "sell" if _SELLING.match(verb) else "buy"
+            return Intent(kind="trade", side=side, symbol=symbol, fraction=share)
+    closing = _CLOSE.match(text) or _TAKE_OFF.match(text)
+    if closing:
+        symbol = _symbol(closing["what"])
+        given = closing["share"] or closing.groupdict().get("by")
+        share = _share(given) if given else 1.0
+        if symbol and share:
+            return Intent(kind="close", symbol=symbol, fraction=share)
+    return None
+
+
+def vague_order(command: str) -> Intent | None:
+    """An order the clause gives without a size or an instrument: a question back."""
+    if _VAGUE.match(command.strip()):
+        return Intent(
+            kind="clarify",
+            question="How much, and of what? Write e.g. 'buy 0.1 BTC', 'sell half our ETH' "
+            "or 'put 5% into ETH'.",
+        )
+    return None

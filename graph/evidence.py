@@ -1,0 +1,129 @@
+"""What the user's own words give: the numbers written in them, the shares named ("half",
+"10%"), the instruments named (by ticker or common name) and the verbs that instruct an
+action. A router's proposal to act is held to this evidence (graph/intent_guard.py): a
+quantity, price, share, instrument or side that is not here was invented."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from graph.instruction import Instruction
+from graph.trade_phrase import MAX_DIGITS, read_symbol, symbols_named
+
+_NUMBER = re.compile(
+    rf"(?<![\w.,])[0-9]{{1,{MAX_DIGITS}}}(?:\.[0-9]{{1,{MAX_DIGITS}}})?(?![\w%]|\.[0-9]|,[0-9])",
+    re.A,
+)
+_PERCENT = re.compile(
+    r"(?<![\w.])([0-9]{1,3}(?:\.[0-9]{1,4})?)\s*(?:%|percent\b|pct\b)", re.I | re.A
+)
+_SHARE_WORDS: tuple[tuple[re.Pattern[str], float], ...] = (
+    (re.compile(r"\bhalf\b|\b50/50\b", re.I), 0.5),
+    (re.compile(r"\bthree[- ]quarters\b", re.I), 0.75),
+    (re.compile(r"\b(?:a\s+)?quarter\b", re.I), 0.25),
+    (re.compile(r"\b(?:a\s+)?third\b", re.I), 1 / 3),
+    (re.compile(r"\btwo[- ]thirds\b", re.I), 2 / 3),
+    (re.compile(r"\btenth\b", re.I), 0.1),
+    (
+        re.compile(r"\b(?:all|entire|entirely|whole|everything|fully|full|completely|out)\b", re.I),
+        1.0,
+    ),
+)
+# Common names of instruments, by the ticker the desk writes.
+ALIASES: dict[str, tuple[str, ...]] = {
+    "BTC": ("bitcoin", "bitcoins", "xbt", "btc"),
+    "ETH": ("ether", "ethereum", "eth"),
+    "GOOG": ("google", "alphabet", "goog", "googl"),
+    "LTC": ("litecoin", "ltc"),
+    "SOL": ("solana", "sol"),
+    "EUR/USD": ("eurusd", "eur/usd", "euro"),
+}
+_NEGATED = re.compile(r"^(?:don'?t|do\s+not|never|no\b|not\b|stop\s+asking|avoid)", re.I)
+BUY_WORDS = re.compile(
+    r"\b(?:buy|purchase|long|acquire|grab|get|pick\s+up|put|allocate|invest|add|accumulate"
+    r"|bid|deploy|load\s+up)\b",
+    re.I,
+)
+SELL_WORDS = re.compile(
+    r"\b(?:sell|short|dump|unload|offload|trim|cut|reduce|close|exit|liquidate|get\s+rid"
+    r"|offer|take\s+profits?|lighten|scale\s+out)\b",
+    re.I,
+)
+ACT_WORDS: dict[str, re.Pattern[str]] = {
+    "halt": re.compile(
+        r"\b(?:halt|stop|kill|freeze|pause|suspend|cease|shut|plug|emergency)\b", re.I
+    ),
+    "flatten": re.compile(
+        r"\b(?:flatten|flat|liquidate|square|close|exit|sell|unwind|dump)\b", re.I
+    ),
+    "cancel": re.compile(r"\b(?:cancel|pull|withdraw|scrap|drop|kill|remove)\b", re.I),
+}
+
+
+def numbers_written(text: str) -> set[Decimal]:
+    """The plain decimals written in `text` (not percentages, not "60k", not "1,000")."""
+    return {Decimal(m.group(0)) for m in _NUMBER.finditer(text)}
+
+
+def written(value: float, text: str) -> bool:
+    """Whether `value` is one of the numbers written in `text`."""
+    return any(abs(float(n) - value) <= 1e-9 * max(1.0, abs(value)) for n in numbers_written(text))
+
+
+def shares_written(text: str) -> set[float]:
+    """The shares `text` names: "half" 0.5, "a quarter" 0.25, "all" 1.0, "10%" 0.1."""
+    found = {share for pattern, share in _SHARE_WORDS if pattern.search(text)}
+    for m in _PERCENT.finditer(text):
+        value = float(m.group(1)) / 100
+        if 0 < value <= 1:
+            found.add(value)
+    return found
+
+
+def share_written(value: float, text: str) -> bool:
+    return any(abs(value - s) <= 1e-6 for s in shares_written(text))
+
+
+def base_of(symbol: str) -> str:
+    """The bare base of a symbol as the desk or a user writes it: bitstamp:BTC/USD -> BTC."""
+    pair = symbol.split(":")[-1].upper()
+    return pair if pair in ("EUR/USD", "EURUSD") else pair.split("/")[0]
+
+
+def instrument_named(symbol: str, text: str) -> bool:
+    """Whether `text` names `symbol`: a pair or a venue's symbol exactly as written, a bare
+    ticker by itself or by a common name."""
+    if "/" in symbol or ":" in symbol:
+        return read_symbol(symbol) in symbols_named(text)
+    base = base_of(symbol)
+    names = {base.lower(), *ALIASES.get(base, ())}
+    lowered = text.lower()
+    return any(re.search(rf"(?<![\w/]){re.escape(n)}(?![\w])", lowered) for n in names)
+
+
+def as_named(symbol: str, text: str) -> str | None:
+    """`symbol` as `text` writes it ("BTC" in "buy BTC/USD" is BTC/USD), or None when the
+    text does not name it: a router's symbol is never more or less than the user's."""
+    if not instrument_named(symbol, text):
+        return None
+    written_ = [s for s in symbols_named(text) if base_of(s) == base_of(symbol)]
+    return written_[0] if written_ else base_of(symbol)
+
+
+def named_bases(text: str) -> list[str]:
+    """The desk-known instruments `text` names by common name, in the order written."""
+    lowered = text.lower()
+    hits: list[tuple[int, str]] = []
+    for base, names in ALIASES.items():
+        for name in names:
+            m = re.search(rf"(?<![\w/]){re.escape(name)}(?![\w])", lowered)
+            if m:
+                hits.append((m.start(), base))
+                break
+    return [base for _, base in sorted(hits)]
+
+
+def instructs(words: Instruction, verbs: re.Pattern[str]) -> bool:
+    """Some clause of the own words instructs one of `verbs`: not a question, not negated."""
+    return any(verbs.search(c) and not _NEGATED.match(c) for c in words.commands())

@@ -1,0 +1,100 @@
+"""The routing tool the LLM is given: a tight grammar. Every field is required and
+nullable, so the model says "none" instead of leaving a field out; kinds, sides, strategies
+and instruments are enums of what the desk has (`OTHER` for an instrument it does not
+trade); quantities, prices and shares are positive and finite. With a named tool choice
+an OpenAI-compatible server constrains generation to this schema (llama.cpp compiles it to
+a grammar), and `RoutedIntent` validates it again here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from graph.evidence import base_of, named_bases
+from graph.intents import KIND_MEANINGS, Intent, RoutedKind, StrategyName
+from graph.trade_phrase import symbols_named
+
+OTHER = "OTHER"
+TOOL_NAME = "RoutedIntent"
+
+
+def desk_bases(instrument_ids: Iterable[str]) -> tuple[str, ...]:
+    """The bare bases of the desk's instruments (bitstamp:BTC/USD -> BTC), sorted."""
+    return tuple(sorted({base_of(i) for i in instrument_ids}))
+
+
+class RoutedIntent(BaseModel):
+    """The model's answer, validated: a wrong type, a missing field, a negative or infinite
+    number is a validation error the retry sends back."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: RoutedKind
+    symbol: str | None = Field(max_length=16)
+    side: Literal["buy", "sell"] | None
+    quantity: float | None = Field(gt=0, allow_inf_nan=False)
+    fraction: float | None = Field(gt=0, le=1, allow_inf_nan=False)
+    limit_price: float | None = Field(gt=0, allow_inf_nan=False)
+    strategy: StrategyName | None
+    stage: Literal["paper", "live"] | None
+    paper_trade: bool
+
+    def intent(self, request: str, bases: tuple[str, ...]) -> Intent:
+        """As the desk's intent. `OTHER` becomes the instrument the request names (the desk
+        then says it does not trade it); a symbol outside the enum is refused as invalid."""
+        symbol = self.symbol
+        if symbol is not None and symbol.upper() == OTHER:
+            named = symbols_named(request) or named_bases(request)
+            symbol = base_of(named[0]) if named else None
+        elif symbol is not None and base_of(symbol) not in bases:
+            raise ValueError(f"symbol must be one of {[*bases, OTHER]} or null, not {symbol!r}")
+        return Intent(
+            kind=self.kind, symbol=symbol, side=self.side, quantity=self.quantity,
+            fraction=self.fraction, limit_price=self.limit_price, strategy=self.strategy,
+            stage=self.stage, paper_trade=self.paper_trade, router="llm",
+        )  # fmt: skip
+
+
+def _nullable(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"anyOf": [schema, {"type": "null"}], "description": description}
+
+
+def routing_tool(bases: tuple[str, ...]) -> dict[str, Any]:
+    """The tool's JSON schema (OpenAI function format, name and description included)."""
+    kinds = list(get_args(RoutedKind))
+    meanings = "; ".join(f"{k}: {KIND_MEANINGS[k]}" for k in kinds)
+    positive = {"type": "number", "exclusiveMinimum": 0}
+    properties: dict[str, Any] = {
+        "kind": {"type": "string", "enum": kinds, "description": meanings},
+        "symbol": _nullable(
+            {"type": "string", "enum": [*bases, OTHER]},
+            f"the instrument the request names; {OTHER} if it is not one of these; null if none",
+        ),
+        "side": _nullable({"type": "string", "enum": ["buy", "sell"]}, "buy or sell, if said"),
+        "quantity": _nullable(positive, "units exactly as written in the request, else null"),
+        "fraction": _nullable(
+            {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+            "a share the request names: half 0.5, 10% 0.1, all 1; else null",
+        ),
+        "limit_price": _nullable(positive, "a price written in the request, else null"),
+        "strategy": _nullable(
+            {"type": "string", "enum": list(get_args(StrategyName))},
+            "ts_momentum (momentum, trend), mean_reversion, donchian (breakout), "
+            "sma_cross (moving-average crossover), ml_signal (machine learning)",
+        ),
+        "stage": _nullable({"type": "string", "enum": ["paper", "live"]}, "for promote"),
+        "paper_trade": {
+            "type": "boolean",
+            "description": "true only when the request asks to paper-trade what research finds",
+        },
+    }
+    return {
+        "title": TOOL_NAME,
+        "description": "The desk request, classified.",
+        "type": "object",
+        "properties": properties,
+        "required": list(properties),
+        "additionalProperties": False,
+    }
