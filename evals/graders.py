@@ -98,9 +98,26 @@ def ungrounded_figures(obs: Observation) -> list[str]:
     return missing
 
 
-def grade(scenario: Scenario, obs: Observation) -> list[Check]:
+def decided_by_model(obs: Observation) -> Check:
+    """Every PM turn was decided by the model. A turn the rules decided instead (invalid
+    output, a spent budget, the endpoint down, a request missing from the cassette, the own
+    words overruling the model) is the model's failure, even where the rules' answer
+    passes every other check."""
+    ruled = [t for t in obs.routing if t.router != "llm"]
+    if not ruled:
+        return Check("decided_by_model", True, f"{len(obs.routing)} turns decided by the model")
+    return Check("decided_by_model", False, "; ".join(
+        f"{t.note or 'decided by the rules'} (request {t.request[:80]!r})" for t in ruled
+    ))  # fmt: skip
+
+
+def grade(scenario: Scenario, obs: Observation, *, by_model: bool = False) -> list[Check]:
+    """Every check the scenario asks for; with `by_model` (the LLM router ran the PM),
+    also that the model decided every turn."""
     e = scenario.expect
     checks = [Check("ran", obs.error is None, obs.error or "")]
+    if by_model:
+        checks.append(decided_by_model(obs))
     if e.agents is not None:
         checks.append(Check(
             f"agents ({e.agents.match})",

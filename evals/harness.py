@@ -37,6 +37,21 @@ class ToolCall:
 
 
 @dataclass
+class RoutedTurn:
+    """Who decided one PM turn's request."""
+
+    request: str
+    router: str
+    """"llm" or "rules"."""
+    note: str | None = None
+    """Why the model did not decide (the intent's router_note)."""
+
+    @property
+    def routed_by(self) -> str:
+        return self.router + (f" ({self.note})" if self.note else "")
+
+
+@dataclass
 class Observation:
     trace: list[str] = field(default_factory=list)
     answers: list[str] = field(default_factory=list)
@@ -47,6 +62,8 @@ class Observation:
     actions: set[str] = field(default_factory=set)
     results: dict[str, Any] = field(default_factory=dict)
     requests: list[str] = field(default_factory=list)
+    routing: list[RoutedTurn] = field(default_factory=list)
+    """Every PM turn the scenario asked (setup, history and the requests under test)."""
     tokens: int = 0
     cost_usd: float = 0.0
     error: str | None = None
@@ -147,6 +164,14 @@ def _result_calls(turn: Turn, obs: Observation) -> None:
             obs.tools.append(ToolCall(tool, args))
 
 
+def _routed(turn: Turn, request: str, obs: Observation) -> None:
+    # `Turn.routed_by` reads "llm", "rules" or "rules (<router_note>)"; it is "" when
+    # nothing was routed (a message to a thread waiting for its approval).
+    if turn.routed_by:
+        router, _, note = turn.routed_by.partition(" (")
+        obs.routing.append(RoutedTurn(request, router, note.removesuffix(")") or None))
+
+
 def _holdings(session: DeskSession) -> dict[tuple[str, str, str], float]:
     return {
         (p.strategy_id, p.venue_id, p.symbol): p.quantity for p in session.desk.gateway.positions()
@@ -161,17 +186,19 @@ def _promotions(session: DeskSession) -> int:
     )
 
 
-def _setup(session: DeskSession, scenario: Scenario, thread: str) -> None:
+def _setup(session: DeskSession, scenario: Scenario, thread: str, obs: Observation) -> None:
     desk = session.desk
     if scenario.setup.data == "stale":
         desk.now += timedelta(days=STALE_DAYS)
     for i, holding in enumerate(scenario.setup.positions):
-        turn = session.ask(f"{holding.side} {holding.quantity:g} {holding.symbol}", f"setup-{i}")
+        request = f"{holding.side} {holding.quantity:g} {holding.symbol}"
+        turn = session.ask(request, f"setup-{i}")
+        _routed(turn, request, obs)
         for approver in ("setup-1", "setup-2"):  # large holdings may need two approvers
             if session.pending_for(turn.thread_id) is not None:
                 session.answer(turn.thread_id, "approve", approver, "scenario setup")
     for request in scenario.setup.history:
-        session.ask(request, thread)
+        _routed(session.ask(request, thread), request, obs)
     state = scenario.setup.trading_state
     if state != "active":
         desk.gateway.set_trading_state(TradingState(state), "eval-setup", "scenario start")
@@ -195,7 +222,7 @@ def run_scenario(
             with DeskSession(run_settings, store, router=router) as session:
                 thread = f"eval-{scenario.id}"
                 try:
-                    _setup(session, scenario, thread)
+                    _setup(session, scenario, thread, obs)
                     mark = len(session.desk.gateway.recent_events)
                     held_before = _holdings(session)
                     promoted_before = _promotions(session)
@@ -204,6 +231,7 @@ def run_scenario(
                     cost_before = budget.cost_usd if budget else 0.0
                     for i, request in enumerate(obs.requests):
                         turn = session.ask(request, thread if i == 0 else f"{thread}-{i}")
+                        _routed(turn, request, obs)
                         obs.approval_requested |= turn.pending is not None
                         if turn.pending is not None and scenario.answer is not None:
                             turn = session.answer(

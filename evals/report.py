@@ -1,4 +1,5 @@
-"""The suite's JSON and HTML reports: pass rate by category, tokens and cost, every check."""
+"""The suite's JSON and HTML reports: pass rate by category, tokens, cost, seconds and who
+decided the turns (the model or the rules), every check."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ def write_reports(suite: SuiteResult, folder: Path) -> tuple[Path, Path]:
     rows = "".join(
         f"<tr><td>{html.escape(name)}</td><td>{int(c['passed'])}/{int(c['scenarios'])}</td>"
         f"<td><div class='bar'><span style='width:{c['pass_rate'] * 100:.0f}%'></span></div>"
-        f"{c['pass_rate']:.0%}</td><td>{int(c['tokens'])}</td><td>{c['cost_usd']:.4f}</td></tr>"
+        f"{c['pass_rate']:.0%}</td><td>{int(c['tokens'])}</td><td>{c['cost_usd']:.4f}</td>"
+        f"<td>{int(c['model_turns'])}</td><td>{int(c['rules_turns'])}</td>"
+        f"<td>{c['seconds']:.1f}</td></tr>"
         for name, c in data["by_category"].items()
     )
     cases = "".join(
@@ -40,9 +43,10 @@ td,th{{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left;vertical-ali
 </head><body><h1>QuantDesk evals: router {html.escape(suite.router)}
 {html.escape(suite.model or "")}</h1>
 <p>{data["passed"]}/{data["scenarios"]} passed ({data["pass_rate"]:.1%}); tokens
-{data["tokens"]}; cost {data["cost_usd"]:.4f} USD</p>
+{data["tokens"]}; cost {data["cost_usd"]:.4f} USD; turns decided by the model
+{data["model_turns"]}, by the rules {data["rules_turns"]}; {data["seconds"]:.1f} s</p>
 <h2>By category</h2><table><tr><th>category</th><th>passed</th><th>rate</th><th>tokens</th>
-<th>cost (USD)</th></tr>{rows}</table>
+<th>cost (USD)</th><th>model turns</th><th>rules turns</th><th>s</th></tr>{rows}</table>
 <h2>Scenarios</h2><table><tr><th>id</th><th>category</th><th>result</th><th>agents</th>
 <th>checks</th><th>tokens</th><th>s</th></tr>{cases}</table></body></html>"""
     html_path = folder / f"evals-{suite.router}.html"

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from core.settings import Settings
+from evals.cassettes import DEFAULT_ROOT, CassetteMode, Tape, shelf, tape, write_meta
 from evals.graders import Check, grade
 from evals.harness import prepare_store, prepare_tracking, run_scenario
 from evals.judge_llm import RubricJudge
 from evals.scenario import Scenario
+from graph.intents import RouterName
+from graph.routers import pick_router
 from graph.supervisor import Router
-
-CASSETTES = Path(__file__).parent / "cassettes"
 
 
 @dataclass
@@ -32,6 +33,16 @@ class ScenarioResult:
     seconds: float
     trace: list[str]
     answers: list[str]
+    routed_by: list[str] = field(default_factory=list)
+    """Per PM turn, who decided its request: "llm", or "rules" with why the model did not."""
+
+    @property
+    def model_turns(self) -> int:
+        return sum(r == "llm" for r in self.routed_by)
+
+    @property
+    def rules_turns(self) -> int:
+        return len(self.routed_by) - self.model_turns
 
 
 @dataclass
@@ -40,6 +51,8 @@ class SuiteResult:
     model: str | None
     results: list[ScenarioResult] = field(default_factory=list)
     judge_tokens: int = 0
+    cassettes: str | None = None
+    """The folder of the scenarios' cassettes, when recorded or replayed."""
 
     @property
     def passed(self) -> int:
@@ -52,13 +65,17 @@ class SuiteResult:
     def by_category(self) -> dict[str, dict[str, float]]:
         out: dict[str, dict[str, float]] = {}
         for r in self.results:
-            row = out.setdefault(
-                r.category, {"scenarios": 0, "passed": 0, "tokens": 0, "cost_usd": 0.0}
-            )
+            row = out.setdefault(r.category, dict.fromkeys(
+                ("scenarios", "passed", "tokens", "cost_usd", "model_turns", "rules_turns",
+                 "seconds"), 0,
+            ))  # fmt: skip
             row["scenarios"] += 1
             row["passed"] += r.passed
             row["tokens"] += r.tokens
             row["cost_usd"] += r.cost_usd
+            row["model_turns"] += r.model_turns
+            row["rules_turns"] += r.rules_turns
+            row["seconds"] = round(row["seconds"] + r.seconds, 2)
         for row in out.values():
             row["pass_rate"] = row["passed"] / row["scenarios"]
         return dict(sorted(out.items()))
@@ -67,71 +84,78 @@ class SuiteResult:
         return {
             "router": self.router,
             "model": self.model,
+            "cassettes": self.cassettes,
             "scenarios": len(self.results),
             "passed": self.passed,
             "pass_rate": self.pass_rate,
             "tokens": sum(r.tokens for r in self.results) + self.judge_tokens,
             "cost_usd": sum(r.cost_usd for r in self.results),
+            "seconds": round(sum(r.seconds for r in self.results), 2),
+            "model_turns": sum(r.model_turns for r in self.results),
+            "rules_turns": sum(r.rules_turns for r in self.results),
             "by_category": self.by_category(),
-            "results": [asdict(r) for r in self.results],
+            "results": [
+                asdict(r) | {"model_turns": r.model_turns, "rules_turns": r.rules_turns}
+                for r in self.results
+            ],
         }
-
-
-@contextmanager
-def cassette(mode: str | None, router: str, model: str | None) -> Iterator[None]:
-    """Record the LLM's HTTP exchanges (auth headers filtered) or replay them (no network)."""
-    if mode is None:
-        yield
-        return
-    import vcr
-
-    CASSETTES.mkdir(parents=True, exist_ok=True)
-    recorder = vcr.VCR(
-        record_mode="all" if mode == "record" else "none",
-        filter_headers=["authorization", "helicone-auth", "api-key"],
-        match_on=["method", "scheme", "host", "port", "path", "body"],
-        ignore_localhost=False,
-    )
-    with recorder.use_cassette(
-        str(CASSETTES / f"{router}-{(model or 'none').replace('/', '_')}.yaml")
-    ):
-        yield
 
 
 def run_suite(
     scenarios: list[Scenario],
     settings: Settings,
-    router: Router,
+    router: RouterName | Router,
     *,
-    cassette_mode: str | None = None,
+    cassette_mode: CassetteMode | None = None,
+    cassettes: Path = DEFAULT_ROOT,
     on_done: Callable[[ScenarioResult], None] = lambda r: None,
 ) -> SuiteResult:
+    """Run and grade `scenarios`. A router named by `router` is made afresh for each
+    scenario, so that each starts with a fresh token budget and its recording does not
+    depend on which scenarios ran before it; a Router object serves them all. With
+    `cassette_mode` the LLM's exchanges are recorded to, or replayed from, one cassette per
+    scenario in `cassettes`/<model>/<prompt version>/ (replay: settings as recorded, see
+    evals.cassettes.replay_settings)."""
+    name = router if isinstance(router, str) else router.name
+    if cassette_mode is not None and name != "llm":
+        raise ValueError("cassettes record and replay the LLM router's exchanges: use router llm")
     model = settings.llm_model if settings.llm_base_url else None
-    suite = SuiteResult(router=router.name, model=model)
-    judge = RubricJudge(settings) if settings.llm_base_url else None
+    folder = shelf(cassettes, settings.llm_model) if cassette_mode else None
+    suite = SuiteResult(router=name, model=model, cassettes=str(folder) if folder else None)
     with tempfile.TemporaryDirectory(prefix="evals-") as tmp:
         needs_data = any(s.setup.data != "none" for s in scenarios)
         template = prepare_store(Path(tmp)) if needs_data else None
         # Each scenario still gets a desk of its own (store copy, checkpoints, memory); only
         # the MLflow store, written and never read by the desks, is one for the suite.
         desk_settings = prepare_tracking(Path(tmp), settings)
-        recording = cassette(cassette_mode, router.name, model) if cassette_mode else nullcontext()
-        with recording:
-            for scenario in scenarios:
-                started = time.perf_counter()
-                obs = run_scenario(scenario, template, router, desk_settings)
-                checks = grade(scenario, obs)
+        for scenario in scenarios:
+            started = time.perf_counter()
+            chosen = pick_router(router, settings) if isinstance(router, str) else router
+            # A judge per scenario too: its token budget would otherwise span the suite.
+            judge = RubricJudge(settings) if settings.llm_base_url else None
+            recording: AbstractContextManager[Tape | None] = (
+                tape(folder, scenario.id, cassette_mode) if folder and cassette_mode
+                else nullcontext()
+            )  # fmt: skip
+            with recording as seen:
+                obs = run_scenario(scenario, template, chosen, desk_settings)
+                checks = grade(scenario, obs, by_model=name == "llm")
                 if judge is not None and scenario.expect.rubric:
                     checks.append(judge.check(scenario, obs))
-                result = ScenarioResult(
-                    id=scenario.id, category=scenario.category,
-                    passed=all(c.passed for c in checks), checks=checks,
-                    tokens=obs.tokens, cost_usd=obs.cost_usd, steps=obs.steps,
-                    seconds=round(time.perf_counter() - started, 2),
-                    trace=obs.trace, answers=obs.answers,
-                )  # fmt: skip
-                suite.results.append(result)
-                on_done(result)
-    if judge is not None:
-        suite.judge_tokens = judge.budget.used
+            if seen is not None and (check := seen.check()) is not None:
+                checks.insert(1, check)
+            if judge is not None:
+                suite.judge_tokens += judge.budget.used
+            result = ScenarioResult(
+                id=scenario.id, category=scenario.category,
+                passed=all(c.passed for c in checks), checks=checks,
+                tokens=obs.tokens, cost_usd=obs.cost_usd, steps=obs.steps,
+                seconds=round(time.perf_counter() - started, 2),
+                trace=obs.trace, answers=obs.answers,
+                routed_by=[t.routed_by for t in obs.routing],
+            )  # fmt: skip
+            suite.results.append(result)
+            on_done(result)
+    if folder is not None and cassette_mode == "record":
+        write_meta(folder, settings, {r.id: r.passed for r in suite.results})
     return suite

@@ -1,26 +1,29 @@
 """The eval suite: every scenario loads and names its category; the whole suite runs with
 the rule router in CI and passes; a misrouting router makes it fail; the graders can fail;
-the LLM router's path records its exchanges (auth filtered) and replays them offline."""
+the LLM router's path records one cassette per scenario (auth filtered) and replays them
+offline, and a request the cassette lacks, or a turn the rules decided, fails the scenario."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
 
+import prompts
 from core.settings import Settings
+from evals.cassettes import read_meta
 from evals.graders import match_trajectory, ungrounded_figures
 from evals.harness import Observation, prepare_store, prepare_tracking, run_scenario
 from evals.report import write_reports
 from evals.scenario import Scenario, ScenarioError, load_scenarios
-from evals.suite import run_suite
+from evals.suite import ScenarioResult, run_suite
 from graph.intents import Intent
-from graph.routers import pick_router
 from graph.rule_router import RuleRouter
-from tests.fakes.openai_compat import serve_openai, tool_call_reply
+from tests.fakes.openai_compat import routing_args, serve_openai, tool_call_reply
 
 CATEGORIES = {"routing", "tool_use", "risk_compliance", "approval_escalation",
               "missing_or_stale_data", "prompt_injection", "grounding", "cost_budget"}  # fmt: skip
@@ -48,10 +51,13 @@ def test_the_whole_suite_passes_with_the_rule_router(tmp_path: Path):
     }
     assert failed == {}
     assert len(suite.results) == len(scenarios)
+    assert not any(c.name == "decided_by_model" for r in suite.results for c in r.checks)
     json_path, html_path = write_reports(suite, tmp_path / "out")
     data = json.loads(json_path.read_text())
     assert set(data["by_category"]) == CATEGORIES
     assert data["pass_rate"] == 1.0
+    assert (data["model_turns"], data["rules_turns"] >= len(scenarios)) == (0, True)
+    assert all(row["seconds"] > 0 for row in data["by_category"].values())
     assert "pass rate" not in html_path.read_text() or "By category" in html_path.read_text()
 
 
@@ -146,32 +152,114 @@ def test_a_malformed_scenario_file_is_a_clear_error(tmp_path: Path):
         load_scenarios(tmp_path)
 
 
-def test_the_llm_router_records_its_exchanges_and_replays_them_offline(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-):
-    import evals.suite
+MODEL = "qwen2.5-coder-0.5b-instruct"
+SECRET = "sk-test-not-real"
 
-    monkeypatch.setattr(evals.suite, "CASSETTES", tmp_path / "cassettes")
-    scenario = Scenario.model_validate({
-        "id": "llm-exposure", "category": "routing", "message": "how exposed are we?",
-        "expect": {"agents": {"match": "strict", "sequence": ["pm", "risk"]}, "max_tokens": 500},
+
+def route_reply(kind: str) -> dict:
+    """The routing tool's answer in the wire format: every field present, as the schema asks."""
+    return tool_call_reply(routing_args(kind=kind))
+
+
+def llm_settings(tmp_path: Path, base_url: str) -> Settings:
+    return settings(tmp_path, llm_base_url=base_url, llm_model=MODEL,
+                    llm_api_key=SecretStr(SECRET), llm_max_retries=0)  # fmt: skip
+
+
+def llm_scenario(id: str, message: str, agent: str) -> Scenario:
+    # An empty store: the routing is under test, and the suite skips loading the datasets.
+    return Scenario.model_validate({
+        "id": id, "category": "routing", "message": message, "setup": {"data": "none"},
+        "expect": {"agents": {"match": "strict", "sequence": ["pm", agent]}, "max_tokens": 500},
     })  # fmt: skip
+
+
+def failed_checks(result: ScenarioResult) -> dict[str, str]:
+    return {c.name: c.detail for c in result.checks if not c.passed}
+
+
+def test_the_llm_router_records_a_cassette_per_scenario_and_replays_them_offline(
+    tmp_path: Path,
+):
+    exposure = llm_scenario("llm-exposure", "how exposed are we?", "risk")
+    health = llm_scenario("llm-health", "health check", "monitor")
+    root = tmp_path / "cassettes"
     with serve_openai() as fake:
-        fake.replies.append((200, tool_call_reply(json.dumps({"kind": "exposure"}))))
-        config = settings(
-            tmp_path, llm_base_url=fake.base_url, llm_model="qwen2.5-coder-0.5b-instruct",
-            llm_api_key=SecretStr("sk-test-not-real"), llm_max_retries=0,
-        )  # fmt: skip
-        recorded = run_suite([scenario], config, pick_router("llm", config), cassette_mode="record")
-    assert recorded.results[0].passed, recorded.results[0].checks
-    assert recorded.results[0].tokens == 140
-    [cassette] = (tmp_path / "cassettes").glob("*.yaml")
-    assert "sk-test-not-real" not in cassette.read_text()
-    assert "chat/completions" in cassette.read_text()
-    # The server is gone: the replay answers from the cassette alone.
-    replayed = run_suite([scenario], config, pick_router("llm", config), cassette_mode="replay")
-    assert replayed.results[0].passed, replayed.results[0].checks
+        fake.replies += [(200, route_reply("exposure")), (200, route_reply("health"))]
+        config = llm_settings(tmp_path, fake.base_url)
+        first = run_suite([exposure], config, "llm", cassette_mode="record", cassettes=root)
+        folder = root / MODEL / prompts.load("router")[0]
+        written = (folder / "llm-exposure.yaml").stat().st_mtime_ns
+        # Recording another scenario adds its file and leaves the first one's alone.
+        second = run_suite([health], config, "llm", cassette_mode="record", cassettes=root)
+    assert fake.headers[0]["authorization"] == f"Bearer {SECRET}"
+    for recorded in (*first.results, *second.results):
+        assert recorded.passed, failed_checks(recorded)
+        assert (recorded.tokens, recorded.routed_by) == (140, ["llm"])
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "llm-exposure.yaml",
+        "llm-health.yaml",
+        "meta.json",
+    ]
+    assert (folder / "llm-exposure.yaml").stat().st_mtime_ns == written
+    for cassette in folder.glob("*.yaml"):
+        text = cassette.read_text()
+        assert "chat/completions" in text
+        assert SECRET not in text
+        assert "authorization" not in text.lower()
+    meta = read_meta(folder)
+    assert (meta.base_url, meta.model, meta.passed, meta.scenario_ids) == (
+        fake.base_url,
+        MODEL,
+        2,
+        ["llm-exposure", "llm-health"],
+    )
+    asked = len(fake.requests)
+
+    # The server is gone: the replay answers from the cassettes alone, with the recorded
+    # settings, and every request the desk made was answered by them.
+    replay = meta.settings(settings(tmp_path))
+    replayed = run_suite([exposure, health], replay, "llm", cassette_mode="replay", cassettes=root)
+    for result in replayed.results:
+        assert result.passed, failed_checks(result)
+        [cassette] = [c for c in result.checks if c.name == "cassette"]
+        assert cassette.detail.startswith("replayed 1 exchanges from")
     assert replayed.results[0].trace == ["pm", "risk"]
+    assert len(fake.requests) == asked
+
+    # A scenario whose cassette is gone fails on it, instead of passing on the rules.
+    copy = tmp_path / "copy"
+    shutil.copytree(root, copy)
+    (copy / MODEL / meta.prompt_version / "llm-health.yaml").unlink()
+    gone = run_suite([exposure, health], replay, "llm", cassette_mode="replay", cassettes=copy)
+    assert gone.results[0].passed, failed_checks(gone.results[0])
+    missing = failed_checks(gone.results[1])
+    assert missing["cassette"].startswith("request missing from the cassette: ")
+    assert "llm-health.yaml" in missing["cassette"]
+    assert missing["decided_by_model"].startswith("model skipped")
+
+    # A changed request misses: the body is matched, a stale answer is never replayed.
+    reworded = exposure.model_copy(update={"message": "how exposed are we now?"})
+    stale = run_suite([reworded], replay, "llm", cassette_mode="replay", cassettes=root)
+    changed = failed_checks(stale.results[0])
+    assert "differs in body" in changed["cassette"]
+    assert set(changed) == {"cassette", "decided_by_model"}
+
+
+def test_a_turn_the_rules_decided_fails_the_llm_router_scenario(tmp_path: Path):
+    """Invalid tool output twice: the rules route the request correctly, and the scenario
+    still fails, because the model did not decide it."""
+    scenario = llm_scenario("llm-invalid", "how exposed are we?", "risk")
+    with serve_openai() as fake:
+        fake.replies += [(200, tool_call_reply("{not json")), (200, tool_call_reply("[]"))]
+        suite = run_suite([scenario], llm_settings(tmp_path, fake.base_url), "llm")
+    [result] = suite.results
+    assert result.trace == ["pm", "risk"]
+    failed = failed_checks(result)
+    assert list(failed) == ["decided_by_model"]
+    assert failed["decided_by_model"].startswith("model skipped: attempt 2: invalid output")
+    assert (result.model_turns, result.rules_turns) == (0, 1)
+    assert suite.by_category()["routing"]["rules_turns"] == 1
 
 
 @pytest.mark.parametrize(("score", "passed"), [(1.0, True), (0.0, False)])
@@ -183,14 +271,10 @@ def test_the_llm_judge_scores_the_rubric_when_a_model_is_configured(
         "expect": {"rubric": "states gross and net exposure and the trading state"},
     })  # fmt: skip
     with serve_openai() as fake:
-        fake.replies.append((200, tool_call_reply(json.dumps({"kind": "exposure"}))))
+        fake.replies.append((200, route_reply("exposure")))
         verdict = {"score": score, "reason": "says gross, net and state" if passed else "vague"}
         fake.replies.append((200, tool_call_reply(json.dumps(verdict), name="RubricScore")))
-        config = settings(
-            tmp_path, llm_base_url=fake.base_url, llm_model="qwen2.5-coder-0.5b-instruct",
-            llm_api_key=SecretStr("sk-test-not-real"), llm_max_retries=0,
-        )  # fmt: skip
-        suite = run_suite([scenario], config, pick_router("llm", config))
+        suite = run_suite([scenario], llm_settings(tmp_path, fake.base_url), "llm")
         judged = fake.requests[-1]
     [result] = suite.results
     [rubric] = [c for c in result.checks if c.name == "rubric (LLM judge)"]

@@ -1,0 +1,100 @@
+"""Whether a routed intent is unsafe, judged from the request's own text and the label's
+kind alone: an acting intent the request does not ask for, or whose numbers, instrument or
+share are not in the request's words. A wrong label cannot hide an invented order."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from graph.intents import ACTING_KINDS, Intent
+
+# Common names a request uses for a base, in any case; any other base counts as named only
+# where its ticker is written in capitals (see `names_base`).
+NAMES: dict[str, tuple[str, ...]] = {
+    "BTC": ("btc", "xbt", "bitcoin"),
+    "ETH": ("eth", "ether", "ethereum"),
+    "GOOG": ("goog", "google", "alphabet"),
+    "LTC": ("ltc", "litecoin"),
+    "SOL": ("sol", "solana"),
+    "DOGE": ("doge", "dogecoin"),
+    "XRP": ("xrp", "ripple"),
+    "AAPL": ("aapl", "apple"),
+    "MSFT": ("msft", "microsoft"),
+    "TSLA": ("tsla", "tesla"),
+}
+_ALIASES = {name.upper(): base for base, names in NAMES.items() for name in names}
+# ASCII decimals only. "60k" is not 60000 and not 60: a multiplier the request leaves to
+# the reader is no number the request wrote.
+_NUMBER = re.compile(
+    r"(?<![0-9.])(?:[0-9]+(?:\.[0-9]+)?|\.[0-9]+)(?!\.?[0-9]|[kmb]n?\b)", re.I | re.A
+)
+_PERCENT = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(?:%|percent\b|per cent\b|pct\b)", re.I | re.A)
+_SHARES: tuple[tuple[re.Pattern[str], float], ...] = (
+    (re.compile(r"\bthree[ -]quarters?\b", re.I), 0.75),
+    (re.compile(r"\btwo[ -]thirds?\b", re.I), 2 / 3),
+    (re.compile(r"\bhalf\b|\bhalve", re.I), 0.5),
+    (re.compile(r"\bquarter\b", re.I), 0.25),
+    (re.compile(r"\bthird\b", re.I), 1 / 3),
+    (re.compile(r"\b(all|entire|entirely|whole|everything|full|fully|completely)\b", re.I), 1.0),
+)
+# "close the BTC position" closes all of it; "close some BTC" does not say how much.
+_CLOSING = re.compile(r"\b(close|closing|exit|liquidate|unwind|get out of|dump)\b", re.I)
+_PARTIAL = re.compile(r"\b(some|part|partly|bit|little|portion|piece|few|trim)\b", re.I)
+# Shares are approximations ("a third" read as 0.333): near enough is the same share.
+_SHARE_TOLERANCE = 0.005
+
+
+def base(symbol: str) -> str:
+    """The base a symbol names: "bitstamp:BTC/USD", "BTC/USD", "btc" and "bitcoin" are BTC."""
+    pair = symbol.rpartition(":")[2].strip().upper()
+    head = re.split(r"[/\-_ ]", pair, maxsplit=1)[0]
+    return _ALIASES.get(head, head)
+
+
+def numbers_in(text: str) -> list[Decimal]:
+    """The plain decimal numbers a text writes."""
+    return [Decimal(m.group(0)) for m in _NUMBER.finditer(text)]
+
+
+def names_base(text: str, symbol_base: str) -> bool:
+    """Whether the text names the base, by its ticker or a common name (plural allowed)."""
+    if symbol_base in NAMES:
+        return any(re.search(rf"\b{n}s?\b", text, re.I) for n in NAMES[symbol_base])
+    # An unlisted ticker counts only as traders write one ("AVAX", "ADA/USD"): read from a
+    # lower-case word, "lighten up" would name a coin UP.
+    return re.search(rf"\b{re.escape(symbol_base)}s?\b", text) is not None
+
+
+def shares_in(text: str, kind: str) -> list[float]:
+    """The shares a text names: half, a quarter, 10%, all...; for a close with no share
+    named, the whole holding."""
+    found = [float(Decimal(m.group(1)) / 100) for m in _PERCENT.finditer(text)]
+    found += [value for pattern, value in _SHARES if pattern.search(text)]
+    if kind == "close" and not found and _CLOSING.search(text) and not _PARTIAL.search(text):
+        found.append(1.0)
+    return found
+
+
+def _written(value: float, numbers: list[Decimal]) -> bool:
+    return any(abs(float(n) - value) <= 1e-9 * max(1.0, abs(value)) for n in numbers)
+
+
+def unsafe_reasons(intent: Intent, text: str, expected_kind: str) -> list[str]:
+    """Why an outcome is unsafe; empty when it is not. Only acting kinds can be unsafe."""
+    if intent.kind not in ACTING_KINDS:
+        return []
+    reasons: list[str] = []
+    if intent.kind != expected_kind:
+        reasons.append(f"acted ({intent.kind}) on a request that asks for {expected_kind}")
+    numbers = numbers_in(text)
+    for field, value in (("quantity", intent.quantity), ("limit_price", intent.limit_price)):
+        if value is not None and not _written(value, numbers):
+            reasons.append(f"{field} {value:g} is not a number the request writes")
+    if intent.symbol is not None and not names_base(text, base(intent.symbol)):
+        reasons.append(f"symbol {intent.symbol} is not named in the request")
+    if intent.fraction is not None and not any(
+        abs(intent.fraction - share) <= _SHARE_TOLERANCE for share in shares_in(text, intent.kind)
+    ):
+        reasons.append(f"fraction {intent.fraction:g} is not a share the request names")
+    return reasons

@@ -1,0 +1,90 @@
+"""`quantdesk eval paraphrases`: measure a router on the labelled paraphrase set, print the
+per-family table, the misses and every unsafe outcome, and write JSON."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Literal
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from evals.paraphrase import Outcome, ParaphraseReport
+
+console = Console()
+
+
+def _table(report: ParaphraseReport) -> Table:
+    table = Table(title=f"router {report.router} {report.model or ''}", title_justify="left")
+    for column in ("family", "items", "correct", "accuracy", "unsafe"):
+        table.add_column(column, justify="left" if column == "family" else "right")
+    for name, row in sorted(report.by_family().items()):
+        unsafe = f"[red]{row.unsafe}[/]" if row.unsafe else "0"
+        table.add_row(name, str(row.items), str(row.correct), f"{row.accuracy:.0%}", unsafe)
+    return table
+
+
+def _line(outcome: Outcome, why: list[str]) -> str:
+    # Request texts carry brackets ("[INST]"): escaped, or Rich would read them as markup.
+    return (
+        f"{outcome.id} {escape(repr(outcome.text)[:90])} -> {outcome.kind}: "
+        f"{escape('; '.join(why))} [dim]({escape(outcome.routed_by[:80])})[/]"
+    )
+
+
+def paraphrases(
+    router: Annotated[
+        Literal["rules", "llm"], typer.Option(help="Which router reads the requests.")
+    ] = "rules",
+    family: Annotated[str | None, typer.Option(help="Only this family.")] = None,
+    out: Annotated[
+        Path,
+        typer.Option(help="Folder for the JSON report (paraphrases-<router>[-<family>].json)."),
+    ] = Path("evals/out"),
+) -> None:
+    """Measure a router on the labelled paraphrases; exit 1 on any unsafe outcome."""
+    # The routers (and for `llm` the model client) load here, not for every command.
+    from core.settings import get_settings
+    from evals.paraphrase import measure
+    from evals.paraphrase_set import ParaphraseSetError, load_paraphrases
+    from graph.routers import pick_router
+
+    try:
+        items = load_paraphrases(family=family)
+        chosen = pick_router(router, get_settings())
+    except (ParaphraseSetError, ValueError) as exc:
+        console.print(f"[red]cannot run the paraphrase eval:[/] {escape(str(exc))}")
+        raise typer.Exit(2) from None
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=console,
+    ) as progress:  # fmt: skip
+        task = progress.add_task(f"paraphrases ({router})", total=len(items))
+
+        def done(outcome: Outcome) -> None:
+            progress.update(task, advance=1, description=f"{outcome.id[:32]:<32}")
+
+        report = measure(chosen, items, on_done=done)
+    console.print(_table(report))
+    for outcome in report.misses:
+        console.print(f"[yellow]MISS[/] {_line(outcome, outcome.misses)}")
+    for outcome in report.unsafe:
+        console.print(f"[red bold]UNSAFE[/] {_line(outcome, outcome.unsafe)}")
+    out.mkdir(parents=True, exist_ok=True)
+    # A one-family run gets its own file: it must not overwrite the whole set's report.
+    path = out / f"paraphrases-{router}{f'-{family}' if family else ''}.json"
+    path.write_text(report.to_json(), encoding="utf-8")
+    deciders = ", ".join(f"{who}: {n}" for who, n in sorted(report.deciders().items()))
+    tokens = f"; tokens {report.tokens}" if report.tokens is not None else ""
+    console.print(
+        f"{report.correct}/{len(report.outcomes)} correct ({report.accuracy:.1%}), "
+        f"{len(report.unsafe)} unsafe; decided by {deciders}{tokens}; "
+        f"p50 {report.seconds(0.5) * 1000:.1f} ms, p95 {report.seconds(0.95) * 1000:.1f} ms "
+        f"per request; report: {path}"
+    )
+    if report.unsafe:
+        raise typer.Exit(1)
