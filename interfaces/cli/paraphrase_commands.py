@@ -41,6 +41,14 @@ def paraphrases(
         Literal["rules", "llm"], typer.Option(help="Which router reads the requests.")
     ] = "rules",
     family: Annotated[str | None, typer.Option(help="Only this family.")] = None,
+    held_out: Annotated[
+        bool,
+        typer.Option(
+            "--held-out",
+            help="The held-out set (evals/paraphrases_heldout.yaml), written blind and never "
+            "tuned against: how a router does on phrasings nobody fitted it to.",
+        ),
+    ] = False,
     out: Annotated[
         Path,
         typer.Option(help="Folder for the JSON report (paraphrases-<router>[-<family>].json)."),
@@ -50,11 +58,11 @@ def paraphrases(
     # The routers (and for `llm` the model client) load here, not for every command.
     from core.settings import get_settings
     from evals.paraphrase import measure
-    from evals.paraphrase_set import ParaphraseSetError, load_paraphrases
+    from evals.paraphrase_set import HELD_OUT, PARAPHRASES, ParaphraseSetError, load_paraphrases
     from graph.routers import pick_router
 
     try:
-        items = load_paraphrases(family=family)
+        items = load_paraphrases(HELD_OUT if held_out else PARAPHRASES, family=family)
         chosen = pick_router(router, get_settings())
     except (ParaphraseSetError, ValueError) as exc:
         console.print(f"[red]cannot run the paraphrase eval:[/] {escape(str(exc))}")
@@ -76,7 +84,8 @@ def paraphrases(
         console.print(f"[red bold]UNSAFE[/] {_line(outcome, outcome.unsafe)}")
     out.mkdir(parents=True, exist_ok=True)
     # A one-family run gets its own file: it must not overwrite the whole set's report.
-    path = out / f"paraphrases-{router}{f'-{family}' if family else ''}.json"
+    name = f"paraphrases{'-heldout' if held_out else ''}-{router}"
+    path = out / f"{name}{f'-{family}' if family else ''}.json"
     path.write_text(report.to_json(), encoding="utf-8")
     deciders = ", ".join(f"{who}: {n}" for who, n in sorted(report.deciders().items()))
     tokens = f"; tokens {report.tokens}" if report.tokens is not None else ""

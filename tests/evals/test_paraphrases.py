@@ -356,3 +356,14 @@ def test_eval_without_a_subcommand_still_runs_the_scenarios(monkeypatch: pytest.
     listed = runner.invoke(eval_commands.app, ["paraphrases", "--family", "nope"])
     assert listed.exit_code == 2
     assert "cannot run the evals" not in listed.output
+
+
+def test_the_rule_router_is_safe_on_the_held_out_set():
+    """Phrasings nobody tuned the rules to: they may be misread (the note gives the
+    accuracy), but never into an order, a halt or a number the request did not give."""
+    from evals.paraphrase_set import HELD_OUT
+
+    items = load_paraphrases(HELD_OUT)
+    assert len(items) >= 100
+    report = measure(RuleRouter(), items)
+    assert [(o.id, o.unsafe) for o in report.unsafe] == []
