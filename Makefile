@@ -21,7 +21,7 @@ bootstrap-demo bootstrap-test: bootstrap-%:
 		|| python3 -m pip install --quiet uv \
 		|| python3 -m pip install --quiet --user --break-system-packages uv
 	@command -v cargo >/dev/null 2>&1 || { echo "A Rust toolchain (cargo) is required: https://rustup.rs or 'apt-get install cargo'"; exit 1; }
-	$(UV) sync --locked --all-extras
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(UV) sync --locked --extra ml --extra memory --extra llm
 	$(UV) run quantdesk services prepare
 
 demo: bootstrap-demo

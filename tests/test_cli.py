@@ -90,8 +90,11 @@ def test_gateway_limits_and_codes(desk_env: Path, tmp_path: Path):
 def test_demo_walks_orders_through_the_gate(desk_env: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("QUANTDESK_NEO4J_BOLT_PORT", str(free_port()))
     get_settings.cache_clear()
-    demo = runner.invoke(app, ["demo"])
+    # The local model's segment has tests of its own (tests/llm); here it would add a
+    # 491 MB join and a minute of CPU generation.
+    demo = runner.invoke(app, ["demo", "--no-model"])
     assert demo.exit_code == 0, demo.output
+    assert "local model not run (--no-model)" in demo.output
     gate = demo.output.split("Pre-trade gate")[1]
     for expected in ("ACCEPT", "DENY", "NEEDS_APPROVAL", "PRICE_OUTSIDE_COLLAR", "filled"):
         assert expected in gate

@@ -13,6 +13,7 @@ from interfaces.cli import (
     eval_commands,
     gateway_commands,
     knowledge_commands,
+    llm_commands,
     research_commands,
     serve_commands,
 )
@@ -31,13 +32,14 @@ app.add_typer(desk_commands.approvals, name="approvals")
 app.add_typer(knowledge_commands.services, name="services")
 app.add_typer(knowledge_commands.knowledge, name="knowledge")
 app.add_typer(knowledge_commands.memory, name="memory")
+app.add_typer(llm_commands.app, name="llm")
 app.command("ask")(desk_commands.ask)
 app.command("chat")(desk_commands.chat)
 app.command("run")(desk_commands.run)
 app.command("demo")(demo)
 app.command("agent")(agent_commands.agent)
 app.command("serve")(serve_commands.serve)
-app.command("eval")(eval_commands.evaluate)
+app.add_typer(eval_commands.app, name="eval")
 
 
 @app.callback()

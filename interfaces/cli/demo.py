@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import importlib.util
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Annotated
 from uuid import uuid4
 
+import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.rule import Rule
 
 from core.settings import get_settings
@@ -19,6 +24,14 @@ from interfaces.cli.gateway_commands import gate_walkthrough
 from interfaces.cli.knowledge_commands import tradable_ids
 from knowledge.graph.connection import local_home
 from tools.ingest.real_datasets import DATASETS
+
+# The local model's turns: three requests a user types, then one step of the cycle.
+LOCAL_MODEL_TURNS = (
+    "what is our exposure?",
+    "find a momentum strategy for BTC",
+    "show me the positions",
+    CYCLE[-1],
+)
 
 # Wide enough for the tables when output is piped (CI logs), where Rich assumes 80.
 console = Console(width=None if Console().is_terminal else 120)
@@ -79,7 +92,55 @@ def knowledge_step(store: Store) -> None:
         console.print(f"[red]knowledge step skipped:[/] {exc}")
 
 
-def demo() -> None:
+def local_model_step(store: Store) -> None:
+    """The desk's requests read by the local model (Qwen2.5-Coder 0.5B on llama.cpp), served
+    for the demo and stopped after it. Where it cannot run, one line says why."""
+    from core.llm import local_server as served
+    from core.llm.local_model import LocalModelError
+    from graph.routers import pick_router
+    from graph.session import DeskSession
+    from interfaces.cli.llm_commands import serve_model
+
+    settings = get_settings()
+    if importlib.util.find_spec("llama_cpp") is None:
+        console.print("local model not run: the `llm` extra is not installed; the rules route")
+        return
+    running = served.live_record(settings.data_dir)
+    try:
+        if running is None:
+            record, took = serve_model(served.ServeOptions(port=0), settings.data_dir)
+            console.print(f"{record.model} served at {record.base_url} in {took:.1f} s")
+    except (LocalModelError, served.LocalServerError) as exc:
+        reason = str(exc).splitlines()[0]
+        console.print(f"local model not run ({escape(reason)}); the rules route instead")
+        return
+    try:
+        # The local server, even where QUANTDESK_LLM_BASE_URL names another endpoint.
+        local = served.with_local_model(settings.model_copy(update={"llm_base_url": None}))
+        with DeskSession(local, store, router=pick_router("llm", local)) as desk:
+            for k, text in enumerate(LOCAL_MODEL_TURNS):
+                began = time.monotonic()
+                turn = desk.ask(text, f"demo-llm-{uuid4().hex[:6]}-{k}")
+                took = time.monotonic() - began
+                first = next((a.splitlines()[0] for a in turn.answers if a.strip()), "-")
+                path = " -> ".join(turn.trace[-6:])
+                console.print(f"[bold]> {escape(text)}[/] [dim]({took:.1f} s; {escape(path)})[/]")
+                console.print(f"  routed by {escape(turn.routed_by or '-')}: {escape(first)}")
+    finally:
+        if running is None:  # a server someone else started keeps running
+            served.stop(settings.data_dir)
+
+
+def demo(
+    model: Annotated[
+        bool,
+        typer.Option(
+            "--model/--no-model",
+            help="End with the local model reading requests (served for the demo, then "
+            "stopped); --no-model ends after the rule router's cycle.",
+        ),
+    ] = True,
+) -> None:
     """Load the bundled real market data through quality control and show what the desk holds."""
     with open_store() as store:
         console.print(Rule("1. Ingest real market data (quality-controlled, idempotent)"))
@@ -103,5 +164,10 @@ def demo() -> None:
                     show(desk.ask(step, f"demo-{uuid4().hex[:6]}-{k}"))
             console.print(Rule("6. Knowledge graph (Neo4j) and memory (Qdrant)"))
             knowledge_step(store)
+            console.print(Rule("7. The local model reads the requests (llama.cpp, Qwen2.5-Coder)"))
+            if model:
+                local_model_step(store)
+            else:
+                console.print("local model not run (--no-model); the rules route")
         console.print(render.counts_table(store.row_counts()))
         console.print(f"store: {store.path or store.dsn}")

@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from datetime import datetime
+from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -28,7 +29,9 @@ if TYPE_CHECKING:
     from tools.knowledge_tools import KnowledgeTools
 
 console = Console(width=None if Console().is_terminal else 120)
-services = typer.Typer(help="Local services the desk runs: Neo4j.", no_args_is_help=True)
+services = typer.Typer(
+    help="Local services the desk runs: Neo4j, and the local model server.", no_args_is_help=True
+)
 knowledge = typer.Typer(help="The knowledge graph: sync and queries.", no_args_is_help=True)
 memory = typer.Typer(help="The agents' memory (Qdrant).", no_args_is_help=True)
 
@@ -46,38 +49,90 @@ def services_prepare() -> None:
     console.print(f"neo4j {launcher.NEO4J_VERSION}: {jars} jars resolved; java {java}")
 
 
+class ExtraService(StrEnum):
+    """Services `services up` starts besides Neo4j when named."""
+
+    llm = "llm"
+
+
 @services.command("up")
-def services_up() -> None:
-    """Start the local Neo4j (Bolt on 127.0.0.1) unless NEO4J_URI points elsewhere."""
+def services_up(
+    also: Annotated[
+        list[ExtraService] | None,
+        typer.Argument(
+            help="Also start: llm (the local model server).", metavar="[llm]", show_default=False
+        ),
+    ] = None,
+) -> None:
+    """Start the local Neo4j (Bolt on 127.0.0.1) unless NEO4J_URI points elsewhere;
+    `services up llm` serves the local model too."""
     settings = get_settings()
     if settings.neo4j_uri:
         console.print(f"NEO4J_URI is set ({settings.neo4j_uri}); nothing to start")
+    else:
+        try:
+            with console.status("starting Neo4j (first run resolves it from Maven Central)"):
+                uri = launcher.start(local_home(settings), port=settings.neo4j_bolt_port)
+        except launcher.Neo4jLaunchError as exc:
+            console.print(f"[red]neo4j:[/] {exc}")
+            raise typer.Exit(2) from None
+        console.print(f"neo4j {launcher.NEO4J_VERSION} up at {uri} (home {local_home(settings)})")
+    if ExtraService.llm in (also or []):
+        llm_up(settings)
+
+
+def llm_up(settings: Settings) -> None:
+    """The local model server with its defaults; one already running is left as it is."""
+    # The model stack loads only when the model server is asked for.
+    from core.llm.local_model import LocalModelError
+    from core.llm.local_server import LocalServerError, ServeOptions, live_record
+    from interfaces.cli.llm_commands import serve_model
+
+    running = live_record(settings.data_dir)
+    if running is not None:
+        console.print(f"llm: already running (pid {running.pid}) at {running.base_url}")
         return
     try:
-        with console.status("starting Neo4j (first run resolves it from Maven Central)"):
-            uri = launcher.start(local_home(settings), port=settings.neo4j_bolt_port)
-    except launcher.Neo4jLaunchError as exc:
-        console.print(f"[red]neo4j:[/] {exc}")
+        record, took = serve_model(ServeOptions(), settings.data_dir)
+    except (LocalModelError, LocalServerError) as exc:
+        console.print(f"[red]llm:[/] {exc}")
         raise typer.Exit(2) from None
-    console.print(f"neo4j {launcher.NEO4J_VERSION} up at {uri} (home {local_home(settings)})")
+    console.print(f"llm: {record.model} up at {record.base_url} (pid {record.pid}, {took:.0f} s)")
 
 
 @services.command("down")
 def services_down() -> None:
-    """Stop the local Neo4j."""
-    stopped = launcher.stop(local_home(get_settings()))
+    """Stop the local Neo4j, and the local model server if it runs."""
+    from core.llm.local_server import read_record, stop
+
+    settings = get_settings()
+    stopped = launcher.stop(local_home(settings))
     console.print("neo4j stopped" if stopped else "neo4j was not running")
+    if read_record(settings.data_dir) is not None:
+        llm = stop(settings.data_dir)
+        console.print(f"llm stopped (pid {llm.pid})" if llm else "llm was not running")
 
 
 @services.command("status")
 def services_status() -> None:
+    from core.llm.local_server import live_record
+
     settings = get_settings()
     if settings.neo4j_uri:
         console.print(f"neo4j: external, {settings.neo4j_uri}")
+    else:
+        shown = launcher.status(local_home(settings))
+        state = f"running (pid {shown.pid}) at {shown.uri}" if shown.running else "stopped"
+        console.print(f"neo4j: {state}; home {shown.home}")
+    if settings.llm_base_url:
+        console.print(f"llm: external, {settings.llm_base_url}")
         return
-    shown = launcher.status(local_home(settings))
-    state = f"running (pid {shown.pid}) at {shown.uri}" if shown.running else "stopped"
-    console.print(f"neo4j: {state}; home {shown.home}")
+    llm = live_record(settings.data_dir)
+    console.print(
+        f"llm: running (pid {llm.pid}) at {llm.base_url}, model {llm.model}"
+        if llm
+        else "llm: stopped"
+    )
 
 
 @contextmanager
