@@ -163,7 +163,7 @@ def node(desk: Desk) -> Node:
                 "correlation of daily returns (last 250 shared days): "
                 + (", ".join(_pairs(out["market_correlations"])) or "not enough shared history")
             )
-        if intent.get("kind") == "performance":
+        if intent.get("kind") == "tracking":
             lines.extend(
                 f"strategy {c.key}: realised Sharpe {c.realised_sharpe:.2f} over {c.days} days "
                 f"vs backtest {c.backtest_sharpe:.2f}" + (" (demoted)" if c.demoted else "")
@@ -172,7 +172,7 @@ def node(desk: Desk) -> Node:
             if not decay:
                 lines.append("no strategy has traded on paper or live yet: nothing to compare")
         for check in decay:
-            if check.demoted and intent.get("kind") != "performance":
+            if check.demoted and intent.get("kind") != "tracking":
                 lines.append(
                     f"strategy {check.key} demoted: realised Sharpe {check.realised_sharpe:.2f} "
                     f"over {check.days} days vs backtest {check.backtest_sharpe:.2f}"

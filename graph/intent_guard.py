@@ -32,6 +32,7 @@ from graph.evidence import (
 )
 from graph.instruction import Instruction, own_words
 from graph.intents import Intent
+from graph.rule_router import strategy_named
 from graph.trade_phrase import read_symbol
 
 
@@ -131,11 +132,16 @@ def admit(proposed: Intent, request: str, rules: Intent) -> Intent:
 def _reading(proposed: Intent, words: Instruction, rules: Intent) -> Intent:
     """A kind that does not act: the model's reading, with only the symbol it names."""
     symbol = as_named(proposed.symbol, words.text) if proposed.symbol else None
+    text = words.text
+    named = strategy_named(text)
     return Intent(
         kind=proposed.kind,
         symbol=symbol or rules.symbol,
-        strategy=proposed.strategy,
-        stage=proposed.stage if proposed.kind == "promote" else None,
+        # A strategy or a stage only as the words name them: never one the model picked.
+        strategy=proposed.strategy if proposed.strategy == named else rules.strategy,
+        stage=proposed.stage
+        if proposed.kind == "promote" and proposed.stage and proposed.stage in text.lower()
+        else rules.stage,
         dataset=proposed.dataset or rules.dataset,
         paper_trade=proposed.paper_trade
         and proposed.kind in ("research", "backtest")

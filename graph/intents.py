@@ -11,12 +11,12 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 # desk cannot place is asked back, never guessed.
 KIND_MEANINGS: dict[str, str] = {
     "unknown": "not a desk request, or too unclear to act on: the desk asks what is meant",
-    "positions": "what the desk holds and its profit and loss",
+    "positions": "what the desk holds and its profit and loss (PnL)",
     "exposure": "gross and net exposure, by asset",
     "risk": "value at risk, expected shortfall, drawdown, volatility, limits, anomalies",
     "correlation": "how the returns of two or more assets move together",
     "price": "the latest price of an instrument",
-    "performance": "paper or live results of strategies against their backtests",
+    "tracking": "how a strategy's paper or live results track its backtest",
     "trade": "buy or sell an instrument: a quantity, or a percentage of the account",
     "close": "sell (or buy back) part or all of one holding: 'sell half our ETH'",
     "flatten": "close every position the desk holds",
@@ -38,7 +38,7 @@ RoutedKind = Literal[
     "risk",
     "correlation",
     "price",
-    "performance",
+    "tracking",
     "trade",
     "close",
     "flatten",

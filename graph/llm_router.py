@@ -7,11 +7,12 @@ and the answer says so."""
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 from uuid import uuid4
 
-from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from pydantic import ValidationError
 
 import prompts
@@ -21,7 +22,7 @@ from gateway import load_limits
 from gateway.limits import DEFAULT_LIMITS
 from graph.intent_guard import admit
 from graph.intents import Intent
-from graph.routing_schema import RoutedIntent, desk_bases, routing_tool
+from graph.routing_schema import NULL_ROUTE, RoutedIntent, desk_bases, routing_tool
 from graph.rule_router import RuleRouter
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,13 @@ class LlmRouter:
         limits = load_limits(settings.limits_path or DEFAULT_LIMITS)
         self.bases = desk_bases(i.id for i in limits.instruments)
         self.tool = routing_tool(self.bases)
+        # Worked examples as earlier turns: a small model follows shown answers far better
+        # than described ones (on the 0.5B: 10 of 25 sampled requests right without, 15 with
+        # the first draft). Each is validated here, so a bad example fails at start.
+        self.examples: list[BaseMessage] = []
+        for request, route in prompts.examples("router"):
+            shown = RoutedIntent.model_validate(NULL_ROUTE | route)
+            self.examples += [HumanMessage(request), AIMessage(json.dumps(shown.model_dump()))]
         self.budget = TokenBudget(
             settings.llm_token_budget,
             settings.llm_model,
@@ -64,7 +72,9 @@ class LlmRouter:
         rules = self.fallback.route(text)
         # The system prompt and the tool schema never change: a stable prefix the server's
         # prompt cache reuses from one request to the next.
-        messages: list[BaseMessage] = [SystemMessage(self.prompt), HumanMessage(text)]
+        messages: list[BaseMessage] = [
+            SystemMessage(self.prompt), *self.examples, HumanMessage(text),
+        ]  # fmt: skip
         self.last_error = None
         for attempt in range(self.attempts):
             try:
@@ -77,7 +87,7 @@ class LlmRouter:
                 self.last_error = f"attempt {attempt + 1}: invalid output: {str(exc)[:200]}"
                 # At temperature 0 the same messages fail the same way: the retry says why.
                 messages = [
-                    *messages[:2],
+                    *messages[: 2 + len(self.examples)],
                     HumanMessage(
                         f"Your last answer was invalid: {str(exc)[:300]}. Call RoutedIntent "
                         "again with valid fields, or kind unknown if the request is unclear."

@@ -13,10 +13,15 @@ from typing import Any, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field
 
 from graph.evidence import base_of, named_bases
-from graph.intents import KIND_MEANINGS, Intent, RoutedKind, StrategyName
+from graph.intents import Intent, RoutedKind, StrategyName
 from graph.trade_phrase import symbols_named
 
 OTHER = "OTHER"
+# Every field of the tool, as "nothing said": an answer or an example fills in what it says.
+NULL_ROUTE: dict[str, Any] = {
+    "symbol": None, "side": None, "quantity": None, "fraction": None, "limit_price": None,
+    "strategy": None, "stage": None, "paper_trade": False,
+}  # fmt: skip
 TOOL_NAME = "RoutedIntent"
 
 
@@ -64,10 +69,9 @@ def _nullable(schema: dict[str, Any], description: str) -> dict[str, Any]:
 def routing_tool(bases: tuple[str, ...]) -> dict[str, Any]:
     """The tool's JSON schema (OpenAI function format, name and description included)."""
     kinds = list(get_args(RoutedKind))
-    meanings = "; ".join(f"{k}: {KIND_MEANINGS[k]}" for k in kinds)
     positive = {"type": "number", "exclusiveMinimum": 0}
     properties: dict[str, Any] = {
-        "kind": {"type": "string", "enum": kinds, "description": meanings},
+        "kind": {"type": "string", "enum": kinds, "description": "what the request asks for"},
         "symbol": _nullable(
             {"type": "string", "enum": [*bases, OTHER]},
             f"the instrument the request names; {OTHER} if it is not one of these; null if none",

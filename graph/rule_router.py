@@ -38,6 +38,14 @@ _STRATEGIES = {
     "ml": "ml_signal",
 }
 _DATASETS = ("crypto", "goog", "eurusd", "btcusd_monthly")
+
+
+def strategy_named(text: str) -> str | None:
+    """The strategy family `text` names ("momentum", "breakout", "ML"), if any."""
+    lowered = text.lower()
+    return next((v for k, v in _STRATEGIES.items() if re.search(rf"\b{k}", lowered)), None)
+
+
 # Checked in order: the first pattern that matches names the intent. A mention of a halt
 # that is not an instruction to halt ("is the kill switch armed?") asks for the desk's state.
 _KEYWORDS: tuple[tuple[IntentKind, re.Pattern[str]], ...] = (
@@ -63,7 +71,7 @@ _KEYWORDS: tuple[tuple[IntentKind, re.Pattern[str]], ...] = (
         ),
     ),
     (
-        "performance",
+        "tracking",
         re.compile(
             r"\b(paper|live)\b.*\b(vs\.?|versus|against|compared?|match|track|line up|with)\b"
             r"|\b(backtests?|back-tests?)\b.*\b(vs\.?|versus|against|compared?|match|track)\b"
@@ -205,9 +213,7 @@ def classify(words: Instruction) -> Intent:
             return Intent(
                 kind=kind,
                 symbol=named[0] if named else None,
-                strategy=next(
-                    (v for k, v in _STRATEGIES.items() if re.search(rf"\b{k}", lowered)), None
-                ),
+                strategy=strategy_named(lowered),
                 dataset=next((d for d in _DATASETS if d in lowered), None),
                 stage="live" if stage and stage[1] == "live" else "paper" if stage else None,
                 paper_trade=kind in ("research", "backtest") and instructs_paper_trade(words),

@@ -33,7 +33,7 @@ ROUTES: dict[str, list[str]] = {
     "exposure": ["risk"],
     "risk": ["risk"],
     "correlation": ["risk"],
-    "performance": ["risk"],
+    "tracking": ["risk"],
     "price": ["data"],
     "report": ["risk", "monitor", "report"],
     "data": ["data"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).parent
 
@@ -13,3 +14,13 @@ def load(name: str) -> tuple[str, str]:
     if not first.startswith("version: "):
         raise ValueError(f"prompts/{name}.txt must start with 'version: <id>'")
     return first.removeprefix("version: ").strip(), rest.strip()
+
+
+def examples(name: str) -> list[tuple[str, dict[str, Any]]]:
+    """(request, answer) pairs of `prompts/<name>_examples.yaml`, in file order."""
+    import yaml
+
+    raw = yaml.safe_load((HERE / f"{name}_examples.yaml").read_text(encoding="utf-8"))
+    if not isinstance(raw, list):
+        raise ValueError(f"prompts/{name}_examples.yaml must be a list of examples")
+    return [(str(item["request"]), dict(item["route"])) for item in raw]

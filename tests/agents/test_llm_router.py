@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from pydantic import SecretStr
 
+import prompts
 from core.models.market import SessionCalendar
 from core.settings import Settings
 from core.store import Store, TradeLog
@@ -18,7 +19,7 @@ from core.telemetry import LLM_BUDGET_SPENT, LLM_TOKENS
 from graph.llm_router import LlmRouter
 from graph.rule_router import RuleRouter
 from graph.session import DeskSession
-from tests.fakes.openai_compat import FakeOpenAI, serve_openai, tool_call_reply
+from tests.fakes.openai_compat import FakeOpenAI, routing_fields, serve_openai, tool_call_reply
 from tests.fakes.openai_compat import routing_args as said
 from tools.ingest.pipeline import ingest_bars
 
@@ -57,6 +58,17 @@ def test_structured_output_is_used(fake: FakeOpenAI, tmp_path: Path):
     assert params["properties"]["quantity"]["anyOf"][0]["exclusiveMinimum"] == 0
     assert sent["max_tokens"] == 120
     assert sent["messages"][0]["content"].startswith("You route one request")
+    # The worked examples go as earlier turns, every one a valid answer, then the request.
+    examples = prompts.examples("router")
+    shown = sent["messages"][1:-1]
+    assert len(shown) == 2 * len(examples)
+    for (request, route), (asked, answered) in zip(
+        examples, zip(shown[::2], shown[1::2], strict=True), strict=True
+    ):
+        assert (asked["role"], asked["content"]) == ("user", request)
+        assert answered["role"] == "assistant"
+        assert json.loads(answered["content"]) == routing_fields() | route
+    assert sent["messages"][-1] == {"role": "user", "content": "how exposed are we right now"}
     assert fake.headers[0]["authorization"] == "Bearer sk-test-not-real"
 
 
@@ -101,7 +113,7 @@ def test_bad_model_output_falls_back_to_the_rules(fake: FakeOpenAI, tmp_path: Pa
     retry = fake.requests[1]["messages"]
     # The retry tells the model what was wrong instead of asking the same again.
     assert retry[-1]["content"].startswith("Your last answer was invalid")
-    assert retry[:2] == fake.requests[0]["messages"]
+    assert retry[:-1] == fake.requests[0]["messages"]
 
 
 def test_helicone_headers_go_with_each_call(fake: FakeOpenAI, tmp_path: Path):
@@ -114,7 +126,7 @@ def test_helicone_headers_go_with_each_call(fake: FakeOpenAI, tmp_path: Path):
     assert headers["helicone-auth"] == "Bearer hk-test"
     assert headers["helicone-target-url"] == fake.base_url
     assert headers["helicone-session-path"] == "/pm/route"
-    assert headers["helicone-property-prompt-version"] == "router-v2"
+    assert headers["helicone-property-prompt-version"] == prompts.load("router")[0]
     assert headers["helicone-session-id"] == llm.session
 
 

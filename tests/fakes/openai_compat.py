@@ -32,6 +32,11 @@ def tool_call_reply(arguments: str, name: str = "RoutedIntent", tokens: int = 14
 ROUTING_FIELDS = ("symbol", "side", "quantity", "fraction", "limit_price", "strategy", "stage")
 
 
+def routing_fields() -> dict[str, object]:
+    """Every routing field as "nothing said"."""
+    return {name: None for name in ROUTING_FIELDS} | {"paper_trade": False}
+
+
 def routing_args(**fields: object) -> str:
     """A complete routing answer (graph/routing_schema.py): every field present, null
     unless given, as a model constrained by the tool's grammar writes it."""
