@@ -7,22 +7,41 @@ a grammar), and `RoutedIntent` validates it again here."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from graph.directives import trades_said
 from graph.evidence import base_of, named_bases
+from graph.instruction import own_words
 from graph.intents import Intent, RoutedKind, StrategyName
 from graph.trade_phrase import symbols_named
 
 OTHER = "OTHER"
+# Capitalised words that are not instruments ("SYSTEM:", "PnL", "USD" alone).
+_NOT_TICKERS = frozenset({"SYSTEM", "ADMIN", "USD", "PNL", "VAR", "ES", "OK", "ASAP", "ML", "SMA"})
 # Every field of the tool, as "nothing said": an answer or an example fills in what it says.
 NULL_ROUTE: dict[str, Any] = {
     "symbol": None, "side": None, "quantity": None, "fraction": None, "limit_price": None,
     "strategy": None, "stage": None, "paper_trade": False,
 }  # fmt: skip
 TOOL_NAME = "RoutedIntent"
+
+
+def other_named(request: str) -> str | None:
+    """The instrument a request names that is not one of the desk's: by a known name, as
+    the symbol of a trade it writes ("buy 5 DOGE"), or a ticker written in capitals."""
+    named = symbols_named(request) or named_bases(request)
+    if named:
+        return base_of(named[0])
+    words = own_words(request)
+    said = trades_said(words)
+    if said:
+        return said[0].symbol
+    tickers = re.findall(r"(?<![\w/:])[A-Z]{2,6}(?![\w/])", words.text)
+    return next((t for t in tickers if t not in _NOT_TICKERS), None)
 
 
 def desk_bases(instrument_ids: Iterable[str]) -> tuple[str, ...]:
@@ -51,8 +70,7 @@ class RoutedIntent(BaseModel):
         then says it does not trade it); a symbol outside the enum is refused as invalid."""
         symbol = self.symbol
         if symbol is not None and symbol.upper() == OTHER:
-            named = symbols_named(request) or named_bases(request)
-            symbol = base_of(named[0]) if named else None
+            symbol = other_named(request)
         elif symbol is not None and base_of(symbol) not in bases:
             raise ValueError(f"symbol must be one of {[*bases, OTHER]} or null, not {symbol!r}")
         return Intent(
