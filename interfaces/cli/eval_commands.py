@@ -8,15 +8,15 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from core.settings import get_settings
 from evals.scenario import ScenarioError, load_scenarios
 from interfaces.cli import paraphrase_commands
+from interfaces.cli.progress import counted
 
 if TYPE_CHECKING:
-    from evals.suite import ScenarioResult
+    pass
 
 console = Console()
 # A group whose own callback is the scenario run, so `quantdesk eval [OPTIONS]` runs the
@@ -79,17 +79,14 @@ def evaluate(
     except (ScenarioError, ValueError) as exc:
         console.print(f"[red]cannot run the evals:[/] {exc}")
         raise typer.Exit(2) from None
-    with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=console,
-    ) as progress:  # fmt: skip
-        task = progress.add_task(f"evals ({router})", total=len(scenarios))
-
-        def done(result: ScenarioResult) -> None:
-            progress.update(task, advance=1, description=f"{result.id[:40]:<40}")
-
+    with counted(console, f"evals ({router})", len(scenarios)) as advance:
         suite = run_suite(
-            scenarios, settings, router, cassette_mode=mode, cassettes=root, on_done=done
+            scenarios,
+            settings,
+            router,
+            cassette_mode=mode,
+            cassettes=root,
+            on_done=lambda result: advance(result.id),
         )
     table = Table(title=f"router {suite.router} {suite.model or ''}", title_justify="left")
     columns = ("category", "passed", "rate", "tokens", "cost (USD)", "model turns", "rules turns",

@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+
+from interfaces.cli.progress import counted
 
 if TYPE_CHECKING:
     from evals.paraphrase import Outcome, ParaphraseReport
@@ -67,16 +68,8 @@ def paraphrases(
     except (ParaphraseSetError, ValueError) as exc:
         console.print(f"[red]cannot run the paraphrase eval:[/] {escape(str(exc))}")
         raise typer.Exit(2) from None
-    with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=console,
-    ) as progress:  # fmt: skip
-        task = progress.add_task(f"paraphrases ({router})", total=len(items))
-
-        def done(outcome: Outcome) -> None:
-            progress.update(task, advance=1, description=f"{outcome.id[:32]:<32}")
-
-        report = measure(chosen, items, on_done=done)
+    with counted(console, f"paraphrases ({router})", len(items)) as advance:
+        report = measure(chosen, items, on_done=lambda outcome: advance(outcome.id))
     console.print(_table(report))
     for outcome in report.misses:
         console.print(f"[yellow]MISS[/] {_line(outcome, outcome.misses)}")
