@@ -59,7 +59,8 @@ class ServeOptions(BaseModel):
     model: str = Field(default="qwen-0.5b", description="A known model name or a .gguf path.")
     port: int = Field(default=DEFAULT_PORT, ge=0, le=65535, description="0: a free port.")
     threads: int = Field(default_factory=default_threads, ge=1)
-    ctx: int = Field(default=4096, ge=256, description="Context window in tokens.")
+    # The router prompt with its worked examples is about 3,600 tokens before the request.
+    ctx: int = Field(default=8192, ge=256, description="Context window in tokens.")
     batch: int = Field(default=512, ge=1, description="Prompt tokens evaluated per step.")
     prompt_cache: bool = True
     ready_timeout_s: float = Field(default=180.0, gt=0)

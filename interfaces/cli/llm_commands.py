@@ -83,7 +83,7 @@ def serve(
     threads: Annotated[
         int | None, typer.Option(help="CPU threads (default: cores - 1, leaving one for the desk).")
     ] = None,
-    ctx: Annotated[int, typer.Option(help="Context window in tokens.")] = 4096,
+    ctx: Annotated[int, typer.Option(help="Context window in tokens.")] = 8192,
     prompt_cache: Annotated[
         bool, typer.Option(help="Keep evaluated prompts in RAM across requests.")
     ] = True,
