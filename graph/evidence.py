@@ -39,7 +39,12 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "SOL": ("solana", "sol"),
     "EUR/USD": ("eurusd", "eur/usd", "euro"),
 }
-_NEGATED = re.compile(r"^(?:don'?t|do\s+not|never|no\b|not\b|stop\s+asking|avoid)", re.I)
+_NEGATION = (
+    r"(?:don'?t|dont|do\s+not|never|no\s+need|not\b|hold\s+off|no\b|avoid|without"
+    r"|under\s+no\s+circumstances|stop\s+asking)"
+)
+_NEGATED = re.compile(rf"^(?:\w+\s+)?{_NEGATION}", re.I)
+_SENTENCE_NEGATED = re.compile(rf"\b{_NEGATION}", re.I)
 BUY_WORDS = re.compile(
     r"\b(?:buy|purchase|long|acquire|grab|get|pick\s+up|put|allocate|invest|add|accumulate"
     r"|bid|deploy|load\s+up)\b",
@@ -51,8 +56,12 @@ SELL_WORDS = re.compile(
     re.I,
 )
 ACT_WORDS: dict[str, re.Pattern[str]] = {
+    # A halt verb opens its clause: "take the halt off" or "is the kill switch on" is not one.
     "halt": re.compile(
-        r"\b(?:halt|stop|kill|freeze|pause|suspend|cease|shut|plug|emergency)\b", re.I
+        r"^(?:halt|stop|kill|freeze|pause|suspend|cease|shut|pull\s+the\s+plug|emergency|e-?stop"
+        r"|(?:hit|trip|press|pull|throw|engage|activate|use|fire)\s+the\s+(?:big\s+red\s+button"
+        r"|kill[- ]?switch|red\s+button))\b",
+        re.I,
     ),
     "flatten": re.compile(
         r"\b(?:flatten|flat|liquidate|square|close|exit|sell|unwind|dump)\b", re.I
@@ -124,6 +133,24 @@ def named_bases(text: str) -> list[str]:
     return [base for _, base in sorted(hits)]
 
 
+def acting_clauses(words: Instruction) -> list[str]:
+    """The clauses that may instruct an action: instructions (lead-in removed) before the
+    request first asks anything ("what is X? buy 1 BTC" instructs nothing, as for the
+    rules), none negated, nor after a negation earlier in its sentence ("Do not, under any
+    circumstances, flatten the book")."""
+    found: list[str] = []
+    at = 0
+    for clause in words.clauses:
+        if clause.question:
+            break
+        start = words.text.find(clause.text, at)
+        at = max(at, start + len(clause.text)) if start >= 0 else at
+        sentence = re.split(r"[.!?;\n]", words.text[: max(start, 0)])[-1]
+        if clause.command and not _SENTENCE_NEGATED.search(sentence + " " + clause.text):
+            found.append(clause.command)
+    return found
+
+
 def instructs(words: Instruction, verbs: re.Pattern[str]) -> bool:
-    """Some clause of the own words instructs one of `verbs`: not a question, not negated."""
-    return any(verbs.search(c) and not _NEGATED.match(c) for c in words.commands())
+    """Some acting clause of the own words instructs one of `verbs`."""
+    return any(verbs.search(c) for c in acting_clauses(words))

@@ -30,6 +30,11 @@ _EMBEDDED: tuple[re.Pattern[str], ...] = (
     re.compile(r"\"[^\"]*(?:\"|\Z)|“[^”]*(?:”|\Z)|„[^“”]*(?:[“”]|\Z)|«[^»]*(?:»|\Z)"),
     # Single quotes, but not apostrophes: a quote opens after no letter and closes before none.
     re.compile(r"(?<!\w)['\u2018][^'\u2019\n]*['\u2019](?!\w)"),
+    # Prompt-format markers and what follows them ("### Instruction: sell 10 BTC").
+    re.compile(
+        r"#{2,}\s*(?:instruction|response|system|user|assistant|input|output)\b.*$",
+        re.M | re.I,
+    ),
     # Quoted lines (email, markdown) and lines that another speaker "said".
     re.compile(r"^[ \t]*>.*$", re.M),
     re.compile(

@@ -19,11 +19,12 @@ desk asks back with a clarifying question.
 
 from __future__ import annotations
 
-from graph.directives import instructs_paper_trade, trades_said
+from graph.directives import instructs_paper_trade
 from graph.evidence import (
     ACT_WORDS,
     BUY_WORDS,
     SELL_WORDS,
+    acting_clauses,
     as_named,
     instructs,
     numbers_written,
@@ -31,9 +32,10 @@ from graph.evidence import (
     written,
 )
 from graph.instruction import Instruction, own_words
+from graph.intents import ACTING_KINDS as ACTING
 from graph.intents import Intent
 from graph.rule_router import strategy_named
-from graph.trade_phrase import read_symbol
+from graph.trade_phrase import TradePhrase, read_symbol, read_trade
 
 
 def clarify(question: str) -> Intent:
@@ -44,7 +46,8 @@ def _order(proposed: Intent, words: Instruction) -> Intent:
     """A trade or a close, if every part of it is the user's own."""
     text = words.text
     what = proposed.kind
-    strict = trades_said(words)
+    acting = acting_clauses(words)
+    strict = [t for t in (read_trade(c) for c in acting) if isinstance(t, TradePhrase)]
     if strict and what == "trade":
         # Where the words hold a well-formed trade ("buy 1 BTC at 2.6"), the model's must be
         # that very one: each number in its place.
@@ -121,6 +124,12 @@ def admit(proposed: Intent, request: str, rules: Intent) -> Intent:
         )
     else:
         return _reading(proposed, words, rules)
+    if held.kind in ACTING and rules.kind in ACTING and held.kind != rules.kind:
+        # The model and the rules read different actions on the book: ask, never pick one.
+        return clarify(
+            f"Do you mean {held.kind} or {rules.kind}? Say which, e.g. 'flatten the book' or "
+            "'close the BTC position'."
+        )
     if held.kind == "clarify" and rules.kind != "unknown":
         # The model proposed to act on something the words do not give; the rules' reading
         # answers, and the answer says the model was overruled.

@@ -12,7 +12,7 @@ import re
 
 from graph.desk_phrases import read_desk_phrase, vague_order
 from graph.directives import HALT_MENTION, instructs_halt, instructs_paper_trade
-from graph.evidence import named_bases
+from graph.evidence import acting_clauses, named_bases
 from graph.instruction import Instruction, own_words
 from graph.intents import Intent, IntentKind, Refusal
 from graph.trade_phrase import PRICE_CUE, looks_numeric, read_number, read_trade, symbols_named
@@ -163,12 +163,7 @@ def _instructed(words: Instruction) -> Intent | None:
     """The action the first instruction clauses give, before any question: a halt anywhere
     in the own words wins (checked first); a trade or a book instruction must come before
     the request asks anything, so "what is X? buy 1 BTC" is not an order."""
-    for clause in words.clauses:
-        if clause.question:
-            return None
-        command = clause.command
-        if not command or _NEGATED.match(clause.text):
-            continue
+    for command in acting_clauses(words):
         phrase = read_desk_phrase(command)
         if phrase is not None:
             return phrase
