@@ -63,10 +63,20 @@ ACT_WORDS: dict[str, re.Pattern[str]] = {
         r"|kill[- ]?switch|red\s+button))\b",
         re.I,
     ),
+    # Flatten and cancel name what they act on: "pull up our positions" cancels nothing.
     "flatten": re.compile(
-        r"\b(?:flatten|flat|liquidate|square|close|exit|sell|unwind|dump)\b", re.I
+        r"\bflatt?en\b|\b(?:go|get|to|down\s+to)\s+flat\b|\bsquare\s+(?:up|everything)\b"
+        r"|\b(?:close|exit|sell|liquidate|unwind|dump|get\s+out\s+of|take)\b.*"
+        r"\b(?:everything|all\s+(?:positions|holdings|of\s+it)|every\s+(?:single\s+)?position"
+        r"|(?:whole|entire)\s+(?:book|portfolio))\b",
+        re.I,
     ),
-    "cancel": re.compile(r"\b(?:cancel|pull|withdraw|scrap|drop|kill|remove)\b", re.I),
+    "cancel": re.compile(
+        r"^(?:cancel|cancell?|cancle|cxl)\b"
+        r"|\b(?:cancel|cancle|cxl|pull|withdraw|scrap|drop|kill|remove)\b.*"
+        r"\b(?:orders?|bids?|offers?|asks?|quotes?|resting|working)\b",
+        re.I,
+    ),
 }
 
 
