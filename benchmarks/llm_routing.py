@@ -4,7 +4,7 @@ grammar-constrained tool call, validation, the own-words guard) against the mode
 prompt cache and once without. The system prompt and the tool schema are a stable prefix,
 so with the cache a turn evaluates only the request's own tokens.
 
-Run: uv run python -m benchmarks.llm_routing [--model qwen-0.5b] [--rounds 3]
+Run: uv run python -m benchmarks.llm_routing [--model qwen-0.5b] [--turns 20] [--uncached-turns 3]
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def percentile(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def measure(model: str, cache: bool, rounds: int, data_dir: Path) -> dict[str, float]:
+def measure(model: str, cache: bool, turns: int, data_dir: Path) -> dict[str, float]:
     record = start(ServeOptions(model=model, port=0, prompt_cache=cache), data_dir)
     try:
         settings = Settings(
@@ -41,18 +41,19 @@ def measure(model: str, cache: bool, rounds: int, data_dir: Path) -> dict[str, f
             llm_timeout_s=300, llm_max_retries=0, llm_token_budget=10_000_000,
         )  # fmt: skip
         router = LlmRouter(settings, RuleRouter())
-        router.route("what is our exposure?")  # the first request fills the cache
+        if cache:
+            router.route("what is our exposure?")  # the first request fills the cache
         seconds: list[float] = []
         tokens: list[int] = []
         by_model = 0
-        for _ in range(rounds):
-            for text in REQUESTS:
-                used = router.budget.used
-                started = time.perf_counter()
-                intent = router.route(text)
-                seconds.append(time.perf_counter() - started)
-                tokens.append(router.budget.used - used)
-                by_model += intent.router == "llm"
+        for k in range(turns):
+            text = REQUESTS[k % len(REQUESTS)]
+            used = router.budget.used
+            started = time.perf_counter()
+            intent = router.route(text)
+            seconds.append(time.perf_counter() - started)
+            tokens.append(router.budget.used - used)
+            by_model += intent.router == "llm"
         return {
             "threads": record.threads,
             "p50": statistics.median(seconds),
@@ -68,11 +69,17 @@ def measure(model: str, cache: bool, rounds: int, data_dir: Path) -> dict[str, f
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--model", default="qwen-0.5b")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--turns", type=int, default=20, help="Turns with the prompt cache.")
+    # Without the cache every turn evaluates the whole ~3,600-token prompt again (over a
+    # minute on one thread): a few turns show it.
+    parser.add_argument("--uncached-turns", type=int, default=3)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="llm-bench-") as tmp:
         for cache in (True, False):
-            row = measure(args.model, cache, args.rounds, Path(tmp))
+            turns = args.turns if cache else args.uncached_turns
+            if turns <= 0:
+                continue
+            row = measure(args.model, cache, turns, Path(tmp))
             print(
                 f"{args.model} prompt cache {'on ' if cache else 'off'} "
                 f"({row['threads']:.0f} threads): routed turn p50 {row['p50']:.2f} s, "
