@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 
 from graph.instruction import Instruction
-from graph.intents import Refusal
 from graph.trade_phrase import TradePhrase, read_trade
 
 # A halt instruction opens its clause (after a lead-in such as "please" or "now"). The
@@ -60,15 +59,6 @@ def instructs_halt(words: Instruction) -> bool:
 def instructs_paper_trade(words: Instruction) -> bool:
     """Some clause tells the desk to trade the strategy it finds (paper, or live)."""
     return any(_PAPER_TRADE.match(command) for command in words.commands())
-
-
-def opening_trade(words: Instruction) -> TradePhrase | Refusal | None:
-    """The trade the request opens with, if it opens with one: a trade phrase later in the
-    text (after a question, say) is not taken as an order by the rules."""
-    opening = words.opening
-    if opening is None or opening.question:
-        return None
-    return read_trade(opening.command)
 
 
 def trades_said(words: Instruction) -> list[TradePhrase]:

@@ -94,11 +94,6 @@ class Instruction(BaseModel):
         """Each clause that is an instruction (not a question), without its lead-in."""
         return [c.command for c in self.clauses if not c.question and c.command]
 
-    @property
-    def opening(self) -> Clause | None:
-        """The first clause with words in it: where a trade instruction must stand."""
-        return next((c for c in self.clauses if c.command), None)
-
 
 def _is_question(clause: str) -> bool:
     if _POLITE.match(clause):

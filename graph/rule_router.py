@@ -4,7 +4,9 @@ unusable.
 
 Two steps: first the user's own instruction is taken out of the request (embedded material
 set aside, graph/instruction.py), then it is classified. A halt instructed anywhere in it
-wins; a trade must open it; everything else is read from keywords."""
+wins; a trade or an instruction about the book must stand in an instruction clause before
+the request first asks anything (graph/evidence.py `acting_clauses`); everything else is
+read from keywords."""
 
 from __future__ import annotations
 
