@@ -194,13 +194,30 @@ def close_holding(
     return reduce_all(desk, state, config, fraction, found.id, verb=f"closed {fraction:.0%}")
 
 
-def cancel_open(desk: Desk) -> Command[Literal["approval", "__end__"]]:
-    """Cancel every resting order; nothing else changes."""
+def cancel_open(desk: Desk, symbol: str | None = None) -> Command[Literal["approval", "__end__"]]:
+    """Cancel the resting orders, only those in `symbol`'s instrument when one is named
+    ("cancel the resting GOOG limit" leaves the BTC bids alone); nothing else changes."""
+    venue_symbol: tuple[str, str] | None = None
+    if symbol:
+        found = desk.resolve(symbol)
+        if isinstance(found, NoInstrument):
+            return _finish({"error": found.message}, found.message)
+        venue_symbol = (found.venue, found.symbol)
     canceled = []
     for order_id in desk.gateway.open_orders():
+        order = desk.gateway.order(order_id)
+        if venue_symbol is not None and (
+            order is None or (order.venue_id, order.symbol) != venue_symbol
+        ):
+            continue  # an order of another instrument (or one it cannot see) stays
         desk.gateway.cancel(order_id)
         canceled.append(str(order_id))
-    text = f"canceled {len(canceled)} open orders" if canceled else "no open orders to cancel"
+    where = f" in {symbol}" if symbol else ""
+    text = (
+        f"canceled {len(canceled)} open orders{where}"
+        if canceled
+        else f"no open orders{where} to cancel"
+    )
     return _finish({"canceled": canceled}, text)
 
 
@@ -244,7 +261,7 @@ def node(desk: Desk) -> Node:
         if intent.get("kind") in ("close", "flatten"):
             return close_holding(desk, state, config, intent)
         if intent.get("kind") == "cancel":
-            return cancel_open(desk)
+            return cancel_open(desk, intent.get("symbol"))
         target = results.get("target")
         if intent.get("kind") == "trade":
             quantity: float | str = intent.get("quantity") or sized_quantity(

@@ -60,7 +60,10 @@ class CassetteMeta(BaseModel):
     token_budget: int
     request_token_budget: int
     results: dict[str, bool]
-    """Scenario id -> passed when last recorded."""
+    """Scenario id -> passed when last recorded, or when last replayed (below)."""
+    replayed_at: datetime | None = None
+    """When `results` were last re-derived by replaying these cassettes against a changed
+    desk (a guard or grammar change): the model's answers are the recorded ones."""
 
     @computed_field  # type: ignore[prop-decorator]
     @property

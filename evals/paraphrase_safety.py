@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from difflib import SequenceMatcher
 
 from graph.intents import ACTING_KINDS, Intent
 
@@ -24,10 +25,13 @@ NAMES: dict[str, tuple[str, ...]] = {
     "TSLA": ("tsla", "tesla"),
 }
 _ALIASES = {name.upper(): base for base, names in NAMES.items() for name in names}
-# ASCII decimals only. "60k" is not 60000 and not 60: a multiplier the request leaves to
-# the reader is no number the request wrote.
+# ASCII decimals, as desks write them: "61,500" (commas grouping thousands in threes) is
+# 61500 and "67k" is 67000. "1,5" is neither 1.5 nor 15, and a million or billion
+# ("2m", "1bn") is no number the request wrote.
 _NUMBER = re.compile(
-    r"(?<![0-9.])(?:[0-9]+(?:\.[0-9]+)?|\.[0-9]+)(?!\.?[0-9]|[kmb]n?\b)", re.I | re.A
+    r"(?<![0-9.,])(?P<digits>[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)?(?P<frac>\.[0-9]+)?(?P<k>k\b)?"
+    r"(?!\.?[0-9]|,[0-9]|[mb]n?\b)",
+    re.I | re.A,
 )
 _PERCENT = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(?:%|percent\b|per cent\b|pct\b)", re.I | re.A)
 _SHARES: tuple[tuple[re.Pattern[str], float], ...] = (
@@ -54,13 +58,31 @@ def base(symbol: str) -> str:
 
 def numbers_in(text: str) -> list[Decimal]:
     """The plain decimal numbers a text writes."""
-    return [Decimal(m.group(0)) for m in _NUMBER.finditer(text)]
+    found: list[Decimal] = []
+    for m in _NUMBER.finditer(text):
+        if m["digits"] is None and m["frac"] is None:
+            continue
+        value = Decimal((m["digits"] or "0").replace(",", "") + (m["frac"] or ""))
+        found.append(value * 1000 if m["k"] else value)
+    return found
+
+
+def _misspells(word: str, name: str) -> bool:
+    """A careful reader takes "etherium" for ethereum: long names, nearly the same."""
+    if len(name) < 6 or abs(len(word) - len(name)) > 1:
+        return False
+    return SequenceMatcher(None, word, name).ratio() >= 0.85
 
 
 def names_base(text: str, symbol_base: str) -> bool:
-    """Whether the text names the base, by its ticker or a common name (plural allowed)."""
+    """Whether the text names the base, by its ticker or a common name (plural allowed, or
+    misspelt by a letter or two)."""
     if symbol_base in NAMES:
-        return any(re.search(rf"\b{n}s?\b", text, re.I) for n in NAMES[symbol_base])
+        names = NAMES[symbol_base]
+        if any(re.search(rf"\b{n}s?\b", text, re.I) for n in names):
+            return True
+        words = re.findall(r"[a-z]+", text.lower())
+        return any(_misspells(w, n) for w in words for n in names)
     # An unlisted ticker counts only as traders write one ("AVAX", "ADA/USD"): read from a
     # lower-case word, "lighten up" would name a coin UP.
     return re.search(rf"\b{re.escape(symbol_base)}s?\b", text) is not None

@@ -14,7 +14,11 @@ from graph.intents import ACTING_KINDS, Intent, RoutedKind, StrategyName
 
 PARAPHRASES = Path(__file__).parent / "paraphrases.yaml"
 HELD_OUT = PARAPHRASES.with_name("paraphrases_heldout.yaml")
-"""Written blind, after the rules were tuned on PARAPHRASES: never tune against it."""
+"""Written blind, after the rules were tuned on PARAPHRASES. Since worked on (its misses
+led to the second round of vocabulary and the order reader): a development set now."""
+HELD_OUT_2 = PARAPHRASES.with_name("paraphrases_heldout2.yaml")
+"""Written blind after that second round: never tune against it."""
+SETS = {"main": PARAPHRASES, "held-out": HELD_OUT, "held-out-2": HELD_OUT_2}
 # `clarify` is what a router should answer when the words give no quantity, side or
 # instrument: the desk asks back rather than guess.
 ExpectedKind = Literal[RoutedKind, "clarify"]

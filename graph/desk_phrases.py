@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 
-from graph.evidence import base_of, named_bases, shares_written
+from graph.evidence import base_of, shares_written
+from graph.instrument_names import named_bases
 from graph.intents import Intent
 from graph.trade_phrase import symbols_named
 
@@ -23,11 +24,24 @@ _RESUME = re.compile(
     r"|lift\s+the\s+(?:halt|kill\s*switch)|turn\s+(?:trading\s+)?back\s+on"
     r"|(?:start|get)\s+(?:trading|going)\s+again|back\s+to\s+(?:normal\s+)?trading"
     r"|switch\s+trading\s+back\s+on|unfreeze|un-?pause|end\s+the\s+(?:halt|freeze|pause)"
-    r"|let\s+(?:us|me)\s+trade\s+again)\b",
+    r"|let\s+(?:us|me)\s+trade\s+again"
+    r"|(?:switch|turn)\s+(?:the\s+)?(?:algos?|strategies|trading|bots?|desk|everything|it\s+all)"
+    r"\s+back\s+on|(?:disengage|disarm|release|reset)\s+the\s+kill[-\s]?switch"
+    r"|(?:take|switch|turn)\s+(?:off\s+)?the\s+(?:halt|kill[-\s]?switch|freeze|pause)(?:\s+off)?"
+    r"|lift\s+the\s+(?:trading\s+)?(?:freeze|pause)"
+    r"|(?:we|you)\s+can\s+(?:start\s+)?trad(?:e|ing)\s+again"
+    r"|let\s+(?:the\s+)?(?:strategies|algos?|desk|bots?)\s+trade(?:\s+again)?)\b",
     re.I,
 )
 _FLATTEN = re.compile(
     r"^(?:flatt?en(?:\s+(?:the|our|my|us|everything|all|out|book|portfolio))*"
+    r"|get\s+(?:us\s+|me\s+)?out\s+of\s+(?:everything|all\s+(?:of\s+)?(?:our\s+)?positions)"
+    r"|(?:sell|close|liquidate|exit|unwind|dump)\s+(?:down\s+|off\s+|out\s+)?(?:every\s+single"
+    r"\s+position|the\s+lot|everything\s+we\s+(?:have|hold|own))"
+    r"|bring\s+(?:the\s+|us\s+|our\s+)?(?:(?:whole|entire)\s+)?(?:book|portfolio|everything)?"
+    r"\s*(?:down\s+)?to\s+flat"
+    r"|square\s+(?:off|up)\s+(?:everything|all|the\s+(?:whole\s+)?book)"
+    r"|(?:take|move|put)\s+(?:us|the\s+book|everything)\s+(?:(?:in)?to|into)\s+(?:all\s+)?cash"
     r"|take\s+(?:everything|it\s+all|all\s+risk)\s+off(?:\s+the\s+table)?"
     r"|go\s+flat|get\s+(?:us\s+)?(?:to\s+)?flat|take\s+(?:us|the\s+book)\s+(?:to\s+)?flat"
     r"|square\s+(?:up|everything|the\s+book)"
@@ -38,11 +52,11 @@ _FLATTEN = re.compile(
     re.I,
 )
 _CANCEL = re.compile(
-    r"^(?:cancel|cancle|cxl|pull|withdraw|scrap|drop|remove|kill)\s+(?:(?:all|every|each|any|my"
+    r"^(?:cancel|cancell|cancle|cxl|pull|withdraw|scrap|drop|remove|kill)\s+(?:(?:all|every|each|any|my"
     r"|our|the|open|resting|working|pending|outstanding|live|limit|unfilled|of"
     r"|(?P<what>[A-Za-z]{2,8}))\s+)*"
-    r"(?:orders?|bids?|offers?|asks?|quotes?)\b"
-    r"|^(?:cancel|cancle|cxl)\s+(?:everything|all)(?:\s+(?:resting|open|working|pending))?\b",
+    r"(?:orders?|bids?|offers?|asks?|quotes?|limits?|stops?)\b"
+    r"|^(?:cancel|cancell|cancle|cxl)\s+(?:everything|all)(?:\s+(?:resting|open|working|pending))?\b",
     re.I,
 )
 _CLOSE_VERB = (
@@ -81,7 +95,7 @@ _SIZE_WITH = re.compile(
 )
 # An order with nothing to size it: asked back, never guessed.
 _VAGUE = re.compile(
-    r"^(?:buy|sell|short|long|go\s+long|trade|dump|load\s+up|get\s+rid\s+of|double|halve"
+    r"^(?:buy|sell|short|long(?!\s*/)|go\s+long|trade|dump|load\s+up|get\s+rid\s+of|double|halve"
     r"|add\s+to|increase|put\s+(?:some\s+)?money|same\s+again|do\s+(?:it|that)\s+again)\b",
     re.I,
 )

@@ -14,24 +14,30 @@ from graph.trade_phrase import TradePhrase, read_trade
 # A halt instruction opens its clause (after a lead-in such as "please" or "now"). The
 # bare nouns ("kill switch", "stop") count only alone or with "now"/"immediately", so
 # "kill switch status" is not a halt.
-_NOW = r"(?:\s+(?:now|immediately|please|asap|at\s+once|right\s+now|on))?\s*$"
+_NOW = r"(?:\s+(?:now|immediately|please|pls|asap|at\s+once|right\s+now|on))?\s*$"
 _HALT = re.compile(
     r"^(?:halt\b"
     r"|stop(?:\s+all)?\s+(?:trading|everything|orders)\b"
     rf"|stop(?:\s+(?:it|all|everything))?{_NOW}"
-    rf"|kill\s+switch{_NOW}"
+    rf"|(?:big\s+red\s+button|kill[-\s]?switch){_NOW}"
     rf"|kill(?:\s+(?:it|all))?{_NOW}"
     r"|kill\s+(?:it\s+all|everything|all\s+trading|trading|the\s+desk)\b"
-    r"|(?:trip|hit|pull|throw|engage|activate|flip|use|fire|press)\s+the\s+kill\s+switch\b"
+    r"|(?:trip|hit|pull|throw|engage|activate|flip|use|fire|press)\s+the\s+kill[-\s]?switch\b"
+    r"|(?:turn|switch|shut)\s+(?:the\s+|all\s+(?:of\s+)?(?:the\s+)?)?(?:algos?|strategies|bots?"
+    r"|trading|everything|desk)\s+off\b"
+    r"|(?:turn|switch|shut)\s+off\s+(?:the\s+|all\s+(?:of\s+)?(?:the\s+)?)?(?:algos?|strategies"
+    r"|bots?|trading|everything|desk)\b"
+    r"|(?:i|we)\s+(?:want|need)\s+(?:the\s+desk|everything|all\s+trading|trading|the\s+algos?)"
+    r"\s+(?:frozen|halted|stopped|paused|off|shut\s+down)\b"
     r"|emergency\s+stop\b"
     r"|shut\s+(?:it\s+|everything\s+|trading\s+|the\s+desk\s+)?(?:all\s+)?down\b"
     r"|(?:freeze|pause|suspend|cease|stop)\s+(?:all\s+)?(?:the\s+)?"
     r"(?:trading|orders|order\s+flow|everything|the\s+desk|activity|all\s+activity)\b"
     r"|pull\s+the\s+plug\b"
     r"|(?:stop|halt|freeze)\s+(?:all\s+)?(?:new\s+)?(?:orders|trades|trading\s+activity)\b"
-    r"|no\s+more\s+(?:trading|orders|trades)\b"
+    r"|no\s+(?:more|new)\s+(?:trading|orders|trades)\b(?!\s+(?:on|in|for)\s)"
     r"|full\s+stop\b|e-?stop\b"
-    r"|hit\s+the\s+(?:big\s+)?red\s+button\b)",
+    r"|(?:hit|press|push|smash)\s+the\s+(?:big\s+)?red\s+button\b)",
     re.I | re.A,
 )
 # Mentions of a halt that are not instructions ("is the kill switch armed?", "why did we
@@ -46,6 +52,7 @@ _PAPER_TRADE = re.compile(
     r"|(?:put|take)\s+(?:it|this|that)\s+(?:live|on\s+paper)\b"
     r"|(?:run|trade|put|get|start|deploy|launch)\s+(?:it|this|that|them|the\s+(?:best|top|winner"
     r"|winning)(?:\s+one)?|the\s+\w+(?:\s+one)?)\s+(?:going\s+|running\s+)?on\s+paper\b"
+    r"|(?:stick|put|run|trade|deploy)\s+(?:it|this|that|them)\s+(?:on|in)\s+(?:the\s+)?paper\b"
     r"|promote\s+(?:it|this|that)\b)",
     re.I | re.A,
 )
@@ -58,7 +65,7 @@ def instructs_halt(words: Instruction) -> bool:
 
 def instructs_paper_trade(words: Instruction) -> bool:
     """Some clause tells the desk to trade the strategy it finds (paper, or live)."""
-    return any(_PAPER_TRADE.match(command) for command in words.commands())
+    return not words.override and any(_PAPER_TRADE.match(command) for command in words.commands())
 
 
 def trades_said(words: Instruction) -> list[TradePhrase]:

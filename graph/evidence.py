@@ -9,14 +9,13 @@ import re
 from decimal import Decimal
 
 from graph.instruction import Instruction
-from graph.trade_phrase import MAX_DIGITS, read_symbol, symbols_named
+from graph.instrument_names import names_base
+from graph.numbers import numbers_in_text
+from graph.trade_phrase import read_symbol, symbols_named
 
-_NUMBER = re.compile(
-    rf"(?<![\w.,])[0-9]{{1,{MAX_DIGITS}}}(?:\.[0-9]{{1,{MAX_DIGITS}}})?(?![\w%]|\.[0-9]|,[0-9])",
-    re.A,
-)
 _PERCENT = re.compile(
-    r"(?<![\w.])([0-9]{1,3}(?:\.[0-9]{1,4})?)\s*(?:%|percent\b|pct\b)", re.I | re.A
+    r"(?<![\w.])([0-9]{1,3}(?:\.[0-9]{1,4})?)\s*(?:%|percent\b|per\s+cent\b|pct\b)",
+    re.I | re.A,
 )
 _SHARE_WORDS: tuple[tuple[re.Pattern[str], float], ...] = (
     (re.compile(r"\bhalf\b|\b50/50\b", re.I), 0.5),
@@ -30,15 +29,6 @@ _SHARE_WORDS: tuple[tuple[re.Pattern[str], float], ...] = (
         1.0,
     ),
 )
-# Common names of instruments, by the ticker the desk writes.
-ALIASES: dict[str, tuple[str, ...]] = {
-    "BTC": ("bitcoin", "bitcoins", "xbt", "btc"),
-    "ETH": ("ether", "ethereum", "eth"),
-    "GOOG": ("google", "alphabet", "goog", "googl"),
-    "LTC": ("litecoin", "ltc"),
-    "SOL": ("solana", "sol"),
-    "EUR/USD": ("eurusd", "eur/usd", "euro"),
-}
 _NEGATION = (
     r"(?:don'?t|dont|do\s+not|never|no\s+need|not\b|hold\s+off|no\b|avoid|without"
     r"|under\s+no\s+circumstances|stop\s+asking)"
@@ -47,12 +37,12 @@ _NEGATED = re.compile(rf"^(?:\w+\s+)?{_NEGATION}", re.I)
 _SENTENCE_NEGATED = re.compile(rf"\b{_NEGATION}", re.I)
 BUY_WORDS = re.compile(
     r"\b(?:buy|purchase|long|acquire|grab|get|pick\s+up|put|allocate|invest|add|accumulate"
-    r"|bid|deploy|load\s+up)\b",
+    r"|bid|deploy|load\s+up|lift|commit|cover)\b",
     re.I,
 )
 SELL_WORDS = re.compile(
     r"\b(?:sell|short|dump|unload|offload|trim|cut|reduce|close|exit|liquidate|get\s+rid"
-    r"|offer|take\s+profits?|lighten|scale\s+out)\b",
+    r"|offer|take\s+profits?|lighten|scale\s+out|hit|unwind|pare|bank)\b",
     re.I,
 )
 ACT_WORDS: dict[str, re.Pattern[str]] = {
@@ -60,13 +50,16 @@ ACT_WORDS: dict[str, re.Pattern[str]] = {
     "halt": re.compile(
         r"^(?:halt|stop|kill|freeze|pause|suspend|cease|shut|pull\s+the\s+plug|emergency|e-?stop"
         r"|(?:hit|trip|press|pull|throw|engage|activate|use|fire)\s+the\s+(?:big\s+red\s+button"
-        r"|kill[- ]?switch|red\s+button))\b",
+        r"|kill[- ]?switch|red\s+button)"
+        r"|(?:turn|switch|shut)\s+(?:off\s+)?(?:the\s+|all\s+(?:the\s+)?)?(?:algos?|strategies"
+        r"|bots?|trading|everything|desk)(?:\s+off)?)\b",
         re.I,
     ),
     # Flatten and cancel name what they act on: "pull up our positions" cancels nothing.
     "flatten": re.compile(
-        r"\bflatt?en\b|\b(?:go|get|to|down\s+to)\s+flat\b|\bsquare\s+(?:up|everything)\b"
-        r"|\b(?:close|exit|sell|liquidate|unwind|dump|get\s+out\s+of|take)\b.*"
+        r"\bflatt?en\b|\b(?:go|get|to|down\s+to)\s+flat\b|\bsquare\s+(?:up|off|everything)\b"
+        r"|\b(?:to|into)\s+(?:all\s+)?cash\b"
+        r"|\b(?:close|exit|sell|liquidate|unwind|dump|get\s+(?:us\s+)?out\s+of|take)\b.*"
         r"\b(?:everything|all\s+(?:positions|holdings|of\s+it)|every\s+(?:single\s+)?position"
         r"|(?:whole|entire)\s+(?:book|portfolio))\b",
         re.I,
@@ -81,8 +74,8 @@ ACT_WORDS: dict[str, re.Pattern[str]] = {
 
 
 def numbers_written(text: str) -> set[Decimal]:
-    """The plain decimals written in `text` (not percentages, not "60k", not "1,000")."""
-    return {Decimal(m.group(0)) for m in _NUMBER.finditer(text)}
+    """The numbers written in `text` ("0.5", "61,500", "67k"; not percentages)."""
+    return numbers_in_text(text)
 
 
 def written(value: float, text: str) -> bool:
@@ -115,10 +108,7 @@ def instrument_named(symbol: str, text: str) -> bool:
     ticker by itself or by a common name."""
     if "/" in symbol or ":" in symbol:
         return read_symbol(symbol) in symbols_named(text)
-    base = base_of(symbol)
-    names = {base.lower(), *ALIASES.get(base, ())}
-    lowered = text.lower()
-    return any(re.search(rf"(?<![\w/]){re.escape(n)}(?![\w])", lowered) for n in names)
+    return names_base(base_of(symbol), text)
 
 
 def as_named(symbol: str, text: str) -> str | None:
@@ -130,24 +120,13 @@ def as_named(symbol: str, text: str) -> str | None:
     return written_[0] if written_ else base_of(symbol)
 
 
-def named_bases(text: str) -> list[str]:
-    """The desk-known instruments `text` names by common name, in the order written."""
-    lowered = text.lower()
-    hits: list[tuple[int, str]] = []
-    for base, names in ALIASES.items():
-        for name in names:
-            m = re.search(rf"(?<![\w/]){re.escape(name)}(?![\w])", lowered)
-            if m:
-                hits.append((m.start(), base))
-                break
-    return [base for _, base in sorted(hits)]
-
-
 def acting_clauses(words: Instruction) -> list[str]:
     """The clauses that may instruct an action: instructions (lead-in removed) before the
     request first asks anything ("what is X? buy 1 BTC" instructs nothing, as for the
     rules), none negated, nor after a negation earlier in its sentence ("Do not, under any
     circumstances, flatten the book")."""
+    if words.override:
+        return []
     found: list[str] = []
     at = 0
     for clause in words.clauses:

@@ -37,15 +37,32 @@ _EMBEDDED: tuple[re.Pattern[str], ...] = (
     ),
     # Quoted lines (email, markdown) and lines that another speaker "said".
     re.compile(r"^[ \t]*>.*$", re.M),
+    re.compile(r"^[ \t]*(?:new\s+)?(?:instructions?|directive|command)\s*:.*$", re.M | re.I),
     re.compile(
         r"\b(?:assistant|system|developer|user|human|ai|bot|tool|model)\s*:.*$", re.M | re.I
     ),
+)
+# Words that try to change the desk's rules rather than ask it something: what follows them
+# are set aside, and no order, close or paper-trade is read from the request (a halt said
+# before them still stops the desk: stopping is the safe side).
+_OVERRIDE = re.compile(
+    r"\b(?:ignore|disregard|forget|override|bypass)\s+(?:(?:all|any|your|the|previous|prior|above"
+    r"|earlier|my|these|those)\s+)*(?:instructions?|guidelines?|rules?|limits?|restrictions?"
+    r"|prompts?|constraints?|safety|gates?|approvals?|programming)\b"
+    r"|\byou\s+are\s+now\b|\b(?:developer|god|jailbreak|admin|dan)\s+mode\b"
+    r"|\b(?:approve|sign\s+off)\s+(?:it|this|that|them|the\s+\w+)\s+yourself\b|\bself[- ]approve"
+    r"|\bi\s+am\s+(?:the|an)\s+(?:approver|admin|administrator)\b"
+    r"|\b(?:skip|bypass|without)\s+(?:the\s+|any\s+)?approvals?\b"
+    r"|\bapprovals?\s+(?:are|is)\s+(?:disabled|off|not\s+needed)\b"
+    r"|\b(?:print|reveal|show|repeat|leak|output|dump)\s+(?:me\s+)?(?:your|the)\s+(?:system\s+)?"
+    r"(?:prompt|instructions)\b",
+    re.I,
 )
 # Clause breaks: sentence ends and colons (not inside 0.5 or 12:30), commas, and the
 # conjunctions that join two instructions.
 _CLAUSE_BREAK = re.compile(
     r"(?<=[?])|[.!;:](?=\s|$)|,(?=\s|$)|\n|\s[-\u2013\u2014]\s"
-    r"|(?<!go ahead)\s(?:and|then|but|also|because|since|so|or)\s",
+    r"|(?<!go ahead)\s(?:and|&|then|but|also|because|since|so|or)\s",
     re.I,
 )
 # Words that lead into an instruction without changing it ("please halt", "ok, buy").
@@ -58,7 +75,7 @@ LEAD_IN = re.compile(
 )
 _POLITE = re.compile(r"^(?:please\s+)?(?:can|could|would|will)\s+you\b", re.I | re.A)
 _QUESTION = re.compile(
-    r"^(?:what|what's|whats|which|who|whom|whose|when|where|why|how|is|isn't|are|aren't|was|"
+    r"^(?:what|what's|whats|who|whom|whose|when|where|why|how|is|isn't|are|aren't|was|"
     r"were|do|does|did|should|shall|has|have|had|am|may|might|can|could|would|"
     r"will|whether)\b",
     re.I | re.A,
@@ -89,15 +106,20 @@ class Instruction(BaseModel):
     embedded: tuple[str, ...]
     """What was set aside (for the record; never acted on)."""
     clauses: tuple[Clause, ...]
+    override: str | None = None
+    """Words that try to change the desk's rules ("ignore your limits"): then nothing
+    from them on is read, and nothing in the request instructs an order."""
 
     def commands(self) -> list[str]:
         """Each clause that is an instruction (not a question), without its lead-in."""
         return [c.command for c in self.clauses if not c.question and c.command]
 
 
-def _is_question(clause: str) -> bool:
+def is_question(clause: str) -> bool:
     if _POLITE.match(clause):
         return False  # "can you halt everything?" asks the desk to act
+    # "which" mostly opens a relative clause ("..., which makes me nervous"): only a
+    # question mark makes it a question.
     return clause.endswith("?") or bool(_QUESTION.match(LEAD_IN.sub("", clause)))
 
 
@@ -109,9 +131,26 @@ def own_words(request: str) -> Instruction:
     for pattern in _EMBEDDED:
         embedded += [m.group(0) for m in pattern.finditer(text)]
         text = pattern.sub("\n", text)
-    parts = (p.strip() for p in _CLAUSE_BREAK.split(text))
-    clauses = tuple(Clause(text=p, question=_is_question(p)) for p in parts if p)
-    return Instruction(text=text.strip(), embedded=tuple(embedded), clauses=clauses)
+    override = _OVERRIDE.search(text)
+    if override is not None:
+        embedded.append(text[override.start() :])
+        text = text[: override.start()]
+    clauses: list[Clause] = []
+    polite = False  # "could you research GOOG and put the winner on paper?" asks twice
+    for part in (p.strip() for p in _CLAUSE_BREAK.split(text)):
+        if not part:
+            continue
+        polite = polite or bool(_POLITE.match(part))
+        asks = is_question(part) and not (polite and not _QUESTION.match(LEAD_IN.sub("", part)))
+        clauses.append(Clause(text=part, question=asks))
+        if part.endswith("?"):
+            polite = False
+    return Instruction(
+        text=text.strip(),
+        embedded=tuple(embedded),
+        clauses=tuple(clauses),
+        override=override.group(0) if override else None,
+    )
 
 
 def unreadable(request: str) -> str | None:

@@ -14,7 +14,9 @@ user's own instruction (graph/instruction.py) bears it out (graph/evidence.py):
 
 Whatever the model supplies that is not there is not acted on: the rules' reading of the
 request answers (and says the model was overruled), or, where the rules read nothing, the
-desk asks back with a clarifying question.
+desk asks back with a clarifying question. Where the model abstains (`unknown`) or reads
+no action while the rules read one from the user's own words, the rules' reading answers,
+and says so: the model's silence never drops what the user instructed.
 """
 
 from __future__ import annotations
@@ -26,15 +28,17 @@ from graph.evidence import (
     SELL_WORDS,
     acting_clauses,
     as_named,
+    base_of,
     instructs,
     numbers_written,
     share_written,
     written,
 )
 from graph.instruction import Instruction, own_words
+from graph.instrument_names import named_bases
 from graph.intents import ACTING_KINDS as ACTING
 from graph.intents import Intent
-from graph.rule_router import strategy_named
+from graph.request_keywords import strategy_named
 from graph.trade_phrase import TradePhrase, read_symbol, read_trade
 
 
@@ -110,13 +114,22 @@ def admit(proposed: Intent, request: str, rules: Intent) -> Intent:
             return rules.model_copy(update={"router": "llm"})
         note = f"the own words decide: the rules read {rules.kind}, the model {proposed.kind}"
         return rules.model_copy(update={"router_note": note})
+    if proposed.kind not in ACTING and (
+        rules.kind in ACTING or (proposed.kind == "unknown" and rules.kind != "unknown")
+    ):
+        # The model abstained, or missed an action the grammar reads from the user's own
+        # words (an order out of the grammar's order, a flatten in other words): the
+        # rules' reading answers, and says the model read otherwise.
+        note = f"the rules read {rules.kind} from your own words; the model {proposed.kind}"
+        return rules.model_copy(update={"router_note": note})
     words = own_words(request)
     if proposed.kind in ("trade", "close"):
         held = _order(proposed, words)
     elif proposed.kind in ("halt", "flatten", "cancel"):
+        # Its own verbs, or the rules' reading of the same action, bear it out.
         held = (
-            Intent(kind=proposed.kind, router="llm")
-            if instructs(words, ACT_WORDS[proposed.kind])
+            Intent(kind=proposed.kind, symbol=_cancels(proposed, words, rules), router="llm")
+            if instructs(words, ACT_WORDS[proposed.kind]) or rules.kind == proposed.kind
             else clarify(
                 f"I read this as '{proposed.kind}', but your words do not instruct it; "
                 f"say '{proposed.kind}' if you mean it."
@@ -124,6 +137,12 @@ def admit(proposed: Intent, request: str, rules: Intent) -> Intent:
         )
     else:
         return _reading(proposed, words, rules)
+    if held.kind == rules.kind == "trade" and _order_of(held) != _order_of(rules):
+        # Both read an order, but not the same one: which number is the price is the
+        # user's to say.
+        return clarify(
+            "Which trade do you mean? Write it as 'buy 0.5 BTC' or 'sell 1 ETH at 3000'."
+        )
     if held.kind in ACTING and rules.kind in ACTING and held.kind != rules.kind:
         # The model and the rules read different actions on the book: ask, never pick one.
         return clarify(
@@ -136,6 +155,25 @@ def admit(proposed: Intent, request: str, rules: Intent) -> Intent:
         note = f"model overruled: its {proposed.kind} is not in the request ({held.question})"
         return rules.model_copy(update={"router_note": note[:300]})
     return held
+
+
+def _order_of(intent: Intent) -> tuple[object, ...]:
+    symbol = base_of(intent.symbol) if intent.symbol else None
+    return (intent.side, intent.quantity, intent.fraction, symbol, intent.limit_price)
+
+
+def _cancels(proposed: Intent, words: Instruction, rules: Intent) -> str | None:
+    """What a cancel acts on: the instrument the model names, if the words name it; else
+    the rules' one; else the one instrument the cancelling clauses name; else every order."""
+    if proposed.kind != "cancel":
+        return None
+    if proposed.symbol and (named := as_named(proposed.symbol, words.text)):
+        return named
+    if rules.kind == "cancel" and rules.symbol:
+        return rules.symbol
+    clauses = [c for c in acting_clauses(words) if ACT_WORDS["cancel"].search(c)]
+    bases = {b for c in clauses for b in named_bases(c)}
+    return next(iter(bases)) if len(bases) == 1 else None
 
 
 def _reading(proposed: Intent, words: Instruction, rules: Intent) -> Intent:

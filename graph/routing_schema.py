@@ -11,11 +11,12 @@ import re
 from collections.abc import Iterable
 from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from graph.directives import trades_said
-from graph.evidence import base_of, named_bases
+from graph.evidence import base_of
 from graph.instruction import own_words
+from graph.instrument_names import named_bases
 from graph.intents import Intent, RoutedKind, StrategyName
 from graph.trade_phrase import symbols_named
 
@@ -28,6 +29,8 @@ NULL_ROUTE: dict[str, Any] = {
     "strategy": None, "stage": None, "paper_trade": False,
 }  # fmt: skip
 TOOL_NAME = "RoutedIntent"
+_ORDER_KINDS = ("trade", "close")
+_ORDER_FIELDS = frozenset({"side", "quantity", "fraction", "limit_price"})
 
 
 def other_named(request: str) -> str | None:
@@ -64,6 +67,15 @@ class RoutedIntent(BaseModel):
     strategy: StrategyName | None
     stage: Literal["paper", "live"] | None
     paper_trade: bool
+
+    @model_validator(mode="before")
+    @classmethod
+    def _order_fields_only_for_orders(cls, data: Any) -> Any:
+        # A size on a request that orders nothing ("flatten", fraction 0.0) is noise, not
+        # a reason to throw the whole answer away; the fields must still be there.
+        if isinstance(data, dict) and data.get("kind") not in _ORDER_KINDS:
+            return {k: None if k in _ORDER_FIELDS and k in data else v for k, v in data.items()}
+        return data
 
     def intent(self, request: str, bases: tuple[str, ...]) -> Intent:
         """As the desk's intent. `OTHER` becomes the instrument the request names (the desk

@@ -1,25 +1,24 @@
 """A trade instruction's grammar: `[lead-in] buy|sell QUANTITY SYMBOL [at|@ PRICE]`.
 
-Numbers are plain ASCII decimals (`[0-9]`, never Python's Unicode `\\d`), at most 12 digits
-either side of the point, above zero. Anything else in a number's place (an exponent, an
-Arabic-Indic or full-width digit, a comma, a sign, 400 digits) is refused with a message
-that names it, never read as some other number.
+Numbers are ASCII decimals (`[0-9]`, never Python's Unicode `\\d`), at most 12 digits
+either side of the point, above zero, in the forms graph/numbers.py reads ("61,500", "67k").
+Anything else in a number's place (an exponent, an Arabic-Indic or full-width digit, a
+decimal comma, a sign, 400 digits) is refused with a message that names it, never read as
+some other number.
 """
 
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict
 
 from graph.instruction import LEAD_IN
 from graph.intents import Refusal, RefusedPart
+from graph.numbers import MAX_DIGITS, parse_number
 
-MAX_DIGITS = 12
 MAX_SYMBOL = 32  # as graph.intents.Intent.symbol
 _SIDE = re.compile(r"(buy|sell)\s+(\S+)(.*)", re.I | re.A | re.S)
-_PLAIN = re.compile(rf"[0-9]{{1,{MAX_DIGITS}}}(?:\.[0-9]{{1,{MAX_DIGITS}}})?", re.A)
 _DIGITS = re.compile(r"[0-9]+(?:\.[0-9]+)?", re.A)
 _EXPONENT = re.compile(r"[0-9.]+e[+-]?[0-9]+", re.I | re.A)
 # venue:BASE/QUOTE, BASE/QUOTE or SYMBOL, ASCII letters and digits (as agents/instruments.py).
@@ -55,8 +54,8 @@ def read_number(token: str, subject: RefusedPart) -> float | Refusal:
     def refuse(reason: str) -> Refusal:
         return Refusal(subject=subject, given=_shown(token), reason=reason)
 
-    if _PLAIN.fullmatch(token):
-        value = Decimal(token)
+    value = parse_number(token)
+    if value is not None:
         return float(value) if value > 0 else refuse("must be above zero")
     if token.startswith("-") and _DIGITS.fullmatch(token[1:]):
         return refuse("must be above zero")
@@ -66,7 +65,9 @@ def read_number(token: str, subject: RefusedPart) -> float | Refusal:
         return refuse("numbers are written with the ASCII digits 0-9")
     if _DIGITS.fullmatch(token):
         return refuse(f"too many digits (at most {MAX_DIGITS} before and after the point)")
-    return refuse("not a plain number: digits 0-9 with at most one decimal point")
+    return refuse(
+        "not a plain number: digits 0-9, at most one decimal point, thousands as 61,500 or 61.5k"
+    )
 
 
 def read_symbol(token: str) -> str | Refusal:

@@ -46,10 +46,18 @@ def paraphrases(
         bool,
         typer.Option(
             "--held-out",
-            help="The held-out set (evals/paraphrases_heldout.yaml), written blind and never "
-            "tuned against: how a router does on phrasings nobody fitted it to.",
+            help="The same as --set held-out (evals/paraphrases_heldout.yaml).",
         ),
     ] = False,
+    which: Annotated[
+        Literal["main", "held-out", "held-out-2"],
+        typer.Option(
+            "--set",
+            help="Which set: main (evals/paraphrases.yaml, the rules were fitted to it), "
+            "held-out (the first blind set, since worked on), held-out-2 (the second blind "
+            "set, never tuned against).",
+        ),
+    ] = "main",
     out: Annotated[
         Path,
         typer.Option(help="Folder for the JSON report (paraphrases-<router>[-<family>].json)."),
@@ -59,11 +67,12 @@ def paraphrases(
     # The routers (and for `llm` the model client) load here, not for every command.
     from core.settings import get_settings
     from evals.paraphrase import measure
-    from evals.paraphrase_set import HELD_OUT, PARAPHRASES, ParaphraseSetError, load_paraphrases
+    from evals.paraphrase_set import SETS, ParaphraseSetError, load_paraphrases
     from graph.routers import pick_router
 
+    which = "held-out" if held_out else which
     try:
-        items = load_paraphrases(HELD_OUT if held_out else PARAPHRASES, family=family)
+        items = load_paraphrases(SETS[which], family=family)
         chosen = pick_router(router, get_settings())
     except (ParaphraseSetError, ValueError) as exc:
         console.print(f"[red]cannot run the paraphrase eval:[/] {escape(str(exc))}")
@@ -77,7 +86,7 @@ def paraphrases(
         console.print(f"[red bold]UNSAFE[/] {_line(outcome, outcome.unsafe)}")
     out.mkdir(parents=True, exist_ok=True)
     # A one-family run gets its own file: it must not overwrite the whole set's report.
-    name = f"paraphrases{'-heldout' if held_out else ''}-{router}"
+    name = f"paraphrases{'' if which == 'main' else '-' + which.replace('-', '')}-{router}"
     path = out / f"{name}{f'-{family}' if family else ''}.json"
     path.write_text(report.to_json(), encoding="utf-8")
     deciders = ", ".join(f"{who}: {n}" for who, n in sorted(report.deciders().items()))

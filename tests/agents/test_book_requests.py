@@ -101,6 +101,31 @@ def test_cancel_cancels_resting_orders_only(loaded: Store, tmp_path: Path):
         assert held(desk, "bitstamp:BTC/USD") == pytest.approx(0.5), "positions untouched"
 
 
+def test_a_cancel_that_names_an_instrument_cancels_only_its_orders(store: Store, tmp_path: Path):
+    crypto = DATASETS["crypto"].read()
+    bitstamp = crypto[crypto["venue"] == "bitstamp"].reset_index(drop=True)
+    ingest_bars(store, bitstamp, source="crypto", calendar=SessionCalendar.CONTINUOUS)
+    with session(store, tmp_path) as desk:
+        btc = desk.desk.reference_price("bitstamp", "BTC/USD")
+        eth = desk.desk.reference_price("bitstamp", "ETH/USD")
+        assert btc
+        assert eth
+        btc_bid = desk.ask(f"buy 0.1 BTC at {round(btc * 0.97, 2)}", "n")
+        eth_bid = desk.ask(f"buy 1 ETH at {round(eth * 0.97, 2)}", "n")
+        assert len(desk.desk.gateway.open_orders()) == 2, (btc_bid.answers, eth_bid.answers)
+        canceled = desk.ask("cancel the resting ETH limit", "n")
+        assert canceled.results["execution"]["canceled"] == [
+            eth_bid.results["execution"]["order_id"]
+        ]
+        assert [str(o) for o in desk.desk.gateway.open_orders()] == [
+            btc_bid.results["execution"]["order_id"]
+        ]
+        # An instrument the desk does not trade is refused by name; nothing is canceled.
+        refused = desk.ask("cancel the resting LTC orders", "n")
+        assert "no instrument 'LTC'" in refused.answers[-1]
+        assert len(desk.desk.gateway.open_orders()) == 1
+
+
 def test_resume_never_lifts_a_halt_from_chat(loaded: Store, tmp_path: Path):
     with session(loaded, tmp_path) as desk:
         assert "nothing to resume" in desk.ask("resume trading", "r").answers[-1]

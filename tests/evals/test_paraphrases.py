@@ -199,8 +199,12 @@ def test_an_invented_quantity_or_price_is_unsafe_even_when_the_kind_is_right():
     priced = score(
         bid, Intent(kind="trade", side="buy", quantity=0.1, symbol="BTC", limit_price=60000)
     )
-    assert priced.correct  # the label leaves the price out; the text does not write 60000
-    assert priced.unsafe == ["limit_price 60000 is not a number the request writes"]
+    assert priced.correct
+    assert priced.unsafe == []  # "60k" writes 60000, as desks write it
+    invented = score(
+        bid, Intent(kind="trade", side="buy", quantity=0.1, symbol="BTC", limit_price=60)
+    )
+    assert invented.unsafe == ["limit_price 60 is not a number the request writes"]
 
 
 def test_an_unnamed_symbol_is_unsafe():
@@ -235,7 +239,14 @@ def test_the_text_alone_decides_what_is_written():
     assert numbers_in("buy 1.5 ETH at 2000. then 60k and 2.5m, .25 btc") == [
         pytest.approx(1.5),
         2000,
+        60000,
         pytest.approx(0.25),
+    ]
+    # Thousands grouped in threes are one number; a decimal comma is none.
+    assert numbers_in("sell 2 ETH at 3,800, or $61,500.5; not 1,5 nor 1,0000") == [
+        2,
+        3800,
+        pytest.approx(61500.5),
     ]
     assert shares_in("trim 12.5% of ETH", "close") == [0.125]
     assert shares_in("close the BTC position", "close") == [1.0]
@@ -358,12 +369,25 @@ def test_eval_without_a_subcommand_still_runs_the_scenarios(monkeypatch: pytest.
     assert "cannot run the evals" not in listed.output
 
 
-def test_the_rule_router_is_safe_on_the_held_out_set():
-    """Phrasings nobody tuned the rules to: they may be misread (the note gives the
-    accuracy), but never into an order, a halt or a number the request did not give."""
-    from evals.paraphrase_set import HELD_OUT
+@pytest.mark.parametrize("which", ["held-out", "held-out-2"])
+def test_the_rule_router_is_safe_on_the_blind_sets(which: str):
+    """Phrasings written blind: they may be misread (the note gives the accuracy), but
+    never into an order, a halt or a number the request did not give."""
+    from evals.paraphrase_set import SETS
 
-    items = load_paraphrases(HELD_OUT)
+    items = load_paraphrases(SETS[which])
     assert len(items) >= 100
     report = measure(RuleRouter(), items)
     assert [(o.id, o.unsafe) for o in report.unsafe] == []
+
+
+def test_the_command_measures_the_second_blind_set(tmp_path: Path):
+    from interfaces.cli import eval_commands
+
+    ran = runner.invoke(
+        eval_commands.app,
+        ["paraphrases", "--set", "held-out-2", "--family", "halt", "--out", str(tmp_path)],
+    )
+    assert ran.exit_code == 0, ran.output
+    written = json.loads((tmp_path / "paraphrases-heldout2-rules-halt.json").read_text())
+    assert written["summary"]["items"] >= 5

@@ -31,9 +31,10 @@ route = RuleRouter().route
 
 HELD = ["BTC", "btc", "ETH", "eth", "GOOG", "BTC/USD", "btc/usd", "bitstamp:BTC/USD", "ETH/USD"]
 NOT_HELD = ["BTC/EUR", "eth/btc", "ETH/BTC", "DOGE", "SOL/USD", "kraken:BTC/USD", "LTC"]
-GOOD_NUMBERS = ["1", "0.5", "0.01", "2.6", "3", "1000", "0.0000001", "123456789012", "15000.25"]
+GOOD_NUMBERS = ["1", "0.5", "0.01", "2.6", "3", "1000", "0.0000001", "123456789012", "15000.25",
+                "1,000", "61,500.5", "67k", "2.5k"]  # fmt: skip
 BAD_NUMBERS = [
-    "0", "0.000", "-1", "-0.5", "1e400", "9e3", "1E5", "1,000", "9" * 400, "0." + "1" * 30,
+    "0", "0.000", "-1", "-0.5", "1e400", "9e3", "1E5", "1,5", "1,0000", "12,34", "9" * 400, "0." + "1" * 30,
     "1.5.2", ".5", "+1", "10BTC", "½",
     "\u0661\u0660", "\u0661", "\uff11\uff10",  # Arabic-Indic ten and one, full-width ten
 ]  # fmt: skip
@@ -82,6 +83,13 @@ WRAPPERS = [
 ]  # fmt: skip
 
 
+def value(number: str) -> float:
+    """What a good number writes: "61,500" is 61500, "2.5k" 2500."""
+    thousands = number.endswith("k")
+    plain = float(number.rstrip("k").replace(",", ""))
+    return plain * 1000 if thousands else plain
+
+
 def norm(symbol: str) -> str:
     venue, _, pair = symbol.rpartition(":")
     return f"{venue.lower()}:{pair.upper()}" if venue else pair.upper()
@@ -122,7 +130,7 @@ def own_instruction(draw: st.DrawFn) -> tuple[str, Truth]:
         if bad:
             return text, Truth(refused=True, symbols={norm(symbol)})
         truth = Truth(
-            trade=(side.lower(), float(quantity), norm(symbol), float(price) if price else None),
+            trade=(side.lower(), value(quantity), norm(symbol), value(price) if price else None),
             symbols={norm(symbol)},
         )
         if draw(st.booleans()):  # and a halt after it: the halt wins

@@ -1,0 +1,162 @@
+"""The rule router's vocabulary: the keywords that name what a request asks to see, the
+strategy families and datasets by the names people use, and the shapes of a general
+question or a negation. Read by graph/rule_router.py; the model's guard reads the strategy
+names too (graph/intent_guard.py)."""
+
+from __future__ import annotations
+
+import re
+
+from graph.directives import HALT_MENTION
+from graph.intents import IntentKind
+
+# What people call each strategy family, as patterns read from the start of a word.
+STRATEGIES = {
+    r"momentum|trend[- ]?follow": "ts_momentum",
+    r"mean[- ]?rever|mean[- ]rev\b|z[- ]?score": "mean_reversion",
+    r"break[- ]?out|donchian|channel": "donchian",
+    r"cross[- ]?over|moving[- ]average|sma\b": "sma_cross",
+    r"machine[- ]learning|ml\b": "ml_signal",
+}
+DATASETS = ("crypto", "goog", "eurusd", "btcusd_monthly")
+
+
+def strategy_named(text: str) -> str | None:
+    """The strategy family `text` names ("momentum", "breakout", "ML"), if any."""
+    lowered = text.lower()
+    return next((v for k, v in STRATEGIES.items() if re.search(rf"\b(?:{k})", lowered)), None)
+
+
+# Checked in order: the first pattern that matches names the intent. A mention of a halt
+# that is not an instruction to halt ("is the kill switch armed?") asks for the desk's state.
+KEYWORDS: tuple[tuple[IntentKind, re.Pattern[str]], ...] = (
+    (
+        "health",
+        re.compile(
+            r"\bping\b|\bis\s+(?:everything|it|the\s+\w+(?:\s+\w+)?)\s+"
+            r"(?:up|running|responding|online|alive|down)\b"
+            r"|\b(?:infra\w*|health\s*-?checks?|healthcheck|the\s+stack|uptime|servers?)\b",
+            re.I,
+        ),
+    ),
+    (
+        "explain",
+        re.compile(
+            r"\b(explain|why|walk\s+me\s+through|reasoning|rationale|how\s+come)\b"
+            r"|\bwhat\s+made\s+(?:you|the\s+desk|it)\b",
+            re.I,
+        ),
+    ),
+    (
+        "promote",
+        re.compile(
+            r"\b(promote|graduate|go\s+live\s+with|into\s+live)\b"
+            r"|\b(move|push|take|put|send|bump|shift|upgrade|migrate|roll|switch)\b.*"
+            r"\b(?:on|in)?to\s+(paper|live)\b"
+            r"|\btake\b.*\blive\b",
+            re.I,
+        ),
+    ),
+    (
+        "tracking",
+        re.compile(
+            r"\b(paper|live)\b.*\b(vs\.?|versus|against|compared?|match|track|line up|with)\b"
+            r"|\b(backtests?|back-tests?)\b.*\b(vs\.?|versus|against|compared?|match|track)\b"
+            r"|\bdecay|\bperformance\b"
+            r"|\brealis(?:ed|ing)\s+(?:performance|results?|returns?|sharpe|pnl|p&l)\b",
+            re.I,
+        ),
+    ),
+    (
+        "backtest",
+        re.compile(
+            r"\b(back-?test|sweep|walk[- ]?forward|wfo|grid|parameter|optimi[sz]e|tune"
+            r"|out[- ]of[- ]sample|oos\b|walk\s+(?:it|them|this|that)\s+forward)",
+            re.I,
+        ),
+    ),
+    (
+        "research",
+        re.compile(
+            r"\b(research|find|look\s+(?:for|at|into)|search|discover|investigate|explore"
+            r"|strategy|strategies|strat|momentum|reversion|breakout|trend|crossovers?|edge"
+            r"|alpha|signal)\b",
+            re.I,
+        ),
+    ),
+    (
+        "correlation",
+        re.compile(
+            r"\b(correlat\w*|mov(?:e|es|ed|ing)\s+(?:in\s+)?(?:together|with|lockstep|sync)"
+            r"|lock-?step|co-?move\w*|co-?movement|diversif\w*)",
+            re.I,
+        ),
+    ),
+    (
+        "exposure",
+        re.compile(r"\b(expos\w*|expsoure|net\s+long|net\s+short|leverage\w*|levered)\b", re.I),
+    ),
+    (
+        "data",
+        re.compile(r"\b(?:data\s+quality|quality\s+(?:report|check)|data\s+gaps?)\b", re.I),
+    ),
+    ("report", re.compile(r"\b(report|summary|recap|write[- ]?up|briefing)\b", re.I)),
+    (
+        "risk",
+        re.compile(
+            r"\b(risk|risky|var|value\s+at\s+risk|drawdowns?|volatility|volatile|vol|shortfall"
+            r"|es|cvar|limits?|anomal\w*|tail|peak[- ]to[- ]trough|dd)\b",
+            re.I,
+        ),
+    ),
+    (
+        "positions",
+        re.compile(
+            r"\b(positions?|positons?|holdings?|holding|hold|own|pnl|p&l|p/l|profit|loss|losses"
+            r"|make|made|making|lost|losing|up\s+or\s+down|book|inventory|bags?|portfolio"
+            r"|green|red|carry|carrying|got\s+on)\b|\blong\b.*\bshort\b|\bup\b.*\bdown\b"
+            r"|\bhow(?:'d|\s+did|\s+are|\s+have)\s+we\s+(?:do|doing|done)\b"
+            r"|\b(?:are\s+we|we'?re|we\s+are)\s+(?:up|down)\b"
+            r"|\b(?:do|did)\s+we\b.*\b(?:have|hold|own|buy|sell|trade)",
+            re.I,
+        ),
+    ),
+    (
+        "price",
+        re.compile(
+            r"\b(price|prices|priced|quote|trading\s+at|worth|cost|last\s+close|how\s+much\s+is"
+            r"|where\s+is\s+\w+|where'?s\s+\w+|ticker)\b"
+            r"|\bwhat(?:'s|\s+is)\s+\S+\s+(?:at|trading|printing)\b|\blast\s*\?|\blast\s+print",
+            re.I,
+        ),
+    ),
+    (
+        "data",
+        re.compile(
+            r"\b(load|reload|re-load|ingest|fetch|refresh|data|bars|candles|quality|gaps?"
+            r"|stale|outliers?|feeds?)\b",
+            re.I,
+        ),
+    ),
+    ("health", re.compile(r"\b(health|healthy|status|alive|up\s+and\s+running|services?)\b", re.I)),
+    ("health", HALT_MENTION),
+)
+# A question about trading itself, not about the desk ("what does a stop loss do?", "how
+# does the kill switch work?"): nothing to look up or do, the desk says what it can.
+GENERAL_QUESTION = re.compile(
+    r"^(?:what\s+(?:does|do|is|are)\s+(?:a|an)\s|what'?s\s+(?:a|an)\s"
+    r"|what'?s\s+the\s+difference\s+between|how\s+do(?:es)?\s+(?:i|you|one|a|an|the)\b"
+    r"|define\b|is\s+(?:buying|selling|shorting)\b|should\s+i\b"
+    r"|(?:when|how|why)\s+(?:would|should|do|does)\s+(?:you|one|people|traders)\s+"
+    r"(?:normally|usually|typically|generally)\b)",
+    re.I,
+)
+NEGATED = re.compile(
+    r"^(?:(?:no|nah|ok|okay)[,\s]+)?(?:don'?t|do\s+not|dont|never|not\s+now|let'?s\s+not"
+    r"|i\s+(?:don'?t|do\s+not)|we\s+(?:don'?t|do\s+not)|hold\s+off|no\s+need\s+to"
+    r"|never\s*mind|nevermind|forget)\b",
+    re.I,
+)
+
+
+BARE_NEGATION = re.compile(r"(?:do\s+not|don'?t|never|not)(?:\s+ever)?", re.I)
