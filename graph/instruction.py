@@ -42,18 +42,16 @@ _EMBEDDED: tuple[re.Pattern[str], ...] = (
         r"\b(?:assistant|system|developer|user|human|ai|bot|tool|model)\s*:.*$", re.M | re.I
     ),
 )
-# Words that try to change the desk's rules rather than ask it something: what follows them
-# are set aside, and no order, close or paper-trade is read from the request (a halt said
-# before them still stops the desk: stopping is the safe side).
+# Words that tell the desk to drop its instructions or controls ("ignore your limits", "you
+# are now...", "print your system prompt"): what follows them is set aside, and no order,
+# close or paper-trade is read from the request (a halt said before them still stops the
+# desk: stopping is the safe side). A mere claim ("approve it yourself", "I am the
+# approver") needs no such rule: only the gate and a named human approve.
 _OVERRIDE = re.compile(
     r"\b(?:ignore|disregard|forget|override|bypass)\s+(?:(?:all|any|your|the|previous|prior|above"
     r"|earlier|my|these|those)\s+)*(?:instructions?|guidelines?|rules?|limits?|restrictions?"
     r"|prompts?|constraints?|safety|gates?|approvals?|programming)\b"
     r"|\byou\s+are\s+now\b|\b(?:developer|god|jailbreak|admin|dan)\s+mode\b"
-    r"|\b(?:approve|sign\s+off)\s+(?:it|this|that|them|the\s+\w+)\s+yourself\b|\bself[- ]approve"
-    r"|\bi\s+am\s+(?:the|an)\s+(?:approver|admin|administrator)\b"
-    r"|\b(?:skip|bypass|without)\s+(?:the\s+|any\s+)?approvals?\b"
-    r"|\bapprovals?\s+(?:are|is)\s+(?:disabled|off|not\s+needed)\b"
     r"|\b(?:print|reveal|show|repeat|leak|output|dump)\s+(?:me\s+)?(?:your|the)\s+(?:system\s+)?"
     r"(?:prompt|instructions)\b",
     re.I,
