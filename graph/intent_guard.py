@@ -38,6 +38,7 @@ from graph.instruction import Instruction, own_words
 from graph.instrument_names import named_bases
 from graph.intents import ACTING_KINDS as ACTING
 from graph.intents import Intent
+from graph.order_slots import ONE_ORDER
 from graph.request_keywords import strategy_named
 from graph.trade_phrase import TradePhrase, read_symbol, read_trade
 
@@ -52,6 +53,8 @@ def _order(proposed: Intent, words: Instruction) -> Intent:
     what = proposed.kind
     acting = acting_clauses(words)
     strict = [t for t in (read_trade(c) for c in acting) if isinstance(t, TradePhrase)]
+    if len(strict) > 1:
+        return clarify(ONE_ORDER)  # the model picking one of them would drop the other
     if strict and what == "trade":
         # Where the words hold a well-formed trade ("buy 1 BTC at 2.6"), the model's must be
         # that very one: each number in its place.

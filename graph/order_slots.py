@@ -59,6 +59,10 @@ _PRICE = re.compile(
     rf"|(?P<trailed>{_NUM})\s+(?:limit|or\s+better)\b)",
     re.I | re.A,
 )
+ONE_ORDER = (
+    "I send one order per request, and this one holds more than one: send them one at a "
+    "time, e.g. 'buy 0.5 BTC', then 'sell 1 ETH'."
+)
 _QUANTITY_FILLER = r"(?:\s+(?:shares?|units?|coins?|lots?))?(?:\s+of)?(?:\s+(?:the|our))?"
 
 

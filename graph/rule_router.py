@@ -21,7 +21,7 @@ from graph.instruction import Instruction, own_words
 from graph.instrument_names import named_bases
 from graph.intents import Intent, Refusal
 from graph.numbers import numbers_in_text
-from graph.order_slots import instructing_sentences, read_order, read_sentence_order
+from graph.order_slots import ONE_ORDER, instructing_sentences, read_order, read_sentence_order
 from graph.request_keywords import (
     BARE_NEGATION,
     DATASETS,
@@ -63,37 +63,36 @@ def _instructed(words: Instruction) -> Intent | None:
                     if isinstance(price, Refusal):
                         return Intent(kind="refused", refusal=price)
                     trade = trade.model_copy(update={"limit_price": price})
-            if trade.limit_price is None:
-                return _priced_later(trade, command, words)
-            return Intent(kind="trade", **trade.model_dump())
+            return _checked(trade, command, words)
         vague = None if instructs_paper_trade(own_words(command)) else vague_order(command)
         if vague is not None:
             return read_order(words) or vague
     return read_order(words)
 
 
-def _priced_later(trade: TradePhrase, command: str, words: Instruction) -> Intent:
-    """A trade the grammar read with no price, checked against the rest of its sentence:
-    "bid 0.4 BTC, 61,500 limit" is a limit order at 61500, never one sent at market; a
-    number there with no place in the order is asked about."""
+def _checked(trade: TradePhrase, command: str, words: Instruction) -> Intent:
+    """A trade the grammar read, checked against the rest of the request: a second order
+    ("buy 0.5 BTC then sell 0.2 ETH", "buy 0.3 BTC or 0.5 ETH") is asked about, never
+    dropped; "bid 0.4 BTC, 61,500 limit" is a limit order at 61500, never one sent at
+    market; a number in its sentence with no place in the order is asked about."""
+    said = [t for t in (read_trade(c) for c in acting_clauses(words)) if t is not None]
+    if len(said) > 1:
+        return Intent(kind="clarify", question=ONE_ORDER)
     sentence = next((s for s in instructing_sentences(words) if command in s), None)
-    if sentence is None:
-        return Intent(kind="trade", **trade.model_dump())
-    others = (read_trade(c) for c in own_words(sentence).commands() if c != command)
-    accounted = {Decimal(str(trade.quantity))} | {
-        Decimal(str(n)) for t in others if isinstance(t, TradePhrase)
-        for n in (t.quantity, t.limit_price) if n is not None
-    }  # fmt: skip
-    if not numbers_in_text(sentence) - accounted:
+    placed = {Decimal(str(n)) for n in (trade.quantity, trade.limit_price) if n is not None}
+    if sentence is None or not numbers_in_text(sentence) - placed:
         return Intent(kind="trade", **trade.model_dump())
     slots = read_sentence_order(sentence)
     if (
-        slots is not None
+        trade.limit_price is None
+        and slots is not None
         and slots.kind == "trade"
         and (slots.side, slots.quantity) == (trade.side, trade.quantity)
         and slots.limit_price is not None
     ):
         return Intent(kind="trade", **trade.model_dump() | {"limit_price": slots.limit_price})
+    if trade.limit_price is not None or len(set(named_bases(sentence))) > 1:
+        return Intent(kind="clarify", question=ONE_ORDER)
     return Intent(
         kind="clarify",
         question=f"Is the other number a price? Write the order as '{trade.side} "

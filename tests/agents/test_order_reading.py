@@ -14,7 +14,7 @@ from graph.instrument_names import named_bases, names_base
 from graph.intent_guard import admit
 from graph.intents import Intent
 from graph.numbers import numbers_in_text, parse_number
-from graph.order_slots import read_order
+from graph.order_slots import ONE_ORDER, read_order
 from graph.rule_router import RuleRouter
 
 route = RuleRouter().route
@@ -189,3 +189,20 @@ def test_a_negated_or_general_action_is_not_read_as_one(text: str, kind: str):
 def test_a_promotion_goes_to_the_stage_it_is_moved_to():
     intent = route("the GOOG mean-reversion strat has done a month on paper, move it to live")
     assert (intent.kind, intent.stage, intent.strategy) == ("promote", "live", "mean_reversion")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "buy 0.5 BTC then sell 0.2 ETH",
+        "buy 0.3 BTC or 0.5 ETH",
+        "buy 1 BTC at 3000 and 2 ETH",
+        "buy 1 BTC. sell 2 ETH.",
+    ],
+)
+def test_a_request_with_two_orders_is_asked_about_never_half_sent(text: str):
+    rules = route(text)
+    assert (rules.kind, rules.question) == ("clarify", ONE_ORDER)
+    # A model that picks one of them is not followed either: the other would be dropped.
+    first = Intent(kind="trade", side="buy", quantity=0.5, symbol="BTC", router="llm")
+    assert admit(first, text, rules).kind == "clarify"
