@@ -205,11 +205,10 @@ def cancel_open(desk: Desk, symbol: str | None = None) -> Command[Literal["appro
         venue_symbol = (found.venue, found.symbol)
     canceled = []
     for order_id in desk.gateway.open_orders():
-        order = desk.gateway.order(order_id)
-        if venue_symbol is not None and (
-            order is None or (order.venue_id, order.symbol) != venue_symbol
-        ):
-            continue  # an order of another instrument (or one it cannot see) stays
+        if venue_symbol is not None:
+            order = desk.gateway.order(order_id)
+            if order is None or (order.venue_id, order.symbol) != venue_symbol:
+                continue  # an order of another instrument (or one it cannot see) stays
         desk.gateway.cancel(order_id)
         canceled.append(str(order_id))
     where = f" in {symbol}" if symbol else ""

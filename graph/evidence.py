@@ -6,17 +6,15 @@ quantity, price, share, instrument or side that is not here was invented."""
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 
 from graph.instruction import Instruction
 from graph.instrument_names import names_base
 from graph.numbers import numbers_in_text
 from graph.trade_phrase import read_symbol, symbols_named
 
-_PERCENT = re.compile(
-    r"(?<![\w.])([0-9]{1,3}(?:\.[0-9]{1,4})?)\s*(?:%|percent\b|per\s+cent\b|pct\b)",
-    re.I | re.A,
-)
+PERCENT_FORM = r"(?P<pct>[0-9]{1,3}(?:\.[0-9]{1,4})?)\s*(?:%|percent\b|per\s+cent\b|pct\b)"
+"""A percentage as written ("10%", "4 per cent", "7 pct"): its number in group `pct`."""
+_PERCENT = re.compile(rf"(?<![\w.]){PERCENT_FORM}", re.I | re.A)
 _SHARE_WORDS: tuple[tuple[re.Pattern[str], float], ...] = (
     (re.compile(r"\bhalf\b|\b50/50\b", re.I), 0.5),
     (re.compile(r"\bthree[- ]quarters\b", re.I), 0.75),
@@ -73,14 +71,9 @@ ACT_WORDS: dict[str, re.Pattern[str]] = {
 }
 
 
-def numbers_written(text: str) -> set[Decimal]:
-    """The numbers written in `text` ("0.5", "61,500", "67k"; not percentages)."""
-    return numbers_in_text(text)
-
-
 def written(value: float, text: str) -> bool:
     """Whether `value` is one of the numbers written in `text`."""
-    return any(abs(float(n) - value) <= 1e-9 * max(1.0, abs(value)) for n in numbers_written(text))
+    return any(abs(float(n) - value) <= 1e-9 * max(1.0, abs(value)) for n in numbers_in_text(text))
 
 
 def shares_written(text: str) -> set[float]:
@@ -120,6 +113,12 @@ def as_named(symbol: str, text: str) -> str | None:
     return written_[0] if written_ else base_of(symbol)
 
 
+def negated(text: str) -> bool:
+    """Whether `text` holds a negation ("don't", "never", "no need", "without"...): an
+    instruction in it is not one."""
+    return _SENTENCE_NEGATED.search(text) is not None
+
+
 def acting_clauses(words: Instruction) -> list[str]:
     """The clauses that may instruct an action: instructions (lead-in removed) before the
     request first asks anything ("what is X? buy 1 BTC" instructs nothing, as for the
@@ -135,7 +134,7 @@ def acting_clauses(words: Instruction) -> list[str]:
         start = words.text.find(clause.text, at)
         at = max(at, start + len(clause.text)) if start >= 0 else at
         sentence = re.split(r"[.!?;\n]", words.text[: max(start, 0)])[-1]
-        if clause.command and not _SENTENCE_NEGATED.search(sentence + " " + clause.text):
+        if clause.command and not negated(sentence + " " + clause.text):
             found.append(clause.command)
     return found
 

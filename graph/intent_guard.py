@@ -30,7 +30,6 @@ from graph.evidence import (
     as_named,
     base_of,
     instructs,
-    numbers_written,
     share_written,
     written,
 )
@@ -38,6 +37,7 @@ from graph.instruction import Instruction, own_words
 from graph.instrument_names import named_bases
 from graph.intents import ACTING_KINDS as ACTING
 from graph.intents import Intent
+from graph.numbers import numbers_in_text
 from graph.order_slots import ONE_ORDER
 from graph.request_keywords import strategy_named
 from graph.trade_phrase import TradePhrase, read_symbol, read_trade
@@ -70,7 +70,7 @@ def _order(proposed: Intent, words: Instruction) -> Intent:
     if (
         proposed.quantity is not None
         and proposed.quantity == proposed.limit_price
-        and sum(1 for n in numbers_written(text) if float(n) == proposed.quantity) < 2
+        and sum(1 for n in numbers_in_text(text) if float(n) == proposed.quantity) < 2
     ):
         return clarify(
             "Is that number the quantity or the price? Write both, e.g. 'buy 1 ETH at 3000'."

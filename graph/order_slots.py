@@ -15,15 +15,14 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from graph.evidence import shares_written
+from graph.evidence import PERCENT_FORM, negated, shares_written
 from graph.instruction import Instruction, is_question
 from graph.instrument_names import mentions, named_bases
 from graph.intents import Intent
 from graph.numbers import NUMBER_IN_TEXT, numbers_in_text, parse_number
 from graph.trade_phrase import symbols_named
 
-_BARE = NUMBER_IN_TEXT.pattern.removeprefix(r"(?<![\w.,$])")
-_NUM = rf"(?<![\w.,$]){_BARE}"  # not the tail of "1,5" or of a word
+_NUM = NUMBER_IN_TEXT.pattern  # never the tail of "1,5" or of a word
 _JARGON = (
     (re.compile(r"\blift(?:ing)?\s+(?:the\s+)?(?:offers?|ask|offer\s+on)\b", re.I), " buy "),
     (re.compile(r"\bhit(?:ting)?\s+(?:the\s+)?bids?\b", re.I), " sell "),
@@ -46,9 +45,8 @@ _CLOSE_PART = re.compile(
     r"\b(?:trim|cut|reduce|pare(?:\s+back)?|lighten(?:\s+up)?|bank|take\s+profits?)\b", re.I
 )
 _PARTIAL = re.compile(r"\b(?:some|part|partly|bit|little|portion|piece)\b", re.I)
-_PERCENT = r"(?P<pct>[0-9]{1,3}(?:\.[0-9]{1,4})?)\s*(?:%|percent\b|per\s+cent\b|pct\b)"
 _POOL = re.compile(
-    rf"{_PERCENT}\s+(?:of\s+)?(?:the\s+|our\s+|my\s+)?"
+    rf"{PERCENT_FORM}\s+(?:of\s+)?(?:the\s+|our\s+|my\s+)?"
     r"(?:account|equity|capital|fund|funds|nav|portfolio|book|aum|cash|money)\b",
     re.I | re.A,
 )
@@ -78,7 +76,7 @@ def instructing_sentences(words: Instruction) -> list[str]:
             continue
         if is_question(sentence):
             break
-        if not re.search(r"\b(?:don'?t|dont|do\s+not|never|not|no|hold\s+off)\b", sentence, re.I):
+        if not negated(sentence):
             found.append(sentence)
     return found
 
