@@ -34,12 +34,24 @@ _NUMBER = re.compile(
     re.I | re.A,
 )
 _PERCENT = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(?:%|percent\b|per cent\b|pct\b)", re.I | re.A)
+# A percentage in words ("seven percent") names its share as surely as "7%" does.
+_WORD_VALUES = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "fifteen": 15, "twenty": 20, "twenty-five": 25, "thirty": 30,
+    "forty": 40, "fifty": 50,
+}  # fmt: skip
+_WORD_PERCENT = re.compile(
+    rf"\b({'|'.join(sorted(_WORD_VALUES, key=len, reverse=True))})\s*(?:percent|per cent|pct)\b",
+    re.I,
+)
 _SHARES: tuple[tuple[re.Pattern[str], float], ...] = (
     (re.compile(r"\bthree[ -]quarters?\b", re.I), 0.75),
     (re.compile(r"\btwo[ -]thirds?\b", re.I), 2 / 3),
     (re.compile(r"\bhalf\b|\bhalve", re.I), 0.5),
     (re.compile(r"\bquarter\b", re.I), 0.25),
     (re.compile(r"\bthird\b", re.I), 1 / 3),
+    (re.compile(r"\bfifth\b", re.I), 0.2),
+    (re.compile(r"\btenth\b", re.I), 0.1),
     (re.compile(r"\b(all|entire|entirely|whole|everything|full|fully|completely)\b", re.I), 1.0),
 )
 # "close the BTC position" closes all of it; "close some BTC" does not say how much.
@@ -92,6 +104,7 @@ def shares_in(text: str, kind: str) -> list[float]:
     """The shares a text names: half, a quarter, 10%, all...; for a close with no share
     named, the whole holding."""
     found = [float(Decimal(m.group(1)) / 100) for m in _PERCENT.finditer(text)]
+    found += [_WORD_VALUES[m.group(1).lower()] / 100 for m in _WORD_PERCENT.finditer(text)]
     found += [value for pattern, value in _SHARES if pattern.search(text)]
     if kind == "close" and not found and _CLOSING.search(text) and not _PARTIAL.search(text):
         found.append(1.0)

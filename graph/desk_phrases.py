@@ -21,7 +21,7 @@ _HOLDING = (
 _NOW = r"(?:\s+(?:entirely|completely|fully|in\s+full|altogether|now|please|pls|asap|today))*"
 _RESUME = re.compile(
     r"^(?:resume|restart|re-?arm|un-?halt|re-?enable|reactivate|re-?activate"
-    r"|lift\s+the\s+(?:halt|kill\s*switch|(?:trading\s+)?(?:freeze|pause))"
+    r"|lift\s+the\s+(?:trading\s+)?(?:halt|kill\s*switch|freeze|pause)"
     r"|turn\s+(?:trading\s+)?back\s+on"
     r"|(?:start|get)\s+(?:trading|going)\s+again|back\s+to\s+(?:normal\s+)?trading"
     r"|unfreeze|un-?pause|end\s+the\s+(?:halt|freeze|pause)"
@@ -30,7 +30,7 @@ _RESUME = re.compile(
     r"\s+back\s+on|(?:disengage|disarm|release|reset)\s+the\s+kill[-\s]?switch"
     r"|(?:take|switch|turn)\s+(?:off\s+)?the\s+(?:halt|kill[-\s]?switch|freeze|pause)(?:\s+off)?"
     r"|(?:we|you)\s+can\s+(?:start\s+)?trad(?:e|ing)\s+again"
-    r"|let\s+(?:the\s+)?(?:strategies|algos?|desk|bots?)\s+trade(?:\s+again)?)\b",
+    r"|let\s+(?:the\s+)?(?:strategies|algos?|desk|bots?)\s+(?:trade|run)(?:\s+again)?)\b",
     re.I,
 )
 _FLATTEN = re.compile(
@@ -43,11 +43,14 @@ _FLATTEN = re.compile(
     r"|(?:take|move|put)\s+(?:us|the\s+book|everything)\s+(?:(?:in)?to|into)\s+(?:all\s+)?cash"
     r"|take\s+(?:everything|it\s+all|all\s+risk)\s+off(?:\s+the\s+table)?"
     r"|go\s+flat|get\s+(?:us\s+)?(?:to\s+)?flat|take\s+(?:us|the\s+book)\s+(?:to\s+)?flat"
+    r"|(?:i|we)\s+(?:want|need)\s+(?:us|the\s+book)\s+(?:to\s+be\s+)?flat\b"
     r"|square\s+(?:up|everything|the\s+book|off\s+(?:everything|all|the\s+(?:whole\s+)?book))"
     r"|(?:close|liquidate|exit|unwind|dump|sell)\s+(?:out\s+)?"
     r"(?:(?:of\s+)?(?:all|every|each|everything|the\s+whole|the\s+entire|our|my|the)\s*)+"
     r"(?:positions?|holdings?|book|portfolio|of\s+it)?(?:\s*we\s+(?:hold|have|own))?"
-    r"(?:\s+(?:please|pls|now|asap))?\s*$)",
+    r"(?:\s+(?:please|pls|now|asap))?"
+    r"(?:\s+(?:before|by|into|ahead\s+of)\s+(?:the\s+)?(?:close|weekend|eod|end\s+of\s+(?:the\s+)?"
+    r"day|tonight))?\s*$)",
     re.I,
 )
 _CANCEL = re.compile(
@@ -67,7 +70,7 @@ _SHARE = (
     r"|all|everything|[0-9]{1,3}(?:\.[0-9]{1,4})?\s*(?:%|percent|pct))"
 )
 _CLOSE = re.compile(
-    rf"^{_CLOSE_VERB}\s+(?:by\s+)?(?P<share>{_SHARE})?\s*{_OUR}(?P<what>[a-z][\w/:.-]*){_HOLDING}"
+    rf"^{_CLOSE_VERB}\s+(?:by\s+)?(?:(?P<share>{_SHARE})\s+(?:of\s+)?)?\s*{_OUR}(?P<what>[a-z][\w/:.-]*){_HOLDING}"
     r"(?:\s+(?:by|down\s+by)\s+(?P<by>"
     + _SHARE
     + r"))?\s*(?:position|holding)?"

@@ -14,7 +14,7 @@ from graph.trade_phrase import TradePhrase, read_trade
 # A halt instruction opens its clause (after a lead-in such as "please" or "now"). The
 # bare nouns ("kill switch", "stop") count only alone or with "now"/"immediately", so
 # "kill switch status" is not a halt.
-_NOW = r"(?:\s+(?:now|immediately|please|pls|asap|at\s+once|right\s+now|on))?\s*$"
+_NOW = r"(?:\s+(?:now|immediately|please|pls|asap|at\s+once|right\s+now|on)){0,2}\s*$"
 _HALT = re.compile(
     r"^(?:halt\b"
     r"|stop(?:\s+all)?\s+(?:trading|everything|orders)\b"
@@ -32,7 +32,8 @@ _HALT = re.compile(
     r"|emergency\s+stop\b"
     r"|shut\s+(?:it\s+|everything\s+|trading\s+|the\s+desk\s+)?(?:all\s+)?down\b"
     r"|(?:freeze|pause|suspend|cease|stop)\s+(?:all\s+)?(?:the\s+)?"
-    r"(?:trading|orders|order\s+flow|everything|the\s+desk|activity|all\s+activity)\b"
+    r"(?:trading|orders|order\s+flow|everything|the\s+desk|activity|all\s+activity|algos?|bots?"
+    r"|strategies)\b"
     r"|pull\s+the\s+plug\b"
     r"|(?:stop|halt|freeze)\s+(?:all\s+)?(?:new\s+)?(?:orders|trades|trading\s+activity)\b"
     r"|no\s+(?:more|new)\s+(?:trading|orders|trades)\b(?!\s+(?:on|in|for)\s)"

@@ -66,12 +66,17 @@ _CLAUSE_BREAK = re.compile(
 # Words that lead into an instruction without changing it ("please halt", "ok, buy").
 LEAD_IN = re.compile(
     r"^(?:(?:please|pls|now|ok|okay|oh|also|then|and|just|so|hey|right|yes|urgent|urgently|"
-    r"emergency|immediately|go ahead and|can you|could you|would you|will you|"
+    r"emergency|immediately|go ahead and|can you|could you|would you|will you|can we|could we|"
     r"i want you to|i need you to|i want to|i'd like to|we need to|need to|we must|you must|"
     r"i think we should|i think you should|we should|you should|let's|lets|time to)\b[\s,!]*)*",
     re.I | re.A,
 )
-_POLITE = re.compile(r"^(?:please\s+)?(?:can|could|would|will)\s+you\b", re.I | re.A)
+# "can we halve our BTC?" asks the desk to act, as "can you" does.
+_POLITE = re.compile(
+    r"^(?:please\s+)?(?:(?:can|could|would|will)\s+you|(?:can|could)\s+we(?!\s+(?:afford|still"
+    r"|really|even|ever|expect|assume|say|know|be|not|get\s+away)\b))\b",
+    re.I | re.A,
+)
 _QUESTION = re.compile(
     r"^(?:what|what's|whats|who|whom|whose|when|where|why|how|is|isn't|are|aren't|was|"
     r"were|do|does|did|should|shall|has|have|had|am|may|might|can|could|would|"

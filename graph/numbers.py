@@ -15,7 +15,9 @@ _FRACTION = rf"(?:\.[0-9]{{1,{MAX_DIGITS}}})?"
 _TOKEN = re.compile(rf"\$?(?P<int>{_INTEGER})(?P<frac>{_FRACTION})(?P<k>[kK])?", re.A)
 # The same, found in running text: not inside a word, a longer number, or a percentage.
 NUMBER_IN_TEXT = re.compile(
-    rf"(?<![\w.,$])\$?{_INTEGER}{_FRACTION}[kK]?(?![\w%]|\.[0-9]|,[0-9])", re.A
+    rf"(?<![\w.,$])\$?{_INTEGER}{_FRACTION}[kK]?"
+    r"(?![\w%]|\.[0-9]|,[0-9]|\s*(?i:percent|per\s+cent|pct)\b)",
+    re.A,
 )
 
 

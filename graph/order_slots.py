@@ -37,7 +37,9 @@ _SELL = re.compile(
     rf"(?<!in\s)\b(?:sell|selling|go\s+short|short{_NOT_SIDE}|offer|dump|unload|offload)\b",
     re.I,
 )
-_ALLOCATE = re.compile(r"\b(?:put|allocate|invest|deploy|commit|add|spend)\b", re.I)
+_ALLOCATE = re.compile(
+    r"\b(?:put|allocate|invest|deploy|commit|add|spend|stick|get|move|park)\b", re.I
+)
 _CLOSE_ALL = re.compile(
     r"\b(?:close(?:\s+out)?|unwind|exit|liquidate|get\s+(?:us\s+)?out\s+of)\b", re.I
 )

@@ -35,7 +35,8 @@ KEYWORDS: tuple[tuple[IntentKind, re.Pattern[str]], ...] = (
         re.compile(
             r"\bping\b|\bis\s+(?:everything|it|the\s+\w+(?:\s+\w+)?)\s+"
             r"(?:up|running|responding|online|alive|down)\b"
-            r"|\b(?:infra\w*|health\s*-?checks?|healthcheck|the\s+stack|uptime|servers?)\b",
+            r"|\b(?:infra\w*|health\s*-?checks?|healthcheck|the\s+stack|uptime|servers?)\b"
+            r"|\b(?:services?|connections?|connectivity)\b.*\b(?:green|ok|okay|up|down|healthy)\b",
             re.I,
         ),
     ),
@@ -43,7 +44,7 @@ KEYWORDS: tuple[tuple[IntentKind, re.Pattern[str]], ...] = (
         "explain",
         re.compile(
             r"\b(explain|why|walk\s+me\s+through|reasoning|rationale|how\s+come)\b"
-            r"|\bwhat\s+made\s+(?:you|the\s+desk|it)\b",
+            r"|\bwhat\s+made\s+(?:you|it|the\s+(?:desk|system|bot|algo|model))\b|\bjustify\b",
             re.I,
         ),
     ),
@@ -62,7 +63,7 @@ KEYWORDS: tuple[tuple[IntentKind, re.Pattern[str]], ...] = (
         re.compile(
             r"\b(paper|live)\b.*\b(vs\.?|versus|against|compared?|match|track|line up|with)\b"
             r"|\b(backtests?|back-tests?)\b.*\b(vs\.?|versus|against|compared?|match|track)\b"
-            r"|\bdecay|\bperformance\b"
+            r"|\bdecay|\bperformance\b(?!\s+(?:report|review|summary|write[- ]?up))"
             r"|\brealis(?:ed|ing)\s+(?:performance|results?|returns?|sharpe|pnl|p&l)\b",
             re.I,
         ),
@@ -70,7 +71,7 @@ KEYWORDS: tuple[tuple[IntentKind, re.Pattern[str]], ...] = (
     (
         "backtest",
         re.compile(
-            r"\b(back-?test|sweep|walk[- ]?forward|wfo|grid|parameter|optimi[sz]e|tune"
+            r"\b(back-?test|sweep|walk[- ]?f(?:or)?w(?:ar)?d|wfo|grid|parameter|optimi[sz]e|tune"
             r"|out[- ]of[- ]sample|oos\b|walk\s+(?:it|them|this|that)\s+forward)",
             re.I,
         ),
@@ -87,7 +88,7 @@ KEYWORDS: tuple[tuple[IntentKind, re.Pattern[str]], ...] = (
     (
         "correlation",
         re.compile(
-            r"\b(correlat\w*|mov(?:e|es|ed|ing)\s+(?:in\s+)?(?:together|with|lockstep|sync)"
+            r"\b(correlat\w*|corrs?\b|mov(?:e|es|ed|ing)\s+(?:in\s+)?(?:together|with|lockstep|sync)"
             r"|lock-?step|co-?move\w*|co-?movement|diversif\w*)",
             re.I,
         ),
@@ -100,7 +101,10 @@ KEYWORDS: tuple[tuple[IntentKind, re.Pattern[str]], ...] = (
         "data",
         re.compile(r"\b(?:data\s+quality|quality\s+(?:report|check)|data\s+gaps?)\b", re.I),
     ),
-    ("report", re.compile(r"\b(report|summary|recap|write[- ]?up|briefing)\b", re.I)),
+    (
+        "report",
+        re.compile(r"\b(report|summary|recap|write[- ]?up|briefing|tear\s*-?sheets?)\b", re.I),
+    ),
     (
         "risk",
         re.compile(
@@ -117,7 +121,8 @@ KEYWORDS: tuple[tuple[IntentKind, re.Pattern[str]], ...] = (
             r"|green|red|carry|carrying|got\s+on)\b|\blong\b.*\bshort\b|\bup\b.*\bdown\b"
             r"|\bhow(?:'d|\s+did|\s+are|\s+have)\s+we\s+(?:do|doing|done)\b"
             r"|\b(?:are\s+we|we'?re|we\s+are)\s+(?:up|down)\b"
-            r"|\b(?:do|did)\s+we\b.*\b(?:have|hold|own|buy|sell|trade)",
+            r"|\b(?:do|did)\s+we\b.*\b(?:have|hold|own|buy|sell|trade)"
+            r"|\bhow\s+(?:big|large)\s+is\s+(?:the|our)\s+(?:long|short)\b",
             re.I,
         ),
     ),
@@ -126,7 +131,8 @@ KEYWORDS: tuple[tuple[IntentKind, re.Pattern[str]], ...] = (
         re.compile(
             r"\b(price|prices|priced|quote|trading\s+at|worth|cost|last\s+close|how\s+much\s+is"
             r"|where\s+is\s+\w+|where'?s\s+\w+|ticker)\b"
-            r"|\bwhat(?:'s|\s+is)\s+\S+\s+(?:at|trading|printing)\b|\blast\s*\?|\blast\s+print",
+            r"|\bwhat(?:'s|\s+is)\s+\S+\s+(?:at|trading|printing)\b|\blast\s*\?|\blast\s+print"
+            r"|\bpx\b|\bprinting\s+at\b|\bgoing\s+for\b",
             re.I,
         ),
     ),

@@ -1,9 +1,10 @@
-"""The routing tool the LLM is given: a tight grammar. Every field is required and
-nullable, so the model says "none" instead of leaving a field out; kinds, sides, strategies
-and instruments are enums of what the desk has (`OTHER` for an instrument it does not
-trade); quantities, prices and shares are positive and finite. With a named tool choice
-an OpenAI-compatible server constrains generation to this schema (llama.cpp compiles it to
-a grammar), and `RoutedIntent` validates it again here."""
+"""The routing tools the LLM is given, each a tight grammar: `RequestKind` (the kind, an enum
+with `unknown` first), then for a kind that takes details `RequestFields` with only that
+kind's fields. Every field is required and nullable, so the model says "none" instead of
+leaving a field out; sides, strategies and instruments are enums of what the desk has
+(`OTHER` for an instrument it does not trade); quantities, prices and shares are positive
+and finite. With a named tool choice an OpenAI-compatible server constrains generation to
+the schema (llama.cpp compiles it to a grammar), and `RoutedIntent` validates it again."""
 
 from __future__ import annotations
 
@@ -28,7 +29,18 @@ NULL_ROUTE: dict[str, Any] = {
     "symbol": None, "side": None, "quantity": None, "fraction": None, "limit_price": None,
     "strategy": None, "stage": None, "paper_trade": False,
 }  # fmt: skip
-TOOL_NAME = "RoutedIntent"
+KIND_TOOL = "RequestKind"
+FIELDS_TOOL = "RequestFields"
+# The details each kind takes; a kind not here takes none, and is one call.
+KIND_FIELDS: dict[str, tuple[str, ...]] = {
+    "positions": ("symbol",), "exposure": ("symbol",), "price": ("symbol",),
+    "correlation": ("symbol",), "cancel": ("symbol",),
+    "trade": ("symbol", "side", "quantity", "fraction", "limit_price"),
+    "close": ("symbol", "fraction"),
+    "research": ("symbol", "strategy", "paper_trade"),
+    "backtest": ("symbol", "strategy"),
+    "promote": ("symbol", "strategy", "stage"),
+}  # fmt: skip
 _ORDER_KINDS = ("trade", "close")
 _ORDER_FIELDS = frozenset({"side", "quantity", "fraction", "limit_price"})
 
@@ -50,6 +62,14 @@ def other_named(request: str) -> str | None:
 def desk_bases(instrument_ids: Iterable[str]) -> tuple[str, ...]:
     """The bare bases of the desk's instruments (bitstamp:BTC/USD -> BTC), sorted."""
     return tuple(sorted({base_of(i) for i in instrument_ids}))
+
+
+class KindAnswer(BaseModel):
+    """The first call's answer, validated."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: RoutedKind
 
 
 class RoutedIntent(BaseModel):
@@ -96,12 +116,9 @@ def _nullable(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"anyOf": [schema, {"type": "null"}], "description": description}
 
 
-def routing_tool(bases: tuple[str, ...]) -> dict[str, Any]:
-    """The tool's JSON schema (OpenAI function format, name and description included)."""
-    kinds = list(get_args(RoutedKind))
+def _fields(bases: tuple[str, ...]) -> dict[str, Any]:
     positive = {"type": "number", "exclusiveMinimum": 0}
-    properties: dict[str, Any] = {
-        "kind": {"type": "string", "enum": kinds, "description": "what the request asks for"},
+    return {
         "symbol": _nullable(
             {"type": "string", "enum": [*bases, OTHER]},
             f"the instrument the request names; {OTHER} if it is not one of these; null if none",
@@ -124,11 +141,38 @@ def routing_tool(bases: tuple[str, ...]) -> dict[str, Any]:
             "description": "true only when the request asks to paper-trade what research finds",
         },
     }
+
+
+def _tool(title: str, description: str, properties: dict[str, Any]) -> dict[str, Any]:
     return {
-        "title": TOOL_NAME,
-        "description": "The desk request, classified.",
+        "title": title,
+        "description": description,
         "type": "object",
         "properties": properties,
         "required": list(properties),
         "additionalProperties": False,
     }
+
+
+def kind_tool() -> dict[str, Any]:
+    """The first call's schema (OpenAI function format): the kind alone."""
+    kinds = list(get_args(RoutedKind))
+    kind = {"type": "string", "enum": kinds}
+    return _tool(KIND_TOOL, "The kind of desk request.", {"kind": kind})
+
+
+def fields_tool(kind: str, bases: tuple[str, ...]) -> dict[str, Any]:
+    """The second call's schema: the fields `kind` takes, each required and nullable."""
+    every = _fields(bases)
+    return _tool(
+        FIELDS_TOOL, f"The details of a {kind} request.", {f: every[f] for f in KIND_FIELDS[kind]}
+    )
+
+
+def routed(kind: str, fields: dict[str, Any]) -> RoutedIntent:
+    """A kind and the fields the second call gave, as one validated answer: a field left
+    out or one the kind does not take is invalid, as in the grammar."""
+    expected = set(KIND_FIELDS.get(kind, ()))
+    if set(fields) != expected:
+        raise ValueError(f"{FIELDS_TOOL} for {kind} takes {sorted(expected)}, got {sorted(fields)}")
+    return RoutedIntent.model_validate(NULL_ROUTE | fields | {"kind": kind})

@@ -132,12 +132,17 @@ def classify(words: Instruction) -> Intent:
     return Intent(kind="unknown")
 
 
+_STAGES = r"(live|paper|production|prod)"
+
+
 def _stage(lowered: str) -> Literal["paper", "live"] | None:
-    """Where a promotion goes: the stage it is moved to, else the one named."""
-    found = re.search(r"\b(?:on|in)?to\s+(live|paper)\b", lowered) or re.search(
-        r"\b(live|paper)\b", lowered
-    )
-    return None if found is None else "live" if found[1] == "live" else "paper"
+    """Where a promotion goes: the stage it is moved to ("take it live", "to production"),
+    else the one named."""
+    found = (
+        re.search(rf"\b(?:(?:on|in)?to|take\s+(?:it|this|that|them))\s+{_STAGES}\b", lowered)
+        or re.search(rf"\b{_STAGES}\b", lowered)
+    )  # fmt: skip
+    return None if found is None else "paper" if found[1] == "paper" else "live"
 
 
 def _not_negated(words: Instruction) -> list[str]:

@@ -97,6 +97,7 @@ _SELL_VERB = re.compile(
     r"|place\s+an?\s+(?:limit\s+|market\s+)?order\s+to\s+sell)\s+(?=\S)",
     re.I | re.A,
 )
+_PERCENT_WORDS = frozenset({"percent", "pct", "per"})
 _FILLER = frozenset({"shares", "share", "units", "unit", "coins", "coin", "of", "lots", "lot"})
 # Common names of the desk's instruments, read as their ticker.
 _NAMES = {"bitcoin": "BTC", "bitcoins": "BTC", "ether": "ETH", "ethereum": "ETH",
@@ -130,6 +131,8 @@ def read_trade(command: str) -> TradePhrase | Refusal | None:
     while len(rest) > 1 and rest[0].lower() in _FILLER:
         rest = rest[1:]
     token = rest[0].rstrip(_TRAILING) if rest else ""
+    if token.lower() in _PERCENT_WORDS:
+        return None  # "buy 5 percent of the fund in ETH": a share, read by graph/order_slots.py
     symbol = read_symbol(_NAMES.get(token.lower(), token))
     if isinstance(symbol, Refusal):
         return symbol

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 HERE = Path(__file__).parent
 
@@ -16,11 +16,20 @@ def load(name: str) -> tuple[str, str]:
     return first.removeprefix("version: ").strip(), rest.strip()
 
 
-def examples(name: str) -> list[tuple[str, dict[str, Any]]]:
-    """(request, answer) pairs of `prompts/<name>_examples.yaml`, in file order."""
+class Example(NamedTuple):
+    request: str
+    route: dict[str, Any]
+    turn: bool  # also shown as an earlier turn of the conversation
+
+
+def examples(name: str) -> list[Example]:
+    """The worked examples of `prompts/<name>_examples.yaml`, in file order."""
     import yaml
 
     raw = yaml.safe_load((HERE / f"{name}_examples.yaml").read_text(encoding="utf-8"))
     if not isinstance(raw, list):
         raise ValueError(f"prompts/{name}_examples.yaml must be a list of examples")
-    return [(str(item["request"]), dict(item["route"])) for item in raw]
+    return [
+        Example(str(item["request"]), dict(item["route"]), bool(item.get("turn", False)))
+        for item in raw
+    ]

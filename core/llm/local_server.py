@@ -31,8 +31,14 @@ DEFAULT_PORT = 8089
 # abandoned (the server finishes it anyway). One long wait beats three short ones.
 LOCAL_TIMEOUT_S = 120.0
 # The RAM prompt cache keeps evaluated prompts (the router's and agents' system prompts)
-# across requests that alternate between them; llama-cpp-python's default is 2 GiB.
-PROMPT_CACHE_BYTES = 1 << 30
+# across requests that alternate between them. llama-cpp-python counts an entry by its KV
+# state alone (about 12 MB for a 900-token prompt on the 0.5B), but each entry also copies
+# the logits of up to one batch of tokens (batch x 151,936 vocabulary x 4 bytes: 311 MB at
+# a batch of 512). Its default of 2 GiB held about 90 entries, 28 GB in fact, and the
+# kernel killed the server after a few dozen requests. A batch of 128 (78 MB) and 128 MiB
+# of counted state keep about ten entries, under 1 GB.
+PROMPT_CACHE_BYTES = 128 << 20
+DEFAULT_BATCH = 128
 
 
 def default_threads() -> int:
@@ -59,9 +65,10 @@ class ServeOptions(BaseModel):
     model: str = Field(default="qwen-0.5b", description="A known model name or a .gguf path.")
     port: int = Field(default=DEFAULT_PORT, ge=0, le=65535, description="0: a free port.")
     threads: int = Field(default_factory=default_threads, ge=1)
-    # The router prompt with its worked examples is about 3,600 tokens before the request.
+    # The router's prompts are under 1,000 tokens before the request; the rest is room for
+    # the agents' longer prompts (report facts, judge transcripts) and their answers.
     ctx: int = Field(default=8192, ge=256, description="Context window in tokens.")
-    batch: int = Field(default=512, ge=1, description="Prompt tokens evaluated per step.")
+    batch: int = Field(default=DEFAULT_BATCH, ge=1, description="Prompt tokens evaluated per step.")
     prompt_cache: bool = True
     ready_timeout_s: float = Field(default=180.0, gt=0)
 
@@ -168,6 +175,9 @@ def free_port() -> int:
 
 def _port_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        # As uvicorn binds: a port whose last connections linger in TIME_WAIT after a
+        # stop is free to serve again.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((HOST, port))
         except OSError:

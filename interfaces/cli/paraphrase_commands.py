@@ -50,12 +50,12 @@ def paraphrases(
         ),
     ] = False,
     which: Annotated[
-        Literal["main", "held-out", "held-out-2"],
+        Literal["main", "held-out", "held-out-2", "held-out-3"],
         typer.Option(
             "--set",
             help="Which set: main (evals/paraphrases.yaml, the rules were fitted to it), "
-            "held-out (the first blind set, since worked on), held-out-2 (the second blind "
-            "set, never tuned against).",
+            "held-out and held-out-2 (the first two blind sets, since worked on), held-out-3 "
+            "(the third blind set, never tuned against).",
         ),
     ] = "main",
     out: Annotated[

@@ -17,10 +17,17 @@ from core.settings import Settings
 from core.store import Store, TradeLog
 from core.telemetry import LLM_BUDGET_SPENT, LLM_TOKENS
 from graph.llm_router import LlmRouter
+from graph.routing_schema import KIND_FIELDS
 from graph.rule_router import RuleRouter
 from graph.session import DeskSession
-from tests.fakes.openai_compat import FakeOpenAI, routing_fields, serve_openai, tool_call_reply
-from tests.fakes.openai_compat import routing_args as said
+from tests.fakes.openai_compat import (
+    FakeOpenAI,
+    fields_reply,
+    kind_reply,
+    route_replies,
+    serve_openai,
+    tool_call_reply,
+)
 from tools.ingest.pipeline import ingest_bars
 
 
@@ -42,47 +49,76 @@ def router(fake: FakeOpenAI, tmp_path: Path, **extra: object) -> LlmRouter:
 
 
 def test_structured_output_is_used(fake: FakeOpenAI, tmp_path: Path):
-    fake.replies.append((200, tool_call_reply(said(kind="exposure"))))
+    fake.replies += route_replies("exposure")
     intent = router(fake, tmp_path).route("how exposed are we right now")
     assert (intent.kind, intent.router) == ("exposure", "llm")
-    sent = fake.requests[0]
-    tool = sent["tools"][0]["function"]
-    assert tool["name"] == "RoutedIntent"
-    assert sent["tool_choice"]["function"]["name"] == "RoutedIntent", "a named tool: a grammar"
-    # A tight grammar: every field required (nullable), unknown the first kind, the desk's
-    # own instruments and strategies as enums, numbers positive.
-    params = tool["parameters"]
-    assert set(params["required"]) == set(params["properties"])
-    assert params["properties"]["kind"]["enum"][0] == "unknown"
-    assert params["properties"]["symbol"]["anyOf"][0]["enum"] == ["BTC", "ETH", "GOOG", "OTHER"]
-    assert params["properties"]["quantity"]["anyOf"][0]["exclusiveMinimum"] == 0
-    assert sent["max_tokens"] == 120
-    assert sent["messages"][0]["content"].startswith("You route one request")
-    # The worked examples go as earlier turns, every one a valid answer, then the request.
-    examples = prompts.examples("router")
-    shown = sent["messages"][1:-1]
-    assert len(shown) == 2 * len(examples)
-    for (request, route), (asked, answered) in zip(
-        examples, zip(shown[::2], shown[1::2], strict=True), strict=True
-    ):
-        assert (asked["role"], asked["content"]) == ("user", request)
+    first, second = fake.requests
+    # The first call: the kind alone, a named tool (a grammar) with unknown the first kind.
+    tool = first["tools"][0]["function"]
+    assert tool["name"] == first["tool_choice"]["function"]["name"] == "RequestKind"
+    assert tool["parameters"]["properties"]["kind"]["enum"][0] == "unknown"
+    assert tool["parameters"]["required"] == ["kind"]
+    assert first["max_tokens"] == 120
+    assert first["messages"][0]["content"].startswith("You classify one request")
+    # The worked examples marked as turns go as earlier turns, each a valid kind.
+    turns = [e for e in prompts.examples("router") if e.turn]
+    shown = first["messages"][1:-1]
+    assert len(shown) == 2 * len(turns) > 0
+    pairs = zip(shown[::2], shown[1::2], strict=True)
+    for example, (asked, answered) in zip(turns, pairs, strict=True):
+        assert (asked["role"], asked["content"]) == ("user", example.request)
         assert answered["role"] == "assistant"
-        assert json.loads(answered["content"]) == routing_fields() | route
-    assert sent["messages"][-1] == {"role": "user", "content": "how exposed are we right now"}
+        assert json.loads(answered["content"]) == {"kind": example.route["kind"]}
+    assert first["messages"][-1] == {"role": "user", "content": "how exposed are we right now"}
+    # The second call asks for that kind's fields alone: every one required (nullable), the
+    # desk's own instruments as an enum.
+    tool = second["tools"][0]["function"]
+    assert tool["name"] == second["tool_choice"]["function"]["name"] == "RequestFields"
+    params = tool["parameters"]
+    assert list(params["properties"]) == params["required"] == ["symbol"]
+    assert params["properties"]["symbol"]["anyOf"][0]["enum"] == ["BTC", "ETH", "GOOG", "OTHER"]
+    system = second["messages"][0]["content"]
+    assert "The request's kind is exposure" in system
+    assert second["messages"][-1] == first["messages"][-1]
     assert fake.headers[0]["authorization"] == "Bearer sk-test-not-real"
+
+
+def test_an_order_s_fields_are_a_tight_grammar_with_worked_examples(
+    fake: FakeOpenAI, tmp_path: Path
+):
+    fake.replies += route_replies("trade", side="buy", quantity=0.3, symbol="BTC")
+    intent = router(fake, tmp_path).route("buy 0.3 BTC")
+    assert (intent.kind, intent.side, intent.quantity, intent.symbol) == (
+        "trade",
+        "buy",
+        0.3,
+        "BTC",
+    )
+    params = fake.requests[1]["tools"][0]["function"]["parameters"]
+    assert params["required"] == list(KIND_FIELDS["trade"])
+    assert params["properties"]["quantity"]["anyOf"][0]["exclusiveMinimum"] == 0
+    assert params["properties"]["side"]["anyOf"][0]["enum"] == ["buy", "sell"]
+    system = fake.requests[1]["messages"][0]["content"]
+    # Every trade example is shown with exactly the trade's fields.
+    for request, route, _ in prompts.examples("router"):
+        if route["kind"] == "trade":
+            line = next(x for x in system.splitlines() if x.startswith(json.dumps(request)))
+            shown = json.loads(line.split(" -> ", 1)[1])
+            assert list(shown) == list(KIND_FIELDS["trade"])
+            assert all(shown[k] == v for k, v in route.items() if k != "kind")
 
 
 @pytest.mark.parametrize(
     "reply",
     [
-        (200, tool_call_reply("{not json")),
-        (200, tool_call_reply(said(kind="transfer_funds"))),
-        (200, tool_call_reply(json.dumps({"kind": "trade", "symbol": "BTC"}))),
-        (200, tool_call_reply(said(kind="trade", side="buy", quantity=-5, symbol="BTC"))),
-        (200, tool_call_reply(said(kind="exposure"), name="place_order")),
-        (200, tool_call_reply(said(kind="exposure", symbol="DOGE"))),
-        (200, tool_call_reply(said(kind="trade", side="buy", quantity=1e400, symbol="BTC"))),
-        (500, {"error": {"message": "internal"}}),
+        [(200, tool_call_reply("{not json"))],
+        [kind_reply("transfer_funds")],
+        [kind_reply("trade"), (200, tool_call_reply('{"symbol": "BTC"}', name="RequestFields"))],
+        [kind_reply("trade"), fields_reply("trade", side="buy", quantity=-5, symbol="BTC")],
+        [(200, tool_call_reply('{"kind": "exposure"}', name="place_order"))],
+        [kind_reply("exposure"), fields_reply("exposure", symbol="DOGE")],
+        [kind_reply("trade"), fields_reply("trade", side="buy", quantity=1e400, symbol="BTC")],
+        [(500, {"error": {"message": "internal"}})],
     ],
     ids=[
         "bad-json",
@@ -96,28 +132,34 @@ def test_structured_output_is_used(fake: FakeOpenAI, tmp_path: Path):
     ],
 )
 def test_bad_model_output_falls_back_to_the_rules(fake: FakeOpenAI, tmp_path: Path, reply):
-    fake.replies += [reply, reply]
+    # The bad answer comes at the last call of the reply, and again on the retry.
+    fake.replies += [*reply, reply[-1]]
     llm = router(fake, tmp_path)
     intent = llm.route("what is our exposure?")
     assert (intent.kind, intent.router) == ("exposure", "rules")
     assert llm.last_error
-    if reply[0] != 200:
+    calls = len(reply)
+    if reply[-1][0] != 200:
         # A failed endpoint is not asked again: on a one-slot CPU server a retry queues
         # behind the generation it abandoned.
-        assert len(fake.requests) == 1
+        assert len(fake.requests) == calls
         assert intent.routed_by.startswith("rules (model skipped: attempt 1")
         return
-    assert len(fake.requests) == 2, "one retry, then the rules"
+    assert len(fake.requests) == calls + 1, "one retry, then the rules"
     # The fallback is said, with why the model was skipped.
     assert intent.routed_by.startswith("rules (model skipped: attempt 2")
-    retry = fake.requests[1]["messages"]
+    retry = fake.requests[-1]["messages"]
     # The retry tells the model what was wrong instead of asking the same again.
     assert retry[-1]["content"].startswith("Your last answer was invalid")
-    assert retry[:-1] == fake.requests[0]["messages"]
+    assert retry[:-1] == fake.requests[-2]["messages"]
+    # ...and offers the way out that call has: `unknown` for the kind, null for a field.
+    tool = fake.requests[-1]["tools"][0]["function"]["name"]
+    assert f"Call {tool} again" in retry[-1]["content"]
+    assert ("kind unknown" in retry[-1]["content"]) == (tool == "RequestKind")
 
 
 def test_helicone_headers_go_with_each_call(fake: FakeOpenAI, tmp_path: Path):
-    fake.replies.append((200, tool_call_reply(said(kind="health"))))
+    fake.replies.append(kind_reply("health"))
     llm = router(
         fake, tmp_path, helicone_api_key=SecretStr("hk-test"), helicone_base_url=fake.base_url
     )
@@ -131,7 +173,7 @@ def test_helicone_headers_go_with_each_call(fake: FakeOpenAI, tmp_path: Path):
 
 
 def test_the_token_budget_aborts_cleanly(fake: FakeOpenAI, tmp_path: Path):
-    fake.replies += [(200, tool_call_reply(said(kind="health"), tokens=500))] * 3
+    fake.replies += [kind_reply("health", tokens=500)] * 3
     llm = router(fake, tmp_path, llm_token_budget=400)
     tokens = LLM_TOKENS.labels("qwen2.5-coder-0.5b-instruct", "prompt")
     before = tokens._value.get()
@@ -148,8 +190,7 @@ def test_a_hostile_order_from_the_model_still_meets_the_gate(
     fake: FakeOpenAI, tmp_path: Path, store: Store, bitstamp_btc_raw: pd.DataFrame
 ):
     ingest_bars(store, bitstamp_btc_raw, source="crypto", calendar=SessionCalendar.CONTINUOUS)
-    hostile_reply = tool_call_reply(said(kind="trade", side="buy", quantity=1000, symbol="BTC"))
-    fake.replies += [(200, hostile_reply), (200, hostile_reply)]
+    fake.replies += route_replies("trade", side="buy", quantity=1000, symbol="BTC") * 2
     with DeskSession(settings(fake, tmp_path), store) as desk:
         turn = desk.ask("buy 1000 BTC now", "x")
         # Words that try to change the desk's rules are never acted on, whatever the model
@@ -209,24 +250,25 @@ def test_the_model_is_held_to_the_users_own_words(
     kind: str,
     paper_trade: bool,
 ):
-    fake.replies.append((200, tool_call_reply(said(**model_says))))
+    replies = route_replies(**model_says)  # type: ignore[arg-type]
+    fake.replies += replies
     intent = router(fake, tmp_path).route(request_text)
     assert (intent.kind, intent.paper_trade) == (kind, paper_trade)
-    assert len(fake.requests) == 1, "the model answered; the guard, not a retry, decided"
+    assert len(fake.requests) == len(replies), "the model answered; the guard, not a retry, decided"
 
 
 def test_the_model_may_read_a_trade_the_rules_do_not(fake: FakeOpenAI, tmp_path: Path):
     """A trade instruction in the user's words that does not open the request goes to the
     gate when the model reads it exactly; a quantity the model invents does not."""
     asked = {"kind": "trade", "side": "buy", "quantity": 0.5, "symbol": "BTC"}
-    fake.replies.append((200, tool_call_reply(said(**asked))))
+    fake.replies += route_replies(**asked)  # type: ignore[arg-type]
     llm = router(fake, tmp_path)
     intent = llm.route("thanks for the report, and buy 0.5 BTC")
     assert (intent.kind, intent.side, intent.quantity, intent.symbol, intent.router) == (
         "trade", "buy", 0.5, "BTC", "llm",
     )  # fmt: skip
     invented = {"kind": "trade", "side": "buy", "quantity": 5, "symbol": "BTC"}
-    fake.replies.append((200, tool_call_reply(said(**invented))))
+    fake.replies += route_replies(**invented)  # type: ignore[arg-type]
     overruled = llm.route("thanks for the report, and buy 0.5 BTC")
     # The user's own order stands, never the model's 5: the rules' reading answers, and
     # the answer says the model was overruled.
@@ -235,7 +277,7 @@ def test_the_model_may_read_a_trade_the_rules_do_not(fake: FakeOpenAI, tmp_path:
 
 
 def test_every_answer_says_which_router_decided(fake: FakeOpenAI, tmp_path: Path, btc_store: Store):
-    fake.replies.append((200, tool_call_reply(said(kind="exposure"))))
+    fake.replies += route_replies("exposure")
     fake.replies += [(500, {"error": {"message": "internal"}})]
     with DeskSession(settings(fake, tmp_path), btc_store) as desk:
         assert desk.ask("how exposed are we?", "r").routed_by == "llm"
@@ -247,8 +289,8 @@ def test_every_answer_says_which_router_decided(fake: FakeOpenAI, tmp_path: Path
 def test_a_request_s_token_budget_is_its_own_and_running_out_is_counted(
     fake: FakeOpenAI, tmp_path: Path
 ):
-    invalid = (200, tool_call_reply(said(kind="transfer_funds"), tokens=500))
-    valid = (200, tool_call_reply(said(kind="health"), tokens=500))
+    invalid = kind_reply("transfer_funds", tokens=500)
+    valid = kind_reply("health", tokens=500)
     fake.replies += [invalid, valid]
     llm = router(fake, tmp_path, llm_request_token_budget=400)
     spent = LLM_BUDGET_SPENT.labels("qwen2.5-coder-0.5b-instruct", "request")

@@ -206,3 +206,59 @@ def test_a_request_with_two_orders_is_asked_about_never_half_sent(text: str):
     # A model that picks one of them is not followed either: the other would be dropped.
     first = Intent(kind="trade", side="buy", quantity=0.5, symbol="BTC", router="llm")
     assert admit(first, text, rules).kind == "clarify"
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("sol px?", "price"),
+        ("what's google printing at", "price"),
+        ("show the corr table for the book", "correlation"),
+        ("walk-fwd the breakout system on eth", "backtest"),
+        ("EOD tearsheet for the PMs", "report"),
+        ("draft this month's performance report", "report"),
+        ("are the broker connections ok?", "health"),
+        ("what made the bot sell eth?", "explain"),
+        ("how big is our long in btc?", "positions"),
+        ("kill switch on now, everything off", "halt"),
+        ("can we pause the algos for ten minutes", "halt"),
+        ("lift the trading halt please", "resume"),
+        ("let the algos run again", "resume"),
+        ("we want the book flat by the close", "flatten"),
+        ("close out the entire book before the weekend", "flatten"),
+    ],
+)
+def test_desk_words_name_what_is_asked(text: str, kind: str):
+    assert route(text).kind == kind
+
+
+def test_a_promotion_to_production_is_live():
+    intent = route("ETH breakout did a clean month on paper, take it live")
+    assert (intent.kind, intent.stage) == ("promote", "live")
+    assert route("graduate the ML signal on btc to prod").stage == "live"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("park 3 percent of NAV in sol", ("trade", "buy", "SOL", None, 0.03)),
+        ("buy 5 per cent of the fund in eth", ("trade", "buy", "ETH", None, 0.05)),
+        ("close out 25 pct of eth", ("close", None, "ETH", None, 0.25)),
+        ("can we buy 0.2 BTC?", ("trade", "buy", "BTC", 0.2, None)),
+    ],
+)
+def test_percentages_and_polite_requests_size_an_order(text: str, expected: tuple[object, ...]):
+    intent = route(text)
+    assert (intent.kind, intent.side, intent.symbol, intent.quantity, intent.fraction) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "can we afford to buy 1 BTC?",  # asks whether, not to
+        "buy 5 percent of the fund in eth at 3000",  # a share with a price: asked back
+    ],
+)
+def test_a_question_or_a_share_with_a_price_is_no_order(text: str):
+    assert route(text).kind != "trade"
+    assert numbers_in_text("5 percent, 7 pct and 2 per cent of it") == set()

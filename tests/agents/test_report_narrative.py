@@ -17,10 +17,9 @@ from core.store import Store
 from graph.session import DeskSession
 from tests.fakes.openai_compat import (
     FakeOpenAI,
-    routing_args,
+    kind_reply,
     serve_openai,
     text_reply,
-    tool_call_reply,
 )
 from tools.ingest.pipeline import ingest_bars
 
@@ -52,7 +51,7 @@ def llm_settings(fake: FakeOpenAI, tmp_path: Path) -> Settings:
     )  # fmt: skip
 
 
-ROUTED = (200, tool_call_reply(routing_args(kind="report")))
+ROUTED = kind_reply("report")
 
 
 def test_a_grounded_summary_is_used(loaded: Store, tmp_path: Path, fake: FakeOpenAI):

@@ -23,7 +23,7 @@ from evals.scenario import Scenario, ScenarioError, load_scenarios
 from evals.suite import ScenarioResult, run_suite
 from graph.intents import Intent
 from graph.rule_router import RuleRouter
-from tests.fakes.openai_compat import routing_args, serve_openai, tool_call_reply
+from tests.fakes.openai_compat import route_replies, serve_openai, tool_call_reply
 
 CATEGORIES = {"routing", "tool_use", "risk_compliance", "approval_escalation",
               "missing_or_stale_data", "prompt_injection", "grounding", "cost_budget"}  # fmt: skip
@@ -156,9 +156,9 @@ MODEL = "qwen2.5-coder-0.5b-instruct"
 SECRET = "sk-test-not-real"
 
 
-def route_reply(kind: str) -> dict:
-    """The routing tool's answer in the wire format: every field present, as the schema asks."""
-    return tool_call_reply(routing_args(kind=kind))
+def route_reply(kind: str) -> list[tuple[int, dict]]:
+    """The routing calls' answers in the wire format: every field present, as the schemas ask."""
+    return route_replies(kind)
 
 
 def llm_settings(tmp_path: Path, base_url: str) -> Settings:
@@ -185,7 +185,7 @@ def test_the_llm_router_records_a_cassette_per_scenario_and_replays_them_offline
     health = llm_scenario("llm-health", "health check", "monitor")
     root = tmp_path / "cassettes"
     with serve_openai() as fake:
-        fake.replies += [(200, route_reply("exposure")), (200, route_reply("health"))]
+        fake.replies += [*route_reply("exposure"), *route_reply("health")]
         config = llm_settings(tmp_path, fake.base_url)
         first = run_suite([exposure], config, "llm", cassette_mode="record", cassettes=root)
         folder = root / MODEL / prompts.load("router")[0]
@@ -195,7 +195,9 @@ def test_the_llm_router_records_a_cassette_per_scenario_and_replays_them_offline
     assert fake.headers[0]["authorization"] == f"Bearer {SECRET}"
     for recorded in (*first.results, *second.results):
         assert recorded.passed, failed_checks(recorded)
-        assert (recorded.tokens, recorded.routed_by) == (140, ["llm"])
+        assert recorded.routed_by == ["llm"]
+    # Exposure takes a field (two calls of 140 tokens), health none (one call).
+    assert [r.tokens for r in (*first.results, *second.results)] == [280, 140]
     assert sorted(p.name for p in folder.iterdir()) == [
         "llm-exposure.yaml",
         "llm-health.yaml",
@@ -220,10 +222,10 @@ def test_the_llm_router_records_a_cassette_per_scenario_and_replays_them_offline
     # settings, and every request the desk made was answered by them.
     replay = meta.settings(settings(tmp_path))
     replayed = run_suite([exposure, health], replay, "llm", cassette_mode="replay", cassettes=root)
-    for result in replayed.results:
+    for result, exchanges in zip(replayed.results, (2, 1), strict=True):
         assert result.passed, failed_checks(result)
         [cassette] = [c for c in result.checks if c.name == "cassette"]
-        assert cassette.detail.startswith("replayed 1 exchanges from")
+        assert cassette.detail.startswith(f"replayed {exchanges} exchanges from")
     assert replayed.results[0].trace == ["pm", "risk"]
     assert len(fake.requests) == asked
 
@@ -271,7 +273,7 @@ def test_the_llm_judge_scores_the_rubric_when_a_model_is_configured(
         "expect": {"rubric": "states gross and net exposure and the trading state"},
     })  # fmt: skip
     with serve_openai() as fake:
-        fake.replies.append((200, route_reply("exposure")))
+        fake.replies += route_reply("exposure")
         verdict = {"score": score, "reason": "says gross, net and state" if passed else "vague"}
         fake.replies.append((200, tool_call_reply(json.dumps(verdict), name="RubricScore")))
         suite = run_suite([scenario], llm_settings(tmp_path, fake.base_url), "llm")

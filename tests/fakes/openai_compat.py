@@ -9,10 +9,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 
+from graph.routing_schema import FIELDS_TOOL, KIND_FIELDS, KIND_TOOL
 from tests.fakes.loopback import send, serve
 
 
-def tool_call_reply(arguments: str, name: str = "RoutedIntent", tokens: int = 140) -> dict:
+def tool_call_reply(arguments: str, name: str = KIND_TOOL, tokens: int = 140) -> dict:
     """A chat completion whose message calls one tool with `arguments` (a JSON string,
     possibly malformed on purpose)."""
     return {
@@ -29,18 +30,24 @@ def tool_call_reply(arguments: str, name: str = "RoutedIntent", tokens: int = 14
     }  # fmt: skip
 
 
-ROUTING_FIELDS = ("symbol", "side", "quantity", "fraction", "limit_price", "strategy", "stage")
+def kind_reply(kind: str, tokens: int = 140) -> tuple[int, dict]:
+    """The router's first call answered: the kind alone (graph/routing_schema.py)."""
+    return 200, tool_call_reply(json.dumps({"kind": kind}), name=KIND_TOOL, tokens=tokens)
 
 
-def routing_fields() -> dict[str, object]:
-    """Every routing field as "nothing said"."""
-    return {name: None for name in ROUTING_FIELDS} | {"paper_trade": False}
+def fields_reply(kind: str, tokens: int = 140, **fields: object) -> tuple[int, dict]:
+    """The router's second call answered: every field `kind` takes, null (paper_trade
+    false) unless given, as a model constrained by the tool's grammar writes it."""
+    every = {f: False if f == "paper_trade" else None for f in KIND_FIELDS[kind]}
+    return 200, tool_call_reply(json.dumps(every | fields), name=FIELDS_TOOL, tokens=tokens)
 
 
-def routing_args(**fields: object) -> str:
-    """A complete routing answer (graph/routing_schema.py): every field present, null
-    unless given, as a model constrained by the tool's grammar writes it."""
-    return json.dumps({name: None for name in ROUTING_FIELDS} | {"paper_trade": False} | fields)
+def route_replies(kind: str, tokens: int = 140, **fields: object) -> list[tuple[int, dict]]:
+    """A model's whole reading of one request: the kind, then its fields if it takes any."""
+    replies = [kind_reply(kind, tokens)]
+    if kind in KIND_FIELDS:
+        replies.append(fields_reply(kind, tokens, **fields))
+    return replies
 
 
 def text_reply(content: str, tokens: int = 200) -> dict:

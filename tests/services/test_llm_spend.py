@@ -14,7 +14,7 @@ from pydantic import SecretStr
 from core.bus import Alert, Bus, Keys, LlmUsage
 from core.settings import Settings
 from interfaces.server import Server, build
-from tests.fakes.openai_compat import FakeOpenAI, routing_args, serve_openai, tool_call_reply
+from tests.fakes.openai_compat import FakeOpenAI, kind_reply, serve_openai
 from tests.services.conftest import state, wait_for
 
 
@@ -42,8 +42,9 @@ def test_the_served_desks_llm_spend_reaches_the_monitor(served, peer: Bus):
     state(peer)
 
     # 120 prompt + 20 completion tokens at gpt-4o-mini's price: 3.0e-05 USD.
-    fake.replies.append((200, tool_call_reply(routing_args(kind="exposure"))))
-    server.host.ask("how exposed are we right now", "llm-1")
+    # A kind that takes no fields: one routing call.
+    fake.replies.append(kind_reply("health"))
+    server.host.ask("are the desk's services up?", "llm-1")
     assert len(fake.requests) >= 1
     wait_for(lambda: len(usage) >= 1, 5)
     first = usage[0]
@@ -53,8 +54,8 @@ def test_the_served_desks_llm_spend_reaches_the_monitor(served, peer: Bus):
     # One call is under the 4e-05 USD an hour limit; a second passes it.
     time.sleep(0.5)  # ten monitor ticks
     assert not any("LLM spend" in a.text for a in alerts)
-    fake.replies.append((200, tool_call_reply(routing_args(kind="exposure"))))
-    server.host.ask("how exposed are we now", "llm-2")
+    fake.replies.append(kind_reply("health"))
+    server.host.ask("are the services up now?", "llm-2")
     wait_for(lambda: any("LLM spend" in a.text for a in alerts), 5)
     alert = next(a for a in alerts if "LLM spend" in a.text)
     assert (alert.severity, alert.source) == ("warning", "monitor")
