@@ -9,10 +9,10 @@ import re
 
 from graph.instruction import Instruction
 from graph.instrument_names import names_base
-from graph.numbers import numbers_in_text
+from graph.numbers import PERCENT_WORD, numbers_in_text
 from graph.trade_phrase import read_symbol, symbols_named
 
-PERCENT_FORM = r"(?P<pct>[0-9]{1,3}(?:\.[0-9]{1,4})?)\s*(?:%|percent\b|per\s+cent\b|pct\b)"
+PERCENT_FORM = rf"(?P<pct>[0-9]{{1,3}}(?:\.[0-9]{{1,4}})?)\s*(?:%|{PERCENT_WORD})"
 """A percentage as written ("10%", "4 per cent", "7 pct"): its number in group `pct`."""
 _PERCENT = re.compile(rf"(?<![\w.]){PERCENT_FORM}", re.I | re.A)
 _SHARE_WORDS: tuple[tuple[re.Pattern[str], float], ...] = (

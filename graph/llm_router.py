@@ -93,6 +93,7 @@ class LlmRouter:
             ])
             for kind in KIND_FIELDS
         }  # fmt: skip
+        self.fields_tools = {kind: fields_tool(kind, self.bases) for kind in KIND_FIELDS}
         self.kind_tool = kind_tool()
         self.budget = TokenBudget(
             settings.llm_token_budget,
@@ -152,7 +153,7 @@ class LlmRouter:
         if kind not in KIND_FIELDS:
             return routed(kind, {}).intent(text, self.bases)
         return self._call(
-            self.fields_prompts[kind], text, fields_tool(kind, self.bases), "/pm/route/fields",
+            self.fields_prompts[kind], text, self.fields_tools[kind], "/pm/route/fields",
             lambda raw: routed(kind, raw).intent(text, self.bases),
         )  # fmt: skip
 

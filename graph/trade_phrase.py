@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict
 
 from graph.instruction import LEAD_IN
 from graph.intents import Refusal, RefusedPart
-from graph.numbers import MAX_DIGITS, parse_number
+from graph.numbers import MAX_DIGITS, PERCENT_WORD, parse_number
 
 MAX_SYMBOL = 32  # as graph.intents.Intent.symbol
 _SIDE = re.compile(r"(buy|sell)\s+(\S+)(.*)", re.I | re.A | re.S)
@@ -97,7 +97,6 @@ _SELL_VERB = re.compile(
     r"|place\s+an?\s+(?:limit\s+|market\s+)?order\s+to\s+sell)\s+(?=\S)",
     re.I | re.A,
 )
-_PERCENT_WORDS = frozenset({"percent", "pct", "per"})
 _FILLER = frozenset({"shares", "share", "units", "unit", "coins", "coin", "of", "lots", "lot"})
 # Common names of the desk's instruments, read as their ticker.
 _NAMES = {"bitcoin": "BTC", "bitcoins": "BTC", "ether": "ETH", "ethereum": "ETH",
@@ -131,7 +130,7 @@ def read_trade(command: str) -> TradePhrase | Refusal | None:
     while len(rest) > 1 and rest[0].lower() in _FILLER:
         rest = rest[1:]
     token = rest[0].rstrip(_TRAILING) if rest else ""
-    if token.lower() in _PERCENT_WORDS:
+    if re.match(PERCENT_WORD, " ".join(rest), re.I):
         return None  # "buy 5 percent of the fund in ETH": a share, read by graph/order_slots.py
     symbol = read_symbol(_NAMES.get(token.lower(), token))
     if isinstance(symbol, Refusal):

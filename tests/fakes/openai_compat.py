@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 
-from graph.routing_schema import FIELDS_TOOL, KIND_FIELDS, KIND_TOOL
+from graph.routing_schema import FIELDS_TOOL, KIND_FIELDS, KIND_TOOL, NULL_ROUTE
 from tests.fakes.loopback import send, serve
 
 
@@ -38,7 +38,7 @@ def kind_reply(kind: str, tokens: int = 140) -> tuple[int, dict]:
 def fields_reply(kind: str, tokens: int = 140, **fields: object) -> tuple[int, dict]:
     """The router's second call answered: every field `kind` takes, null (paper_trade
     false) unless given, as a model constrained by the tool's grammar writes it."""
-    every = {f: False if f == "paper_trade" else None for f in KIND_FIELDS[kind]}
+    every = {f: NULL_ROUTE[f] for f in KIND_FIELDS[kind]}
     return 200, tool_call_reply(json.dumps(every | fields), name=FIELDS_TOOL, tokens=tokens)
 
 
