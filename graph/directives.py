@@ -16,7 +16,8 @@ from graph.trade_phrase import TradePhrase, read_trade
 # "kill switch status" is not a halt.
 _NOW = r"(?:\s+(?:now|immediately|please|pls|asap|at\s+once|right\s+now|on)){0,2}\s*$"
 _HALT = re.compile(
-    r"^(?:halt\b"
+    # "halt's over" speaks of a halt; it does not order one.
+    r"^(?:halt\b(?!['\u2019]s\b)"
     r"|stop(?:\s+all)?\s+(?:trading|everything|orders)\b"
     rf"|stop(?:\s+(?:it|all|everything))?{_NOW}"
     rf"|(?:big\s+red\s+button|kill[-\s]?switch){_NOW}"

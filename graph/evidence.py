@@ -22,11 +22,10 @@ _SHARE_WORDS: tuple[tuple[re.Pattern[str], float], ...] = (
     (re.compile(r"\b(?:a\s+)?third\b", re.I), 1 / 3),
     (re.compile(r"\btwo[- ]thirds\b", re.I), 2 / 3),
     (re.compile(r"\btenth\b", re.I), 0.1),
-    (
-        re.compile(r"\b(?:all|entire|entirely|whole|everything|fully|full|completely|out)\b", re.I),
-        1.0,
-    ),
+    (re.compile(r"\b(?:all|entire|entirely|whole|everything|fully|full|completely)\b", re.I), 1.0),
 )
+# "get out of ETH" is the whole holding, but "scale out of three quarters" is not.
+_OUT = re.compile(r"\bout\b", re.I)
 _NEGATION = (
     r"(?:don'?t|dont|do\s+not|never|no\s+need|not\b|hold\s+off|no\b|avoid|without"
     r"|under\s+no\s+circumstances|stop\s+asking)"
@@ -83,6 +82,8 @@ def shares_written(text: str) -> set[float]:
         value = float(m.group(1)) / 100
         if 0 < value <= 1:
             found.add(value)
+    if not found and _OUT.search(text):
+        found.add(1.0)
     return found
 
 

@@ -1,6 +1,6 @@
 """The user's own instruction in a request: the only text the desk may act on.
 
-A request can carry material that is not the user's instruction: an HTML comment, a code
+A request can carry material that is not the user's instruction: an HTML or C comment, a code
 fence, a quotation, a line attributed to another speaker ("assistant:", "system:"), or
 bracketed text. It is set aside here, before anything is classified, so a trade, a halt or
 a promotion hidden in it is never obeyed. What remains is split into clauses; a clause is
@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict
 # ([INST]...[/INST], <system>...</system>) counts only when closed, else just the tag goes.
 _EMBEDDED: tuple[re.Pattern[str], ...] = (
     re.compile(r"<!--.*?(?:-->|\Z)", re.S),
+    re.compile(r"/\*.*?(?:\*/|\Z)", re.S),
     re.compile(r"```.*?(?:```|\Z)", re.S),
     # Chat-template markup: [INST] ... [/INST], <<SYS>> ... <</SYS>>, <|im_start|> ... <|im_end|>
     re.compile(r"\[(\w+)\].*?\[/\1\]", re.S),

@@ -6,20 +6,22 @@ Two steps: first the user's own instruction is taken out of the request (embedde
 set aside, graph/instruction.py), then it is classified. A halt instructed anywhere in it
 wins; a trade or an instruction about the book must stand in an instruction clause before
 the request first asks anything (graph/evidence.py `acting_clauses`); everything else is
-read from keywords."""
+read from keywords and the learned kind reader (graph/kind_reader.py), which never gives
+an action."""
 
 from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, cast, get_args
 
 from graph.desk_phrases import read_desk_phrase, vague_order
 from graph.directives import instructs_halt, instructs_paper_trade
 from graph.evidence import acting_clauses
 from graph.instruction import Instruction, own_words
 from graph.instrument_names import named_bases
-from graph.intents import Intent, Refusal
+from graph.intents import ACTING_KINDS, Intent, IntentKind, Refusal, RoutedKind
+from graph.kind_reader import kind_reader
 from graph.numbers import numbers_in_text
 from graph.order_slots import ONE_ORDER, instructing_sentences, read_order, read_sentence_order
 from graph.request_keywords import (
@@ -113,24 +115,46 @@ def classify(words: Instruction) -> Intent:
     text = " ".join(kept)
     if not kept or GENERAL_QUESTION.match(kept[0]):
         return Intent(kind="unknown")
-    for kind, pattern in KEYWORDS:
-        if pattern.search(text):
-            lowered = text.lower()
-            # What to show is read from the kept clauses; what it is about may stand in a
-            # negated one ("I don't trust the momentum numbers on google. Walk it forward").
-            named = symbols_named(text) or named_bases(text)
-            named = named or symbols_named(words.text) or named_bases(words.text)
-            stage = _stage(lowered) if kind == "promote" else None
-            return Intent(
-                kind=kind,
-                symbol=named[0] if named else None,
-                strategy=strategy_named(lowered) or strategy_named(words.text),
-                dataset=next((d for d in DATASETS if d in lowered), None),
-                stage=stage,
-                paper_trade=kind in ("research", "backtest") and instructs_paper_trade(words),
-            )
-    return Intent(kind="unknown")
+    keyword = next((kind for kind, pattern in KEYWORDS if pattern.search(text)), None)
+    kind = _reading_kind(keyword, text)
+    if kind is None:
+        return Intent(kind="unknown")
+    lowered = text.lower()
+    # What to show is read from the kept clauses; what it is about may stand in a negated
+    # one ("I don't trust the momentum numbers on google. Walk it forward").
+    named = symbols_named(text) or named_bases(text)
+    named = named or symbols_named(words.text) or named_bases(words.text)
+    return Intent(
+        kind=kind,
+        symbol=named[0] if named else None,
+        strategy=strategy_named(lowered) or strategy_named(words.text),
+        dataset=next((d for d in DATASETS if d in lowered), None),
+        stage=_stage(lowered) if kind == "promote" else None,
+        paper_trade=kind in ("research", "backtest") and instructs_paper_trade(words),
+    )
 
+
+def _reading_kind(keyword: IntentKind | None, text: str) -> IntentKind | None:
+    """What a request that instructs no action asks to see. The learned reader
+    (graph/kind_reader.py) answers where no keyword does, unless the request is like none
+    of its labelled requests ("x"); where a keyword answers, the reader overrides it only
+    when sure. It never gives an acting kind, `unknown` or `clarify` (the reader is
+    trained on `clarify` labels but only the grammar asks back)."""
+    guess = kind_reader().read(text)
+    if guess.kind in READING_KINDS and (
+        guess.margin >= READER_MARGIN if keyword else guess.likeness >= READER_LIKENESS
+    ):
+        return cast(IntentKind, guess.kind)
+    return keyword
+
+
+READING_KINDS = frozenset(get_args(RoutedKind)) - ACTING_KINDS - {"unknown"}
+# Both chosen on the development sets, with the reader trained without the set measured:
+# held-out-2 and held-out-3 together read 270 of 310 right with keywords alone (and the
+# reader only where none answers), 276 with these, the best of margins 0 to 1 and
+# likenesses 0 to 0.35.
+READER_MARGIN = 0.5
+READER_LIKENESS = 0.3
 
 _STAGES = r"(live|paper|production|prod)"
 

@@ -105,7 +105,9 @@ _NAMES = {"bitcoin": "BTC", "bitcoins": "BTC", "ether": "ETH", "ethereum": "ETH"
 # "(and pay) no more than 2500".
 PRICE_CUE = re.compile(
     r"(?:^|\s)(?:at|@|limit(?:\s+price)?(?:\s+of)?|with\s+a\s+limit(?:\s+price)?\s+of"
-    r"|(?:pay\s+)?no\s+more\s+than|(?:for\s+)?no\s+less\s+than|at\s+most|at\s+least)"
+    r"|(?:pay\s+)?no\s+more\s+than|(?:for\s+)?no\s+less\s+than|at\s+most|at\s+least"
+    r"|no\s+(?:higher|lower)\s+than|(?:but\s+)?not\s+(?:above|over|below|under)"
+    r"|(?:do\s+not|don'?t)\s+(?:go|pay|sell)\s+(?:above|over|below|under))"
     r"(?:\s+|(?<=@))(?P<price>\S+)",
     re.I | re.A,
 )

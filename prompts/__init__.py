@@ -19,7 +19,6 @@ def load(name: str) -> tuple[str, str]:
 class Example(NamedTuple):
     request: str
     route: dict[str, Any]
-    turn: bool  # also shown as an earlier turn of the conversation
 
 
 def examples(name: str) -> list[Example]:
@@ -29,7 +28,4 @@ def examples(name: str) -> list[Example]:
     raw = yaml.safe_load((HERE / f"{name}_examples.yaml").read_text(encoding="utf-8"))
     if not isinstance(raw, list):
         raise ValueError(f"prompts/{name}_examples.yaml must be a list of examples")
-    return [
-        Example(str(item["request"]), dict(item["route"]), bool(item.get("turn", False)))
-        for item in raw
-    ]
+    return [Example(str(item["request"]), dict(item["route"])) for item in raw]

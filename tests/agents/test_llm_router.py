@@ -16,7 +16,8 @@ from core.models.market import SessionCalendar
 from core.settings import Settings
 from core.store import Store, TradeLog
 from core.telemetry import LLM_BUDGET_SPENT, LLM_TOKENS
-from graph.llm_router import LlmRouter
+from graph.kind_reader import kind_reader
+from graph.llm_router import NEAREST_TURNS, LlmRouter
 from graph.routing_schema import KIND_FIELDS
 from graph.rule_router import RuleRouter
 from graph.session import DeskSession
@@ -60,15 +61,20 @@ def test_structured_output_is_used(fake: FakeOpenAI, tmp_path: Path):
     assert tool["parameters"]["required"] == ["kind"]
     assert first["max_tokens"] == 120
     assert first["messages"][0]["content"].startswith("You classify one request")
-    # The worked examples marked as turns go as earlier turns, each a valid kind.
-    turns = [e for e in prompts.examples("router") if e.turn]
+    # The labelled requests most like this one go as earlier turns, most alike last, each
+    # answered with its kind (those the desk asks back about left out).
+    nearest = kind_reader().nearest(
+        "how exposed are we right now", NEAREST_TURNS, frozenset({"clarify"})
+    )
     shown = first["messages"][1:-1]
-    assert len(shown) == 2 * len(turns) > 0
+    assert len(shown) == 2 * NEAREST_TURNS
     pairs = zip(shown[::2], shown[1::2], strict=True)
-    for example, (asked, answered) in zip(turns, pairs, strict=True):
-        assert (asked["role"], asked["content"]) == ("user", example.request)
+    for (request, kind), (asked, answered) in zip(reversed(nearest), pairs, strict=True):
+        assert (asked["role"], asked["content"]) == ("user", request)
         assert answered["role"] == "assistant"
-        assert json.loads(answered["content"]) == {"kind": example.route["kind"]}
+        assert json.loads(answered["content"]) == {"kind": kind}
+    assert "exposure" in {kind for _, kind in nearest}
+    assert "clarify" not in {kind for _, kind in nearest}
     assert first["messages"][-1] == {"role": "user", "content": "how exposed are we right now"}
     # The second call asks for that kind's fields alone: every one required (nullable), the
     # desk's own instruments as an enum.
@@ -100,7 +106,7 @@ def test_an_order_s_fields_are_a_tight_grammar_with_worked_examples(
     assert params["properties"]["side"]["anyOf"][0]["enum"] == ["buy", "sell"]
     system = fake.requests[1]["messages"][0]["content"]
     # Every trade example is shown with exactly the trade's fields.
-    for request, route, _ in prompts.examples("router"):
+    for request, route in prompts.examples("router"):
         if route["kind"] == "trade":
             line = next(x for x in system.splitlines() if x.startswith(json.dumps(request)))
             shown = json.loads(line.split(" -> ", 1)[1])
@@ -229,12 +235,6 @@ def test_a_hostile_order_from_the_model_still_meets_the_gate(
         ),
         ("halt everything", {"kind": "exposure"}, "halt", False),
         (
-            "buy 0 BTC",
-            {"kind": "trade", "side": "buy", "quantity": 1, "symbol": "BTC"},
-            "refused",
-            False,
-        ),
-        (
             "find a momentum strategy for BTC and paper-trade it",
             {"kind": "research", "symbol": "BTC", "paper_trade": True},
             "research",
@@ -267,13 +267,49 @@ def test_the_model_may_read_a_trade_the_rules_do_not(fake: FakeOpenAI, tmp_path:
     assert (intent.kind, intent.side, intent.quantity, intent.symbol, intent.router) == (
         "trade", "buy", 0.5, "BTC", "llm",
     )  # fmt: skip
-    invented = {"kind": "trade", "side": "buy", "quantity": 5, "symbol": "BTC"}
-    fake.replies += route_replies(**invented)  # type: ignore[arg-type]
+    invented = route_replies("trade", side="buy", quantity=5, symbol="BTC")
+    fake.replies += [*invented, invented[-1]]
     overruled = llm.route("thanks for the report, and buy 0.5 BTC")
-    # The user's own order stands, never the model's 5: the rules' reading answers, and
-    # the answer says the model was overruled.
+    # The user's own order stands, never the model's 5: told so, the model wrote 5 again,
+    # and the rules' reading answers, saying why the model was skipped.
     assert (overruled.kind, overruled.quantity, overruled.router) == ("trade", 0.5, "rules")
-    assert "model overruled" in overruled.routed_by
+    assert "quantity 5 is not a number the request writes" in overruled.routed_by
+
+
+@pytest.mark.parametrize(
+    ("request_text", "first", "second", "told"),
+    [
+        ("buy 5 BTC", {"fraction": 0.05}, {"quantity": 5}, "5 is a number of units"),
+        ("buy 0.3 BTC", {"quantity": 3}, {"quantity": 0.3}, "quantity 3 is not a number"),
+        ("buy 1 BTC at 60000", {"quantity": 1, "limit_price": 6000},
+         {"quantity": 1, "limit_price": 60000}, "limit_price 6000 is not a number"),
+    ],
+)  # fmt: skip
+def test_a_number_the_request_does_not_write_is_sent_back_once(
+    fake: FakeOpenAI, tmp_path: Path, request_text: str, first: dict, second: dict, told: str
+):
+    """The model's number must be the request's own: the retry says which is not, and the
+    corrected answer is the model's decision."""
+    fake.replies += [
+        kind_reply("trade"),
+        fields_reply("trade", side="buy", symbol="BTC", **first),
+        fields_reply("trade", side="buy", symbol="BTC", **second),
+    ]
+    intent = router(fake, tmp_path).route(request_text)
+    assert (intent.kind, intent.router) == ("trade", "llm")
+    assert (intent.quantity, intent.limit_price) == (second["quantity"], second.get("limit_price"))
+    retry = fake.requests[-1]["messages"][-1]["content"]
+    assert retry.startswith("Your last answer was invalid")
+    assert told in retry
+
+
+def test_a_made_up_number_on_a_request_the_desk_refuses_stays_refused(
+    fake: FakeOpenAI, tmp_path: Path
+):
+    invented = route_replies("trade", side="buy", quantity=1, symbol="BTC")
+    fake.replies += [*invented, invented[-1]]
+    intent = router(fake, tmp_path).route("buy 0 BTC")
+    assert (intent.kind, intent.router) == ("refused", "rules")
 
 
 def test_every_answer_says_which_router_decided(fake: FakeOpenAI, tmp_path: Path, btc_store: Store):

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 
+from graph.evidence import shares_written
 from graph.instruction import own_words
 from graph.instrument_names import named_bases, names_base
 from graph.intent_guard import admit
@@ -58,6 +59,9 @@ def test_a_misspelt_long_name_is_the_instrument_a_short_one_is_not():
         ("20 GOOG, buy limit 165.25, good till cancelled", ("buy", 20.0, "GOOG", 165.25)),
         ("offer 0.15 btc at 67k", ("sell", 0.15, "BTC", 67000.0)),
         ("put on a 0.4 etherium short", ("sell", 0.4, "ETH", None)),
+        ("sell 0.25 btc, don't go below 64,000", ("sell", 0.25, "BTC", 64000.0)),
+        ("buy 2 eth, no higher than 3,100", ("buy", 2.0, "ETH", 3100.0)),
+        ("pick up 20 LTC but not above 84.5", ("buy", 20.0, "LTC", 84.5)),
     ],
 )
 def test_an_order_out_of_the_grammars_order_is_read(text: str, expected: tuple[object, ...]):
@@ -262,3 +266,16 @@ def test_percentages_and_polite_requests_size_an_order(text: str, expected: tupl
 def test_a_question_or_a_share_with_a_price_is_no_order(text: str):
     assert route(text).kind != "trade"
     assert numbers_in_text("5 percent, 7 pct and 2 per cent of it") == set()
+
+
+@pytest.mark.parametrize(
+    ("text", "shares"),
+    [
+        ("get out of our eth", {1.0}),
+        ("scale out of three quarters of our GOOG", {0.75}),  # not the whole of it too
+        ("get out of 30% of btc", {0.3}),
+        ("sell all of our ETH", {1.0}),
+    ],
+)
+def test_out_is_the_whole_holding_only_when_no_share_is_named(text: str, shares: set[float]):
+    assert shares_written(text) == shares
