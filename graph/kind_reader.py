@@ -23,13 +23,10 @@ from collections import Counter
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import yaml
-
-if TYPE_CHECKING:
-    from scipy.sparse import csr_matrix
 
 CORPUS_DIR = Path(__file__).resolve().parents[1] / "evals"
 CORPUS = (
@@ -48,9 +45,6 @@ class Labelled(NamedTuple):
 
 class KindGuess(NamedTuple):
     kind: str
-    score: float
-    """The kind's score: near 1 for a request like the labelled ones of that kind, near
-    -1 for one like none of them."""
     margin: float
     """How far the best kind's score stands above the second's."""
     likeness: float
@@ -77,7 +71,6 @@ class KindReader:
 
         if not labelled:
             raise ValueError("the kind reader needs labelled requests")
-        self._sparse = sparse
         self.labelled = list(labelled)
         docs = [features(item.text) for item in self.labelled]
         df = Counter(f for doc in docs for f in doc)
@@ -85,40 +78,32 @@ class KindReader:
         n = len(docs)
         self.idf = np.array([math.log((1 + n) / (1 + df[f])) + 1 for f in self.vocabulary])
         self.kinds = sorted({item.kind for item in self.labelled})
-        self.matrix = self._vectors(docs)
-        self.by_feature = self.matrix.tocsc()
+        rows = [self._weighted(doc) for doc in docs]
+        starts = np.cumsum([0, *(len(cols) for cols, _ in rows)])
+        matrix = sparse.csr_matrix(
+            (np.concatenate([v for _, v in rows]), np.concatenate([c for c, _ in rows]), starts),
+            shape=(n, len(self.vocabulary)),
+        )
+        self.by_feature = matrix.tocsc()
         targets = -np.ones((n, len(self.kinds)))
         for row, item in enumerate(self.labelled):
             targets[row, self.kinds.index(item.kind)] = 1.0
-        gram = (self.matrix @ self.matrix.T).toarray()
+        gram = (matrix @ matrix.T).toarray()
         self.dual = np.linalg.solve(gram + ridge * np.eye(n), targets)
 
-    def _vectors(self, docs: Sequence[Counter[str]]) -> csr_matrix:
-        rows: list[int] = []
-        cols: list[int] = []
-        values: list[float] = []
-        for row, doc in enumerate(docs):
-            for feature, count in doc.items():
-                col = self.vocabulary.get(feature)
-                if col is not None:
-                    rows.append(row)
-                    cols.append(col)
-                    values.append((1 + math.log(count)) * float(self.idf[col]))
-        shape = (len(docs), len(self.vocabulary))
-        matrix = self._sparse.csr_matrix((values, (rows, cols)), shape=shape)
-        norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
-        norms[norms == 0] = 1.0
-        return self._sparse.csr_matrix(self._sparse.diags(1.0 / norms) @ matrix)
+    def _weighted(self, doc: Counter[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The columns of a document's known features and their TF-IDF weights, scaled
+        to unit length: the one weighting for the labelled requests and a new one."""
+        found = [(self.vocabulary[f], c) for f, c in doc.items() if f in self.vocabulary]
+        cols = np.array([col for col, _ in found], dtype=np.int64)
+        values = (1 + np.log(np.array([c for _, c in found], dtype=float))) * self.idf[cols]
+        norm = np.linalg.norm(values)
+        return cols, values / norm if norm else values
 
     def _similarity(self, text: str) -> np.ndarray:
         """Cosine similarity of `text` to each labelled request: one sparse column slice,
         about 0.2 ms (a routed request pays it once or twice)."""
-        found = [(self.vocabulary[f], c) for f, c in features(text).items() if f in self.vocabulary]
-        if not found:
-            return np.zeros(len(self.labelled))
-        cols = np.array([col for col, _ in found])
-        values = (1 + np.log([count for _, count in found])) * self.idf[cols]
-        values /= np.linalg.norm(values)
+        cols, values = self._weighted(features(text))
         return np.asarray(self.by_feature[:, cols] @ values).ravel()
 
     def read(self, text: str) -> KindGuess:
@@ -127,9 +112,8 @@ class KindReader:
         scores = similarity @ self.dual
         first, second = np.argsort(-scores)[:2]
         return KindGuess(
-            self.kinds[first], float(scores[first]), float(scores[first] - scores[second]),
-            float(similarity.max()),
-        )  # fmt: skip
+            self.kinds[first], float(scores[first] - scores[second]), float(similarity.max())
+        )
 
     def nearest(
         self, text: str, count: int, leave_out: frozenset[str] = frozenset()
