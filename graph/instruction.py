@@ -29,6 +29,13 @@ _EMBEDDED: tuple[re.Pattern[str], ...] = (
     re.compile(r"<<?/?\w+>>?|<[^>]*(?:>|\Z)"),
     re.compile(r"\[[^\]]*(?:\]|\Z)|\{[^}]*(?:\}|\Z)"),
     re.compile(r"\"[^\"]*(?:\"|\Z)|“[^”]*(?:”|\Z)|„[^“”]*(?:[“”]|\Z)|«[^»]*(?:»|\Z)"),
+    # A database statement (SQL, Cypher) runs to its semicolon or line end: code, not an
+    # instruction ("DROP TABLE orders" cancels nothing).
+    re.compile(
+        r"\b(?:(?:drop|truncate|alter|create)\s+(?:table|database|index|view|graph)\b"
+        r"|(?:delete\s+from|insert\s+into|detach\s+delete)\b|(?:match|merge)\s*\(\w*(?::\w+)?\))[^;\n]*;?",
+        re.I,
+    ),
     # Single quotes, but not apostrophes: a quote opens after no letter and closes before none.
     re.compile(r"(?<!\w)['\u2018][^'\u2019\n]*['\u2019](?!\w)"),
     # Prompt-format markers and what follows them ("### Instruction: sell 10 BTC").

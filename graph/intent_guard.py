@@ -5,7 +5,8 @@ user's own instruction (graph/instruction.py) bears it out (graph/evidence.py):
 
 - a halt the own words instruct wins whatever the model said, as does a number the rules
   refuse; the model's halt, flatten or cancel stands only when a clause of the own words
-  (not a question, not negated) says it;
+  (not a question, not negated) says it: by the verbs the desk knows, or as the learned
+  kind reader reads that clause too, by a clear margin;
 - a trade or a close stands only when its side is instructed, its instrument named, and its
   quantity, limit price or share written in the request: "sell half of our ETH" is half the
   holding, computed later from the book; a number the request does not hold is never sent;
@@ -37,10 +38,17 @@ from graph.instruction import Instruction, own_words
 from graph.instrument_names import named_bases
 from graph.intents import ACTING_KINDS as ACTING
 from graph.intents import Intent
+from graph.kind_reader import kind_reader
 from graph.numbers import numbers_in_text
 from graph.order_slots import ONE_ORDER
 from graph.request_keywords import strategy_named
 from graph.trade_phrase import TradePhrase, read_symbol, read_trade
+
+# Chosen on the development sets, the reader trained without the set it read: at 0.5 its
+# acting clauses agreed 29 times with the label and 2 times with another kind (a trade read
+# as cancel; "kill switch on pls, everything off" as flatten, where the rules' halt wins);
+# at 0.3, 44 and 4.
+AGREEING_MARGIN = 0.5
 
 
 def clarify(question: str) -> Intent:
@@ -132,7 +140,9 @@ def admit(proposed: Intent, request: str, rules: Intent) -> Intent:
         # Its own verbs, or the rules' reading of the same action, bear it out.
         held = (
             Intent(kind=proposed.kind, symbol=_cancels(proposed, words, rules), router="llm")
-            if instructs(words, ACT_WORDS[proposed.kind]) or rules.kind == proposed.kind
+            if instructs(words, ACT_WORDS[proposed.kind])
+            or rules.kind == proposed.kind
+            or _reader_agrees(proposed.kind, words)
             else clarify(
                 f"I read this as '{proposed.kind}', but your words do not instruct it; "
                 f"say '{proposed.kind}' if you mean it."
@@ -158,6 +168,19 @@ def admit(proposed: Intent, request: str, rules: Intent) -> Intent:
         note = f"model overruled: its {proposed.kind} is not in the request ({held.question})"
         return rules.model_copy(update={"router_note": note[:300]})
     return held
+
+
+def _reader_agrees(kind: str, words: Instruction) -> bool:
+    """Whether the learned kind reader (graph/kind_reader.py), on its own, reads `kind` in
+    an acting clause of the own words, by a clear margin: a second reader's agreement is
+    the evidence for a halt, flatten or cancel written in words the verb lists do not hold
+    ("liquidate the book, everything", "yank every open order"). A question or a negated
+    clause is never an acting one, so "should we go flat?" still is no flatten."""
+    reader = kind_reader()
+    return any(
+        (guess := reader.read(clause)).kind == kind and guess.margin >= AGREEING_MARGIN
+        for clause in acting_clauses(words)
+    )
 
 
 def _order_of(intent: Intent) -> tuple[object, ...]:

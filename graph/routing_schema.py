@@ -2,23 +2,26 @@
 with `unknown` first), then for a kind that takes details `RequestFields` with only that
 kind's fields. Every field is required and nullable, so the model says "none" instead of
 leaving a field out; sides, strategies and instruments are enums of what the desk has
-(`OTHER` for an instrument it does not trade); quantities, prices and shares are positive
-and finite. With a named tool choice an OpenAI-compatible server constrains generation to
-the schema (llama.cpp compiles it to a grammar), and `RoutedIntent` validates it again."""
+(`OTHER` for an instrument it does not trade); quantities, prices and shares are enums of
+those the request's own words write (null alone where it writes none). With a named tool
+choice an OpenAI-compatible server constrains generation to the schema (llama.cpp compiles
+it to a grammar), and `RoutedIntent` validates it again."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from graph.directives import trades_said
-from graph.evidence import base_of
+from graph.evidence import base_of, shares_written
 from graph.instruction import own_words
 from graph.instrument_names import named_bases
 from graph.intents import Intent, RoutedKind, StrategyName
+from graph.numbers import numbers_in_text
 from graph.trade_phrase import symbols_named
 
 OTHER = "OTHER"
@@ -113,23 +116,37 @@ class RoutedIntent(BaseModel):
 
 
 def _nullable(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    if schema == {"type": "null"}:
+        return schema | {"description": description}
     return {"anyOf": [schema, {"type": "null"}], "description": description}
 
 
-def _fields(bases: tuple[str, ...]) -> dict[str, Any]:
-    positive = {"type": "number", "exclusiveMinimum": 0}
+def _values(values: Iterable[float | Decimal]) -> dict[str, Any]:
+    """Exactly these numbers, as JSON numbers the grammar can only copy; none: only null."""
+    found = sorted({float(v) for v in values if v > 0})
+    if not found:
+        return {"type": "null"}
+    return {"enum": [int(v) if v.is_integer() else v for v in found]}
+
+
+def _fields(bases: tuple[str, ...], request: str) -> dict[str, Any]:
+    # Quantities, prices and shares are the ones the user's own words write, and nothing
+    # else: a number the model would make up ("buy 5 DOGE" read as 5%, "sell half" as 0.5
+    # units) is not in the grammar at all, so it cannot be generated.
+    own = own_words(request).text
+    units = _values(numbers_in_text(own))
     return {
         "symbol": _nullable(
             {"type": "string", "enum": [*bases, OTHER]},
             f"the instrument the request names; {OTHER} if it is not one of these; null if none",
         ),
         "side": _nullable({"type": "string", "enum": ["buy", "sell"]}, "buy or sell, if said"),
-        "quantity": _nullable(positive, "units exactly as written in the request, else null"),
+        "quantity": _nullable(units, "units exactly as written in the request, else null"),
         "fraction": _nullable(
-            {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+            _values(shares_written(own)),
             "a share the request names: half 0.5, 10% 0.1, all 1; else null",
         ),
-        "limit_price": _nullable(positive, "a price written in the request, else null"),
+        "limit_price": _nullable(units, "a price written in the request, else null"),
         "strategy": _nullable(
             {"type": "string", "enum": list(get_args(StrategyName))},
             "ts_momentum (momentum, trend), mean_reversion, donchian (breakout), "
@@ -161,9 +178,10 @@ def kind_tool() -> dict[str, Any]:
     return _tool(KIND_TOOL, "The kind of desk request.", {"kind": kind})
 
 
-def fields_tool(kind: str, bases: tuple[str, ...]) -> dict[str, Any]:
-    """The second call's schema: the fields `kind` takes, each required and nullable."""
-    every = _fields(bases)
+def fields_tool(kind: str, bases: tuple[str, ...], request: str) -> dict[str, Any]:
+    """The second call's schema for `request`: the fields `kind` takes, each required and
+    nullable, its numbers those the request writes."""
+    every = _fields(bases, request)
     return _tool(
         FIELDS_TOOL, f"The details of a {kind} request.", {f: every[f] for f in KIND_FIELDS[kind]}
     )
