@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from uuid import uuid4
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_openai import ChatOpenAI
 from pydantic import ValidationError
 
 import prompts
@@ -127,12 +128,22 @@ class LlmRouter:
         self.session = uuid4().hex
         self.last_error: str | None = None
 
-    def _ask(self, messages: list[BaseMessage], tool: dict[str, Any], path: str) -> dict[str, Any]:
-        model = chat_model(
-            self.settings, session_id=self.session, path=path,
-            properties={"prompt-version": self.version, "agent": "pm"},
-            callbacks=[self.budget], max_tokens=MAX_ROUTE_TOKENS,
-        )  # fmt: skip
+    def _model(self, path: str) -> ChatOpenAI:
+        try:
+            return chat_model(
+                self.settings, session_id=self.session, path=path,
+                properties={"prompt-version": self.version, "agent": "pm"},
+                callbacks=[self.budget], max_tokens=MAX_ROUTE_TOKENS,
+            )  # fmt: skip
+        except ValueError as exc:
+            # No endpoint configured is not the model's invalid output: nothing to retry.
+            self.last_error = str(exc)
+            raise _ModelSkippedError from exc
+
+    @staticmethod
+    def _ask(
+        model: ChatOpenAI, messages: list[BaseMessage], tool: dict[str, Any]
+    ) -> dict[str, Any]:
         raw = model.with_structured_output(tool, method="function_calling").invoke(messages)
         if not isinstance(raw, dict):
             raise ValueError(f"expected the tool's arguments, got {type(raw).__name__}")
@@ -144,9 +155,10 @@ class LlmRouter:
     ) -> T:  # fmt: skip
         messages: list[BaseMessage] = [SystemMessage(system), *(shown or []), HumanMessage(text)]
         asked = len(messages)
+        model = self._model(path)
         for attempt in range(self.attempts):
             try:
-                return read(self._ask(messages, tool, path))
+                return read(self._ask(model, messages, tool))
             except BudgetExceededError as exc:
                 self.last_error = str(exc)
                 raise _ModelSkippedError from exc
