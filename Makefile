@@ -42,6 +42,7 @@ lint: bootstrap-demo
 	$(UV) run ruff format --check .
 	$(UV) run mypy
 	$(UV) run python -m mypy.stubtest gateway._core
+	cd gateway && cargo fmt --check
 	cd gateway && cargo clippy --locked --all-targets -- -D warnings
 	cd gateway && cargo clippy --locked --all-targets --features python -- -D warnings
 
@@ -54,6 +55,7 @@ bench: bootstrap-demo
 	$(UV) run python -m benchmarks.memory_recall
 	$(UV) run python -m benchmarks.bus_latency
 	$(UV) run python -m benchmarks.api_latency
+	$(UV) run python -m benchmarks.cli_startup
 
 clean:
 	rm -rf .quantdesk gateway/target .venv

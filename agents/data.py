@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from langchain_core.messages import AIMessage
 from langgraph.types import Command
 
 from agents.desk import Desk
-from agents.instruments import NoInstrument
-from agents.state import DeskState, Node
+from agents.state import DeskState, Node, finish
 from core.store import MarketDataStore
 from tools.ingest.pipeline import ingest_bars
 from tools.ingest.real_datasets import DATASETS
+from tools.instruments import NoInstrument
 
 NAME = "data"
 
@@ -71,23 +70,12 @@ def node(desk: Desk) -> Node:
         intent = state.get("intent") or {}
         if intent.get("kind") == "price":
             out = latest_prices(desk, intent.get("symbol"))
-            return Command(
-                goto="__end__",
-                update={"results": {NAME: out}, "trace": [NAME],
-                        "messages": [AIMessage(_price_text(out), name=NAME)]},
-            )  # fmt: skip
+            return finish(NAME, out, _price_text(out))
         wanted = intent.get("dataset")
         loaded = ingest(desk, [wanted] if wanted in DATASETS else list(DATASETS))
         text = "; ".join(
             f"{n}: {v['stored']} new, {v['quarantined']} quarantined" for n, v in loaded.items()
         )
-        return Command(
-            goto="__end__",
-            update={
-                "results": {NAME: loaded},
-                "trace": [NAME],
-                "messages": [AIMessage(text, name=NAME)],
-            },
-        )
+        return finish(NAME, loaded, text)
 
     return data

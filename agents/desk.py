@@ -3,19 +3,21 @@ venue, the research tools, and the desk clock. Agents act only through these."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from agents.instruments import Instrument, InstrumentBook, NoInstrument
 from core.models.market import Bar, Interval
 from core.settings import Settings
 from core.store import MarketDataStore, Store
+from core.store.lifecycle_log import LifecycleLog
 from gateway import GateLimits, Gateway, load_limits
 from gateway.journal import SafetyJournal
 from gateway.limits import DEFAULT_LIMITS
+from tools.instruments import Instrument, InstrumentBook, NoInstrument
+from tools.lifecycle import LifecycleError, risk_class
 from tools.research.agent_tools import ResearchTools
 
 if TYPE_CHECKING:
@@ -24,11 +26,21 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class ApprovalPolicy:
-    """How long an approval request stays open, and above what notional two distinct
-    humans must approve."""
+    """The approval policy as the limits file sets it and the gate enforces it: above
+    `notional` one human approves, above `dual_notional` two distinct humans; a request
+    waits `ttl` for its answers."""
 
-    ttl: timedelta = timedelta(minutes=15)
-    dual_notional: float = 200_000.0
+    notional: float
+    dual_notional: float
+    ttl: timedelta
+
+    @classmethod
+    def of(cls, limits: GateLimits) -> ApprovalPolicy:
+        return cls(
+            notional=limits.approval_notional,
+            dual_notional=limits.dual_approval_notional,
+            ttl=timedelta(milliseconds=limits.approval_ttl_ms),
+        )
 
 
 @dataclass
@@ -41,11 +53,10 @@ class Desk:
     now: datetime
     book: InstrumentBook
     """The instruments the gate limits name, and how a request's symbol resolves to one."""
-    policy: ApprovalPolicy = field(default_factory=ApprovalPolicy)
     _knowledge: KnowledgeTools | None = None
 
     @classmethod
-    def open(cls, settings: Settings, store: Store, policy: ApprovalPolicy | None = None) -> Desk:
+    def open(cls, settings: Settings, store: Store) -> Desk:
         limits = load_limits(settings.limits_path or DEFAULT_LIMITS)
         desk = cls(
             settings=settings,
@@ -61,20 +72,51 @@ class Desk:
             research=ResearchTools(store, settings),
             now=datetime.now(UTC),
             book=InstrumentBook.of(i.id for i in limits.instruments),
-            policy=policy or ApprovalPolicy(),
         )
         desk.restore()
         desk.prime()
         return desk
 
     def restore(self) -> None:
-        """Take up where the last run stopped, before anything else: positions from the
-        booked fills, the orders that reached a venue (never sent twice), and the trading
-        states (a halt stays until a human re-arms). Recorded in the audit log."""
+        """Take up where the last run stopped, before anything else: the strategies the
+        lifecycle put on the gate (so their fills and halts come back under their own ids),
+        positions from the booked fills, the orders that reached a venue (never sent twice),
+        and the trading states (a halt stays until a human re-arms). Recorded in the audit
+        log."""
+        unregistered = self.register_strategies()
         report = self.gateway.restore()
-        if report.fills or report.skipped or report.orders or report.states or report.reconciled:
-            self.gateway.record("gateway.restored", report.payload(), actor="desk")
-            self.gateway.flush()
+        if (
+            report.fills
+            or report.skipped
+            or report.orders
+            or report.states
+            or report.reconciled
+            or unregistered
+        ):
+            payload = {**report.payload(), "unregistered": unregistered}
+            self.gateway.record("gateway.restored", payload, actor="desk")
+
+    def trade_under(self, strategy_id: str, risk_class: str) -> None:
+        """Have the gate trade `strategy_id` under its own id with `risk_class`'s limits,
+        unless it already does."""
+        if not self.gateway.has_strategy(strategy_id):
+            self.gateway.add_strategy(strategy_id, risk_class, at=self.now)
+
+    def register_strategies(self) -> list[str]:
+        """Register with the gate every strategy that passed risk review (on paper or live,
+        waiting on its first order's approval, or demoted and maybe still holding), each
+        under its risk class from the limits. Returns why any could not be (its kind is in
+        no class now): its fills are then skipped by the restore, and say so."""
+        refused = []
+        for strategy in LifecycleLog(self.store).reviewed():
+            spec = strategy.proposed.get("strategy")
+            try:
+                if not isinstance(spec, dict):
+                    raise LifecycleError("its proposal holds no strategy spec")
+                self.trade_under(strategy.strategy_key, risk_class(self.limits, spec))
+            except LifecycleError as exc:
+                refused.append(f"{strategy.strategy_key}: {exc}")
+        return refused
 
     def prime(self) -> None:
         """Feed the paper venue each instrument's last stored daily bars and move the desk
@@ -108,9 +150,13 @@ class Desk:
                     )
                 )
 
+    @property
+    def policy(self) -> ApprovalPolicy:
+        return ApprovalPolicy.of(self.limits)
+
     def resolve(self, symbol: str) -> Instrument | NoInstrument:
         """The instrument `symbol` names (BTC, BTC/USD, bitstamp:BTC/USD), or why none: a
-        symbol the desk does not hold is never mapped to another (agents/instruments.py)."""
+        symbol the desk does not hold is never mapped to another (tools/instruments.py)."""
         return self.book.resolve(symbol)
 
     def reference_price(self, venue: str, symbol: str) -> float | None:

@@ -8,16 +8,15 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 from uuid import NAMESPACE_URL, uuid5
 
-from langchain_core.messages import AIMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command
 
 from agents.desk import Desk
-from agents.instruments import NoInstrument
-from agents.lifecycle import Lifecycle
-from agents.state import DeskState, Node
+from agents.state import DeskState, Node, finish
 from core.models.trading import Order, OrderType, Side, TimeInForce
 from gateway import GateDecision, Verdict
+from tools.instruments import NoInstrument
+from tools.lifecycle import Lifecycle
 
 NAME = "execution"
 
@@ -153,10 +152,7 @@ def _salt(state: DeskState, config: RunnableConfig) -> str:
 
 
 def _finish(out: dict[str, Any], text: str) -> Command[Literal["approval", "__end__"]]:
-    return Command(
-        goto="__end__",
-        update={"results": {NAME: out}, "trace": [NAME], "messages": [AIMessage(text, name=NAME)]},
-    )
+    return finish(NAME, out, text)
 
 
 def reduce_all(
@@ -172,7 +168,6 @@ def reduce_all(
     quantities come from the book, never from the request."""
     orders = reduce_orders(desk, fraction, _salt(state, config), instrument=instrument)
     sent = [summary(desk, o, sent_before(desk, o) or desk.gateway.submit(o)) for o in orders]
-    desk.gateway.flush()
     held = f" in {instrument}" if instrument else ""
     text = f"{verb}: " + (
         "; ".join(f"{o['side']} {o['quantity']:g} {o['symbol']} {o['verdict']}" for o in sent)
@@ -247,14 +242,7 @@ def node(desk: Desk) -> Node:
             canceled = desk.gateway.kill_switch("pm", state.get("request", "halt"))
             text = f"HALTED: {len(canceled)} open orders canceled; rearming needs a human."
             out = {"halted": True, "canceled": [str(c) for c in canceled]}
-            return Command(
-                goto="__end__",
-                update={
-                    "results": {NAME: out},
-                    "trace": [NAME],
-                    "messages": [AIMessage(text, name=NAME)],
-                },
-            )
+            return finish(NAME, out, text)
         if instruction == "reduce":
             return reduce_all(desk, state, config)
         if intent.get("kind") in ("close", "flatten"):
@@ -281,6 +269,9 @@ def node(desk: Desk) -> Node:
                 )
             )
         elif target:
+            if target.get("risk_class"):
+                # Before its first order: the gate books the strategy under its own id.
+                desk.trade_under(target["strategy_id"], target["risk_class"])
             made = order_for(
                 desk,
                 state,
@@ -294,14 +285,7 @@ def node(desk: Desk) -> Node:
         else:
             made = "nothing to execute"
         if isinstance(made, str):
-            return Command(
-                goto="__end__",
-                update={
-                    "results": {NAME: {"error": made}},
-                    "trace": [NAME],
-                    "messages": [AIMessage(made, name=NAME)],
-                },
-            )
+            return finish(NAME, {"error": made}, made)
         decision = sent_before(desk, made) or desk.gateway.submit(made)
         key = target.get("key") if target else None
         if decision.verdict is Verdict.NEEDS_APPROVAL:
@@ -316,17 +300,9 @@ def node(desk: Desk) -> Node:
                 goto="approval",
                 update={"results": {"pending_order": pending}, "trace": [NAME]},
             )
-        desk.gateway.flush()
         finish_paper_promotion(desk, key, decision, made)
         out = summary(desk, made, decision)
         text = describe(out)
-        return Command(
-            goto="__end__",
-            update={
-                "results": {NAME: out},
-                "trace": [NAME],
-                "messages": [AIMessage(text, name=NAME)],
-            },
-        )
+        return finish(NAME, out, text)
 
     return execution

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from langchain_core.messages import AIMessage
 from langgraph.types import Command
 
 from agents.desk import Desk
-from agents.lifecycle import Lifecycle, Stage
-from agents.state import DeskState, Node
+from agents.state import DeskState, Node, finish
+from tools.lifecycle import Lifecycle, Stage
 
 NAME = "judge"
 
@@ -71,13 +70,6 @@ def node(desk: Desk) -> Node:
         text = f"score {verdict['score']:.2f}" + (
             f"; failed: {', '.join(failed)}" if failed else ""
         )
-        return Command(
-            goto="risk",
-            update={
-                "results": {NAME: verdict},
-                "trace": [NAME],
-                "messages": [AIMessage(text, name=NAME)],
-            },
-        )
+        return finish(NAME, verdict, text, goto="risk")
 
     return judge

@@ -73,7 +73,6 @@ def explain(desk: Desk, request: str) -> str:
         lines.append("No gate decision yet in this session.")
     try:
         if decisions:
-            desk.gateway.flush()
             desk.knowledge.sync(_tradable(desk))
             for d in desk.knowledge.lineage(
                 queries.DecisionLineage(order_id=decisions[-1]["order_id"])

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from langchain_core.messages import AIMessage
 from langgraph.types import Command
 
 from agents.desk import Desk
-from agents.state import DeskState, Node
+from agents.state import DeskState, Node, finish
 from core.store import MarketDataStore
 
 NAME = "monitor"
@@ -49,13 +48,6 @@ def node(desk: Desk) -> Node:
             f"{out['open_orders']} open orders, {out['series']} series, "
             f"stale traded series: {', '.join(out['stale_traded_series']) or 'none'}"
         )
-        return Command(
-            goto=goto,
-            update={
-                "results": {NAME: out},
-                "trace": [NAME],
-                "messages": [AIMessage(text, name=NAME)],
-            },
-        )
+        return finish(NAME, out, text, goto=goto)
 
     return monitor

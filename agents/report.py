@@ -9,18 +9,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
-from langchain_core.messages import AIMessage
 from langgraph.types import Command
 
 from agents.desk import Desk
 from agents.judge import performance_view
 from agents.narrative import facts, summary
-from agents.state import DeskState, Node
+from agents.state import DeskState, Node, finish
+from tools.research.report import use_agg
 
 NAME = "report"
 
@@ -30,6 +25,9 @@ def write(desk: Desk, results: dict[str, Any], folder: Path) -> tuple[Path, Path
     view = (results.get("risk") or {}).get("view") or {}
     health = results.get("monitor") or {}
     positions = [p for p in view.get("positions", []) if p["quantity"]]
+    use_agg()
+    import matplotlib.pyplot as plt  # loaded when a report is drawn, not when the desk starts
+
     fig, ax = plt.subplots(figsize=(8, 3))
     labels = [f"{p['strategy']}\n{p['instrument']}" for p in positions] or ["(none)"]
     values = [p["quantity"] * p["average_price"] for p in positions] or [0.0]
@@ -105,13 +103,6 @@ def node(desk: Desk) -> Node:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
         folder = desk.settings.data_dir / "reports" / f"desk-{stamp}"
         md, page = write(desk, state.get("results") or {}, folder)
-        return Command(
-            goto="__end__",
-            update={
-                "results": {NAME: {"markdown": str(md), "html": str(page)}},
-                "trace": [NAME],
-                "messages": [AIMessage(f"report written: {md}", name=NAME)],
-            },
-        )
+        return finish(NAME, {"markdown": str(md), "html": str(page)}, f"report written: {md}")
 
     return report

@@ -7,16 +7,15 @@ from __future__ import annotations
 import math
 from typing import Any, Literal
 
-from langchain_core.messages import AIMessage
 from langgraph.types import Command
 
 from agents.data import ingest
 from agents.desk import Desk
-from agents.instruments import NoInstrument
 from agents.knowledge import remember_proposal
-from agents.lifecycle import Lifecycle, strategy_key
 from agents.risk import MAX_PROPOSAL_DRAWDOWN
-from agents.state import DeskState, Node
+from agents.state import DeskState, Node, finish
+from tools.instruments import NoInstrument
+from tools.lifecycle import Lifecycle, NoRiskClassError, risk_class, strategy_key
 from tools.research.backtesters import run_vectorised
 from tools.research.bars import ResearchDataError, load_bars
 from tools.research.fill_model import Costs
@@ -88,15 +87,21 @@ def propose(desk: Desk, symbol: str | None, kind: str | None) -> dict[str, Any]:
     weight = best["latest_weight"]
     price = float(bars.close[-1])
     units = math.floor(PAPER_ALLOCATION * desk.gateway.equity / price / lot) * lot
+    key = strategy_key(best["strategy"], best["instrument"])
+    try:
+        # The gate trades the strategy under its own id, with its risk class's limits.
+        best["risk_class"] = risk_class(desk.limits, best["strategy"])
+    except NoRiskClassError as exc:
+        best["not_tradable"] = str(exc)
+        return best
     if weight != 0 and units > 0:
         best["target"] = {
-            "key": strategy_key(best["strategy"], best["instrument"]),
+            "key": key,
             "side": "buy" if weight > 0 else "sell",
             "quantity": round(units, 10),
             "symbol": best["instrument"],  # venue:SYMBOL, so execution trades this one
-            "strategy_id": "momentum"
-            if best["strategy"]["kind"] in ("ts_momentum", "sma_cross", "donchian")
-            else "mean_reversion",
+            "strategy_id": key,
+            "risk_class": best["risk_class"],
         }
     return best
 
@@ -121,14 +126,7 @@ def node(desk: Desk) -> Node:
                 proposal = propose(desk, intent.get("symbol"), intent.get("strategy"))
         except (ResearchDataError, ValueError) as exc:
             text = f"research could not run: {exc}"
-            return Command(
-                goto="__end__",
-                update={
-                    "results": {NAME: {"error": str(exc)}},
-                    "trace": [NAME],
-                    "messages": [AIMessage(text, name=NAME)],
-                },
-            )
+            return finish(NAME, {"error": str(exc)}, text)
         proposal["key"] = strategy_key(proposal["strategy"], proposal["instrument"])
         lifecycle = Lifecycle(desk.store)
         if lifecycle.stage(proposal["key"]) in ("", "demoted", "rejected"):
@@ -143,13 +141,9 @@ def node(desk: Desk) -> Node:
         text = "; ".join([*asked, text])
         if proposal["memory"]:
             text += f"; memory holds {len(proposal['memory'])} earlier note(s) on this instrument"
-        return Command(
-            goto="judge",
-            update={
-                "results": {NAME: proposal, "data": ingested} if asked else {NAME: proposal},
-                "trace": [NAME, "data", NAME] if asked else [NAME],
-                "messages": [AIMessage(text, name=NAME)],
-            },
-        )
+        if asked:
+            more = {"results": {NAME: proposal, "data": ingested}, "trace": [NAME, "data", NAME]}
+            return finish(NAME, proposal, text, goto="judge", **more)
+        return finish(NAME, proposal, text, goto="judge")
 
     return research

@@ -1,24 +1,25 @@
-"""Risk: exposures, PnL, volatility, drawdown, historical VaR and expected shortfall, and
-correlations of what the desk holds; reviews research proposals; on a breach it instructs
-execution to reduce or halt."""
+"""Risk: reports what the desk holds as the risk engine (tools.risk) measures it (exposures,
+PnL, volatility, historical VaR and expected shortfall, correlations, the breach verdict);
+reviews research proposals; on a breach it instructs execution to reduce or halt."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
 from typing import Any, Literal
 
-import numpy as np
 import pandas as pd
 from langchain_core.messages import AIMessage
 from langgraph.types import Command
 
-from agents.anomaly import MIN_HISTORY, detect, fill_features
-from agents.decay import review_all
 from agents.desk import Desk
 from agents.knowledge import correlated_exposure
-from agents.lifecycle import Lifecycle
 from agents.state import DeskState, Node
+from core.models.trading import TradingState
 from core.store import MarketDataStore, TradeLog
+from tools.decay import review_all
+from tools.lifecycle import Lifecycle
+from tools.risk import measure_portfolio
+from tools.risk.anomaly import MIN_HISTORY, detect, fill_features
 
 NAME = "risk"
 MAX_PROPOSAL_VOL = 1.0
@@ -26,54 +27,10 @@ MAX_PROPOSAL_DRAWDOWN = -0.6
 
 
 def portfolio_view(desk: Desk) -> dict[str, Any]:
-    gw = desk.gateway
-    positions = gw.positions()
-    market = MarketDataStore(desk.store)
-    values: dict[str, float] = {}
-    returns: dict[str, pd.Series] = {}
-    for p in positions:
-        if p.quantity == 0:
-            continue
-        frame = market.read_bars(p.venue_id, p.symbol, "1d").tail(251)
-        if len(frame) < 3:
-            continue
-        key = f"{p.venue_id}:{p.symbol}"
-        values[key] = values.get(key, 0.0) + p.quantity * float(frame["close"].iloc[-1])
-        returns[key] = pd.Series(frame["close"].to_numpy(), index=frame["ts"]).pct_change().dropna()
-    pnl = (
-        pd.DataFrame(returns).fillna(0.0) @ pd.Series(values) if returns else pd.Series(dtype=float)
-    )
-    var = float(-np.quantile(pnl, 0.05)) if len(pnl) > 20 else 0.0
-    es = float(-pnl[pnl <= -var].mean()) if len(pnl) > 20 and (pnl <= -var).any() else 0.0
-    corr = pd.DataFrame(returns).corr().round(3).to_dict() if len(returns) > 1 else {}
-    account = gw.account()
-    gross = float(sum(abs(v) for v in values.values()))
-    return {
-        "positions": [
-            {
-                "strategy": p.strategy_id,
-                "instrument": f"{p.venue_id}:{p.symbol}",
-                "quantity": p.quantity,
-                "average_price": p.average_price,
-                "realized_pnl": p.realized_pnl,
-                "unrealized_pnl": p.unrealized_pnl,
-            }
-            for p in positions
-        ],
-        "cash": account.cash,
-        "equity": gw.equity,
-        "gross_exposure": gross,
-        "net_exposure": float(sum(values.values())),
-        "annual_volatility": float(pnl.std() * np.sqrt(252) / max(gw.equity, 1e-9))
-        if len(pnl) > 2
-        else 0.0,
-        "var_95": var,
-        "expected_shortfall_95": es,
-        "correlations": corr,
-        "trading_state": gw.trading_state.value,
-        "limits_version": desk.limits.limits_version,
-        "max_gross_exposure": desk.limits.max_gross_exposure,
-    }
+    """The risk engine's view of the book (tools.risk), as plain data for the graph state."""
+    return measure_portfolio(
+        desk.gateway, MarketDataStore(desk.store), desk.settings.risk_breach_fraction
+    ).model_dump()
 
 
 def market_correlations(desk: Desk, days: int = 250) -> dict[str, dict[str, float]]:
@@ -143,13 +100,25 @@ def node(desk: Desk) -> Node:
         out: dict[str, Any] = {"view": view}
         if intent.get("kind") in ("risk", "report"):
             out["anomalies"] = fill_anomalies(desk)
-        if (
-            view["gross_exposure"] > 0.9 * view["max_gross_exposure"]
-            or view["trading_state"] == "reducing"
-        ):
+        if view["exposure_breach"]["breached"] or view["trading_state"] == "reducing":
             out["instruction"] = "reduce"
-        decay = review_all(desk)
+        decay = review_all(desk.store)
         out["decay"] = [asdict(c) for c in decay]
+        for check in decay:
+            # A demoted strategy opens nothing more at the gate; what it holds may be cut.
+            if (
+                check.demoted
+                and desk.gateway.has_strategy(check.key)
+                and desk.gateway.strategy_state(check.key) is TradingState.ACTIVE
+            ):
+                desk.gateway.set_trading_state(
+                    TradingState.REDUCING,
+                    NAME,
+                    f"demoted: realised Sharpe {check.realised_sharpe:.2f} "
+                    f"vs backtest {check.backtest_sharpe:.2f}",
+                    strategy_id=check.key,
+                    at=desk.now,
+                )
         results = state.get("results", {})
         goto: Literal["execution", "report", "__end__"] = "__end__"
         lines = [

@@ -7,12 +7,22 @@ import operator
 from collections.abc import Callable
 from typing import Annotated, Any, TypedDict
 
-from langchain_core.messages import AnyMessage
+from langchain_core.messages import AIMessage, AnyMessage
 from langgraph.graph.message import add_messages
+from langgraph.types import Command
 
 RESET = "__reset__"
 Node = Callable[..., Any]
 """A LangGraph node: each agent module has a `node(desk)` factory returning one."""
+
+
+def finish(
+    agent: str, result: Any, text: str, goto: str = "__end__", **update: Any
+) -> Command[Any]:
+    """How a node ends: its result under its name, its name in the trace, its short answer in
+    the conversation, then `goto`. `update` adds to (or replaces) those keys."""
+    base = {"results": {agent: result}, "trace": [agent], "messages": [AIMessage(text, name=agent)]}
+    return Command(goto=goto, update=base | update)
 
 
 def merge(left: dict[str, Any] | None, right: dict[str, Any] | None) -> dict[str, Any]:

@@ -8,8 +8,9 @@ ORDERS = Counter("quantdesk_orders_total", "Orders through the gate, by verdict"
 DENIALS = Counter("quantdesk_denials_total", "Failed gate checks, by reason code", ["reason"])
 FILLS = Counter("quantdesk_fills_total", "Fills booked on the venue", ["strategy"])
 GATE_LATENCY = Histogram(
-    "quantdesk_gate_seconds", "Gate decision latency (Python call into the Rust gate)",
-    buckets=(1e-6, 5e-6, 1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3, 1e-2),
+    "quantdesk_gate_seconds",
+    "Gate call latency: the Rust gate's decision and the gateway writing its records",
+    buckets=(1e-6, 5e-6, 1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3, 1e-2, 5e-2, 1e-1),
 )  # fmt: skip
 BUS_MESSAGES = Counter("quantdesk_bus_messages_total", "Bus messages handled", ["key", "outcome"])
 BUS_LATENCY = Histogram(

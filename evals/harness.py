@@ -18,6 +18,7 @@ from core.models.market import SessionCalendar
 from core.models.trading import TradingState
 from core.settings import Settings
 from core.store import Store
+from core.store.lifecycle_log import LifecycleLog
 from evals.scenario import Scenario
 from graph.session import DeskSession, Turn
 from graph.supervisor import Router
@@ -179,11 +180,7 @@ def _holdings(session: DeskSession) -> dict[tuple[str, str, str], float]:
 
 
 def _promotions(session: DeskSession) -> int:
-    return int(
-        session.store.client.command(  # type: ignore[arg-type]
-            "SELECT count() FROM strategy_lifecycle WHERE stage IN ('paper', 'live')"
-        )
-    )
+    return LifecycleLog(session.store).promotions()
 
 
 def _setup(session: DeskSession, scenario: Scenario, thread: str, obs: Observation) -> None:
@@ -202,7 +199,6 @@ def _setup(session: DeskSession, scenario: Scenario, thread: str, obs: Observati
     state = scenario.setup.trading_state
     if state != "active":
         desk.gateway.set_trading_state(TradingState(state), "eval-setup", "scenario start")
-    desk.gateway.flush()
 
 
 def run_scenario(
@@ -242,7 +238,6 @@ def run_scenario(
                         obs.answers += turn.answers
                         obs.results[request] = json.loads(json.dumps(turn.results, default=str))
                         _result_calls(turn, obs)
-                    session.desk.gateway.flush()
                     _gate_calls(session, list(session.desk.gateway.recent_events)[mark:], obs)
                     held_after = _holdings(session)
                     if any(abs(q) > abs(held_before.get(k, 0.0)) + 1e-12

@@ -90,7 +90,7 @@ class Scenario(Strict):
     category: Category
     message: str | None = None
     objective: str | None = None
-    """A scheduled job's name (interfaces/scheduler); its requests run in order."""
+    """A scheduled job's name (the schedule file, core/schedule.py); its requests run in order."""
     setup: Setup = Field(default_factory=Setup)
     answer: Answer | None = None
     """How the human answers if the turn pauses for approval."""
@@ -99,7 +99,7 @@ class Scenario(Strict):
     def requests(self) -> list[str]:
         if self.message is not None:
             return [self.message]
-        from interfaces.scheduler import load_schedule
+        from core.schedule import load_schedule
 
         jobs = {j.name: j for j in load_schedule(None).job}
         if self.objective not in jobs:

@@ -1,5 +1,6 @@
 """The approval step: an order the gate marked NEEDS_APPROVAL pauses the graph with
-`interrupt()`; the payload is agent-chat-ui's approval card. A human approves, rejects or
+`interrupt()`; the payload is the approval card (core/models/approval.py), in
+agent-chat-ui's shape. A human approves, rejects or
 edits; approving asks the gate for a token. Requests expire; above a second threshold two
 distinct approvers are needed; every answer is recorded. The node re-runs from the top on
 resume, so it first re-sends the same order (the gate parks it again after a restart)."""
@@ -10,68 +11,57 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 from uuid import NAMESPACE_URL, uuid5
 
-from langchain_core.messages import AIMessage
 from langgraph.types import Command, interrupt
 
 from agents.desk import Desk
 from agents.execution import (
     NAME,
-    _notional,
     describe,
     finish_paper_promotion,
     sent_before,
     summary,
 )
-from agents.state import DeskState, Node
+from agents.state import DeskState, Node, finish
 from core.faults import crash_point
+from core.models.approval import ActionRequest, ApprovalCard, CardOrder
 from core.models.trading import Order
-from gateway import GateDecision, Verdict
+from gateway import ApprovalNeed, GateDecision, Verdict
 
 
-def approval_request(
+def approval_card(
     desk: Desk,
     order: Order,
     decision: GateDecision,
     state: DeskState,
     approvers: list[str],
-    needed: int,
+    need: ApprovalNeed,
     requested_at: datetime,
     note: str = "",
-) -> dict[str, Any]:
-    """The interrupt payload, in the shape agent-chat-ui renders as an approval card."""
-    args = {
-        "order_id": str(order.order_id),
-        "symbol": f"{order.venue_id}:{order.symbol}",
-        "side": order.side.value,
-        "quantity": order.quantity,
-        "limit_price": order.limit_price,
-        "strategy_id": order.strategy_id,
-    }
-    notional = _notional(desk, order)
-    return {
-        "action_requests": [
-            {
-                "name": "submit_order",
-                "args": args,
-                "description": (
-                    f"{order.side.value} {order.quantity:g} {order.symbol} (~{notional:,.0f} "
-                    f"{'notional'}) needs approval: {', '.join(decision.reason_codes)}"
-                    + (f"; {note}" if note else "")
-                ),
-            }
-        ],
-        "review_configs": [
-            {"action_name": "submit_order", "allowed_decisions": ["approve", "edit", "reject"]}
-        ],
-        "order": args,
-        "notional": notional,
-        "gate_reasons": list(decision.reason_codes),
-        "risk": state.get("portfolio", {}),
-        "approvals_needed": needed,
-        "approved_by": approvers,
-        "requested_at": requested_at.isoformat(),
-        "expires_at": (requested_at + desk.policy.ttl).isoformat(),
-    }
+) -> ApprovalCard:
+    """The card a human answers; its payload is agent-chat-ui's approval interrupt."""
+    args = CardOrder(
+        order_id=str(order.order_id),
+        symbol=f"{order.venue_id}:{order.symbol}",
+        side=order.side.value,
+        quantity=order.quantity,
+        limit_price=order.limit_price,
+        strategy_id=order.strategy_id,
+    )
+    description = (
+        f"{args.line()} (~{need.notional:,.0f} notional) needs approval: "
+        f"{', '.join(decision.reason_codes)}" + (f"; {note}" if note else "")
+    )
+    return ApprovalCard(
+        action_requests=(ActionRequest(args=args, description=description),),
+        order=args,
+        notional=need.notional,
+        gate_reasons=decision.reason_codes,
+        risk=state.get("portfolio", {}),
+        approvals_needed=max(1, need.approvers),
+        approved_by=tuple(approvers),
+        requested_at=requested_at,
+        expires_at=requested_at + desk.policy.ttl,
+    )
 
 
 def _decision(answer: Any) -> dict[str, Any]:
@@ -100,16 +90,15 @@ def submit_with_approval(
     records: list[dict[str, Any]] = []
     if decision.verdict is not Verdict.NEEDS_APPROVAL:
         return decision, order, records
-    needed = 2 if _notional(desk, order) > desk.policy.dual_notional else 1
+    # The gate values the order and says how many distinct humans it will require.
+    need = desk.gateway.approval_need(order.order_id)
     approvers: list[str] = []
     note = ""
-    while len(approvers) < needed:
-        request = approval_request(
-            desk, order, decision, state, approvers, needed, requested_at, note
-        )
-        answer = _decision(interrupt(request))
+    while len(approvers) < max(1, need.approvers):
+        card = approval_card(desk, order, decision, state, approvers, need, requested_at, note)
+        answer = _decision(interrupt(card.payload()))
         who = str(answer.get("approver") or "unknown")
-        expired = datetime.now(UTC) > datetime.fromisoformat(request["expires_at"])
+        expired = datetime.now(UTC) > card.expires_at
         record = {
             "order_id": str(order.order_id),
             "decision": answer["type"],
@@ -118,7 +107,12 @@ def submit_with_approval(
             "at": datetime.now(UTC).isoformat(),
             "expired": expired,
         }
-        repeated = who in approvers and answer["type"] != "reject" and not expired
+        # Distinct as the gate counts them: case does not make another person.
+        repeated = (
+            who.casefold() in {a.casefold() for a in approvers}
+            and answer["type"] != "reject"
+            and not expired
+        )
         if repeated:
             record["decision"] = "repeat"
             record["reason"] = f"{who} already approved; a second, different approver is needed"
@@ -132,14 +126,7 @@ def submit_with_approval(
             note = str(record["reason"])
             continue
         if expired or answer["type"] == "reject" or who == "unknown":
-            desk.gateway.refuse(order.order_id, who)
-            desk.gateway.flush()
-            refused = GateDecision(
-                order_id=order.order_id,
-                verdict=Verdict.DENY,
-                reason_codes=("APPROVAL_EXPIRED",) if expired else ("APPROVAL_REFUSED",),
-                limits_version=decision.limits_version,
-            )
+            refused = desk.gateway.refuse(order.order_id, who, expired=expired)
             return refused, order, records
         if answer["type"] == "edit":
             edited = (answer.get("edited_action") or {}).get("args") or {}
@@ -157,13 +144,11 @@ def submit_with_approval(
             decision = desk.gateway.submit(order)
             if decision.verdict is not Verdict.NEEDS_APPROVAL:
                 return decision, order, records
+            need = desk.gateway.approval_need(order.order_id)
         approvers.append(who)
-    token = desk.gateway.approve(
-        order.order_id, ",".join(approvers), ttl_s=desk.policy.ttl.total_seconds()
-    )
+    token = desk.gateway.approve(order.order_id, approvers)
     crash_point("approval.token")
     final = desk.gateway.submit(order, approval_token=token)
-    desk.gateway.flush()
     return final, order, records
 
 
@@ -176,18 +161,9 @@ def node(desk: Desk) -> Node:
             pending.get("requested_at") or datetime.min.replace(tzinfo=UTC).isoformat()
         )
         decision, sent, records = submit_with_approval(desk, state, order, requested_at)
-        desk.gateway.flush()
         finish_paper_promotion(desk, pending.get("target_key"), decision, sent)
         out = summary(desk, sent, decision)
         text = describe(out)
-        return Command(
-            goto="__end__",
-            update={
-                "results": {NAME: out},
-                "approvals": records,
-                "trace": ["approval"],
-                "messages": [AIMessage(text, name="approval")],
-            },
-        )
+        return finish("approval", out, text, results={NAME: out}, approvals=records)
 
     return approval

@@ -15,9 +15,10 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.types import Command
 
-from agents.desk import ApprovalPolicy, Desk
+from agents.desk import Desk
 from agents.state import DeskState
 from core.faults import crash_point
+from core.models.approval import ApprovalCard
 from core.settings import Settings
 from core.store import Store
 from graph.build import build_graph
@@ -37,8 +38,8 @@ class Turn:
     answers: list[str]
     trace: list[str]
     results: dict[str, Any]
-    pending: dict[str, Any] | None
-    """The approval request the graph paused on, if it did."""
+    pending: ApprovalCard | None
+    """The approval the graph paused on, if it did."""
     routed_by: str = ""
     """Which router decided the turn's request ("rules", "llm", or "rules (model skipped:
     …)"); empty when no request was routed (a thread waiting for its approval)."""
@@ -58,14 +59,10 @@ class CrashSafeSaver(SqliteSaver):
         return saved
 
 
-def waiting_answer(pending: dict[str, Any], thread_id: str) -> str:
+def waiting_answer(pending: ApprovalCard, thread_id: str) -> str:
     """What a new message on a thread paused on an approval gets back: the order that waits
     and how to answer it. The approval stays listed and answerable."""
-    order = pending.get("order") or {}
-    what = (
-        f"{order.get('side', '?')} {order.get('quantity', '?')} {order.get('symbol', '?')}"
-        f" (order {order.get('order_id', '?')})"
-    )
+    what = f"{pending.order.line()} (order {pending.order.order_id})"
     return (
         f"This thread is waiting for an approval of {what}; nothing else runs on it until "
         f"that is answered. Answer it with `quantdesk approvals approve {thread_id} --approver "
@@ -79,14 +76,13 @@ class DeskSession:
         self,
         settings: Settings,
         store: Store | None = None,
-        policy: ApprovalPolicy | None = None,
         router: Router | None = None,
     ) -> None:
         self.settings = settings
         self._own_store = store is None
         self.store = store or Store.open(settings)
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        self.desk = Desk.open(settings, self.store, policy)
+        self.desk = Desk.open(settings, self.store)
         self.router = router or make_router(settings)
         self._conn = sqlite3.connect(
             settings.data_dir / "checkpoints.sqlite", check_same_thread=False
@@ -104,8 +100,8 @@ class DeskSession:
         Returns the threads finished."""
         done = []
         for thread_id, pending in self.pending().items():
-            order_id = str((pending.get("order") or {}).get("order_id", ""))
-            if not order_id or not self.desk.gateway.reached_venue(UUID(order_id)):
+            order_id = pending.order.order_id
+            if not self.desk.gateway.reached_venue(UUID(order_id)):
                 continue
             status = self.desk.gateway.order_status(UUID(order_id)) or ("", 0.0, 0.0)
             resume: Command[Any] = Command(resume={"decisions": [{"type": "reconcile"}]})
@@ -116,8 +112,6 @@ class DeskSession:
                 actor="desk",
             )
             done.append(thread_id)
-        if done:
-            self.desk.gateway.flush()
         return done
 
     def _turn(self, thread_id: str, out: dict[str, Any]) -> Turn:
@@ -132,7 +126,7 @@ class DeskSession:
             answers=[str(m.content) for m in messages if isinstance(m, AIMessage)],
             trace=list(out.get("trace", [])),
             results=dict(out.get("results", {})),
-            pending=interrupts[0].value if interrupts else None,
+            pending=ApprovalCard.model_validate(interrupts[0].value) if interrupts else None,
             routed_by=_routed_by(out.get("intent")),
         )
 
@@ -204,14 +198,14 @@ class DeskSession:
         out = self.graph.invoke(resume, self._config(thread_id), durability="exit")
         return self._turn(thread_id, out)
 
-    def pending_for(self, thread_id: str) -> dict[str, Any] | None:
+    def pending_for(self, thread_id: str) -> ApprovalCard | None:
         state = self.graph.get_state(self._config(thread_id))
         for task in state.tasks:
             for pending in task.interrupts:
-                return dict(pending.value)
+                return ApprovalCard.model_validate(pending.value)
         return None
 
-    def pending(self) -> dict[str, dict[str, Any]]:
+    def pending(self) -> dict[str, ApprovalCard]:
         """Every thread paused on an approval, with its request."""
         threads = [r[0] for r in self._conn.execute("SELECT DISTINCT thread_id FROM checkpoints")]
         found = {t: self.pending_for(t) for t in threads}

@@ -21,7 +21,7 @@ MAX_SYMBOL = 32  # as graph.intents.Intent.symbol
 _SIDE = re.compile(r"(buy|sell)\s+(\S+)(.*)", re.I | re.A | re.S)
 _DIGITS = re.compile(r"[0-9]+(?:\.[0-9]+)?", re.A)
 _EXPONENT = re.compile(r"[0-9.]+e[+-]?[0-9]+", re.I | re.A)
-# venue:BASE/QUOTE, BASE/QUOTE or SYMBOL, ASCII letters and digits (as agents/instruments.py).
+# venue:BASE/QUOTE, BASE/QUOTE or SYMBOL, ASCII letters and digits (as tools/instruments.py).
 _SYMBOL = re.compile(
     r"(?:[a-z][a-z0-9_-]{0,19}:)?[a-z][a-z0-9.]{0,15}(?:/[a-z][a-z0-9]{0,15})?", re.I | re.A
 )

@@ -15,12 +15,13 @@ from typing import Any, TypeVar
 from uuid import uuid4
 
 from core.logs import trace_id_var
+from core.models.approval import ApprovalCard
 from graph.session import DeskSession, Turn
 from graph.supervisor import refused
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
-PendingListener = Callable[[str, dict[str, Any]], None]
+PendingListener = Callable[[str, ApprovalCard], None]
 AnswerListener = Callable[[str, Turn, str, str], None]
 
 
@@ -38,7 +39,8 @@ def traced() -> Iterator[str]:
 class DeskHost:
     def __init__(self, session: DeskSession) -> None:
         self.session = session
-        self.lock = threading.RLock()
+        # The gateway writes its records under the store's lock: the same one.
+        self.lock = session.desk.gateway.store_lock
         self.on_pending: list[PendingListener] = []
         self.on_answered: list[AnswerListener] = []
 
@@ -84,7 +86,9 @@ class DeskHost:
                 if held is not None:
                     events.put(held)
                 if pending is not None:
-                    events.put({"event": "approval", "thread_id": thread_id, "request": pending})
+                    events.put(
+                        {"event": "approval", "thread_id": thread_id, "request": pending.payload()}
+                    )
                     for listener in self.on_pending:
                         listener(thread_id, pending)
                 events.put({"event": "done", "thread_id": thread_id})
@@ -124,11 +128,11 @@ class DeskHost:
         self._announce(turn)
         return turn
 
-    def pending(self) -> dict[str, dict[str, Any]]:
+    def pending(self) -> dict[str, ApprovalCard]:
         with self.lock:
             return self.session.pending()
 
-    def pending_for(self, thread_id: str) -> dict[str, Any] | None:
+    def pending_for(self, thread_id: str) -> ApprovalCard | None:
         with self.lock:
             return self.session.pending_for(thread_id)
 
@@ -137,4 +141,3 @@ class DeskHost:
         non-approver, a scheduled run)."""
         with self.lock:
             self.session.desk.gateway.record(event, payload, actor=actor)
-            self.session.desk.gateway.flush()

@@ -1,5 +1,6 @@
 """Read-only views of the desk for the API and the web page: positions, PnL with the equity
-curve, risk, orders, strategies, reports and health. Plain data; the API wraps it in models."""
+curve, risk, orders, strategies, reports and health. Plain data, or a typed model where the
+desk has one (strategies); the API wraps the rest in models."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ import pandas as pd
 
 from agents.desk import Desk
 from agents.monitor import health as monitor_health
-from agents.risk import portfolio_view
 from core.store import MarketDataStore, TradeLog
+from tools.risk import measure_portfolio
+from tools.strategy_views import StrategyView, strategy_views
 
 CURVE_DAYS = 120
 CONTEXT_DAYS = 10
@@ -81,7 +83,8 @@ def pnl(desk: Desk) -> dict[str, Any]:
 
 
 def risk(desk: Desk) -> dict[str, Any]:
-    return portfolio_view(desk)
+    fraction = desk.settings.risk_breach_fraction
+    return measure_portfolio(desk.gateway, MarketDataStore(desk.store), fraction).model_dump()
 
 
 def orders(desk: Desk, limit: int) -> list[dict[str, Any]]:
@@ -108,15 +111,9 @@ def orders(desk: Desk, limit: int) -> list[dict[str, Any]]:
     ]
 
 
-def strategies(desk: Desk) -> list[dict[str, Any]]:
-    rows = desk.store.client.query(
-        "SELECT strategy_key, argMax(stage, ts), argMax(actor, ts), argMax(reason, ts), max(ts) "
-        "FROM strategy_lifecycle GROUP BY strategy_key ORDER BY max(ts) DESC"
-    ).result_rows
-    return [
-        {"key": k, "stage": s, "actor": a, "reason": r, "updated": pd.Timestamp(t).isoformat()}
-        for k, s, a, r, t in rows
-    ]
+def strategies(desk: Desk) -> list[StrategyView]:
+    """Each strategy: kind, parameters, stage history, backtest and realised figures."""
+    return strategy_views(desk.store, desk.limits, desk.gateway)
 
 
 def report_dirs(desk: Desk) -> list[Path]:

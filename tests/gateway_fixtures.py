@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import tomllib
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
+import yaml
+
 from core.models.trading import Order, OrderType, Side, TimeInForce
 from gateway import GateLimits, parse_limits
+from gateway.limits import DEFAULT_LIMITS
 
 T0 = datetime(2026, 11, 2, 14, 30, tzinfo=UTC)
 
@@ -21,6 +26,8 @@ def limits_dict(**overrides: Any) -> dict[str, Any]:
         "leverage": 2.0,
         "max_order_notional": 200_000.0,
         "approval_notional": 50_000.0,
+        "dual_approval_notional": 150_000.0,
+        "approval_ttl_ms": 60_000,
         "approval_ttl_max_ms": 600_000,
         "collar_bps": 500.0,
         "max_reference_age_ms": 60_000,
@@ -59,6 +66,16 @@ def limits_dict(**overrides: Any) -> dict[str, Any]:
     }
     data.update(overrides)
     return data
+
+
+def default_limits_file(folder: Path, **changes: Any) -> Path:
+    """The desk's default limits with `changes`, written to a file for
+    `Settings(limits_path=...)`: how a test sets another approval policy."""
+    data = tomllib.loads(DEFAULT_LIMITS.read_text(encoding="utf-8")) | changes
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "limits.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
 
 
 def limits(**overrides: Any) -> GateLimits:

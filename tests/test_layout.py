@@ -20,6 +20,7 @@ PROJECT_PACKAGES = (
     "evals",
     "gateway",
     "deploy",
+    "benchmarks",
 )
 
 
@@ -62,20 +63,34 @@ def test_only_the_gateway_imports_ccxt_for_orders():
         assert "import ccxt" not in path.read_text(encoding="utf-8"), rel
 
 
+EVERY = frozenset(PROJECT_PACKAGES)
+# What each package must not import. benchmarks and evals stand outside the desk (they
+# measure it and run it), so nothing inside imports them; benchmarks may import anything,
+# evals anything but the interfaces (the CLI runs the evals, not the other way round).
 OUTWARD = {
-    "tools": {"agents", "graph", "interfaces"},
-    "agents": {"graph", "interfaces"},
-    "graph": {"interfaces"},
-    "gateway": {"tools", "agents", "graph", "interfaces", "knowledge", "deploy"},
-    "knowledge": {"tools", "agents", "graph", "interfaces", "gateway", "deploy"},
+    "core": EVERY - {"core"},
+    "prompts": EVERY - {"prompts"},
+    "gateway": EVERY - {"gateway", "core"},
+    "knowledge": EVERY - {"knowledge", "core"},
     # Service launchers stand beside the desk: they may use core, nothing above it.
-    "deploy": {"tools", "agents", "graph", "interfaces", "knowledge", "gateway"},
+    "deploy": EVERY - {"deploy", "core"},
+    "tools": {"agents", "graph", "interfaces", "evals", "benchmarks"},
+    "agents": {"graph", "interfaces", "evals", "benchmarks"},
+    "graph": {"interfaces", "evals", "benchmarks"},
+    "evals": {"interfaces", "benchmarks"},
+    "interfaces": {"benchmarks"},
+    "benchmarks": set(),
 }
+
+
+def test_every_package_has_a_place_in_the_layering():
+    assert set(OUTWARD) == EVERY
 
 
 @pytest.mark.parametrize("package", sorted(OUTWARD))
 def test_dependencies_point_inward(package: str):
-    """interfaces -> graph -> agents -> tools -> {gateway, knowledge, core} (ARCHITECTURE.md)."""
+    """interfaces -> graph -> agents -> tools -> {gateway, knowledge, core} (ARCHITECTURE.md);
+    imports inside functions count too."""
     root = ROOT / "gateway" / "python" / "gateway" if package == "gateway" else ROOT / package
     offenders = []
     for path in root.rglob("*.py"):

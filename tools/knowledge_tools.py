@@ -16,6 +16,7 @@ from core.llm.budget import TokenBudget
 from core.llm.client import chat_model
 from core.settings import Settings
 from core.store import Store
+from core.store.lifecycle_log import LifecycleLog
 from knowledge.graph import nl_cypher, queries
 from knowledge.graph.connection import KnowledgeGraph
 from knowledge.graph.nl_cypher import CypherProposal
@@ -87,20 +88,18 @@ class KnowledgeTools(Closing):
         if self.store is None:
             raise ValueError("syncing needs the store")
         notes: dict[Collection, list[MemoryItem]] = {"research_notes": [], "decisions": []}
-        steps = self.store.client.query(
-            "SELECT strategy_key, stage, actor, reason, payload, ts FROM strategy_lifecycle"
-        ).result_rows
-        for key, stage, actor, reason, payload, ts in steps:
-            body = json.loads(payload or "{}")
-            instrument = body.get("instrument")
+        for step in LifecycleLog(self.store).steps():
+            key, stage, actor, body = step.strategy_key, step.stage, step.actor, step.payload
             if stage == "proposed":
-                text = proposal_note(str(actor), body)
+                text = proposal_note(actor, body)
                 collection: Collection = "research_notes"
             else:
-                text, collection = f"{actor} moved strategy {key} to {stage}: {reason}", "decisions"
+                text = f"{actor} moved strategy {key} to {stage}: {step.reason}"
+                collection = "decisions"
             notes[collection].append(
-                MemoryItem(text=text, at=ts, strategy=key, instrument=instrument, agent=str(actor))
-            )
+                MemoryItem(text=text, at=step.ts, strategy=key,
+                           instrument=body.get("instrument"), agent=actor)
+            )  # fmt: skip
         for event_id, order_id, payload, ts in self.store.client.query(
             "SELECT toString(event_id), toString(order_id), payload, ts FROM audit_log "
             "WHERE kind = 'approval.answer'"

@@ -18,7 +18,6 @@ import pandas as pd
 from agents.data import ingest
 from agents.desk import Desk
 from agents.execution import reduce_orders
-from agents.instruments import NoInstrument
 from agents.monitor import health
 from agents.services.gate_events import GateEventPublisher
 from agents.services.runtime import Service
@@ -39,6 +38,7 @@ from core.settings import Settings
 from core.store import MarketDataStore, Store
 from core.telemetry import GATE_LATENCY
 from gateway import GateDecision, GatewayError
+from tools.instruments import NoInstrument
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +73,8 @@ def _waiting_for_risk(desk: Desk) -> bool:
 
 class ExecutionService(Service):
     """Serves the gateway of `desk`. Standalone (`open`) it owns the desk; hosted beside the
-    PM graph (`quantdesk serve`) it shares the graph's desk and lock, so the graph's orders and
-    risk's commands meet one gateway."""
+    PM graph (`quantdesk serve`) it shares the graph's desk and lock (the gateway's store lock),
+    so the graph's orders and risk's commands meet one gateway."""
 
     name = "execution"
 
@@ -89,11 +89,10 @@ class ExecutionService(Service):
     ) -> None:
         super().__init__(settings, bus)
         self.desk = desk
-        self.lock = lock or threading.RLock()
+        self.lock = lock or desk.gateway.store_lock
         self.owns_desk = owns_desk
         self.last_risk = 0.0
         self.armed = False
-        self._unflushed = threading.Event()
         self._reduces: queue.Queue[RiskCommand] = queue.Queue()
         self._reducing = threading.Thread(
             target=self._reducer, name="execution-reduce", daemon=True
@@ -127,15 +126,14 @@ class ExecutionService(Service):
     #
     # Moves that make the desk safer (kill switch, halt, reduce-only) do not take the desk's
     # lock: under `quantdesk serve` a PM turn holds it for seconds, and a halt must not wait
-    # for a backtest. They touch only the engine (atomic under the GIL) and the gateway's own
-    # locked buffers; the audit write follows on the next tick, under the lock.
+    # for a backtest. They touch only the engine (atomic under the GIL) and the recorder's
+    # locked buffers; the gateway's writer thread records them when the lock is free.
 
     def state(self) -> str:
         return self.desk.gateway.trading_state.value
 
     def _safer(self, state: TradingState, actor: str, reason: str, strategy: str | None) -> None:
-        self.desk.gateway.set_trading_state(state, actor, reason, strategy_id=strategy, flush=False)
-        self._unflushed.set()
+        self.desk.gateway.set_trading_state(state, actor, reason, strategy_id=strategy, wait=False)
 
     def _set_state(self, state: TradingState, actor: str, reason: str) -> None:
         if state is TradingState.ACTIVE:
@@ -147,13 +145,6 @@ class ExecutionService(Service):
 
     def tick(self) -> None:
         self.deadman()
-        # Never wait for the lock here: the dead-man switch runs on this thread too.
-        if self._unflushed.is_set() and self.lock.acquire(blocking=False):
-            try:
-                self._unflushed.clear()
-                self.desk.gateway.flush()
-            finally:
-                self.lock.release()
 
     def deadman(self) -> None:
         if not self.armed:
@@ -181,7 +172,6 @@ class ExecutionService(Service):
             start = time.perf_counter()
             decision: GateDecision = self.desk.gateway.submit(order)
             GATE_LATENCY.observe(time.perf_counter() - start)
-            self.desk.gateway.flush()
             status = self.desk.gateway.order_status(order.order_id)
         log.info(
             "order %s %s %g %s:%s for %s: %s %s", order.order_id, order.side.value,
@@ -219,9 +209,8 @@ class ExecutionService(Service):
             return
         if message.action == "kill_switch":
             # The engine is halted, and the bus told, when this returns, whoever holds the
-            # desk's lock; the audit record follows on the next tick.
-            self.desk.gateway.kill_switch(message.issued_by, message.reason, flush=False)
-            self._unflushed.set()
+            # desk's lock; the audit record follows when the lock is free.
+            self.desk.gateway.kill_switch(message.issued_by, message.reason, wait=False)
         elif message.action == "halt_strategy" and message.strategy_id:
             self._safer(TradingState.HALTED, message.issued_by, message.reason, message.strategy_id)
         elif message.action == "reduce":

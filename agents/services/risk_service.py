@@ -12,7 +12,7 @@ import threading
 import time
 from uuid import uuid4
 
-import numpy as np
+import pandas as pd
 
 from agents.services.runtime import Service
 from core.bus import (
@@ -30,22 +30,21 @@ from core.settings import Settings
 from core.telemetry import GROSS_EXPOSURE
 from gateway import load_limits
 from gateway.limits import DEFAULT_LIMITS
+from tools.risk import (
+    ExposureBreach,
+    dollar_volatility,
+    exposure_breach,
+    gross_exposure,
+    realised_volatility,
+)
 
 log = logging.getLogger(__name__)
 CLOSES_KEPT = 60
-YEAR_MS = 365.25 * 86_400_000
 
 
-def realised_volatility(closes: dict[int, float]) -> float | None:
-    """Annualised, from daily closes keyed by their ms stamps; None with fewer than three."""
-    stamps = np.array(sorted(closes), dtype=float)
-    prices = np.array([closes[int(t)] for t in stamps])
-    if len(prices) < 3 or bool(np.any(prices <= 0)):
-        return None
-    returns = np.diff(np.log(prices))
-    years = (stamps[-1] - stamps[0]) / YEAR_MS
-    per_year = len(returns) / years if years > 0 else 365.0
-    return float(returns.std(ddof=1) * np.sqrt(per_year))
+def daily_closes(closes: dict[int, float]) -> pd.Series:
+    """An instrument's closes keyed by ms stamps, as a series on UTC time."""
+    return pd.Series(list(closes.values()), index=pd.to_datetime(list(closes), unit="ms", utc=True))
 
 
 class RiskService(Service):
@@ -89,15 +88,17 @@ class RiskService(Service):
                 self.peak_equity = 0.0
 
     @property
+    def values(self) -> dict[str, float]:
+        """Each instrument's position at its latest mark."""
+        return {inst: q * p for inst, (q, p) in self.positions.items()}
+
+    @property
     def gross(self) -> float:
-        return sum(abs(q) * p for q, p in self.positions.values())
+        return gross_exposure(self.values.values())
 
     def dollar_volatility(self) -> float:
-        """Annualised: each position's value times its instrument's volatility, summed (as if
-        every instrument moved together: the cautious bound)."""
-        return sum(
-            abs(q) * p * self.volatility.get(inst, 0.0) for inst, (q, p) in self.positions.items()
-        )
+        """Annualised (tools.risk.dollar_volatility)."""
+        return dollar_volatility(self.values, self.volatility)
 
     def _add_closes(self, instrument: str, rows: list[tuple[int, float]]) -> None:
         """Merge daily closes into the instrument's window and re-measure it (lock held)."""
@@ -105,7 +106,7 @@ class RiskService(Service):
         series.update(rows)
         for stamp in sorted(series)[:-CLOSES_KEPT]:
             del series[stamp]
-        vol = realised_volatility(series)
+        vol = realised_volatility(daily_closes(series))
         if vol is not None:
             self.volatility[instrument] = vol
 
@@ -151,6 +152,9 @@ class RiskService(Service):
                 "reduce", f"dollar volatility {dollar_vol:,.0f} > {limit:,.0f} a year", uuid4().hex
             )
 
+    def breach(self, gross: float) -> ExposureBreach:
+        return exposure_breach(gross, self.max_gross, self.settings.risk_breach_fraction)
+
     def strategy_pnl(self, strategy: str) -> float:
         held = sum(
             q * self.positions[inst][1]
@@ -193,11 +197,8 @@ class RiskService(Service):
                 f"{self.settings.risk_strategy_loss_limit:,.0f}",
                 message.trace_id, strategy_id=strategy,
             )  # fmt: skip
-        elif gross > self.settings.risk_breach_fraction * self.max_gross:
-            self.command(
-                "reduce", f"gross exposure {gross:,.0f} > {self.settings.risk_breach_fraction:.0%}"
-                f" of {self.max_gross:,.0f}", message.trace_id,
-            )  # fmt: skip
+        elif (breach := self.breach(gross)).breached:
+            self.command("reduce", breach.reason, message.trace_id)
 
     def command(
         self, action: str, reason: str, trace_id: str, strategy_id: str | None = None

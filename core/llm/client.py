@@ -5,11 +5,17 @@ package targets openai 0.27 and is not used.)"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from langchain_core.callbacks import BaseCallbackHandler
-from langchain_openai import ChatOpenAI
 from pydantic import SecretStr
 
 from core.settings import Settings
+
+# langchain_openai (and openai under it) takes about a second to import: it loads when a model
+# is called, not when the desk or the CLI starts.
+if TYPE_CHECKING:
+    from langchain_openai import ChatOpenAI
 
 
 def helicone_headers(
@@ -39,6 +45,8 @@ def chat_model(
 ) -> ChatOpenAI:
     if settings.llm_base_url is None:
         raise ValueError("no LLM configured: set QUANTDESK_LLM_BASE_URL")
+    from langchain_openai import ChatOpenAI
+
     through_helicone = settings.helicone_api_key is not None
     return ChatOpenAI(
         model=settings.llm_model,

@@ -18,9 +18,11 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from neo4j import Driver, GraphDatabase
-from neo4j.exceptions import AuthError, ServiceUnavailable
+# The driver loads when a server is started, not when the CLI starts.
+if TYPE_CHECKING:
+    from neo4j import Driver
 
 NEO4J_VERSION = "5.26.30"
 POM = Path(__file__).resolve().parent / "pom.xml"
@@ -165,6 +167,8 @@ def _secure_password(uri: str, home: Path, deadline: float) -> None:
     """Replace the factory password once, so the server never runs with neo4j/neo4j."""
     if (home / "password").exists():
         return
+    from neo4j import GraphDatabase
+
     chosen = secrets.token_urlsafe(24)
     with GraphDatabase.driver(uri, auth=("neo4j", DEFAULT_PASSWORD)) as driver:
         _wait_bolt(driver, home, deadline)
@@ -178,6 +182,8 @@ def _secure_password(uri: str, home: Path, deadline: float) -> None:
 
 
 def _wait_bolt(driver: Driver, home: Path, deadline: float) -> None:
+    from neo4j.exceptions import AuthError, ServiceUnavailable
+
     while True:
         try:
             driver.verify_connectivity()
@@ -195,6 +201,8 @@ def _wait_bolt(driver: Driver, home: Path, deadline: float) -> None:
 def start(home: Path, port: int = 7687, timeout_s: float = 120.0, heap: str = "512m") -> str:
     """Start the server under `home` (no-op when it already runs); return its Bolt URI once it
     answers queries with the desk's password."""
+    from neo4j import GraphDatabase
+
     home = home.resolve()
     running = status(home)
     if running.running:

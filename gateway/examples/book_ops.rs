@@ -10,13 +10,19 @@ struct Lcg(u64);
 
 impl Lcg {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         self.0 >> 33
     }
 }
 
 fn main() {
-    let ops: u64 = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(5_000_000);
+    let ops: u64 = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(5_000_000);
     let mut rng = Lcg(42);
     let mut book = Book::new();
     let mut live: Vec<u64> = Vec::with_capacity(1 << 16);
@@ -27,14 +33,19 @@ fn main() {
     for _ in 0..ops {
         let roll = rng.next() % 100;
         if roll < 50 || live.len() < 100 {
-            let side = if rng.next() % 2 == 0 { Side::Buy } else { Side::Sell };
+            let side = if rng.next() % 2 == 0 {
+                Side::Buy
+            } else {
+                Side::Sell
+            };
             // Bids rest below 10_000 ticks, asks above: a realistic two-sided book.
             let offset = (rng.next() % 50) as i64 + 1;
             let ticks = match side {
                 Side::Buy => 10_000 - offset,
                 Side::Sell => 10_000 + offset,
             };
-            book.add(next_id, side, ticks, 1.0 + (rng.next() % 5) as f64).expect("fresh id");
+            book.add(next_id, side, ticks, 1.0 + (rng.next() % 5) as f64)
+                .expect("fresh id");
             live.push(next_id);
             next_id += 1;
             adds += 1;
@@ -45,7 +56,11 @@ fn main() {
                 cancels += 1;
             }
         } else {
-            let aggressor = if rng.next() % 2 == 0 { Side::Buy } else { Side::Sell };
+            let aggressor = if rng.next() % 2 == 0 {
+                Side::Buy
+            } else {
+                Side::Sell
+            };
             fills.clear();
             let qty = 1.0 + (rng.next() % 8) as f64;
             book.execute(aggressor, None, true, qty, &mut fills);

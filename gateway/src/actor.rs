@@ -34,13 +34,19 @@ impl Actor {
     /// characters, `MAX_ACTOR_LEN` characters at most in all.
     pub fn parse(text: &str) -> Result<Actor, ActorError> {
         let Some((kind, name)) = text.split_once(':') else {
-            return Err(ActorError(format!("actor {text:?} is not 'kind:name' (human:<name>, agent:<name> or service:<name>)")));
+            return Err(ActorError(format!(
+                "actor {text:?} is not 'kind:name' (human:<name>, agent:<name> or service:<name>)"
+            )));
         };
         let actor = match kind {
             "human" => Actor::Human(name.to_string()),
             "agent" => Actor::Agent(name.to_string()),
             "service" => Actor::Service(name.to_string()),
-            other => return Err(ActorError(format!("actor kind {other:?} is not human, agent or service"))),
+            other => {
+                return Err(ActorError(format!(
+                    "actor kind {other:?} is not human, agent or service"
+                )))
+            }
         };
         actor.validate()?;
         Ok(actor)
@@ -53,10 +59,14 @@ impl Actor {
             return Err(ActorError(format!("a {} actor needs a name", self.kind())));
         }
         if name.trim() != name || name.chars().any(char::is_control) {
-            return Err(ActorError(format!("actor name {name:?} has surrounding blanks or control characters")));
+            return Err(ActorError(format!(
+                "actor name {name:?} has surrounding blanks or control characters"
+            )));
         }
         if self.kind().len() + 1 + name.chars().count() > MAX_ACTOR_LEN {
-            return Err(ActorError(format!("actor {self} is longer than {MAX_ACTOR_LEN} characters")));
+            return Err(ActorError(format!(
+                "actor {self} is longer than {MAX_ACTOR_LEN} characters"
+            )));
         }
         Ok(())
     }
@@ -93,10 +103,19 @@ mod tests {
 
     #[test]
     fn the_desks_spellings_parse_and_print_back() {
-        for text in ["human:alice", "agent:risk", "service:execution", "human:Alice Smith", "human:a:b"] {
+        for text in [
+            "human:alice",
+            "agent:risk",
+            "service:execution",
+            "human:Alice Smith",
+            "human:a:b",
+        ] {
             assert_eq!(Actor::parse(text).unwrap().to_string(), text);
         }
-        assert_eq!(Actor::parse("human:alice"), Ok(Actor::Human("alice".into())));
+        assert_eq!(
+            Actor::parse("human:alice"),
+            Ok(Actor::Human("alice".into()))
+        );
         assert!(Actor::parse("human:alice").unwrap().is_named_human());
         assert!(!Actor::parse("agent:risk").unwrap().is_named_human());
     }

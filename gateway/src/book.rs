@@ -97,7 +97,11 @@ impl Book {
 
     /// Resting quantity on one side, summed over levels.
     pub fn depth(&self, side: Side) -> f64 {
-        self.orders.values().filter(|o| o.side == side).map(|o| o.leaves).sum()
+        self.orders
+            .values()
+            .filter(|o| o.side == side)
+            .map(|o| o.leaves)
+            .sum()
     }
 
     fn levels(&mut self, side: Side) -> &mut BTreeMap<i64, VecDeque<u64>> {
@@ -114,7 +118,15 @@ impl Book {
         if self.orders.contains_key(&id) {
             return Err(BookError::DuplicateId(id));
         }
-        self.orders.insert(id, Resting { id, side, ticks, leaves: quantity });
+        self.orders.insert(
+            id,
+            Resting {
+                id,
+                side,
+                ticks,
+                leaves: quantity,
+            },
+        );
         self.levels(side).entry(ticks).or_default().push_back(id);
         Ok(())
     }
@@ -184,15 +196,26 @@ impl Book {
                 }
             }
             let resting_side = aggressor.opposite();
-            let Some(&id) = self.levels(resting_side).get(&ticks).and_then(|q| q.front()) else {
+            let Some(&id) = self
+                .levels(resting_side)
+                .get(&ticks)
+                .and_then(|q| q.front())
+            else {
                 break;
             };
-            let Some(order) = self.orders.get_mut(&id) else { break };
+            let Some(order) = self.orders.get_mut(&id) else {
+                break;
+            };
             let quantity = order.leaves.min(remaining);
             order.leaves -= quantity;
             remaining -= quantity;
             let leaves = order.leaves;
-            out.push(BookFill { id, ticks, quantity, leaves });
+            out.push(BookFill {
+                id,
+                ticks,
+                quantity,
+                leaves,
+            });
             if leaves <= 0.0 {
                 let done = self.orders.remove(&id).expect("present above");
                 self.unlink(&done);
@@ -204,7 +227,12 @@ impl Book {
     /// Ids resting on `side` in priority order (best price, then oldest).
     pub fn queue(&self, side: Side) -> Vec<u64> {
         match side {
-            Side::Buy => self.bids.values().rev().flat_map(|q| q.iter().copied()).collect(),
+            Side::Buy => self
+                .bids
+                .values()
+                .rev()
+                .flat_map(|q| q.iter().copied())
+                .collect(),
             Side::Sell => self.asks.values().flat_map(|q| q.iter().copied()).collect(),
         }
     }
@@ -239,8 +267,14 @@ mod tests {
         book.add(1, Side::Sell, 105, 1.0).unwrap();
         book.add(2, Side::Sell, 106, 1.0).unwrap();
         let mut fills = Vec::new();
-        assert_eq!(book.execute(Side::Buy, Some(105), false, 5.0, &mut fills), 0.0);
-        assert_eq!(book.execute(Side::Buy, Some(105), true, 5.0, &mut fills), 1.0);
+        assert_eq!(
+            book.execute(Side::Buy, Some(105), false, 5.0, &mut fills),
+            0.0
+        );
+        assert_eq!(
+            book.execute(Side::Buy, Some(105), true, 5.0, &mut fills),
+            1.0
+        );
         assert_eq!(book.execute(Side::Buy, None, true, 5.0, &mut fills), 1.0);
         assert!(book.is_empty());
         assert_eq!(book.best_ask(), None);
@@ -265,9 +299,18 @@ mod tests {
     fn errors_leave_the_book_unchanged() {
         let mut book = Book::new();
         book.add(1, Side::Buy, 100, 1.0).unwrap();
-        assert_eq!(book.add(1, Side::Buy, 99, 1.0), Err(BookError::DuplicateId(1)));
-        assert_eq!(book.add(2, Side::Buy, 99, f64::NAN), Err(BookError::BadQuantity));
-        assert_eq!(book.add(2, Side::Buy, 99, -1.0), Err(BookError::BadQuantity));
+        assert_eq!(
+            book.add(1, Side::Buy, 99, 1.0),
+            Err(BookError::DuplicateId(1))
+        );
+        assert_eq!(
+            book.add(2, Side::Buy, 99, f64::NAN),
+            Err(BookError::BadQuantity)
+        );
+        assert_eq!(
+            book.add(2, Side::Buy, 99, -1.0),
+            Err(BookError::BadQuantity)
+        );
         assert_eq!(book.cancel(9), Err(BookError::UnknownId(9)));
         assert_eq!(book.modify(1, 100, 0.0), Err(BookError::BadQuantity));
         assert_eq!(book.queue(Side::Buy), vec![1]);

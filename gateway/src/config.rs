@@ -27,9 +27,15 @@ pub struct InstrumentLimits {
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct StrategyLimits {
+    /// A risk class, and also a strategy of that id the engine starts with (`manual`).
     pub id: String,
-    /// Largest absolute position value per instrument for this strategy, counting open orders.
+    /// Largest absolute position value per instrument for each strategy of this class,
+    /// counting open orders.
     pub max_position_notional: f64,
+    /// The strategy kinds (`ts_momentum`, `vol_target`, ...) that trade under this class; a
+    /// kind is in at most one class.
+    #[serde(default)]
+    pub kinds: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
@@ -82,6 +88,11 @@ pub struct GateConfig {
     pub max_order_notional: f64,
     /// Orders above this notional need a human approval token.
     pub approval_notional: f64,
+    /// Orders above this notional need the token of two distinct humans.
+    pub dual_approval_notional: f64,
+    /// How long an approval request waits for its answers, and a token lives.
+    pub approval_ttl_ms: u64,
+    /// The longest `approval_ttl_ms` this gate accepts.
     pub approval_ttl_max_ms: u64,
     pub collar_bps: f64,
     pub max_reference_age_ms: u64,
@@ -123,7 +134,10 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 fn err(field: impl Into<String>, message: &str) -> ConfigError {
-    ConfigError { field: field.into(), message: message.to_string() }
+    ConfigError {
+        field: field.into(),
+        message: message.to_string(),
+    }
 }
 
 fn positive(field: String, value: f64) -> Result<(), ConfigError> {
@@ -151,7 +165,8 @@ fn non_negative(field: String, value: f64) -> Result<(), ConfigError> {
 impl GateConfig {
     /// Parse JSON and validate; the error names the offending field.
     pub fn from_json(text: &str) -> Result<GateConfig, ConfigError> {
-        let config: GateConfig = serde_json::from_str(text).map_err(|e| err("<json>", &e.to_string()))?;
+        let config: GateConfig =
+            serde_json::from_str(text).map_err(|e| err("<json>", &e.to_string()))?;
         config.validate()?;
         Ok(config)
     }
@@ -181,13 +196,27 @@ impl GateConfig {
         if !(self.max_drawdown.is_finite() && self.max_drawdown > 0.0 && self.max_drawdown <= 1.0) {
             return Err(err("max_drawdown", "must be in (0, 1]"));
         }
+        if self.dual_approval_notional.is_nan()
+            || self.dual_approval_notional < self.approval_notional
+        {
+            return Err(err(
+                "dual_approval_notional",
+                "must be >= approval_notional",
+            ));
+        }
         if self.approval_ttl_max_ms == 0 {
             return Err(err("approval_ttl_max_ms", "must be > 0"));
+        }
+        if self.approval_ttl_ms == 0 || self.approval_ttl_ms > self.approval_ttl_max_ms {
+            return Err(err("approval_ttl_ms", "must be in 1..=approval_ttl_max_ms"));
         }
         if self.max_reference_age_ms == 0 {
             return Err(err("max_reference_age_ms", "must be > 0"));
         }
-        for (name, rate) in [("submit_rate", self.submit_rate), ("modify_rate", self.modify_rate)] {
+        for (name, rate) in [
+            ("submit_rate", self.submit_rate),
+            ("modify_rate", self.modify_rate),
+        ] {
             if rate.max == 0 {
                 return Err(err(format!("{name}.max"), "must be > 0"));
             }
@@ -211,7 +240,11 @@ impl GateConfig {
         let mut ids = HashSet::new();
         for (i, inst) in self.instruments.iter().enumerate() {
             let at = |f: &str| format!("instruments[{i}].{f}");
-            if inst.id.split_once(':').is_none_or(|(v, s)| v.is_empty() || s.is_empty()) {
+            if inst
+                .id
+                .split_once(':')
+                .is_none_or(|(v, s)| v.is_empty() || s.is_empty())
+            {
                 return Err(err(at("id"), "must be 'venue:symbol'"));
             }
             if !ids.insert(inst.id.as_str()) {
@@ -235,6 +268,7 @@ impl GateConfig {
             return Err(err("strategies", "must list at least one strategy"));
         }
         let mut strategy_ids = HashSet::new();
+        let mut kinds = HashSet::new();
         for (i, strategy) in self.strategies.iter().enumerate() {
             if strategy.id.trim().is_empty() {
                 return Err(err(format!("strategies[{i}].id"), "must not be empty"));
@@ -242,9 +276,29 @@ impl GateConfig {
             if !strategy_ids.insert(strategy.id.as_str()) {
                 return Err(err(format!("strategies[{i}].id"), "is listed twice"));
             }
-            positive(format!("strategies[{i}].max_position_notional"), strategy.max_position_notional)?;
+            positive(
+                format!("strategies[{i}].max_position_notional"),
+                strategy.max_position_notional,
+            )?;
+            for (k, kind) in strategy.kinds.iter().enumerate() {
+                let at = format!("strategies[{i}].kinds[{k}]");
+                if kind.trim().is_empty() {
+                    return Err(err(at, "must not be empty"));
+                }
+                if !kinds.insert(kind.as_str()) {
+                    return Err(err(at, "is in more than one risk class"));
+                }
+            }
         }
         Ok(())
+    }
+
+    /// The risk class (a `strategies` entry) that strategies of `kind` trade under, if one
+    /// lists it.
+    pub fn risk_class_of_kind(&self, kind: &str) -> Option<&StrategyLimits> {
+        self.strategies
+            .iter()
+            .find(|s| s.kinds.iter().any(|k| k == kind))
     }
 }
 
@@ -261,6 +315,8 @@ pub(crate) mod tests {
             "leverage": 2.0,
             "max_order_notional": 200_000.0,
             "approval_notional": 50_000.0,
+            "dual_approval_notional": 150_000.0,
+            "approval_ttl_ms": 60_000,
             "approval_ttl_max_ms": 600_000,
             "collar_bps": 500.0,
             "max_reference_age_ms": 60_000,
@@ -281,7 +337,8 @@ pub(crate) mod tests {
                  "tradable": false}
             ],
             "strategies": [
-                {"id": "momo", "max_position_notional": 400_000.0},
+                {"id": "momo", "max_position_notional": 400_000.0,
+                 "kinds": ["ts_momentum", "sma_cross"]},
                 {"id": "meanrev", "max_position_notional": 100_000.0}
             ],
             "restricted": ["paper:ETH/USD"],
@@ -328,7 +385,28 @@ pub(crate) mod tests {
         assert_eq!(e.field, "instruments[0].id");
         let e = with(&["leverage"], serde_json::json!(-1.0)).unwrap_err();
         assert_eq!(e.field, "leverage");
+        let e = with(&["dual_approval_notional"], serde_json::json!(10_000.0)).unwrap_err();
+        assert_eq!(e.field, "dual_approval_notional");
+        let e = with(&["approval_ttl_ms"], serde_json::json!(600_001)).unwrap_err();
+        assert_eq!(e.field, "approval_ttl_ms");
         let e = with(&["surprise"], serde_json::json!(1)).unwrap_err();
         assert!(e.message.contains("unknown field"), "{e}");
+        let e = with(
+            &["strategies", "1", "kinds"],
+            serde_json::json!(["mean_reversion", "sma_cross"]),
+        )
+        .unwrap_err();
+        assert_eq!(e.field, "strategies[1].kinds[1]");
+        assert!(e.message.contains("more than one risk class"), "{e}");
+        let e = with(&["strategies", "1", "kinds"], serde_json::json!([" "])).unwrap_err();
+        assert_eq!(e.field, "strategies[1].kinds[0]");
+    }
+
+    #[test]
+    fn kinds_map_to_their_risk_class() {
+        let config = sample();
+        let class = config.risk_class_of_kind("sma_cross").expect("listed");
+        assert_eq!(class.id, "momo");
+        assert!(config.risk_class_of_kind("donchian").is_none());
     }
 }

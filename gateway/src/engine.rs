@@ -8,28 +8,14 @@ use crate::actor::Actor;
 use crate::approval::ApprovalKey;
 use crate::book::{Book, IdMap};
 use crate::config::GateConfig;
-use crate::increments::Grid;
-use crate::order::{Lifecycle, OrderEvent, OrderRequest, OrderStatus, OrderType, Side, TimeInForce};
-use crate::reason::{Reason, ReasonSet};
 use crate::events::{Action, Event, Verdict};
+pub use crate::events::{Decision, TradingState};
+use crate::increments::Grid;
 use crate::ledger::Ledger;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum TradingState {
-    Active,
-    Reducing,
-    Halted,
-}
-
-impl TradingState {
-    pub fn code(self) -> &'static str {
-        match self {
-            TradingState::Active => "active",
-            TradingState::Reducing => "reducing",
-            TradingState::Halted => "halted",
-        }
-    }
-}
+use crate::order::{
+    Lifecycle, OrderEvent, OrderRequest, OrderStatus, OrderType, Side, TimeInForce, VenueAction,
+};
+use crate::reason::{Reason, ReasonSet};
 
 /// Where accepted orders go: the in-process paper venue, or an external venue whose
 /// adapter reports acks, fills and cancels back through `venue_*`.
@@ -37,12 +23,6 @@ impl TradingState {
 pub enum VenueMode {
     Paper,
     External,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Decision {
-    pub verdict: Verdict,
-    pub reasons: ReasonSet,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +33,10 @@ pub enum EngineError {
     NotApprovable(String),
     BadArgument(String),
     RearmRefused(String),
+    /// `add_strategy` with an id the engine already trades under.
+    StrategyExists(String),
+    /// `add_strategy` naming a risk class the limits do not list.
+    RiskClassUnknown(String),
 }
 
 impl std::fmt::Display for EngineError {
@@ -66,6 +50,13 @@ impl std::fmt::Display for EngineError {
             }
             EngineError::BadArgument(msg) => write!(f, "BAD_ARGUMENT: {msg}"),
             EngineError::RearmRefused(msg) => write!(f, "REARM_REFUSED: {msg}"),
+            EngineError::StrategyExists(id) => {
+                write!(f, "STRATEGY_EXISTS: strategy {id:?} is already registered")
+            }
+            EngineError::RiskClassUnknown(class) => write!(
+                f,
+                "RISK_CLASS_UNKNOWN: the limits list no risk class {class:?}"
+            ),
         }
     }
 }
@@ -106,6 +97,20 @@ pub(crate) struct OrderRecord {
     pub pending_update: Option<(f64, f64)>,
 }
 
+/// A strategy the gate trades under: one per risk class from the limits (the class's own
+/// bucket, e.g. `manual`), and one per strategy registered at run time (`add_strategy`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StrategyEntry {
+    pub id: String,
+    /// Index of its risk class in the limits' `strategies`.
+    pub class: usize,
+    /// The class's limit, read once.
+    pub max_position_notional: f64,
+}
+
+/// The longest strategy id `add_strategy` takes (the limits' own ids are held to the same).
+pub const MAX_STRATEGY_ID_LEN: usize = 64;
+
 pub(crate) struct RestoredOrder {
     pub client_order_id: String,
     pub status: OrderStatus,
@@ -118,6 +123,8 @@ pub struct Engine {
     pub(crate) key: ApprovalKey,
     pub(crate) instrument_index: HashMap<String, usize>,
     pub(crate) strategy_index: HashMap<String, usize>,
+    /// Indexed like `strategy_states`: who each strategy is and the limit it trades under.
+    pub(crate) strategies: Vec<StrategyEntry>,
     pub(crate) instruments: Vec<InstrumentState>,
     pub(crate) strategy_states: Vec<TradingState>,
     /// Per strategy * n_instruments + instrument: (open buy units, open sell units).
@@ -140,7 +147,7 @@ pub struct Engine {
     pub(crate) orders: IdMap<OrderRecord>,
     pub(crate) next_handle: u64,
     pub(crate) ledger: Ledger,
-    pub(crate) queue: VecDeque<(i64, u64, crate::paper::VenueAction)>,
+    pub(crate) queue: VecDeque<(i64, u64, VenueAction)>,
     /// (expiry, handle) of paper orders with a GTD or DAY expiry.
     pub(crate) expiries: BTreeSet<(i64, u64)>,
     pub(crate) events: Vec<Event>,
@@ -156,6 +163,18 @@ pub(crate) struct ExposureCache {
 }
 
 pub(crate) const DAY_MS: i64 = 86_400_000;
+
+/// A fill's figures, from a venue or a restored record: finite, and a positive size and price.
+fn check_fill(quantity: f64, price: f64, fee: f64) -> Result<(), EngineError> {
+    if quantity.is_finite() && quantity > 0.0 && price.is_finite() && price > 0.0 && fee.is_finite()
+    {
+        Ok(())
+    } else {
+        Err(EngineError::BadArgument(
+            "fill quantity and price must be finite and > 0".into(),
+        ))
+    }
+}
 
 impl Engine {
     pub fn new(config: GateConfig, mode: VenueMode) -> Result<Engine, String> {
@@ -188,8 +207,28 @@ impl Engine {
         let n_s = config.strategies.len();
         let n_i = config.instruments.len();
         Engine {
-            instrument_index: config.instruments.iter().enumerate().map(|(k, i)| (i.id.clone(), k)).collect(),
-            strategy_index: config.strategies.iter().enumerate().map(|(k, s)| (s.id.clone(), k)).collect(),
+            instrument_index: config
+                .instruments
+                .iter()
+                .enumerate()
+                .map(|(k, i)| (i.id.clone(), k))
+                .collect(),
+            strategy_index: config
+                .strategies
+                .iter()
+                .enumerate()
+                .map(|(k, s)| (s.id.clone(), k))
+                .collect(),
+            strategies: config
+                .strategies
+                .iter()
+                .enumerate()
+                .map(|(k, s)| StrategyEntry {
+                    id: s.id.clone(),
+                    class: k,
+                    max_position_notional: s.max_position_notional,
+                })
+                .collect(),
             instruments,
             strategy_states: vec![TradingState::Active; n_s],
             strategy_open: vec![(0.0, 0.0); n_s * n_i],
@@ -227,7 +266,9 @@ impl Engine {
     }
 
     pub fn strategy_state(&self, strategy_id: &str) -> Option<TradingState> {
-        self.strategy_index.get(strategy_id).map(|&s| self.strategy_states[s])
+        self.strategy_index
+            .get(strategy_id)
+            .map(|&s| self.strategy_states[s])
     }
 
     pub fn instrument_index(&self, id: &str) -> Option<usize> {
@@ -236,6 +277,74 @@ impl Engine {
 
     pub fn strategy_index(&self, id: &str) -> Option<usize> {
         self.strategy_index.get(id).copied()
+    }
+
+    /// Every strategy the gate trades under, by index.
+    pub fn strategies(&self) -> &[StrategyEntry] {
+        &self.strategies
+    }
+
+    /// The risk class (its id in the limits) a strategy trades under.
+    pub fn risk_class(&self, strategy_id: &str) -> Option<&str> {
+        let s = self.strategy_index(strategy_id)?;
+        Some(self.config.strategies[self.strategies[s].class].id.as_str())
+    }
+
+    /// Register a strategy to trade under its own id, with the limits of risk class
+    /// `class_id` (a `strategies` entry of the limits) and a trading state of its own, ACTIVE.
+    /// Its positions, fills and PnL are its own from then on. Refused for an id already
+    /// registered (a class's own id included) or a class the limits do not list. Recorded
+    /// as a `gate.strategy_added` event. Returns the strategy's index.
+    pub fn add_strategy(
+        &mut self,
+        strategy_id: &str,
+        class_id: &str,
+        now_ms: i64,
+    ) -> Result<usize, EngineError> {
+        // As the desk's identifiers: ASCII letters and digits first, then also `_.:/-`.
+        let well_formed = strategy_id.len() <= MAX_STRATEGY_ID_LEN
+            && strategy_id
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphanumeric())
+            && strategy_id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.:/-".contains(c));
+        if !well_formed {
+            return Err(EngineError::BadArgument(format!(
+                "a strategy id is 1 to {MAX_STRATEGY_ID_LEN} of A-Z a-z 0-9 _ . : / -, \
+                 starting with a letter or digit, got {strategy_id:?}"
+            )));
+        }
+        if self.strategy_index.contains_key(strategy_id) {
+            return Err(EngineError::StrategyExists(strategy_id.to_string()));
+        }
+        let class = self
+            .config
+            .strategies
+            .iter()
+            .position(|c| c.id == class_id)
+            .ok_or_else(|| EngineError::RiskClassUnknown(class_id.to_string()))?;
+        let max_position_notional = self.config.strategies[class].max_position_notional;
+        let s = self.strategies.len();
+        self.strategies.push(StrategyEntry {
+            id: strategy_id.to_string(),
+            class,
+            max_position_notional,
+        });
+        self.strategy_index.insert(strategy_id.to_string(), s);
+        self.strategy_states.push(TradingState::Active);
+        let n_i = self.instruments.len();
+        self.strategy_open
+            .extend(std::iter::repeat_n((0.0, 0.0), n_i));
+        self.ledger.add_strategy();
+        self.events.push(Event::StrategyAdded {
+            strategy_id: strategy_id.to_string(),
+            risk_class: class_id.to_string(),
+            max_position_notional,
+            ts_ms: now_ms,
+        });
+        Ok(s)
     }
 
     pub fn ledger(&self) -> &Ledger {
@@ -259,7 +368,9 @@ impl Engine {
             return Some((r.status, r.filled, 0.0));
         }
         let handle = self.handles.get(order_id)?;
-        self.orders.get(handle).map(|o| (o.life.status, o.filled, o.leaves))
+        self.orders
+            .get(handle)
+            .map(|o| (o.life.status, o.filled, o.leaves))
     }
 
     pub fn open_order_ids(&self) -> Vec<String> {
@@ -287,11 +398,21 @@ impl Engine {
     // ----- reference prices and venue status -------------------------------------------
 
     /// A reference (mark) price from market data; also re-values exposure and breakers.
-    pub fn set_reference(&mut self, instrument: usize, price: f64, now_ms: i64) -> Result<(), EngineError> {
+    pub fn set_reference(
+        &mut self,
+        instrument: usize,
+        price: f64,
+        now_ms: i64,
+    ) -> Result<(), EngineError> {
         if !(price.is_finite() && price > 0.0) {
-            return Err(EngineError::BadArgument(format!("reference price must be finite and > 0, got {price}")));
+            return Err(EngineError::BadArgument(format!(
+                "reference price must be finite and > 0, got {price}"
+            )));
         }
-        let inst = self.instruments.get_mut(instrument).ok_or_else(|| EngineError::BadArgument("instrument index".into()))?;
+        let inst = self
+            .instruments
+            .get_mut(instrument)
+            .ok_or_else(|| EngineError::BadArgument("instrument index".into()))?;
         inst.reference = Some(price);
         inst.reference_ms = now_ms;
         self.rebuild_exposure();
@@ -342,7 +463,10 @@ impl Engine {
     fn insert_record(&mut self, request: OrderRequest, now_ms: i64) -> u64 {
         let instrument = self.instrument_index[&request.instrument_id];
         let strategy = self.strategy_index[&request.strategy_id];
-        let basis_price = request.price.or(self.instruments[instrument].reference).unwrap_or(0.0);
+        let basis_price = request
+            .price
+            .or(self.instruments[instrument].reference)
+            .unwrap_or(0.0);
         let expire_at_ms = match request.time_in_force {
             TimeInForce::Gtd => request.expire_at_ms,
             TimeInForce::Day => Some((now_ms.div_euclid(DAY_MS) + 1) * DAY_MS),
@@ -380,14 +504,22 @@ impl Engine {
         self.transition(handle, OrderEvent::Submit, now_ms);
         self.add_open(handle, 1.0);
         if self.mode == VenueMode::Paper {
-            self.enqueue(now_ms, handle, crate::paper::VenueAction::Arrive);
+            self.enqueue(now_ms, handle, VenueAction::Arrive);
         }
     }
 
     /// Add (sign 1) or remove (sign -1) an order's open quantity from the exposure sums.
     pub(crate) fn add_open(&mut self, handle: u64, sign: f64) {
-        let Some(o) = self.orders.get(&handle) else { return };
-        let (side, leaves, basis, s, i) = (o.request.side, o.leaves, o.basis_price, o.strategy, o.instrument);
+        let Some(o) = self.orders.get(&handle) else {
+            return;
+        };
+        let (side, leaves, basis, s, i) = (
+            o.request.side,
+            o.leaves,
+            o.basis_price,
+            o.strategy,
+            o.instrument,
+        );
         let n_i = self.instruments.len();
         let inst = &mut self.instruments[i];
         let slot = &mut self.strategy_open[s * n_i + i];
@@ -408,7 +540,9 @@ impl Engine {
     pub(crate) fn rebuild_exposure(&mut self) {
         let mut cache = ExposureCache::default();
         for (i, inst) in self.instruments.iter().enumerate() {
-            let Some(reference) = inst.reference else { continue };
+            let Some(reference) = inst.reference else {
+                continue;
+            };
             let position = self.ledger.account_position(i);
             let long = position + inst.open_buy;
             let short = position - inst.open_sell;
@@ -421,7 +555,9 @@ impl Engine {
 
     /// Record a lifecycle event; an illegal one is reported, never applied.
     pub(crate) fn transition(&mut self, handle: u64, event: OrderEvent, now_ms: i64) -> bool {
-        let Some(o) = self.orders.get_mut(&handle) else { return false };
+        let Some(o) = self.orders.get_mut(&handle) else {
+            return false;
+        };
         match o.life.apply(event) {
             Ok(status) => {
                 self.events.push(Event::OrderStatus {
@@ -435,7 +571,11 @@ impl Engine {
                 true
             }
             Err(e) => {
-                self.events.push(Event::Error { order_id: o.request.order_id.clone(), message: e.to_string(), ts_ms: now_ms });
+                self.events.push(Event::Error {
+                    order_id: o.request.order_id.clone(),
+                    message: e.to_string(),
+                    ts_ms: now_ms,
+                });
                 false
             }
         }
@@ -446,15 +586,27 @@ impl Engine {
             // Known, but closed: its venue went with the process that sent it.
             return Err(EngineError::OrderNotOpen(order_id.to_string()));
         }
-        self.handles.get(order_id).copied().ok_or_else(|| EngineError::OrderUnknown(order_id.to_string()))
+        self.handles
+            .get(order_id)
+            .copied()
+            .ok_or_else(|| EngineError::OrderUnknown(order_id.to_string()))
     }
 
     /// Ask to change an open order's price and/or quantity. The gate checks the changed
     /// order as if it were new (without double-counting its own open quantity).
-    pub fn modify(&mut self, order_id: &str, price: Option<f64>, quantity: Option<f64>, now_ms: i64) -> Result<Decision, EngineError> {
+    pub fn modify(
+        &mut self,
+        order_id: &str,
+        price: Option<f64>,
+        quantity: Option<f64>,
+        now_ms: i64,
+    ) -> Result<Decision, EngineError> {
         let handle = self.handle_of(order_id)?;
         let o = &self.orders[&handle];
-        if !matches!(o.life.status, OrderStatus::Accepted | OrderStatus::PartiallyFilled) {
+        if !matches!(
+            o.life.status,
+            OrderStatus::Accepted | OrderStatus::PartiallyFilled
+        ) {
             return Err(EngineError::OrderNotOpen(order_id.to_string()));
         }
         let mut changed = o.request.clone();
@@ -480,7 +632,7 @@ impl Engine {
                 o.pending_update = Some((target_price, new_leaves));
             }
             if self.mode == VenueMode::Paper {
-                self.enqueue(now_ms, handle, crate::paper::VenueAction::Modify);
+                self.enqueue(now_ms, handle, VenueAction::Modify);
             }
         }
         Ok(decision)
@@ -507,36 +659,36 @@ impl Engine {
         });
         self.transition(handle, OrderEvent::RequestCancel, now_ms);
         if self.mode == VenueMode::Paper {
-            self.enqueue(now_ms, handle, crate::paper::VenueAction::Cancel);
+            self.enqueue(now_ms, handle, VenueAction::Cancel);
         }
         Ok(())
     }
 
     // ----- approval ---------------------------------------------------------------------
 
-    /// Mint an approval token for an order waiting in PENDING_APPROVAL. Only the approval
-    /// step (a human in Slack, the web page or the CLI) calls this; it is recorded.
-    pub fn approve(&mut self, order_id: &str, approver: &str, ttl_ms: u64, now_ms: i64) -> Result<String, EngineError> {
-        if approver.trim().is_empty() {
-            return Err(EngineError::BadArgument("an approval needs the approver's id".into()));
-        }
-        if ttl_ms == 0 || ttl_ms > self.config.approval_ttl_max_ms {
-            return Err(EngineError::BadArgument(format!(
-                "ttl_ms must be in 1..={}",
-                self.config.approval_ttl_max_ms
-            )));
-        }
+    /// Mint an approval token for an order waiting in PENDING_APPROVAL, naming the distinct
+    /// humans who approved it; it lives `approval_ttl_ms`. Only the approval step (a human in
+    /// Slack, the web page or the CLI) calls this; it is recorded. The gate counts the names
+    /// when the token comes back, so a token with too few is refused there.
+    pub fn approve(
+        &mut self,
+        order_id: &str,
+        approvers: &[String],
+        now_ms: i64,
+    ) -> Result<String, EngineError> {
+        let approvers = crate::approval::distinct(approvers).map_err(EngineError::BadArgument)?;
         let handle = self.handle_of(order_id)?;
         let o = &self.orders[&handle];
         if o.life.status != OrderStatus::PendingApproval {
             return Err(EngineError::NotApprovable(order_id.to_string()));
         }
-        let expires = now_ms.saturating_add(i64::try_from(ttl_ms).unwrap_or(i64::MAX));
-        let token = self.key.mint(&o.request, expires);
+        let ttl_ms = i64::try_from(self.config.approval_ttl_ms).unwrap_or(i64::MAX);
+        let expires = now_ms.saturating_add(ttl_ms);
+        let token = self.key.mint(&o.request, &approvers, expires);
         self.events.push(Event::Approval {
             order_id: order_id.to_string(),
             strategy_id: o.request.strategy_id.clone(),
-            approver: approver.to_string(),
+            approver: approvers.join(", "),
             approved: true,
             expires_ms: expires,
             ts_ms: now_ms,
@@ -544,22 +696,64 @@ impl Engine {
         Ok(token)
     }
 
-    pub fn refuse_approval(&mut self, order_id: &str, approver: &str, now_ms: i64) -> Result<(), EngineError> {
+    /// What an order waiting for approval needs, valued now: how many distinct approvers
+    /// the gate will require, and the notional it counts them by.
+    pub fn approval_need(&self, order_id: &str, now_ms: i64) -> Result<(usize, f64), EngineError> {
+        let request = self
+            .pending_request(order_id)
+            .ok_or_else(|| EngineError::NotApprovable(order_id.to_string()))?;
+        let (_, notional) = self.check_valued(
+            &OrderRequest {
+                approval_token: None,
+                ..request
+            },
+            now_ms,
+        );
+        Ok((self.approvers_for(notional), notional))
+    }
+
+    /// A human refused the order, or nobody answered in time: the order is denied with
+    /// `APPROVAL_REFUSED` or `APPROVAL_EXPIRED`, recorded as the gate's decision.
+    pub fn refuse_approval(
+        &mut self,
+        order_id: &str,
+        approver: &str,
+        expired: bool,
+        now_ms: i64,
+    ) -> Result<Decision, EngineError> {
         let handle = self.handle_of(order_id)?;
         if self.orders[&handle].life.status != OrderStatus::PendingApproval {
             return Err(EngineError::NotApprovable(order_id.to_string()));
         }
         let strategy_id = self.orders[&handle].request.strategy_id.clone();
+        let reasons: ReasonSet = [if expired {
+            Reason::ApprovalExpired
+        } else {
+            Reason::ApprovalRefused
+        }]
+        .into_iter()
+        .collect();
         self.events.push(Event::Approval {
             order_id: order_id.to_string(),
-            strategy_id,
+            strategy_id: strategy_id.clone(),
             approver: approver.to_string(),
             approved: false,
             expires_ms: now_ms,
             ts_ms: now_ms,
         });
+        self.events.push(Event::Decision {
+            order_id: order_id.to_string(),
+            strategy_id,
+            action: Action::Submit,
+            verdict: Verdict::Deny,
+            reasons,
+            ts_ms: now_ms,
+        });
         self.transition(handle, OrderEvent::Deny, now_ms);
-        Ok(())
+        Ok(Decision {
+            verdict: Verdict::Deny,
+            reasons,
+        })
     }
 
     pub fn pending_request(&self, order_id: &str) -> Option<OrderRequest> {
@@ -585,21 +779,37 @@ impl Engine {
 
     /// Move the account or a strategy between ACTIVE and REDUCING, or to HALTED. Leaving
     /// HALTED is `rearm`'s job alone.
-    pub fn set_trading_state(&mut self, strategy_id: Option<&str>, state: TradingState, actor: &str, reason: &str, now_ms: i64) -> Result<(), EngineError> {
+    pub fn set_trading_state(
+        &mut self,
+        strategy_id: Option<&str>,
+        state: TradingState,
+        actor: &str,
+        reason: &str,
+        now_ms: i64,
+    ) -> Result<(), EngineError> {
         if actor.trim().is_empty() || reason.trim().is_empty() {
-            return Err(EngineError::BadArgument("a trading-state change needs an actor and a reason".into()));
+            return Err(EngineError::BadArgument(
+                "a trading-state change needs an actor and a reason".into(),
+            ));
         }
         match strategy_id {
             None => {
                 if self.account_state == TradingState::Halted && state != TradingState::Halted {
-                    return Err(EngineError::BadArgument("the account is HALTED: only rearm can lift it".into()));
+                    return Err(EngineError::BadArgument(
+                        "the account is HALTED: only rearm can lift it".into(),
+                    ));
                 }
                 self.set_account_state(state, actor, reason, now_ms);
             }
             Some(id) => {
-                let s = self.strategy_index(id).ok_or_else(|| EngineError::BadArgument(format!("unknown strategy {id}")))?;
-                if self.strategy_states[s] == TradingState::Halted && state != TradingState::Halted {
-                    return Err(EngineError::BadArgument(format!("strategy {id} is HALTED: only rearm can lift it")));
+                let s = self
+                    .strategy_index(id)
+                    .ok_or_else(|| EngineError::BadArgument(format!("unknown strategy {id}")))?;
+                if self.strategy_states[s] == TradingState::Halted && state != TradingState::Halted
+                {
+                    return Err(EngineError::BadArgument(format!(
+                        "strategy {id} is HALTED: only rearm can lift it"
+                    )));
                 }
                 if self.strategy_states[s] != state {
                     self.strategy_states[s] = state;
@@ -619,9 +829,20 @@ impl Engine {
     /// Cancel every open order and HALT the account, in one call. Returns the canceled
     /// order ids; with an external venue they are PENDING_CANCEL until the venue confirms.
     pub fn kill(&mut self, actor: &str, reason: &str, now_ms: i64) -> Vec<String> {
-        let actor = if actor.trim().is_empty() { "unknown" } else { actor };
+        let actor = if actor.trim().is_empty() {
+            "unknown"
+        } else {
+            actor
+        };
         self.set_account_state(TradingState::Halted, actor, reason, now_ms);
-        let mut handles: Vec<u64> = self.orders.iter().filter(|(_, o)| o.life.status.is_open() || o.life.status == OrderStatus::PendingApproval).map(|(h, _)| *h).collect();
+        let mut handles: Vec<u64> = self
+            .orders
+            .iter()
+            .filter(|(_, o)| {
+                o.life.status.is_open() || o.life.status == OrderStatus::PendingApproval
+            })
+            .map(|(h, _)| *h)
+            .collect();
         handles.sort_unstable();
         let mut canceled = Vec::new();
         for handle in handles {
@@ -652,7 +873,11 @@ impl Engine {
         if !actor.is_named_human() {
             let why = match actor {
                 Actor::Human(_) => actor.validate().err().map_or_else(String::new, |e| e.0),
-                _ => format!("only a named human (human:<name>) may rearm, not the {} {:?}", actor.kind(), actor.name()),
+                _ => format!(
+                    "only a named human (human:<name>) may rearm, not the {} {:?}",
+                    actor.kind(),
+                    actor.name()
+                ),
             };
             return Err(self.refuse_rearm(&actor.to_string(), &why, reason, now_ms));
         }
@@ -670,7 +895,7 @@ impl Engine {
             if self.strategy_states[s] != TradingState::Active {
                 self.strategy_states[s] = TradingState::Active;
                 self.events.push(Event::TradingState {
-                    scope: format!("strategy:{}", self.config.strategies[s].id),
+                    scope: format!("strategy:{}", self.strategies[s].id),
                     state: TradingState::Active,
                     actor: actor.clone(),
                     reason: reason.to_string(),
@@ -685,8 +910,18 @@ impl Engine {
     /// (the binding calls this for text that does not parse as an actor); the event carries
     /// it cut to the audit log's `MAX_ACTOR_LEN` with control characters replaced, so a
     /// hostile name can neither break the audit row nor hide in it.
-    pub fn refuse_rearm(&mut self, actor: &str, why: &str, requested_reason: &str, now_ms: i64) -> EngineError {
-        let mut shown: String = actor.chars().map(|c| if c.is_control() { '?' } else { c }).take(crate::actor::MAX_ACTOR_LEN).collect();
+    pub fn refuse_rearm(
+        &mut self,
+        actor: &str,
+        why: &str,
+        requested_reason: &str,
+        now_ms: i64,
+    ) -> EngineError {
+        let mut shown: String = actor
+            .chars()
+            .map(|c| if c.is_control() { '?' } else { c })
+            .take(crate::actor::MAX_ACTOR_LEN)
+            .collect();
         if shown.trim().is_empty() {
             shown = "unknown".into();
         }
@@ -713,13 +948,26 @@ impl Engine {
         if !self.daily_breaker && self.day_start_equity - equity >= self.config.daily_loss_limit {
             self.daily_breaker = true;
             if self.account_state == TradingState::Active {
-                self.set_account_state(TradingState::Reducing, "gate", Reason::DailyLossLimit.code(), now_ms);
+                self.set_account_state(
+                    TradingState::Reducing,
+                    "gate",
+                    Reason::DailyLossLimit.code(),
+                    now_ms,
+                );
             }
         }
-        if !self.drawdown_breaker && self.peak_equity > 0.0 && (self.peak_equity - equity) / self.peak_equity >= self.config.max_drawdown {
+        if !self.drawdown_breaker
+            && self.peak_equity > 0.0
+            && (self.peak_equity - equity) / self.peak_equity >= self.config.max_drawdown
+        {
             self.drawdown_breaker = true;
             if self.account_state == TradingState::Active {
-                self.set_account_state(TradingState::Reducing, "gate", Reason::DrawdownBreaker.code(), now_ms);
+                self.set_account_state(
+                    TradingState::Reducing,
+                    "gate",
+                    Reason::DrawdownBreaker.code(),
+                    now_ms,
+                );
             }
         }
     }
@@ -727,16 +975,28 @@ impl Engine {
     // ----- fills and venue reports --------------------------------------------------------
 
     /// Book an execution against an order (paper or external venue).
-    pub fn book_fill(&mut self, handle: u64, quantity: f64, price: f64, fee: f64, maker: bool, now_ms: i64) -> Result<(), EngineError> {
-        if !(quantity.is_finite() && quantity > 0.0 && price.is_finite() && price > 0.0 && fee.is_finite()) {
-            return Err(EngineError::BadArgument("fill quantity and price must be finite and > 0".into()));
-        }
-        let o = self.orders.get(&handle).ok_or_else(|| EngineError::OrderUnknown(handle.to_string()))?;
+    pub fn book_fill(
+        &mut self,
+        handle: u64,
+        quantity: f64,
+        price: f64,
+        fee: f64,
+        maker: bool,
+        now_ms: i64,
+    ) -> Result<(), EngineError> {
+        check_fill(quantity, price, fee)?;
+        let o = self
+            .orders
+            .get(&handle)
+            .ok_or_else(|| EngineError::OrderUnknown(handle.to_string()))?;
         if !o.life.status.is_open() {
             return Err(EngineError::OrderNotOpen(o.request.order_id.clone()));
         }
         if quantity > o.leaves * (1.0 + 1e-9) {
-            return Err(EngineError::BadArgument(format!("fill of {quantity} exceeds the {} left open", o.leaves)));
+            return Err(EngineError::BadArgument(format!(
+                "fill of {quantity} exceeds the {} left open",
+                o.leaves
+            )));
         }
         let dust = self.config.instruments[o.instrument].lot * 1e-6;
         self.add_open(handle, -1.0);
@@ -778,15 +1038,27 @@ impl Engine {
     /// Book a fill from an earlier run of this account (read back from the fills table) so a
     /// restarted gateway holds the same positions, cash, realised PnL and fees. Only on an
     /// engine that has taken no order yet: history replayed after new orders would count twice.
-    pub fn restore_fill(&mut self, strategy_id: &str, instrument_id: &str, side: Side, quantity: f64, price: f64, fee: f64) -> Result<(), EngineError> {
+    pub fn restore_fill(
+        &mut self,
+        strategy_id: &str,
+        instrument_id: &str,
+        side: Side,
+        quantity: f64,
+        price: f64,
+        fee: f64,
+    ) -> Result<(), EngineError> {
         if !self.orders.is_empty() {
-            return Err(EngineError::BadArgument("fills are restored only before the first order".into()));
+            return Err(EngineError::BadArgument(
+                "fills are restored only before the first order".into(),
+            ));
         }
-        if !(quantity.is_finite() && quantity > 0.0 && price.is_finite() && price > 0.0 && fee.is_finite()) {
-            return Err(EngineError::BadArgument("fill quantity and price must be finite and > 0".into()));
-        }
-        let s = self.strategy_index(strategy_id).ok_or_else(|| EngineError::BadArgument(format!("unknown strategy {strategy_id:?}")))?;
-        let i = self.instrument_index(instrument_id).ok_or_else(|| EngineError::BadArgument(format!("unknown instrument {instrument_id:?}")))?;
+        check_fill(quantity, price, fee)?;
+        let s = self
+            .strategy_index(strategy_id)
+            .ok_or_else(|| EngineError::BadArgument(format!("unknown strategy {strategy_id:?}")))?;
+        let i = self.instrument_index(instrument_id).ok_or_else(|| {
+            EngineError::BadArgument(format!("unknown instrument {instrument_id:?}"))
+        })?;
         self.ledger.book_fill(s, i, side, quantity, price, fee);
         Ok(())
     }
@@ -802,15 +1074,27 @@ impl Engine {
     /// to find, not for this engine to guess. Only before the first order, like
     /// `restore_fill`; restoring the same order again (same client id) replaces its record,
     /// so a state log read oldest first leaves the latest state.
-    pub fn restore_order(&mut self, order_id: &str, client_order_id: &str, status: OrderStatus, filled: f64) -> Result<(), EngineError> {
+    pub fn restore_order(
+        &mut self,
+        order_id: &str,
+        client_order_id: &str,
+        status: OrderStatus,
+        filled: f64,
+    ) -> Result<(), EngineError> {
         if !self.orders.is_empty() {
-            return Err(EngineError::BadArgument("orders are restored only before the first order".into()));
+            return Err(EngineError::BadArgument(
+                "orders are restored only before the first order".into(),
+            ));
         }
         if order_id.is_empty() || client_order_id.is_empty() {
-            return Err(EngineError::BadArgument("a restored order needs its order id and client order id".into()));
+            return Err(EngineError::BadArgument(
+                "a restored order needs its order id and client order id".into(),
+            ));
         }
         if !(filled.is_finite() && filled >= 0.0) {
-            return Err(EngineError::BadArgument(format!("filled must be finite and >= 0, got {filled}")));
+            return Err(EngineError::BadArgument(format!(
+                "filled must be finite and >= 0, got {filled}"
+            )));
         }
         // One client id per order id, both ways, as `check` holds new orders to: a client id
         // is taken only by the restored order that was sent under it.
@@ -822,14 +1106,25 @@ impl Engine {
             return Err(EngineError::BadArgument(format!("order {order_id} with client order id {client_order_id} conflicts with an order already restored")));
         }
         self.client_ids.insert(client_order_id.to_string());
-        self.restored.insert(order_id.to_string(), RestoredOrder { client_order_id: client_order_id.to_string(), status, filled });
+        self.restored.insert(
+            order_id.to_string(),
+            RestoredOrder {
+                client_order_id: client_order_id.to_string(),
+                status,
+                filled,
+            },
+        );
         Ok(())
     }
 
     /// Drop an order's resting price from the self-trade index.
     pub(crate) fn forget_resting(&mut self, handle: u64) {
-        let Some(o) = self.orders.get_mut(&handle) else { return };
-        let Some(ticks) = o.resting_ticks.take() else { return };
+        let Some(o) = self.orders.get_mut(&handle) else {
+            return;
+        };
+        let Some(ticks) = o.resting_ticks.take() else {
+            return;
+        };
         let inst = &mut self.instruments[o.instrument];
         let own = match o.request.side {
             Side::Buy => &mut inst.own_bids,
@@ -845,7 +1140,9 @@ impl Engine {
     }
 
     pub(crate) fn remember_resting(&mut self, handle: u64, ticks: i64) {
-        let Some(o) = self.orders.get_mut(&handle) else { return };
+        let Some(o) = self.orders.get_mut(&handle) else {
+            return;
+        };
         o.resting_ticks = Some(ticks);
         let inst = &mut self.instruments[o.instrument];
         let own = match o.request.side {
@@ -871,7 +1168,12 @@ impl Engine {
 
     /// A report from an external venue adapter. `kind`: accepted, rejected, canceled,
     /// cancel_rejected, updated, update_rejected, expired.
-    pub fn venue_report(&mut self, order_id: &str, kind: &str, now_ms: i64) -> Result<OrderStatus, EngineError> {
+    pub fn venue_report(
+        &mut self,
+        order_id: &str,
+        kind: &str,
+        now_ms: i64,
+    ) -> Result<OrderStatus, EngineError> {
         let handle = self.handle_of(order_id)?;
         let ok = match kind {
             "accepted" => self.transition(handle, OrderEvent::Accept, now_ms),
@@ -887,13 +1189,19 @@ impl Engine {
                 ok
             }
             "updated" => self.apply_update(handle, now_ms),
-            other => return Err(EngineError::BadArgument(format!("unknown venue report {other:?}"))),
+            other => {
+                return Err(EngineError::BadArgument(format!(
+                    "unknown venue report {other:?}"
+                )))
+            }
         };
         let status = self.orders[&handle].life.status;
         if ok {
             Ok(status)
         } else {
-            Err(EngineError::Transition(format!("ILLEGAL_TRANSITION: {kind} from {status}")))
+            Err(EngineError::Transition(format!(
+                "ILLEGAL_TRANSITION: {kind} from {status}"
+            )))
         }
     }
 

@@ -1,9 +1,32 @@
 //! What the engine emits: every decision, status change, fill, approval and trading-state
 //! change, in order. Python drains them in batches into the audit log.
 
-use crate::engine::TradingState;
 use crate::order::{OrderStatus, Side};
 use crate::reason::ReasonSet;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TradingState {
+    Active,
+    Reducing,
+    Halted,
+}
+
+impl TradingState {
+    pub fn code(self) -> &'static str {
+        match self {
+            TradingState::Active => "active",
+            TradingState::Reducing => "reducing",
+            TradingState::Halted => "halted",
+        }
+    }
+}
+
+/// The gate's answer to one order: the verdict and every failed check.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    pub verdict: Verdict,
+    pub reasons: ReasonSet,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Verdict {
@@ -93,6 +116,13 @@ pub enum Event {
         requested_reason: String,
         ts_ms: i64,
     },
+    /// A strategy registered to trade under its own id, with its risk class's limit.
+    StrategyAdded {
+        strategy_id: String,
+        risk_class: String,
+        max_position_notional: f64,
+        ts_ms: i64,
+    },
     /// Something that should not happen did (an illegal transition a venue reported).
     Error {
         order_id: String,
@@ -110,6 +140,7 @@ impl Event {
             Event::Approval { .. } => "order.approval",
             Event::TradingState { .. } => "gate.trading_state",
             Event::RearmRefused { .. } => "rearm.refused",
+            Event::StrategyAdded { .. } => "gate.strategy_added",
             Event::Error { .. } => "gate.error",
         }
     }

@@ -4,8 +4,8 @@
 use std::collections::VecDeque;
 
 use crate::config::{MarginMode, RateLimit};
-use crate::engine::{Decision, Engine, TradingState};
-use crate::events::Verdict;
+use crate::engine::Engine;
+use crate::events::{Decision, TradingState, Verdict};
 use crate::order::{OrderRequest, OrderStatus, OrderType, Side, TimeInForce};
 use crate::reason::{Reason, ReasonSet};
 
@@ -56,7 +56,8 @@ fn only_reduces(o: &CoreOrder, position: f64, open_buy: f64, open_sell: f64) -> 
 fn within_rate(window: &VecDeque<i64>, limit: RateLimit, now_ms: i64) -> bool {
     let since = now_ms.saturating_sub(i64::try_from(limit.window_ms).unwrap_or(i64::MAX));
     let (a, b) = window.as_slices();
-    let recent = a.len() - a.partition_point(|&t| t <= since) + b.len() - b.partition_point(|&t| t <= since);
+    let recent =
+        a.len() - a.partition_point(|&t| t <= since) + b.len() - b.partition_point(|&t| t <= since);
     recent < limit.max as usize
 }
 
@@ -82,7 +83,9 @@ fn basic_checks(o: &CoreOrder, now_ms: i64, r: &mut ReasonSet) {
         (_, Some(_)) => r.insert(Reason::ExpiryNotAllowed),
         _ => {}
     }
-    if o.order_type == OrderType::Market && matches!(o.time_in_force, TimeInForce::Gtd | TimeInForce::Day) {
+    if o.order_type == OrderType::Market
+        && matches!(o.time_in_force, TimeInForce::Gtd | TimeInForce::Day)
+    {
         r.insert(Reason::TimeInForceInvalid);
     }
 }
@@ -90,7 +93,15 @@ fn basic_checks(o: &CoreOrder, now_ms: i64, r: &mut ReasonSet) {
 impl Engine {
     /// Every check that needs the instrument and the engine's state. Returns the reasons
     /// and the order's notional (0 when it cannot be valued).
-    fn instrument_checks(&self, o: &CoreOrder, own: Own, equity: f64, rate: (&VecDeque<i64>, RateLimit, Reason), now_ms: i64, r: &mut ReasonSet) -> f64 {
+    fn instrument_checks(
+        &self,
+        o: &CoreOrder,
+        own: Own,
+        equity: f64,
+        rate: (&VecDeque<i64>, RateLimit, Reason),
+        now_ms: i64,
+        r: &mut ReasonSet,
+    ) -> f64 {
         let cfg = &self.config;
         let limits = &cfg.instruments[o.instrument];
         let inst = &self.instruments[o.instrument];
@@ -139,7 +150,9 @@ impl Engine {
                 None
             }
             Some(reference) => {
-                if now_ms.saturating_sub(inst.reference_ms) > i64::try_from(cfg.max_reference_age_ms).unwrap_or(i64::MAX) {
+                if now_ms.saturating_sub(inst.reference_ms)
+                    > i64::try_from(cfg.max_reference_age_ms).unwrap_or(i64::MAX)
+                {
                     r.insert(Reason::ReferencePriceStale);
                 }
                 Some(reference)
@@ -156,20 +169,28 @@ impl Engine {
         match o.side {
             Side::Buy => {
                 if let Some(&ask) = inst.own_asks.keys().next() {
-                    if o.order_type == OrderType::Market || o.price.is_some_and(|p| inst.tick.nearest_steps(p) >= ask) {
+                    if o.order_type == OrderType::Market
+                        || o.price.is_some_and(|p| inst.tick.nearest_steps(p) >= ask)
+                    {
                         r.insert(Reason::SelfTrade);
                     }
                 }
             }
             Side::Sell => {
                 if let Some(&bid) = inst.own_bids.keys().next_back() {
-                    if o.order_type == OrderType::Market || o.price.is_some_and(|p| inst.tick.nearest_steps(p) <= bid) {
+                    if o.order_type == OrderType::Market
+                        || o.price.is_some_and(|p| inst.tick.nearest_steps(p) <= bid)
+                    {
                         r.insert(Reason::SelfTrade);
                     }
                 }
             }
         }
-        let basis = if o.order_type == OrderType::Limit { o.price.filter(|_| price_ok) } else { reference };
+        let basis = if o.order_type == OrderType::Limit {
+            o.price.filter(|_| price_ok)
+        } else {
+            reference
+        };
         let (Some(basis), Some(reference), true) = (basis, reference, qty_ok) else {
             return 0.0;
         };
@@ -188,7 +209,16 @@ impl Engine {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn exposure_checks(&self, o: &CoreOrder, own: Own, equity: f64, basis: f64, reference: f64, notional: f64, r: &mut ReasonSet) {
+    fn exposure_checks(
+        &self,
+        o: &CoreOrder,
+        own: Own,
+        equity: f64,
+        basis: f64,
+        reference: f64,
+        notional: f64,
+        r: &mut ReasonSet,
+    ) {
         let cfg = &self.config;
         let inst = &self.instruments[o.instrument];
         let (own_buy, own_sell) = match o.side {
@@ -216,7 +246,9 @@ impl Engine {
         let s_now = worst(spos, sob, sos);
         let s_after = worst(spos, sob - own_buy + buy, sos - own_sell + sell);
         let s_increases = s_after > s_now * (1.0 + EPS) + EPS;
-        if s_after * basis > cfg.strategies[o.strategy].max_position_notional * (1.0 + EPS) && s_increases {
+        if s_after * basis > self.strategies[o.strategy].max_position_notional * (1.0 + EPS)
+            && s_increases
+        {
             r.insert(Reason::PositionLimitStrategy);
         }
         let gross_after = self.exposure.gross + (after_worst - now_worst) * reference;
@@ -225,9 +257,14 @@ impl Engine {
         }
         let net_long = self.exposure.net_long + (buy - own_buy) * reference;
         let net_short = self.exposure.net_short - (sell - own_sell) * reference;
-        let net_now = self.exposure.net_long.abs().max(self.exposure.net_short.abs());
+        let net_now = self
+            .exposure
+            .net_long
+            .abs()
+            .max(self.exposure.net_short.abs());
         let net_after = net_long.abs().max(net_short.abs());
-        if net_after > cfg.max_net_exposure * (1.0 + EPS) && net_after > net_now * (1.0 + EPS) + EPS {
+        if net_after > cfg.max_net_exposure * (1.0 + EPS) && net_after > net_now * (1.0 + EPS) + EPS
+        {
             r.insert(Reason::NetExposureLimit);
         }
         match cfg.margin_mode {
@@ -271,18 +308,28 @@ impl Engine {
             }
         }
         // A strategy in REDUCING answers for its own position, whatever the account holds.
-        if self.strategy_states[o.strategy] == TradingState::Reducing && !only_reduces(o, spos, sob - own_buy, sos - own_sell) {
+        if self.strategy_states[o.strategy] == TradingState::Reducing
+            && !only_reduces(o, spos, sob - own_buy, sos - own_sell)
+        {
             r.insert(Reason::ReducingOnly);
         }
     }
 
-    fn approval_checks(&self, request: &OrderRequest, notional: f64, now_ms: i64, r: &mut ReasonSet) {
+    fn approval_checks(
+        &self,
+        request: &OrderRequest,
+        notional: f64,
+        now_ms: i64,
+        r: &mut ReasonSet,
+    ) {
         match &request.approval_token {
-            Some(token) => {
-                if let Err(reason) = self.key.verify(request, token, now_ms) {
-                    r.insert(reason);
+            Some(token) => match self.key.verify(request, token, now_ms) {
+                Ok(approvers) if approvers < self.approvers_for(notional) => {
+                    r.insert(Reason::ApprovalTooFewApprovers)
                 }
-            }
+                Ok(_) => {}
+                Err(reason) => r.insert(reason),
+            },
             None => {
                 if notional > self.config.approval_notional {
                     r.insert(Reason::ApprovalRequired);
@@ -291,8 +338,23 @@ impl Engine {
         }
     }
 
+    /// How many distinct humans must approve an order of this notional (0: none).
+    pub fn approvers_for(&self, notional: f64) -> usize {
+        if notional > self.config.dual_approval_notional {
+            2
+        } else {
+            usize::from(notional > self.config.approval_notional)
+        }
+    }
+
     /// Decide on a new order. Pure: the engine is unchanged whatever the answer.
     pub fn check(&self, request: &OrderRequest, now_ms: i64) -> Decision {
+        self.check_valued(request, now_ms).0
+    }
+
+    /// The decision on a new order, and its notional as the gate values it (0 when it
+    /// cannot be valued).
+    pub(crate) fn check_valued(&self, request: &OrderRequest, now_ms: i64) -> (Decision, f64) {
         let mut r = ReasonSet::EMPTY;
         let instrument = self.instrument_index.get(&request.instrument_id).copied();
         let strategy = self.strategy_index.get(&request.strategy_id).copied();
@@ -305,7 +367,11 @@ impl Engine {
         if request.account_id != self.config.account_id {
             r.insert(Reason::AccountMismatch);
         }
-        match self.handles.get(&request.order_id).and_then(|h| self.orders.get(h)) {
+        match self
+            .handles
+            .get(&request.order_id)
+            .and_then(|h| self.orders.get(h))
+        {
             Some(pending) if pending.life.status == OrderStatus::PendingApproval => {
                 let mut stored = pending.request.clone();
                 stored.approval_token.clone_from(&request.approval_token);
@@ -315,7 +381,9 @@ impl Engine {
             }
             Some(_) => r.insert(Reason::DuplicateClientOrderId),
             None => {
-                if self.client_ids.contains(&request.client_order_id) || self.restored.contains_key(&request.order_id) {
+                if self.client_ids.contains(&request.client_order_id)
+                    || self.restored.contains_key(&request.order_id)
+                {
                     r.insert(Reason::DuplicateClientOrderId);
                 }
             }
@@ -332,16 +400,39 @@ impl Engine {
             reduce_only: request.reduce_only,
         };
         basic_checks(&core, now_ms, &mut r);
+        let mut notional = 0.0;
         if instrument.is_some() && strategy.is_some() {
-            let rate = (&self.submits, self.config.submit_rate, Reason::SubmitRateExceeded);
-            let notional = self.instrument_checks(&core, Own::default(), self.equity_for_checks(), rate, now_ms, &mut r);
+            let rate = (
+                &self.submits,
+                self.config.submit_rate,
+                Reason::SubmitRateExceeded,
+            );
+            notional = self.instrument_checks(
+                &core,
+                Own::default(),
+                self.equity_for_checks(),
+                rate,
+                now_ms,
+                &mut r,
+            );
             self.approval_checks(request, notional, now_ms, &mut r);
         }
-        Decision { verdict: verdict(r), reasons: r }
+        (
+            Decision {
+                verdict: verdict(r),
+                reasons: r,
+            },
+            notional,
+        )
     }
 
     /// Decide on a change to an open order, counting it once (not old plus new).
-    pub(crate) fn check_modify(&self, handle: u64, changed: &OrderRequest, now_ms: i64) -> Decision {
+    pub(crate) fn check_modify(
+        &self,
+        handle: u64,
+        changed: &OrderRequest,
+        now_ms: i64,
+    ) -> Decision {
         let mut r = ReasonSet::EMPTY;
         let o = &self.orders[&handle];
         let core = CoreOrder {
@@ -356,15 +447,32 @@ impl Engine {
             reduce_only: changed.reduce_only,
         };
         basic_checks(&core, i64::MIN, &mut r);
-        let own = Own { leaves: o.leaves, basis: o.basis_price };
-        let rate = (&self.modifies, self.config.modify_rate, Reason::ModifyRateExceeded);
-        let notional = self.instrument_checks(&core, own, self.equity_for_checks(), rate, now_ms, &mut r);
-        if notional > self.config.approval_notional && notional > o.leaves * o.basis_price * (1.0 + EPS) {
+        let own = Own {
+            leaves: o.leaves,
+            basis: o.basis_price,
+        };
+        let rate = (
+            &self.modifies,
+            self.config.modify_rate,
+            Reason::ModifyRateExceeded,
+        );
+        let notional =
+            self.instrument_checks(&core, own, self.equity_for_checks(), rate, now_ms, &mut r);
+        if notional > self.config.approval_notional
+            && notional > o.leaves * o.basis_price * (1.0 + EPS)
+        {
             r.insert(Reason::ApprovalRequired);
         }
         // A modify cannot wait for approval: it is denied and a new order must be sent.
-        let verdict = if r.is_empty() { Verdict::Accept } else { Verdict::Deny };
-        Decision { verdict, reasons: r }
+        let verdict = if r.is_empty() {
+            Verdict::Accept
+        } else {
+            Verdict::Deny
+        };
+        Decision {
+            verdict,
+            reasons: r,
+        }
     }
 
     fn equity_for_checks(&self) -> f64 {
@@ -378,11 +486,25 @@ impl Engine {
     /// Screen many orders at once against the current state, each independently (what-if:
     /// nothing is consumed, no client ids, no rate budget). Writes a verdict (0 accept,
     /// 1 deny, 2 needs approval) and a reason bitmask per order.
-    pub fn check_batch(&self, orders: &[CoreOrder], now_ms: i64, verdicts: &mut [u8], reasons: &mut [u64]) {
+    pub fn check_batch(
+        &self,
+        orders: &[CoreOrder],
+        now_ms: i64,
+        verdicts: &mut [u8],
+        reasons: &mut [u64],
+    ) {
         let equity = self.equity_for_checks();
-        let rate = (&self.submits, self.config.submit_rate, Reason::SubmitRateExceeded);
+        let rate = (
+            &self.submits,
+            self.config.submit_rate,
+            Reason::SubmitRateExceeded,
+        );
         let (n_i, n_s) = (self.instruments.len(), self.strategy_states.len());
-        for ((o, v), m) in orders.iter().zip(verdicts.iter_mut()).zip(reasons.iter_mut()) {
+        for ((o, v), m) in orders
+            .iter()
+            .zip(verdicts.iter_mut())
+            .zip(reasons.iter_mut())
+        {
             let mut r = ReasonSet::EMPTY;
             basic_checks(o, now_ms, &mut r);
             if o.instrument >= n_i {
@@ -392,7 +514,8 @@ impl Engine {
                 r.insert(Reason::StrategyUnknown);
             }
             if o.instrument < n_i && o.strategy < n_s {
-                let notional = self.instrument_checks(o, Own::default(), equity, rate, now_ms, &mut r);
+                let notional =
+                    self.instrument_checks(o, Own::default(), equity, rate, now_ms, &mut r);
                 if notional > self.config.approval_notional {
                     r.insert(Reason::ApprovalRequired);
                 }

@@ -39,7 +39,11 @@ impl fmt::Display for IncrementError {
                 write!(f, "{}: increment must be finite and > 0", self.code())
             }
             Self::IncrementTooLarge => {
-                write!(f, "{}: increment has more than 37 integer digits", self.code())
+                write!(
+                    f,
+                    "{}: increment has more than 37 integer digits",
+                    self.code()
+                )
             }
         }
     }
@@ -76,11 +80,19 @@ impl Write for ShortestDecimal {
 impl ShortestDecimal {
     /// `x` must be finite; its sign is dropped (a grid is symmetric about zero).
     fn of(x: f64) -> ShortestDecimal {
-        let mut d = ShortestDecimal { bytes: [0; MAX_LEN], len: 0, frac: 0 };
+        let mut d = ShortestDecimal {
+            bytes: [0; MAX_LEN],
+            len: 0,
+            frac: 0,
+        };
         // Display of a finite f64 is digits with at most one '.', never an exponent, and
         // always fits MAX_LEN; should either ever change, the digits below stay the digits.
         let _ = write!(d, "{}", x.abs());
-        d.frac = d.text().iter().position(|&b| b == b'.').map_or(0, |p| d.len - p - 1);
+        d.frac = d
+            .text()
+            .iter()
+            .position(|&b| b == b'.')
+            .map_or(0, |p| d.len - p - 1);
         d
     }
 
@@ -90,12 +102,19 @@ impl ShortestDecimal {
 
     /// Every digit, integer part then fraction, as 0..=9.
     fn digits(&self) -> impl Iterator<Item = u8> + '_ {
-        self.text().iter().filter(|b| b.is_ascii_digit()).map(|b| b - b'0')
+        self.text()
+            .iter()
+            .filter(|b| b.is_ascii_digit())
+            .map(|b| b - b'0')
     }
 
     /// The digits as one integer (the decimal times 10^frac); None past `MAX_MODULUS`.
     fn mantissa(&self) -> Option<u128> {
-        self.digits().try_fold(0u128, |m, d| m.checked_mul(10)?.checked_add(u128::from(d)).filter(|&m| m <= MAX_MODULUS))
+        self.digits().try_fold(0u128, |m, d| {
+            m.checked_mul(10)?
+                .checked_add(u128::from(d))
+                .filter(|&m| m <= MAX_MODULUS)
+        })
     }
 }
 
@@ -130,7 +149,13 @@ impl Grid {
     /// A grid of `step`. An unusable step (not finite, <= 0, or too many integer digits)
     /// makes a grid every check of which returns that error.
     pub fn new(step: f64) -> Grid {
-        let mut grid = Grid { step, mantissa: 1, frac: 0, error: None, fast: None };
+        let mut grid = Grid {
+            step,
+            mantissa: 1,
+            frac: 0,
+            error: None,
+            fast: None,
+        };
         if !step.is_finite() || step <= 0.0 {
             grid.error = Some(IncrementError::IncrementNotPositive);
             return grid;
@@ -140,7 +165,9 @@ impl Grid {
             Some(m) => (grid.mantissa, grid.frac) = (m, decimal.frac),
             None => grid.error = Some(IncrementError::IncrementTooLarge),
         }
-        let mantissa = u64::try_from(grid.mantissa).ok().filter(|&m| m < FAST_LIMIT && grid.error.is_none());
+        let mantissa = u64::try_from(grid.mantissa)
+            .ok()
+            .filter(|&m| m < FAST_LIMIT && grid.error.is_none());
         if let (Some(m), Some(&scale)) = (mantissa, EXACT_POW10.get(grid.frac)) {
             grid.fast = Some((m, scale, (FAST_LIMIT / m) as f64, 1.0 / step));
         }
@@ -165,8 +192,9 @@ impl Grid {
         let value = value.abs();
         if let Some((mantissa, scale, max_k, inverse)) = self.fast {
             // The only multiple `value` can be is the nearest one, k: `value * inverse` is
-            // within 6e-16 relative of the exact quotient, far inside half a step here. When k * mantissa is at most FAST_LIMIT
-            // that multiple has at most 14 significant digits, so it is `value`'s shortest
+            // within 6e-16 relative of the exact quotient, far inside half a step here. When
+            // k * mantissa is at most FAST_LIMIT that multiple has at most 14 significant
+            // digits, so it is `value`'s shortest
             // decimal exactly when it parses to `value`; parsing such a decimal is one
             // correctly rounded division. Larger counts take the digit-by-digit path.
             let q = value * inverse;
@@ -197,7 +225,9 @@ impl Grid {
         let (mut remainder, mut quotient) = (0u128, 0u128);
         for digit in scaled {
             let r = remainder * 10 + u128::from(digit);
-            quotient = quotient.saturating_mul(10).saturating_add(r / self.mantissa);
+            quotient = quotient
+                .saturating_mul(10)
+                .saturating_add(r / self.mantissa);
             remainder = r % self.mantissa;
         }
         (remainder == 0).then_some(quotient)
@@ -221,7 +251,8 @@ impl Grid {
     /// market print need not be on the grid). Saturates at the i64 range.
     pub fn nearest_steps(&self, value: f64) -> i64 {
         // `as` saturates (and maps NaN to 0): a price that far out never meets a real level.
-        self.exact_steps(value).unwrap_or_else(|| (value / self.step).round() as i64)
+        self.exact_steps(value)
+            .unwrap_or_else(|| (value / self.step).round() as i64)
     }
 
     /// `steps` steps as the f64 nearest the exact decimal product: 3 lots of 0.1 is 0.3,
@@ -236,7 +267,9 @@ impl Grid {
             // An exact integer over an exact power of ten: one correctly rounded division.
             (Some(n), Some((_, scale, _, _))) if n < 1 << 53 => sign * (n as f64 / scale),
             // Otherwise parse the exact product (Rust's float parsing rounds to nearest).
-            (Some(n), _) => format!("{n}e-{}", self.frac).parse::<f64>().map_or(steps as f64 * self.step, |x| sign * x),
+            (Some(n), _) => format!("{n}e-{}", self.frac)
+                .parse::<f64>()
+                .map_or(steps as f64 * self.step, |x| sign * x),
             (None, _) => steps as f64 * self.step,
         }
     }
@@ -323,12 +356,30 @@ mod tests {
 
     #[test]
     fn non_finite_values_and_bad_increments_are_errors() {
-        assert_eq!(is_on_increment(f64::NAN, 0.1), Err(IncrementError::ValueNotFinite));
-        assert_eq!(is_on_increment(f64::INFINITY, 0.1), Err(IncrementError::ValueNotFinite));
-        assert_eq!(is_on_increment(1.0, 0.0), Err(IncrementError::IncrementNotPositive));
-        assert_eq!(is_on_increment(1.0, -0.1), Err(IncrementError::IncrementNotPositive));
-        assert_eq!(is_on_increment(1.0, f64::NAN), Err(IncrementError::IncrementNotPositive));
-        assert_eq!(is_on_increment(1.0, 1e38), Err(IncrementError::IncrementTooLarge));
+        assert_eq!(
+            is_on_increment(f64::NAN, 0.1),
+            Err(IncrementError::ValueNotFinite)
+        );
+        assert_eq!(
+            is_on_increment(f64::INFINITY, 0.1),
+            Err(IncrementError::ValueNotFinite)
+        );
+        assert_eq!(
+            is_on_increment(1.0, 0.0),
+            Err(IncrementError::IncrementNotPositive)
+        );
+        assert_eq!(
+            is_on_increment(1.0, -0.1),
+            Err(IncrementError::IncrementNotPositive)
+        );
+        assert_eq!(
+            is_on_increment(1.0, f64::NAN),
+            Err(IncrementError::IncrementNotPositive)
+        );
+        assert_eq!(
+            is_on_increment(1.0, 1e38),
+            Err(IncrementError::IncrementTooLarge)
+        );
         assert_eq!(check_increment(1e37), Ok(()));
         assert_eq!(check_increment(1e-300), Ok(()));
     }
@@ -339,14 +390,29 @@ mod tests {
         assert_eq!(cent.exact_steps(30_000.01), Some(3_000_001));
         assert_eq!(half.exact_steps(-4.5), Some(-9));
         assert_eq!(cent.exact_steps(0.015), None);
-        assert_eq!(Grid::new(1.0).exact_steps(1e300), None, "too many steps for an i64");
+        assert_eq!(
+            Grid::new(1.0).exact_steps(1e300),
+            None,
+            "too many steps for an i64"
+        );
         assert_eq!(cent.nearest_steps(30_000.004), 3_000_000);
         assert_eq!(Grid::new(0.1).at(3), 0.3);
         assert_eq!(cent.at(-3_000_001), -30_000.01);
         assert_eq!(Grid::new(1e-8).at(1_234_567_891), 12.34567891);
         // Past the fast path: the parsed product, still the nearest float.
-        assert_eq!(cent.at(123_456_789_012_345_678), "1234567890123456.78".parse::<f64>().unwrap());
-        for k in [0, 1, 7, 99_999, 1_234_567, 4_000_000_000_001, 400_000_000_000_001] {
+        assert_eq!(
+            cent.at(123_456_789_012_345_678),
+            "1234567890123456.78".parse::<f64>().unwrap()
+        );
+        for k in [
+            0,
+            1,
+            7,
+            99_999,
+            1_234_567,
+            4_000_000_000_001,
+            400_000_000_000_001,
+        ] {
             assert_eq!(quarter.exact_steps(quarter.at(k)), Some(k), "{k}");
         }
         assert_eq!(Grid::new(0.4).floor(1.2, 1e-9), 1.2);
@@ -359,9 +425,21 @@ mod tests {
     fn the_fast_path_and_the_digits_agree() {
         // Every value near a grid point, through both paths: the fast one must never decide
         // differently from long division on the decimals.
-        for step in [0.01, 0.5, 1e-8, 0.25, 5.0, 0.1, 0.001, 100.0, 0.05, 1e-12, 7.5e-5] {
+        for step in [
+            0.01, 0.5, 1e-8, 0.25, 5.0, 0.1, 0.001, 100.0, 0.05, 1e-12, 7.5e-5,
+        ] {
             let grid = Grid::new(step);
-            for k in [0_i64, 1, 3, 17, 1_000, 123_457, 9_999_999, 3_000_001, 99_999_999_999] {
+            for k in [
+                0_i64,
+                1,
+                3,
+                17,
+                1_000,
+                123_457,
+                9_999_999,
+                3_000_001,
+                99_999_999_999,
+            ] {
                 let mut x = grid.at(k);
                 for _ in 0..4 {
                     let slow = grid.divide_digits(x);
@@ -375,7 +453,11 @@ mod tests {
     #[test]
     fn errors_carry_stable_codes() {
         assert_eq!(IncrementError::ValueNotFinite.code(), "VALUE_NOT_FINITE");
-        assert!(IncrementError::IncrementNotPositive.to_string().starts_with("INCREMENT_NOT_POSITIVE"));
-        assert!(IncrementError::IncrementTooLarge.to_string().starts_with("INCREMENT_TOO_LARGE"));
+        assert!(IncrementError::IncrementNotPositive
+            .to_string()
+            .starts_with("INCREMENT_NOT_POSITIVE"));
+        assert!(IncrementError::IncrementTooLarge
+            .to_string()
+            .starts_with("INCREMENT_TOO_LARGE"));
     }
 }

@@ -23,7 +23,8 @@ impl PositionBook {
         let mut realized = 0.0;
         if self.quantity == 0.0 || self.quantity.signum() == signed.signum() {
             let total = self.quantity + signed;
-            self.average_price = (self.average_price * self.quantity.abs() + price * quantity) / total.abs();
+            self.average_price =
+                (self.average_price * self.quantity.abs() + price * quantity) / total.abs();
             self.quantity = total;
         } else {
             let closing = quantity.min(self.quantity.abs());
@@ -67,6 +68,12 @@ impl Ledger {
         }
     }
 
+    /// Room for one more strategy (its books start empty), after those it has.
+    pub fn add_strategy(&mut self) {
+        let n = self.by_strategy.len() + self.n_instruments;
+        self.by_strategy.resize(n, PositionBook::default());
+    }
+
     pub fn cash(&self) -> f64 {
         self.cash
     }
@@ -85,13 +92,22 @@ impl Ledger {
         self.by_instrument[instrument]
     }
 
-    pub fn book_fill(&mut self, strategy: usize, instrument: usize, side: Side, quantity: f64, price: f64, fee: f64) -> f64 {
+    pub fn book_fill(
+        &mut self,
+        strategy: usize,
+        instrument: usize,
+        side: Side,
+        quantity: f64,
+        price: f64,
+        fee: f64,
+    ) -> f64 {
         self.cash -= side.sign() * quantity * price + fee;
         self.by_instrument[instrument] += side.sign() * quantity;
         if self.by_instrument[instrument].abs() < 1e-12 {
             self.by_instrument[instrument] = 0.0;
         }
-        self.by_strategy[strategy * self.n_instruments + instrument].apply(side, quantity, price, fee)
+        self.by_strategy[strategy * self.n_instruments + instrument]
+            .apply(side, quantity, price, fee)
     }
 
     /// Cash plus every position at `marks` (missing marks value a position at its cost).
@@ -111,14 +127,18 @@ impl Ledger {
     }
 
     pub fn totals(&self) -> (f64, f64) {
-        self.by_strategy.iter().fold((0.0, 0.0), |(r, f), p| (r + p.realized_pnl, f + p.fees))
+        self.by_strategy
+            .iter()
+            .fold((0.0, 0.0), |(r, f), p| (r + p.realized_pnl, f + p.fees))
     }
 
     /// (strategy, instrument, position) for every non-empty position book.
     pub fn positions(&self) -> impl Iterator<Item = (usize, usize, &PositionBook)> {
-        self.by_strategy.iter().enumerate().filter(|(_, p)| p.quantity != 0.0 || p.realized_pnl != 0.0 || p.fees != 0.0).map(
-            move |(k, p)| (k / self.n_instruments, k % self.n_instruments, p),
-        )
+        self.by_strategy
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.quantity != 0.0 || p.realized_pnl != 0.0 || p.fees != 0.0)
+            .map(move |(k, p)| (k / self.n_instruments, k % self.n_instruments, p))
     }
 }
 
@@ -171,13 +191,22 @@ mod tests {
         ];
         for (s, i, side, q, p, f) in fills {
             ledger.book_fill(s, i, side, q, p, f);
-            let cost: f64 = ledger.positions().map(|(_, _, b)| b.quantity * b.average_price).sum();
+            let cost: f64 = ledger
+                .positions()
+                .map(|(_, _, b)| b.quantity * b.average_price)
+                .sum();
             let (realized, fees) = ledger.totals();
             assert!(close(ledger.cash() + cost, 1_000.0 + realized - fees));
         }
         let marks = [Some(11.0), Some(21.0)];
-        let upnl: f64 = ledger.positions().map(|(_, i, b)| b.unrealized(marks[i].unwrap())).sum();
+        let upnl: f64 = ledger
+            .positions()
+            .map(|(_, i, b)| b.unrealized(marks[i].unwrap()))
+            .sum();
         let (realized, fees) = ledger.totals();
-        assert!(close(ledger.equity(&marks), 1_000.0 + realized + upnl - fees));
+        assert!(close(
+            ledger.equity(&marks),
+            1_000.0 + realized + upnl - fees
+        ));
     }
 }

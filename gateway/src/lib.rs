@@ -23,8 +23,8 @@ mod python;
 
 pub use actor::{Actor, ActorError};
 pub use config::{ConfigError, GateConfig};
-pub use engine::{Decision, Engine, EngineError, TradingState, VenueMode};
-pub use events::{Action, Event, Verdict};
+pub use engine::{Engine, EngineError, StrategyEntry, VenueMode};
+pub use events::{Action, Decision, Event, TradingState, Verdict};
 pub use increments::{is_on_increment, IncrementError};
 pub use order::{OrderRequest, OrderStatus, OrderType, Side, TimeInForce};
 pub use reason::{Reason, ReasonSet};

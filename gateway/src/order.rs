@@ -161,7 +161,9 @@ pub enum OrderEvent {
     Accept,
     Reject,
     /// An execution; `leaves` is what remains open after it.
-    Fill { leaves: f64 },
+    Fill {
+        leaves: f64,
+    },
     RequestUpdate,
     UpdateAccepted,
     UpdateRejected,
@@ -179,7 +181,11 @@ pub struct TransitionError {
 
 impl fmt::Display for TransitionError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ILLEGAL_TRANSITION: {:?} is not allowed from {}", self.event, self.from)
+        write!(
+            f,
+            "ILLEGAL_TRANSITION: {:?} is not allowed from {}",
+            self.event, self.from
+        )
     }
 }
 
@@ -195,7 +201,10 @@ pub struct Lifecycle {
 
 impl Default for Lifecycle {
     fn default() -> Self {
-        Lifecycle { status: OrderStatus::Initialized, prior: None }
+        Lifecycle {
+            status: OrderStatus::Initialized,
+            prior: None,
+        }
     }
 }
 
@@ -204,8 +213,17 @@ impl Lifecycle {
     pub fn apply(&mut self, event: OrderEvent) -> Result<OrderStatus, TransitionError> {
         use OrderEvent as E;
         use OrderStatus as S;
-        let illegal = TransitionError { from: self.status, event };
-        let filled_or_partial = |leaves: f64| if leaves > 0.0 { S::PartiallyFilled } else { S::Filled };
+        let illegal = TransitionError {
+            from: self.status,
+            event,
+        };
+        let filled_or_partial = |leaves: f64| {
+            if leaves > 0.0 {
+                S::PartiallyFilled
+            } else {
+                S::Filled
+            }
+        };
         let (status, prior) = match (self.status, event) {
             (S::Initialized, E::Deny) | (S::PendingApproval, E::Deny) => (S::Denied, None),
             (S::Initialized, E::RequireApproval) => (S::PendingApproval, None),
@@ -224,7 +242,9 @@ impl Lifecycle {
                     (S::Filled, None)
                 }
             }
-            (S::Accepted | S::PartiallyFilled, E::RequestUpdate) => (S::PendingUpdate, Some(self.status)),
+            (S::Accepted | S::PartiallyFilled, E::RequestUpdate) => {
+                (S::PendingUpdate, Some(self.status))
+            }
             (S::Submitted | S::Accepted | S::PartiallyFilled, E::RequestCancel) => {
                 (S::PendingCancel, Some(self.status))
             }
@@ -234,16 +254,31 @@ impl Lifecycle {
                 Some(prior) => (prior, None),
                 None => return Err(illegal),
             },
-            (S::Submitted | S::Accepted | S::PartiallyFilled | S::PendingUpdate | S::PendingCancel, E::CancelAccepted) => {
-                (S::Canceled, None)
+            (
+                S::Submitted
+                | S::Accepted
+                | S::PartiallyFilled
+                | S::PendingUpdate
+                | S::PendingCancel,
+                E::CancelAccepted,
+            ) => (S::Canceled, None),
+            (S::Submitted | S::Accepted | S::PartiallyFilled | S::PendingUpdate, E::Expire) => {
+                (S::Expired, None)
             }
-            (S::Submitted | S::Accepted | S::PartiallyFilled | S::PendingUpdate, E::Expire) => (S::Expired, None),
             _ => return Err(illegal),
         };
         self.status = status;
         self.prior = prior;
         Ok(status)
     }
+}
+
+/// What the paper venue does next with an order it holds, after its simulated latency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum VenueAction {
+    Arrive,
+    Modify,
+    Cancel,
 }
 
 #[cfg(test)]
@@ -263,23 +298,52 @@ mod tests {
     #[test]
     fn happy_paths() {
         assert_eq!(run(&[E::Deny]).unwrap().status, S::Denied);
-        assert_eq!(run(&[E::RequireApproval, E::Submit, E::Accept]).unwrap().status, S::Accepted);
-        assert_eq!(run(&[E::RequireApproval, E::Deny]).unwrap().status, S::Denied);
+        assert_eq!(
+            run(&[E::RequireApproval, E::Submit, E::Accept])
+                .unwrap()
+                .status,
+            S::Accepted
+        );
+        assert_eq!(
+            run(&[E::RequireApproval, E::Deny]).unwrap().status,
+            S::Denied
+        );
         assert_eq!(run(&[E::Submit, E::Reject]).unwrap().status, S::Rejected);
         let partial = run(&[E::Submit, E::Accept, E::Fill { leaves: 1.0 }]).unwrap();
         assert_eq!(partial.status, S::PartiallyFilled);
-        let full = run(&[E::Submit, E::Accept, E::Fill { leaves: 1.0 }, E::Fill { leaves: 0.0 }]);
+        let full = run(&[
+            E::Submit,
+            E::Accept,
+            E::Fill { leaves: 1.0 },
+            E::Fill { leaves: 0.0 },
+        ]);
         assert_eq!(full.unwrap().status, S::Filled);
-        assert_eq!(run(&[E::Submit, E::Fill { leaves: 0.0 }]).unwrap().status, S::Filled);
-        assert_eq!(run(&[E::Submit, E::Accept, E::Expire]).unwrap().status, S::Expired);
-        assert_eq!(run(&[E::Submit, E::CancelAccepted]).unwrap().status, S::Canceled);
+        assert_eq!(
+            run(&[E::Submit, E::Fill { leaves: 0.0 }]).unwrap().status,
+            S::Filled
+        );
+        assert_eq!(
+            run(&[E::Submit, E::Accept, E::Expire]).unwrap().status,
+            S::Expired
+        );
+        assert_eq!(
+            run(&[E::Submit, E::CancelAccepted]).unwrap().status,
+            S::Canceled
+        );
     }
 
     #[test]
     fn failed_modify_and_cancel_restore_the_prior_state() {
         let life = run(&[E::Submit, E::Accept, E::RequestUpdate, E::UpdateRejected]).unwrap();
         assert_eq!(life.status, S::Accepted);
-        let life = run(&[E::Submit, E::Accept, E::Fill { leaves: 2.0 }, E::RequestCancel, E::CancelRejected]).unwrap();
+        let life = run(&[
+            E::Submit,
+            E::Accept,
+            E::Fill { leaves: 2.0 },
+            E::RequestCancel,
+            E::CancelRejected,
+        ])
+        .unwrap();
         assert_eq!(life.status, S::PartiallyFilled);
         let life = run(&[E::Submit, E::Accept, E::RequestUpdate, E::UpdateAccepted]).unwrap();
         assert_eq!(life.status, S::Accepted);
@@ -287,15 +351,33 @@ mod tests {
 
     #[test]
     fn fill_after_cancel_request_is_booked() {
-        let life = run(&[E::Submit, E::Accept, E::RequestCancel, E::Fill { leaves: 1.0 }]).unwrap();
+        let life = run(&[
+            E::Submit,
+            E::Accept,
+            E::RequestCancel,
+            E::Fill { leaves: 1.0 },
+        ])
+        .unwrap();
         assert_eq!(life.status, S::PendingCancel);
         let mut after = life;
         assert_eq!(after.apply(E::CancelRejected).unwrap(), S::PartiallyFilled);
         let mut canceled = life;
         assert_eq!(canceled.apply(E::CancelAccepted).unwrap(), S::Canceled);
-        let done = run(&[E::Submit, E::Accept, E::RequestCancel, E::Fill { leaves: 0.0 }]).unwrap();
+        let done = run(&[
+            E::Submit,
+            E::Accept,
+            E::RequestCancel,
+            E::Fill { leaves: 0.0 },
+        ])
+        .unwrap();
         assert_eq!(done.status, S::Filled);
-        let upd = run(&[E::Submit, E::Accept, E::RequestUpdate, E::Fill { leaves: 3.0 }, E::UpdateAccepted]);
+        let upd = run(&[
+            E::Submit,
+            E::Accept,
+            E::RequestUpdate,
+            E::Fill { leaves: 3.0 },
+            E::UpdateAccepted,
+        ]);
         assert_eq!(upd.unwrap().status, S::PartiallyFilled);
     }
 
@@ -309,9 +391,19 @@ mod tests {
             run(&[E::Submit, E::Expire]).unwrap(),
         ];
         let every = [
-            E::Deny, E::RequireApproval, E::Submit, E::Accept, E::Reject, E::Fill { leaves: 0.0 },
-            E::RequestUpdate, E::UpdateAccepted, E::UpdateRejected, E::RequestCancel,
-            E::CancelAccepted, E::CancelRejected, E::Expire,
+            E::Deny,
+            E::RequireApproval,
+            E::Submit,
+            E::Accept,
+            E::Reject,
+            E::Fill { leaves: 0.0 },
+            E::RequestUpdate,
+            E::UpdateAccepted,
+            E::UpdateRejected,
+            E::RequestCancel,
+            E::CancelAccepted,
+            E::CancelRejected,
+            E::Expire,
         ];
         for life in terminal {
             assert!(life.status.is_terminal());
@@ -332,7 +424,13 @@ mod tests {
 
     #[test]
     fn open_and_terminal_partition_the_live_states() {
-        for s in [S::Submitted, S::Accepted, S::PartiallyFilled, S::PendingUpdate, S::PendingCancel] {
+        for s in [
+            S::Submitted,
+            S::Accepted,
+            S::PartiallyFilled,
+            S::PendingUpdate,
+            S::PendingCancel,
+        ] {
             assert!(s.is_open() && !s.is_terminal());
         }
         for s in [S::Initialized, S::PendingApproval] {

@@ -4,14 +4,7 @@
 
 use crate::engine::{Engine, EngineError, VenueMode};
 use crate::increments::Grid;
-use crate::order::{OrderEvent, OrderStatus, OrderType, Side, TimeInForce};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum VenueAction {
-    Arrive,
-    Modify,
-    Cancel,
-}
+use crate::order::{OrderEvent, OrderStatus, OrderType, Side, TimeInForce, VenueAction};
 
 fn side_index(side: Side) -> usize {
     match side {
@@ -28,7 +21,8 @@ fn floor_to_lot(quantity: f64, lot: &Grid) -> f64 {
 impl Engine {
     pub(crate) fn enqueue(&mut self, now_ms: i64, handle: u64, action: VenueAction) {
         let latency = i64::try_from(self.config.paper.latency_ms).unwrap_or(i64::MAX);
-        self.queue.push_back((now_ms.saturating_add(latency), handle, action));
+        self.queue
+            .push_back((now_ms.saturating_add(latency), handle, action));
         if latency == 0 {
             self.process_due(now_ms);
         }
@@ -51,7 +45,11 @@ impl Engine {
                 VenueAction::Arrive => self.arrive(handle, at),
                 VenueAction::Modify => self.arrive_modify(handle, at),
                 VenueAction::Cancel => {
-                    if self.orders.get(&handle).is_some_and(|o| o.life.status == OrderStatus::PendingCancel) {
+                    if self
+                        .orders
+                        .get(&handle)
+                        .is_some_and(|o| o.life.status == OrderStatus::PendingCancel)
+                    {
                         self.paper_cancel_now(handle, at);
                     }
                 }
@@ -61,7 +59,11 @@ impl Engine {
 
     fn arrive(&mut self, handle: u64, at: i64) {
         // A cancel sent before the order arrived is handled by the Cancel action behind it.
-        if self.orders.get(&handle).is_none_or(|o| o.life.status != OrderStatus::Submitted) {
+        if self
+            .orders
+            .get(&handle)
+            .is_none_or(|o| o.life.status != OrderStatus::Submitted)
+        {
             return;
         }
         self.transition(handle, OrderEvent::Accept, at);
@@ -73,7 +75,11 @@ impl Engine {
     }
 
     fn arrive_modify(&mut self, handle: u64, at: i64) {
-        if self.orders.get(&handle).is_none_or(|o| o.life.status != OrderStatus::PendingUpdate) {
+        if self
+            .orders
+            .get(&handle)
+            .is_none_or(|o| o.life.status != OrderStatus::PendingUpdate)
+        {
             return;
         }
         self.forget_resting(handle);
@@ -84,7 +90,9 @@ impl Engine {
     /// Take what the touch offers, then rest the remainder or cancel it (IOC, FOK, market).
     fn place(&mut self, handle: u64, at: i64) {
         self.take_liquidity(handle, at);
-        let Some(o) = self.orders.get(&handle) else { return };
+        let Some(o) = self.orders.get(&handle) else {
+            return;
+        };
         if !o.life.status.is_open() || o.leaves <= 0.0 {
             return;
         }
@@ -94,7 +102,11 @@ impl Engine {
         match (rests, price) {
             (true, Some(price)) => {
                 let ticks = self.instruments[i].tick.nearest_steps(price);
-                if self.instruments[i].book.add(handle, side, ticks, leaves).is_ok() {
+                if self.instruments[i]
+                    .book
+                    .add(handle, side, ticks, leaves)
+                    .is_ok()
+                {
                     self.remember_resting(handle, ticks);
                 }
             }
@@ -106,14 +118,28 @@ impl Engine {
 
     fn take_liquidity(&mut self, handle: u64, at: i64) {
         let o = &self.orders[&handle];
-        let (side, i, leaves, limit, tif) = (o.request.side, o.instrument, o.leaves, o.request.price, o.request.time_in_force);
-        let Some(reference) = self.instruments[i].reference else { return };
+        let (side, i, leaves, limit, tif) = (
+            o.request.side,
+            o.instrument,
+            o.leaves,
+            o.request.price,
+            o.request.time_in_force,
+        );
+        let Some(reference) = self.instruments[i].reference else {
+            return;
+        };
         let paper = self.config.paper;
         let half = paper.half_spread_bps / 10_000.0;
         let slip = paper.slippage_bps / 10_000.0;
         let (touch, fill_price) = match side {
-            Side::Buy => (reference * (1.0 + half), reference * (1.0 + half) * (1.0 + slip)),
-            Side::Sell => (reference * (1.0 - half), reference * (1.0 - half) * (1.0 - slip)),
+            Side::Buy => (
+                reference * (1.0 + half),
+                reference * (1.0 + half) * (1.0 + slip),
+            ),
+            Side::Sell => (
+                reference * (1.0 - half),
+                reference * (1.0 - half) * (1.0 - slip),
+            ),
         };
         let marketable = match (side, limit) {
             (_, None) => true,
@@ -140,14 +166,21 @@ impl Engine {
             return;
         }
         let fee = quantity * price * paper.taker_fee_bps / 10_000.0;
-        if self.book_fill(handle, quantity, price, fee, false, at).is_ok() {
+        if self
+            .book_fill(handle, quantity, price, fee, false, at)
+            .is_ok()
+        {
             self.instruments[i].touch_left[side_index(side)] -= quantity;
         }
     }
 
     pub(crate) fn paper_cancel_now(&mut self, handle: u64, now_ms: i64) {
         self.forget_resting(handle);
-        if self.orders.get(&handle).is_some_and(|o| o.life.status.is_open()) {
+        if self
+            .orders
+            .get(&handle)
+            .is_some_and(|o| o.life.status.is_open())
+        {
             self.close_unfilled(handle, OrderEvent::CancelAccepted, now_ms);
         }
     }
@@ -159,7 +192,13 @@ impl Engine {
             }
             self.expiries.pop_first();
             let expirable = self.orders.get(&handle).is_some_and(|o| {
-                matches!(o.life.status, OrderStatus::Submitted | OrderStatus::Accepted | OrderStatus::PartiallyFilled | OrderStatus::PendingUpdate)
+                matches!(
+                    o.life.status,
+                    OrderStatus::Submitted
+                        | OrderStatus::Accepted
+                        | OrderStatus::PartiallyFilled
+                        | OrderStatus::PendingUpdate
+                )
             });
             if expirable && self.mode == VenueMode::Paper {
                 self.forget_resting(handle);
@@ -170,16 +209,29 @@ impl Engine {
 
     /// A print from market data: the new reference price, fills for our resting orders it
     /// trades through (strictly: a touch does not prove our place in the queue was reached).
-    pub fn on_trade(&mut self, instrument: usize, ts_ms: i64, price: f64, size: f64) -> Result<(), EngineError> {
+    pub fn on_trade(
+        &mut self,
+        instrument: usize,
+        ts_ms: i64,
+        price: f64,
+        size: f64,
+    ) -> Result<(), EngineError> {
         if instrument >= self.instruments.len() {
-            return Err(EngineError::BadArgument(format!("no instrument index {instrument}")));
+            return Err(EngineError::BadArgument(format!(
+                "no instrument index {instrument}"
+            )));
         }
         if !(price.is_finite() && price > 0.0 && size.is_finite() && size >= 0.0) {
-            return Err(EngineError::BadArgument(format!("a print needs a finite price > 0 and size >= 0, got {price} x {size}")));
+            return Err(EngineError::BadArgument(format!(
+                "a print needs a finite price > 0 and size >= 0, got {price} x {size}"
+            )));
         }
         self.process_due(ts_ms);
         let offered = size * self.config.paper.liquidity_fraction;
-        let (tick, lot) = (self.instruments[instrument].tick, self.instruments[instrument].lot);
+        let (tick, lot) = (
+            self.instruments[instrument].tick,
+            self.instruments[instrument].lot,
+        );
         {
             let inst = &mut self.instruments[instrument];
             inst.reference = Some(price);
@@ -191,8 +243,20 @@ impl Engine {
             let ticks = tick.nearest_steps(price);
             let mut fills = Vec::new();
             let budget = floor_to_lot(offered, &lot);
-            let used = self.instruments[instrument].book.execute(Side::Sell, Some(ticks), false, budget, &mut fills);
-            self.instruments[instrument].book.execute(Side::Buy, Some(ticks), false, budget - used, &mut fills);
+            let used = self.instruments[instrument].book.execute(
+                Side::Sell,
+                Some(ticks),
+                false,
+                budget,
+                &mut fills,
+            );
+            self.instruments[instrument].book.execute(
+                Side::Buy,
+                Some(ticks),
+                false,
+                budget - used,
+                &mut fills,
+            );
             let maker = self.config.paper.maker_fee_bps / 10_000.0;
             for fill in fills {
                 // The level's own decimal (30000.01), not ticks * tick (30000.010000000002).
@@ -200,9 +264,20 @@ impl Engine {
                 // Subtracting lots in binary floats leaves dust (1.2 - 1.0 = 0.19999...):
                 // report fills on the lot grid.
                 let snapped = lot.at((fill.quantity / lot.step()).round() as i64);
-                let quantity = if (snapped - fill.quantity).abs() <= lot.step() * 1e-6 { snapped } else { fill.quantity };
+                let quantity = if (snapped - fill.quantity).abs() <= lot.step() * 1e-6 {
+                    snapped
+                } else {
+                    fill.quantity
+                };
                 // The book already took the quantity off; the engine books it.
-                let _ = self.book_fill(fill.id, quantity, fill_price, quantity * fill_price * maker, true, ts_ms);
+                let _ = self.book_fill(
+                    fill.id,
+                    quantity,
+                    fill_price,
+                    quantity * fill_price * maker,
+                    true,
+                    ts_ms,
+                );
             }
             self.expire_due(ts_ms);
         }
@@ -214,14 +289,36 @@ impl Engine {
     /// Replay a bar as four prints (open, the nearer extreme, the other, close) spread over
     /// the bar, each with a quarter of its volume.
     #[allow(clippy::too_many_arguments)]
-    pub fn on_bar(&mut self, instrument: usize, ts_ms: i64, interval_ms: i64, open: f64, high: f64, low: f64, close: f64, volume: f64) -> Result<(), EngineError> {
-        let finite = [open, high, low, close, volume].iter().all(|v| v.is_finite());
-        if !finite || low <= 0.0 || high < open.max(close) || low > open.min(close) || volume < 0.0 || interval_ms <= 0 {
+    pub fn on_bar(
+        &mut self,
+        instrument: usize,
+        ts_ms: i64,
+        interval_ms: i64,
+        open: f64,
+        high: f64,
+        low: f64,
+        close: f64,
+        volume: f64,
+    ) -> Result<(), EngineError> {
+        let finite = [open, high, low, close, volume]
+            .iter()
+            .all(|v| v.is_finite());
+        if !finite
+            || low <= 0.0
+            || high < open.max(close)
+            || low > open.min(close)
+            || volume < 0.0
+            || interval_ms <= 0
+        {
             return Err(EngineError::BadArgument(format!(
                 "not a valid bar: o={open} h={high} l={low} c={close} v={volume} interval={interval_ms}"
             )));
         }
-        let path = if close >= open { [open, low, high, close] } else { [open, high, low, close] };
+        let path = if close >= open {
+            [open, low, high, close]
+        } else {
+            [open, high, low, close]
+        };
         let step = interval_ms / 4;
         for (k, price) in path.into_iter().enumerate() {
             let at = ts_ms + step * k as i64 + if k == 3 { step - 1 } else { 0 };

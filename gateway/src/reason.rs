@@ -73,6 +73,9 @@ reasons! {
     ApprovalTokenExpired = "APPROVAL_TOKEN_EXPIRED",
     OrderUnknown = "ORDER_UNKNOWN",
     OrderNotOpen = "ORDER_NOT_OPEN",
+    ApprovalTooFewApprovers = "APPROVAL_TOO_FEW_APPROVERS",
+    ApprovalRefused = "APPROVAL_REFUSED",
+    ApprovalExpired = "APPROVAL_EXPIRED",
 }
 
 impl fmt::Display for Reason {
@@ -108,7 +111,10 @@ impl ReasonSet {
     }
 
     pub fn iter(self) -> impl Iterator<Item = Reason> {
-        Reason::ALL.iter().copied().filter(move |r| self.contains(*r))
+        Reason::ALL
+            .iter()
+            .copied()
+            .filter(move |r| self.contains(*r))
     }
 
     pub fn codes(self) -> Vec<&'static str> {
@@ -135,7 +141,11 @@ mod tests {
         assert!(Reason::ALL.len() <= 64);
         let mut seen = std::collections::HashSet::new();
         for reason in Reason::ALL {
-            assert!(seen.insert(reason.code()), "duplicate code {}", reason.code());
+            assert!(
+                seen.insert(reason.code()),
+                "duplicate code {}",
+                reason.code()
+            );
             assert_eq!(Reason::from_code(reason.code()), Some(*reason));
         }
         assert_eq!(Reason::from_code("NOPE"), None);
@@ -143,9 +153,13 @@ mod tests {
 
     #[test]
     fn set_lists_every_member_in_declaration_order() {
-        let set: ReasonSet = [Reason::SelfTrade, Reason::PriceNotOnTick].into_iter().collect();
+        let set: ReasonSet = [Reason::SelfTrade, Reason::PriceNotOnTick]
+            .into_iter()
+            .collect();
         assert_eq!(set.codes(), vec!["PRICE_NOT_ON_TICK", "SELF_TRADE"]);
-        assert!(set.without(Reason::SelfTrade).contains(Reason::PriceNotOnTick));
+        assert!(set
+            .without(Reason::SelfTrade)
+            .contains(Reason::PriceNotOnTick));
         assert!(!set.without(Reason::SelfTrade).contains(Reason::SelfTrade));
     }
 }

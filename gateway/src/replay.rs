@@ -46,7 +46,16 @@ pub struct ReplayOutput {
 /// the current position (close-then-open, as backtesting.py does); the Python vectorised
 /// backtester (`tools/research/fill_model.py`) uses the same formula.
 #[allow(clippy::too_many_arguments)]
-pub fn target_units(weight: f64, cash: f64, position: f64, open: f64, buy_px: f64, sell_px: f64, fee: f64, lot: &Grid) -> f64 {
+pub fn target_units(
+    weight: f64,
+    cash: f64,
+    position: f64,
+    open: f64,
+    buy_px: f64,
+    sell_px: f64,
+    fee: f64,
+    lot: &Grid,
+) -> f64 {
     let mut basis = cash + position * open;
     let flips = position != 0.0 && (weight == 0.0 || (weight > 0.0) != (position > 0.0));
     if flips {
@@ -69,40 +78,82 @@ pub fn target_units(weight: f64, cash: f64, position: f64, open: f64, buy_px: f6
 impl Engine {
     pub fn replay_targets(&mut self, input: &ReplayInput<'_>) -> Result<ReplayOutput, EngineError> {
         let n = input.ts_ms.len();
-        let lengths = [input.open.len(), input.high.len(), input.low.len(), input.close.len(), input.volume.len(), input.weights.len()];
+        let lengths = [
+            input.open.len(),
+            input.high.len(),
+            input.low.len(),
+            input.close.len(),
+            input.volume.len(),
+            input.weights.len(),
+        ];
         if lengths.iter().any(|&m| m != n) {
-            return Err(EngineError::BadArgument("replay arrays must all have the same length".into()));
+            return Err(EngineError::BadArgument(
+                "replay arrays must all have the same length".into(),
+            ));
         }
-        if input.interval_ms <= 0 || !(input.rebalance_band.is_finite() && input.rebalance_band >= 0.0) {
-            return Err(EngineError::BadArgument("interval_ms must be > 0 and rebalance_band >= 0".into()));
+        if input.interval_ms <= 0
+            || !(input.rebalance_band.is_finite() && input.rebalance_band >= 0.0)
+        {
+            return Err(EngineError::BadArgument(
+                "interval_ms must be > 0 and rebalance_band >= 0".into(),
+            ));
         }
-        let instrument = self
-            .instrument_index(input.instrument_id)
-            .ok_or_else(|| EngineError::BadArgument(format!("unknown instrument {}", input.instrument_id)))?;
-        let strategy = self
-            .strategy_index(input.strategy_id)
-            .ok_or_else(|| EngineError::BadArgument(format!("unknown strategy {}", input.strategy_id)))?;
+        let instrument = self.instrument_index(input.instrument_id).ok_or_else(|| {
+            EngineError::BadArgument(format!("unknown instrument {}", input.instrument_id))
+        })?;
+        let strategy = self.strategy_index(input.strategy_id).ok_or_else(|| {
+            EngineError::BadArgument(format!("unknown strategy {}", input.strategy_id))
+        })?;
         let lot = self.instruments[instrument].lot;
         let fee = self.config.paper.taker_fee_bps / 10_000.0;
         let half = self.config.paper.half_spread_bps / 10_000.0;
         let slip = self.config.paper.slippage_bps / 10_000.0;
         let account_id = self.config.account_id.clone();
-        let mut out = ReplayOutput { equity: Vec::with_capacity(n), position: Vec::with_capacity(n), ..ReplayOutput::default() };
+        let mut out = ReplayOutput {
+            equity: Vec::with_capacity(n),
+            position: Vec::with_capacity(n),
+            ..ReplayOutput::default()
+        };
         let mut traded_weight = 0.0_f64;
         let quarter = input.interval_ms / 4;
         for t in 0..n {
-            let (ts, o, h, l, c, v) = (input.ts_ms[t], input.open[t], input.high[t], input.low[t], input.close[t], input.volume[t]);
-            let valid = [o, h, l, c, v].iter().all(|x| x.is_finite()) && l > 0.0 && h >= o.max(c) && l <= o.min(c) && v >= 0.0;
+            let (ts, o, h, l, c, v) = (
+                input.ts_ms[t],
+                input.open[t],
+                input.high[t],
+                input.low[t],
+                input.close[t],
+                input.volume[t],
+            );
+            let valid = [o, h, l, c, v].iter().all(|x| x.is_finite())
+                && l > 0.0
+                && h >= o.max(c)
+                && l <= o.min(c)
+                && v >= 0.0;
             if !valid {
-                return Err(EngineError::BadArgument(format!("bar {t} is not a valid bar: o={o} h={h} l={l} c={c} v={v}")));
+                return Err(EngineError::BadArgument(format!(
+                    "bar {t} is not a valid bar: o={o} h={h} l={l} c={c} v={v}"
+                )));
             }
             self.on_trade(instrument, ts, o, v / 4.0)?;
-            let (buy_px, sell_px) = (o * (1.0 + half) * (1.0 + slip), o * (1.0 - half) * (1.0 - slip));
+            let (buy_px, sell_px) = (
+                o * (1.0 + half) * (1.0 + slip),
+                o * (1.0 - half) * (1.0 - slip),
+            );
             let wanted = if t > 0 { input.weights[t - 1] } else { 0.0 };
             let wanted = if wanted.is_finite() { wanted } else { 0.0 };
             if (wanted - traded_weight).abs() > input.rebalance_band && (t > 0) {
                 let current = self.ledger.position(strategy, instrument).quantity;
-                let target = target_units(wanted, self.ledger.cash(), current, o, buy_px, sell_px, fee, &lot);
+                let target = target_units(
+                    wanted,
+                    self.ledger.cash(),
+                    current,
+                    o,
+                    buy_px,
+                    sell_px,
+                    fee,
+                    &lot,
+                );
                 let delta = target - current;
                 if delta.abs() >= lot.step() * (1.0 - 1e-9) {
                     let side = if delta > 0.0 { Side::Buy } else { Side::Sell };
@@ -143,7 +194,8 @@ impl Engine {
             self.on_trade(instrument, ts + 2 * quarter, second, v / 4.0)?;
             self.on_trade(instrument, ts + input.interval_ms - 1, c, v / 4.0)?;
             out.equity.push(self.equity());
-            out.position.push(self.ledger.position(strategy, instrument).quantity);
+            out.position
+                .push(self.ledger.position(strategy, instrument).quantity);
             // Events are for the audit trail of live and paper runs; a backtest keeps counts.
             self.events.clear();
         }

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from core.models.approval import ApprovalCard
 from graph.instruction import unreadable
 from graph.session import Turn
 
@@ -44,7 +45,7 @@ class TurnOut(BaseModel):
     answers: list[str]
     trace: list[str]
     results: dict[str, Any]
-    pending: dict[str, Any] | None = Field(description="The approval the thread paused on, if any.")
+    pending: ApprovalCard | None = Field(description="The approval the thread paused on, if any.")
     routed_by: str = Field(
         default="", description="Which router decided, and why the model was skipped if it was."
     )
@@ -65,7 +66,7 @@ class TurnOut(BaseModel):
 
 class PendingOut(BaseModel):
     thread_id: str
-    request: dict[str, Any]
+    request: ApprovalCard
 
 
 class Problem(BaseModel):

@@ -26,10 +26,9 @@ def halt(body: ReasonIn, request: Request, caller: Caller = Trader) -> GatewaySt
     """Kill switch: cancel every open order and halt. Anyone who may trade may stop."""
     host = host_of(request)
     # The engine halts at once, even while a PM turn holds the desk; the audit write waits
-    # for the lock, and the answer for the audit write.
-    host.session.desk.gateway.kill_switch(f"human:{caller.name}", body.reason, flush=False)
+    # for the store's lock (the host's), and the answer for the audit write.
+    host.session.desk.gateway.kill_switch(f"human:{caller.name}", body.reason)
     with host.lock:
-        host.session.desk.gateway.flush()
         return _state(request, f"human:{caller.name}", body.reason)
 
 
@@ -43,7 +42,6 @@ def rearm(body: ReasonIn, request: Request, caller: Caller = Admin) -> GatewaySt
             host.session.desk.gateway.rearm(actor, body.reason)
         except ValueError as exc:  # an unusable key name, or the gate's REARM_REFUSED
             raise HTTPException(403, str(exc)) from None
-        host.session.desk.gateway.flush()
         return _state(request, str(actor), body.reason)
 
 

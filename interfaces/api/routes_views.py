@@ -12,6 +12,7 @@ from interfaces import views
 from interfaces.api.keys import Caller
 from interfaces.api.routes_desk import host_of
 from interfaces.api.security import Viewer
+from tools.strategy_views import StrategyView
 
 router = APIRouter(prefix="/v1", tags=["views"])
 
@@ -41,8 +42,9 @@ def orders(
 
 
 @router.get("/strategies")
-def strategies(request: Request, caller: Caller = Viewer) -> list[dict[str, Any]]:
-    """Each strategy's current lifecycle stage, who moved it there and why."""
+def strategies(request: Request, caller: Caller = Viewer) -> list[StrategyView]:
+    """Each strategy: its kind and parameters, the instrument, its risk class and state at
+    the gate, every lifecycle step, the backtest's figures and what it has realised."""
     return host_of(request).read(views.strategies)
 
 

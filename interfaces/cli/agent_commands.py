@@ -8,10 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from agents.services.launch import run_agent
-from core.bus import BusError
-from core.settings import get_settings
-from core.store import StoreConfigError, StoreLockedError
+from interfaces.cli.settings import get_settings
 
 console = Console(width=None if Console().is_terminal else 120)
 
@@ -33,6 +30,11 @@ def agent(
     """Run one agent as a service until SIGTERM / Ctrl-C. Start execution first: it owns the
     store and the gateway and listens on QUANTDESK_BUS_HUB; the others connect to it.
     `all` runs the four in this one process, on the same bus and code."""
+    # The agents, the store and the bus load when an agent runs, not when the CLI starts.
+    from agents.services.launch import run_agent
+    from core.bus import BusError
+    from core.store import StoreConfigError, StoreLockedError
+
     settings = get_settings()
     if metrics_port is not None:
         settings = settings.model_copy(update={"metrics_port": metrics_port})

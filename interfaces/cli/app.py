@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import typer
 
-from core.logs import configure_logging
-from core.settings import get_settings
 from interfaces.cli import (
     agent_commands,
     data_commands,
@@ -44,6 +42,9 @@ app.add_typer(eval_commands.app, name="eval")
 
 @app.callback()
 def _configure() -> None:
+    from core.logs import configure_logging  # with the settings: not needed for `--help`
+    from interfaces.cli.settings import get_settings
+
     configure_logging(get_settings())
 
 

@@ -6,21 +6,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from core.models.market import Interval, SessionCalendar
-from core.models.quality import DataQualityReport
-from core.settings import get_settings
-from core.store import MarketDataStore, QualityLog, Store, StoreConfigError, StoreLockedError
 from interfaces.cli import render
-from tools.ingest.ccxt_fetcher import DataFetchError, OhlcvRequest, fetch_ohlcv
-from tools.ingest.loaders import DataLoadError, load_csv, load_parquet
-from tools.ingest.pipeline import ingest_bars
+from interfaces.cli.settings import get_settings
 from tools.ingest.real_datasets import DATASETS
+
+# The store, pandas and the ingestion pipeline load when a command runs, not when the CLI
+# starts (`quantdesk --help` lists every command without them).
+if TYPE_CHECKING:
+    from core.models.quality import DataQualityReport
+    from core.store import Store
 
 app = typer.Typer(help="Market data: load, fetch, status, quality.", no_args_is_help=True)
 # Wide enough for the tables when output is piped (CI logs), where Rich assumes 80.
@@ -30,6 +30,8 @@ console = Console(width=None if Console().is_terminal else 120)
 @contextmanager
 def open_store() -> Iterator[Store]:
     """The configured store, or a clear message and exit code 2."""
+    from core.store import Store, StoreConfigError, StoreLockedError
+
     try:
         store = Store.open(get_settings())
     except (StoreLockedError, StoreConfigError) as exc:
@@ -43,6 +45,10 @@ def open_store() -> Iterator[Store]:
 
 def load_datasets(store: Store, names: list[str]) -> list[DataQualityReport]:
     """Load real datasets with a progress bar per dataset."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from tools.ingest.pipeline import ingest_bars
+
     reports: list[DataQualityReport] = []
     columns = (
         TextColumn("{task.description:<16}"),
@@ -77,6 +83,9 @@ def load(
     ] = SessionCalendar.CONTINUOUS,
 ) -> None:
     """Load bars through quality control; loading the same data again stores nothing."""
+    from tools.ingest.loaders import DataLoadError, load_csv, load_parquet
+    from tools.ingest.pipeline import ingest_bars
+
     if file is not None:
         if not venue or not symbol:
             console.print("[red]--file needs --venue and --symbol[/]")
@@ -111,6 +120,9 @@ def fetch(
     api_url: Annotated[str | None, typer.Option(help="Override the exchange's API URL.")] = None,
 ) -> None:
     """Fetch OHLCV from an exchange through ccxt and load it through quality control."""
+    from tools.ingest.ccxt_fetcher import DataFetchError, OhlcvRequest, fetch_ohlcv
+    from tools.ingest.pipeline import ingest_bars
+
     request = OhlcvRequest(
         exchange=exchange,
         symbol=symbol,
@@ -134,6 +146,8 @@ def fetch(
 @app.command("status")
 def status() -> None:
     """What the store holds: series with their spans, and rows per table."""
+    from core.store import MarketDataStore
+
     with open_store() as store:
         console.print(render.series_table(MarketDataStore(store).series()))
         console.print(render.counts_table(store.row_counts()))
@@ -148,6 +162,8 @@ def quality(
     details: Annotated[int, typer.Option(help="Quarantined rows to list.")] = 10,
 ) -> None:
     """The quality report: findings by check and severity, and the quarantined rows."""
+    from core.store import QualityLog
+
     with open_store() as store:
         log = QualityLog(store)
         console.print(render.findings_table(log.events(venue=venue, symbol=symbol)))

@@ -6,7 +6,7 @@ import importlib.util
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from uuid import uuid4
 
 import typer
@@ -14,16 +14,18 @@ from rich.console import Console
 from rich.markup import escape
 from rich.rule import Rule
 
-from core.settings import get_settings
-from core.store import MarketDataStore, QualityLog, Store
 from deploy.neo4j import launcher
 from interfaces.cli import render
 from interfaces.cli.data_commands import load_datasets, open_store
 from interfaces.cli.desk_commands import CYCLE, show
 from interfaces.cli.gateway_commands import gate_walkthrough
 from interfaces.cli.knowledge_commands import tradable_ids
+from interfaces.cli.settings import get_settings
 from knowledge.graph.connection import local_home
 from tools.ingest.real_datasets import DATASETS
+
+if TYPE_CHECKING:
+    from core.store import Store
 
 # The local model's turns: three requests a user types, then one step of the cycle.
 LOCAL_MODEL_TURNS = (
@@ -142,6 +144,8 @@ def demo(
     ] = True,
 ) -> None:
     """Load the bundled real market data through quality control and show what the desk holds."""
+    from core.store import MarketDataStore, QualityLog  # the store loads when the demo runs
+
     with open_store() as store:
         console.print(Rule("1. Ingest real market data (quality-controlled, idempotent)"))
         reports = load_datasets(store, list(DATASETS))

@@ -14,12 +14,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from core.settings import get_settings
-from core.store import StoreConfigError, StoreLockedError
-from graph.instruction import unreadable
 from graph.intents import RouterName
+from interfaces.cli.settings import get_settings
 
 if TYPE_CHECKING:
+    from core.models.approval import ApprovalCard
     from graph.session import DeskSession, Turn
 
 console = Console(width=None if Console().is_terminal else 120)
@@ -44,6 +43,7 @@ CYCLE = (
 def session(router_name: RouterName | None = None) -> Iterator[DeskSession]:
     # The desk's stack (langgraph, pandas, the research tools) loads when a command needs the
     # desk, so `quantdesk --help` and the light commands answer at once.
+    from core.store import StoreConfigError, StoreLockedError
     from graph.routers import pick_router
     from graph.session import DeskSession
 
@@ -72,10 +72,9 @@ def show(turn: Turn) -> None:
         show_pending(turn.thread_id, turn.pending)
 
 
-def show_pending(thread_id: str, pending: dict[str, object]) -> None:
-    action = pending["action_requests"][0]  # type: ignore[index]
+def show_pending(thread_id: str, pending: ApprovalCard) -> None:
     console.print(
-        f"[yellow]waiting for approval[/] (thread {thread_id}): {action['description']}\n"
+        f"[yellow]waiting for approval[/] (thread {thread_id}): {escape(pending.description)}\n"
         f"  answer: quantdesk approvals approve {thread_id} --approver <you> "
         f"| quantdesk approvals reject {thread_id} --approver <you>"
     )
@@ -89,6 +88,8 @@ def refuse(line: str) -> NoReturn:
 
 def ask(text: str, thread: Thread = "desk", router: RouterOption = None) -> None:
     """One request to the PM."""
+    from graph.instruction import unreadable
+
     problem = unreadable(text)
     if problem is not None:
         refuse(problem)
@@ -134,12 +135,11 @@ def list_approvals() -> None:
         table = Table(title=f"{len(pending)} waiting", title_justify="left")
         for column in ("thread", "order", "notional", "gate reasons", "needs", "approved by"):
             table.add_column(column)
-        for thread_id, request in pending.items():
-            order = request["order"]
+        for thread_id, card in pending.items():
             table.add_row(
-                thread_id, f"{order['side']} {order['quantity']:g} {order['symbol']}",
-                f"{request['notional']:,.0f}", ", ".join(request["gate_reasons"]),
-                str(request["approvals_needed"]), ", ".join(request["approved_by"]) or "-",
+                thread_id, card.order.line(), f"{card.notional:,.0f}",
+                ", ".join(card.gate_reasons), str(card.approvals_needed),
+                ", ".join(card.approved_by) or "-",
             )  # fmt: skip
         console.print(table)
 

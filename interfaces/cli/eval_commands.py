@@ -10,10 +10,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from core.settings import get_settings
 from evals.scenario import ScenarioError, load_scenarios
 from interfaces.cli import paraphrase_commands
 from interfaces.cli.progress import counted
+from interfaces.cli.settings import get_settings
 
 if TYPE_CHECKING:
     pass

@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from uuid import uuid4
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from core.models.market import Bar, Interval
-from core.models.trading import Order, OrderType, Side, TimeInForce
-from core.settings import get_settings
-from core.store import MarketDataStore, Store
-from gateway import GateDecision, GateLimits, Gateway, LimitsError, load_limits, reason_codes
-from gateway.limits import DEFAULT_LIMITS
 from interfaces.cli import state_commands
+from interfaces.cli.settings import get_settings
+
+# The gate (and the store and pandas under it) loads when a command runs, not when the CLI
+# starts.
+if TYPE_CHECKING:
+    from core.store import Store
+    from gateway import GateDecision, GateLimits
 
 app = typer.Typer(
     help="The pre-trade gate: limits, reason codes, trading state.", no_args_is_help=True
@@ -30,6 +30,9 @@ console = Console(width=None if Console().is_terminal else 120)
 def configured_limits(path: str | None = None) -> GateLimits:
     """Limits from `path`, else QUANTDESK_LIMITS_PATH, else the packaged defaults; a bad
     file is a clear message and exit code 2."""
+    from gateway import LimitsError, load_limits
+    from gateway.limits import DEFAULT_LIMITS
+
     chosen = path or get_settings().limits_path or DEFAULT_LIMITS
     try:
         return load_limits(chosen)
@@ -64,6 +67,8 @@ def show_limits(
 @app.command("codes")
 def show_codes() -> None:
     """Every reason code the gate can give (bit k of a batch mask is code k)."""
+    from gateway import reason_codes
+
     table = Table(title="Gate reason codes", title_justify="left")
     table.add_column("bit", justify="right")
     table.add_column("code")
@@ -90,6 +95,13 @@ def decisions_table(rows: list[tuple[str, GateDecision, str]]) -> Table:
 def gate_walkthrough(store: Store, venue: str = "bitstamp", symbol: str = "BTC/USD") -> None:
     """Replay the last real daily bars into the paper venue and send a few orders through
     the gate: an ordinary one, a fat finger, one that needs approval, one outside the collar."""
+    import pandas as pd
+
+    from core.models.market import Bar, Interval
+    from core.models.trading import Order, OrderType, Side, TimeInForce
+    from core.store import MarketDataStore
+    from gateway import Gateway
+
     limits = configured_limits()
     bars = MarketDataStore(store).read_bars(venue, symbol, "1d").tail(5)
     if bars.empty:

@@ -15,16 +15,15 @@ from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from core.settings import Settings, get_settings
 from deploy.neo4j import launcher
-from gateway import load_limits
-from gateway.limits import DEFAULT_LIMITS
 from interfaces.cli.data_commands import open_store
+from interfaces.cli.settings import get_settings
 from knowledge.graph import queries
 from knowledge.graph.connection import GraphUnavailableError, local_home
 from knowledge.graph.nl_cypher import CypherRefusedError
 
 if TYPE_CHECKING:
+    from core.settings import Settings
     from knowledge.memory.store import Collection
     from tools.knowledge_tools import KnowledgeTools
 
@@ -171,6 +170,9 @@ def table(rows: Sequence[BaseModel] | Sequence[dict[str, Any]], title: str) -> N
 
 def tradable_ids(settings: Settings) -> list[str]:
     """Instruments the gate's limits let the desk trade."""
+    from gateway import load_limits
+    from gateway.limits import DEFAULT_LIMITS
+
     return [i.id for i in load_limits(settings.limits_path or DEFAULT_LIMITS).instruments]
 
 

@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from core.settings import get_settings
+from interfaces.cli.settings import get_settings
 
 if TYPE_CHECKING:
     from core.llm.local_server import ServeOptions, ServerRecord

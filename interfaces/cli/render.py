@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from rich.table import Table
 
-from core.models.quality import DataQualityReport
-from core.store import SeriesSummary
+# The tables render what a command already loaded: pandas and the store are its imports.
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from core.models.quality import DataQualityReport
+    from core.store import SeriesSummary
 
 
 def _when(ts: datetime) -> str:
@@ -109,6 +113,8 @@ def findings_table(events: pd.DataFrame) -> Table:
 
 
 def quarantine_table(quarantined: pd.DataFrame, limit: int = 10) -> Table:
+    import pandas as pd
+
     reasons = Counter(r for rs in quarantined["reasons"] for r in rs)
     by_reason = ", ".join(f"{k} {v}" for k, v in reasons.most_common())
     title = f"Quarantined rows: {len(quarantined):,} ({by_reason})"

@@ -3,28 +3,21 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import TypeAdapter, ValidationError
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from core.settings import get_settings
 from interfaces.cli.data_commands import open_store
-from tools.research.agent_tools import (
-    BacktestRequest,
-    ResearchTools,
-    TrainModelRequest,
-    WalkForwardRequest,
-)
-from tools.research.bars import ResearchDataError, load_bars
-from tools.research.fill_model import Costs
-from tools.research.metrics import Metrics
-from tools.research.ml_config import MlpConfig
-from tools.research.strategies import Strategy
-from tools.research.sweep import ParamGrid, run_sweep
+from interfaces.cli.settings import get_settings
+
+# The research tools (pandas, the store, numba, matplotlib, MLflow, torch) load when a
+# research command runs, not when the CLI starts.
+if TYPE_CHECKING:
+    from tools.research.fill_model import Costs
+    from tools.research.metrics import Metrics
 
 app = typer.Typer(
     help="Strategy research: backtest, sweep, walk-forward, train.", no_args_is_help=True
@@ -69,6 +62,8 @@ def metrics_table(metrics: Metrics, title: str) -> Table:
 
 
 def _costs(commission: float, slippage_bps: float, lot: float) -> Costs:
+    from tools.research.fill_model import Costs
+
     try:
         return Costs(commission=commission, slippage_bps=slippage_bps, lot=lot)
     except ValidationError as exc:
@@ -91,6 +86,10 @@ def backtest(
     cash: float = 100_000.0,
 ) -> None:
     """Backtest one strategy; writes an HTML report and logs the run to MLflow."""
+    from tools.research.agent_tools import BacktestRequest, ResearchTools
+    from tools.research.bars import ResearchDataError
+    from tools.research.strategies import Strategy
+
     spec = {"kind": strategy, **{k: _value(v) for k, v in _pairs(param, "--param").items()}}
     try:
         request = BacktestRequest(
@@ -130,6 +129,12 @@ def sweep(
     top: int = 10,
 ) -> None:
     """Sweep a parameter grid in parallel; the best row carries its deflated Sharpe."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from tools.research.agent_tools import ResearchTools
+    from tools.research.bars import ResearchDataError, load_bars
+    from tools.research.sweep import ParamGrid, run_sweep
+
     params = {k: [_value(v) for v in vs.split(",")] for k, vs in _pairs(grid, "--grid").items()}
     try:
         strategies, refused = ParamGrid(kind=strategy, params=params).expand()
@@ -176,6 +181,10 @@ def walk_forward_command(
     lot: float = 1e-8,
 ) -> None:
     """Pick the best of a grid on each training window; trade it on the next test window."""
+    from tools.research.agent_tools import ResearchTools, WalkForwardRequest
+    from tools.research.bars import ResearchDataError
+    from tools.research.sweep import ParamGrid
+
     params = {k: [_value(v) for v in vs.split(",")] for k, vs in _pairs(grid, "--grid").items()}
     try:
         request = WalkForwardRequest(
@@ -206,6 +215,10 @@ def train(
     test_bars: int = 250,
 ) -> None:
     """Train the MLP signal: purged k-fold CV, walk-forward out-of-sample, then save it."""
+    from tools.research.agent_tools import ResearchTools, TrainModelRequest
+    from tools.research.bars import ResearchDataError
+    from tools.research.ml_config import MlpConfig
+
     try:
         request = TrainModelRequest(
             venue=venue, symbol=symbol, interval=interval,

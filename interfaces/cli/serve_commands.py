@@ -9,10 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from agents.services.runtime import ShutdownSignals
-from core.bus import BusError
-from core.settings import get_settings
-from core.store import StoreConfigError, StoreLockedError
+from interfaces.cli.settings import get_settings
 
 console = Console()
 log = logging.getLogger(__name__)
@@ -39,6 +36,9 @@ def serve(
     scheduler, Slack and the desk close, its audit and trade buffers flushed."""
     # The whole served stack (FastAPI, the desk, the bus) loads when serve runs, not at
     # every `quantdesk` start.
+    from agents.services.runtime import ShutdownSignals
+    from core.bus import BusError
+    from core.store import StoreConfigError, StoreLockedError
     from core.telemetry import serve_metrics
     from interfaces.scheduler import ScheduleError
     from interfaces.server import HttpServerError, build, local_admin_key

@@ -10,15 +10,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from core.settings import get_settings
-from gateway import GatewayError
-from gateway.journal import SafetyJournal
+from interfaces.cli.settings import get_settings
 
 console = Console(width=None if Console().is_terminal else 120)
 
 
 def show_state() -> None:
     """The account's and each strategy's trading state, with who set it and why."""
+    from gateway.journal import SafetyJournal  # the gate's package: loaded when asked
+
     path = get_settings().data_dir / "safety.sqlite"
     if not path.exists():
         console.print("no trading state recorded yet: the desk starts ACTIVE")
@@ -42,6 +42,7 @@ def rearm(
     reason: Annotated[str, typer.Option(help="Why it is safe to trade again (recorded).")],
 ) -> None:
     """Lift HALTED or REDUCING back to ACTIVE, as the named human (recorded)."""
+    from gateway import GatewayError
     from interfaces.cli.desk_commands import session  # opens the store: only when re-arming
 
     with session() as desk:

@@ -1,6 +1,6 @@
-"""Scheduled autonomous runs: the schedule file and the runner."""
+"""Scheduled autonomous runs: the runner, and the schedule file (core/schedule.py)."""
 
+from core.schedule import Job, Schedule, ScheduleError, load_schedule
 from interfaces.scheduler.runner import Scheduler
-from interfaces.scheduler.schedule import Job, Schedule, ScheduleError, load_schedule
 
 __all__ = ["Job", "Schedule", "ScheduleError", "Scheduler", "load_schedule"]

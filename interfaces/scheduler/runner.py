@@ -16,8 +16,8 @@ from typing import Any
 
 from croniter import croniter
 
+from core.schedule import Job, Schedule
 from interfaces.desk_host import DeskHost
-from interfaces.scheduler.schedule import Job, Schedule
 
 log = logging.getLogger(__name__)
 

@@ -13,10 +13,11 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
+from core.models.approval import ApprovalCard
 from core.settings import Settings
 from graph.session import NotWaitingError, Turn
 from interfaces.desk_host import DeskHost
-from interfaces.slack.blocks import APPROVE, REJECT, approval_blocks, order_line, outcome_blocks
+from interfaces.slack.blocks import APPROVE, REJECT, approval_blocks, outcome_blocks
 
 log = logging.getLogger(__name__)
 
@@ -68,9 +69,9 @@ class SlackDesk:
         host.on_pending.append(self.post_approval)
         host.on_answered.append(self.update_outcome)
 
-    def post_approval(self, thread_id: str, request: dict[str, Any]) -> None:
-        blocks = approval_blocks(thread_id, request)
-        text = f"Approval needed: {order_line(request)}"
+    def post_approval(self, thread_id: str, card: ApprovalCard) -> None:
+        blocks = approval_blocks(thread_id, card)
+        text = f"Approval needed: {card.order.line()}"
         known = self.card(thread_id)
         if known is not None:
             self.client.chat_update(channel=known[0], ts=known[1], text=text, blocks=blocks)
@@ -142,5 +143,5 @@ class SlackDesk:
         turn = self.host.ask(text, thread_id)
         lines = turn.answers or ["(no answer)"]
         if turn.pending is not None:
-            lines.append(f"waiting for approval: {order_line(turn.pending)}")
+            lines.append(f"waiting for approval: {turn.pending.order.line()}")
         respond(text="\n".join(lines), response_type="in_channel")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.models.approval import ApprovalCard
+
 APPROVE = "approve_order"
 REJECT = "reject_order"
 
@@ -17,29 +19,23 @@ def _risk_line(risk: dict[str, Any]) -> str:
     )
 
 
-def order_line(request: dict[str, Any]) -> str:
-    order = request["order"]
-    return f"{order['side']} {order['quantity']:g} {order['symbol']}"
-
-
-def approval_blocks(thread_id: str, request: dict[str, Any]) -> list[dict[str, Any]]:
-    approved = ", ".join(request.get("approved_by") or []) or "nobody yet"
+def approval_blocks(thread_id: str, card: ApprovalCard) -> list[dict[str, Any]]:
     return [
         {
             "type": "section",
             "text": {
                 "type": "mrkdwn",
-                "text": f"*Approval needed:* {order_line(request)} (thread `{thread_id}`)",
+                "text": f"*Approval needed:* {card.order.line()} (thread `{thread_id}`)",
             },
             "fields": [
-                {"type": "mrkdwn", "text": f"*Notional*\n{request['notional']:,.0f}"},
-                {"type": "mrkdwn", "text": f"*Gate reasons*\n{', '.join(request['gate_reasons'])}"},
-                {"type": "mrkdwn", "text": f"*Risk*\n{_risk_line(request.get('risk') or {})}"},
+                {"type": "mrkdwn", "text": f"*Notional*\n{card.notional:,.0f}"},
+                {"type": "mrkdwn", "text": f"*Gate reasons*\n{', '.join(card.gate_reasons)}"},
+                {"type": "mrkdwn", "text": f"*Risk*\n{_risk_line(card.risk)}"},
                 {
                     "type": "mrkdwn",
-                    "text": f"*Approvals*\n{request['approvals_needed']} needed; {approved}",
+                    "text": f"*Approvals*\n{card.approvals_needed} needed; {card.approvers_line}",
                 },
-                {"type": "mrkdwn", "text": f"*Expires*\n{request['expires_at']}"},
+                {"type": "mrkdwn", "text": f"*Expires*\n{card.expires_at.isoformat()}"},
             ],
         },
         {

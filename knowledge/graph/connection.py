@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
-
-from neo4j import Driver, GraphDatabase, RoutingControl
+from typing import TYPE_CHECKING, Any
 
 from core.closing import Closing
-from core.settings import Settings
+
+# The driver loads when the graph is opened, not when the desk or the CLI starts.
+if TYPE_CHECKING:
+    from neo4j import Driver, RoutingControl
+
+    from core.settings import Settings
 
 
 class GraphUnavailableError(RuntimeError):
@@ -45,6 +48,8 @@ class KnowledgeGraph(Closing):
 
     @classmethod
     def connect(cls, settings: Settings) -> KnowledgeGraph:
+        from neo4j import GraphDatabase
+
         uri, auth = connection_params(settings)
         # Server notifications (e.g. "relationship type does not exist yet" on a fresh graph)
         # are advice for humans writing queries, not events for the desk's logs.
@@ -67,9 +72,13 @@ class KnowledgeGraph(Closing):
         return [r.data() for r in records]
 
     def write(self, query: str, **params: Any) -> list[dict[str, Any]]:
+        from neo4j import RoutingControl
+
         return self._run(query, RoutingControl.WRITE, params)
 
     def read(self, query: str, **params: Any) -> list[dict[str, Any]]:
+        from neo4j import RoutingControl
+
         return self._run(query, RoutingControl.READ, params)
 
     def counts(self) -> tuple[int, int]:

@@ -12,6 +12,7 @@ from typing import Any
 
 from core.models.market import Venue
 from core.store import Store
+from core.store.lifecycle_log import LifecycleLog
 from knowledge.graph.connection import KnowledgeGraph
 from knowledge.graph.correlations import correlations, daily_closes
 from knowledge.graph.nodes import (
@@ -112,26 +113,22 @@ def lifecycle_rows(
 ]:
     """Strategies (latest stage), their walk-forward evidence, risk models, each step, and the
     orders their promotions sent (order id -> strategy key)."""
-    steps = store.client.query(
-        "SELECT strategy_key, stage, actor, reason, payload, ts FROM strategy_lifecycle ORDER BY ts"
-    ).result_rows
     proposals: dict[str, dict[str, Any]] = {}
     stage: dict[str, str] = {}
     orders: dict[str, str] = {}
     step_rows = []
-    for key, st, actor, reason, payload, ts in steps:
-        body = json.loads(payload or "{}")
-        stage[key] = str(st)
-        if st == "proposed":
+    for step in LifecycleLog(store).steps():
+        key, body = step.strategy_key, step.payload
+        stage[key] = step.stage
+        if step.stage == "proposed":
             proposals[key] = body
         if "order" in body:
             orders[str(body["order"])] = key
         step_rows.append(
             LifecycleStepRow(
-                strategy_key=key, stage=str(st), actor=str(actor), reason=str(reason),
-                ts=ts if ts.tzinfo else ts.replace(tzinfo=UTC),
+                strategy_key=key, stage=step.stage, actor=step.actor, reason=step.reason, ts=step.ts
             )
-        )  # fmt: skip
+        )
     strategies, backtests, models = [], [], {}
     for key, p in proposals.items():
         spec = p.get("strategy", {})

@@ -8,14 +8,18 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from qdrant_client import QdrantClient, models
 
 from core.closing import Closing
 from core.settings import Settings
 from knowledge.memory.embedder import DIMENSIONS, MODEL_NAME, embed
+
+# qdrant_client takes about a second to import: it loads when memory is opened or queried,
+# not when the desk or the CLI starts.
+if TYPE_CHECKING:
+    from qdrant_client import QdrantClient, models
 
 Collection = Literal["research_notes", "decisions", "incidents"]
 COLLECTIONS: tuple[Collection, ...] = ("research_notes", "decisions", "incidents")
@@ -61,6 +65,8 @@ class Memory(BaseModel):
 
 
 def _filter(q: Recall) -> models.Filter | None:
+    from qdrant_client import models
+
     must: list[models.Condition] = []
     for key in ("strategy", "instrument"):
         value = getattr(q, key)
@@ -82,6 +88,8 @@ def _filter(q: Recall) -> models.Filter | None:
 class MemoryStore(Closing):
     def __init__(self, client: QdrantClient, indexed: bool = False) -> None:
         """`indexed`: create payload indexes (a server uses them; local mode ignores them)."""
+        from qdrant_client import models
+
         self.client = client
         for name in COLLECTIONS:
             if not client.collection_exists(name):
@@ -99,6 +107,8 @@ class MemoryStore(Closing):
 
     @classmethod
     def open(cls, settings: Settings) -> MemoryStore:
+        from qdrant_client import QdrantClient
+
         if settings.qdrant_url is not None:
             key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
             return cls(QdrantClient(url=settings.qdrant_url, api_key=key), indexed=True)
@@ -114,6 +124,8 @@ class MemoryStore(Closing):
         return cls(client)
 
     def remember(self, collection: Collection, items: list[MemoryItem]) -> list[str]:
+        from qdrant_client import models
+
         vectors = embed([i.text for i in items])
         ids = [str(uuid.uuid5(uuid.NAMESPACE_URL, f"{collection}\n{i.text}")) for i in items]
         self.client.upsert(

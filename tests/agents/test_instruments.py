@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from agents.instruments import Instrument, InstrumentBook, NoInstrument
 from core.models.trading import TradingState
 from core.settings import Settings
 from core.store import Store, TradeLog
 from graph.session import DeskSession
+from tools.instruments import Instrument, InstrumentBook, NoInstrument
 
 DEFAULT = InstrumentBook.of(["bitstamp:BTC/USD", "bitstamp:ETH/USD", "nasdaq:GOOG"])
 TRADABLE = "bitstamp:BTC/USD, bitstamp:ETH/USD, nasdaq:GOOG"

@@ -3,17 +3,18 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from agents.desk import ApprovalPolicy
 from core.models.market import SessionCalendar
 from core.settings import Settings
 from core.store import Store, TradeLog
 from graph.session import DeskSession
+from tests.gateway_fixtures import default_limits_file
+from tests.waiting import wait_until
 from tools.ingest.pipeline import ingest_bars
 
 
@@ -24,8 +25,10 @@ def loaded(store: Store, bitstamp_btc_raw: pd.DataFrame, goog_raw: pd.DataFrame)
     return store
 
 
-def session(store: Store, tmp_path: Path, **policy: object) -> DeskSession:
-    return DeskSession(Settings(data_dir=tmp_path / "desk"), store, ApprovalPolicy(**policy))  # type: ignore[arg-type]
+def session(store: Store, tmp_path: Path, **limits: object) -> DeskSession:
+    """A desk on the default limits, with `limits` changed (the approval policy lives there)."""
+    path = default_limits_file(tmp_path / "limits", **limits) if limits else None
+    return DeskSession(Settings(data_dir=tmp_path / "desk", limits_path=path), store)
 
 
 @pytest.mark.parametrize(
@@ -82,11 +85,12 @@ def test_an_order_above_the_threshold_pauses_and_approve_books_the_fill(
     with session(loaded, tmp_path) as desk:
         turn = desk.ask("buy 3 BTC", "a")
         assert turn.pending is not None
-        card = turn.pending
+        card = turn.pending.payload()
         assert card["action_requests"][0]["name"] == "submit_order"
         assert card["review_configs"][0]["allowed_decisions"] == ["approve", "edit", "reject"]
         assert card["gate_reasons"] == ["APPROVAL_REQUIRED"]
         assert card["notional"] > 50_000
+        assert card["approvals_needed"] == 1
         assert "equity" in card["risk"] or card["risk"] == {}
         assert TradeLog(loaded).fills() == []
         done = desk.answer("a", "approve", "human:alice", "within plan")
@@ -121,11 +125,12 @@ def test_a_pending_approval_survives_a_restart(loaded: Store, tmp_path: Path):
 
 
 def test_two_distinct_approvers_above_the_second_threshold(loaded: Store, tmp_path: Path):
-    with session(loaded, tmp_path, dual_notional=55_000.0) as desk:
+    with session(loaded, tmp_path, dual_approval_notional=55_000.0) as desk:
         assert desk.ask("buy 3 BTC", "dual").pending is not None
         first = desk.answer("dual", "approve", "alice")
         assert first.pending is not None
-        assert first.pending["approved_by"] == ["alice"]
+        assert first.pending.approved_by == ("alice",)
+        assert first.pending.approvals_needed == 2
         assert TradeLog(loaded).fills() == []
         done = desk.answer("dual", "approve", "bob")
         assert done.results["execution"]["status"] == "filled"
@@ -135,11 +140,8 @@ def test_two_distinct_approvers_above_the_second_threshold(loaded: Store, tmp_pa
         twice = desk.answer("same", "approve", "alice")
         # The same person again is not a second approver: the order keeps waiting.
         assert twice.pending is not None
-        assert twice.pending["approved_by"] == ["alice"]
-        assert (
-            "a second, different approver is needed"
-            in (twice.pending["action_requests"][0]["description"])
-        )
+        assert twice.pending.approved_by == ("alice",)
+        assert "a second, different approver is needed" in twice.pending.description
         assert desk.pending_for("same") is not None
         filled_before = len(TradeLog(loaded).fills())
         assert desk.answer("same", "approve", "bob").results["execution"]["status"] == "filled"
@@ -147,15 +149,14 @@ def test_two_distinct_approvers_above_the_second_threshold(loaded: Store, tmp_pa
 
 
 def test_expired_and_unreadable_answers_send_nothing(loaded: Store, tmp_path: Path):
-    import time
-
-    with session(loaded, tmp_path, ttl=timedelta(seconds=1)) as desk:
+    with session(loaded, tmp_path, approval_ttl_ms=1_000) as desk:
         asked = desk.ask("buy 3 BTC", "late")
+        assert asked.pending is not None
+        expires = asked.pending.expires_at
         # The answer re-runs the approval node; the expiry still counts from the request.
-        time.sleep(1.1)
+        wait_until(lambda: datetime.now(UTC) > expires, 5, what="the approval's expiry")
         late = desk.answer("late", "approve", "alice")
         assert late.results["execution"]["reasons"] == ["APPROVAL_EXPIRED"]
-        assert asked.pending is not None
         assert late.results["execution"]["status"] == "denied"
     with session(loaded, tmp_path) as desk:
         desk.ask("buy 3 BTC", "junk")
@@ -190,7 +191,7 @@ def test_hostile_requests_never_execute(loaded: Store, tmp_path: Path, hostile: 
 
 
 def test_strategy_lifecycle_is_recorded_and_live_needs_a_human(loaded: Store, tmp_path: Path):
-    from agents.lifecycle import Lifecycle, LifecycleError
+    from tools.lifecycle import Lifecycle, LifecycleError
 
     with session(loaded, tmp_path) as desk:
         turn = desk.ask("find a momentum strategy for BTC and paper-trade it", "life")
@@ -257,7 +258,7 @@ def test_realised_results_that_decay_demote_the_strategy(
     a strategy losing money is demoted by the next risk review, one earning is left on paper."""
     import numpy as np
 
-    from agents.lifecycle import Lifecycle
+    from tools.lifecycle import Lifecycle
 
     with session(loaded, tmp_path) as desk:
         turn = desk.ask("find a momentum strategy for BTC and paper-trade it", "d")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from tests.fakes.loopback import send, serve
+from tests.waiting import wait_until
 
 TOKEN = "xoxb-test-0000"
 CHANNEL_ID = "C0DESK"
@@ -30,13 +30,18 @@ class SlackCalls:
             return [body for name, body in self.calls if name == method]
 
     def wait_for(self, method: str, count: int = 1, timeout: float = 30.0) -> list[dict[str, Any]]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        """The `method` calls, once there are `count` of them."""
+
+        def enough() -> list[dict[str, Any]] | None:
             found = self.of(method)
-            if len(found) >= count:
-                return found
-            time.sleep(0.05)
-        raise AssertionError(f"Slack got {len(self.of(method))} {method} calls, wanted {count}")
+            return found if len(found) >= count else None
+
+        return wait_until(
+            enough,
+            timeout,
+            what=f"{count} Slack {method} call(s)",
+            show=lambda: self.of(method),
+        )
 
 
 def _body(handler: BaseHTTPRequestHandler) -> dict[str, Any]:

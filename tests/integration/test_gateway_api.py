@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 from uuid import uuid4
 
 import numpy as np
@@ -15,8 +16,9 @@ from core.models.market import Bar, Interval, Trade
 from core.models.trading import Side, TimeInForce, TradingState
 from core.store import AuditLog, MarketDataStore, Store, TradeLog
 from gateway import Actor, Gateway, GatewayError, Verdict
-from gateway._core import Engine
+from gateway._core import Engine, OrderRequest
 from tests.gateway_fixtures import T0, at, limits, limits_dict, order
+from tests.waiting import wait_until
 
 
 def trade(price: float, size: float = 5.0, seconds: float = 0.0, symbol: str = "BTC/USD") -> Trade:
@@ -32,7 +34,7 @@ def trade(price: float, size: float = 5.0, seconds: float = 0.0, symbol: str = "
 
 @pytest.fixture
 def gw(store: Store) -> Gateway:
-    gateway = Gateway(limits(), store=store, audit_batch_size=10_000, clock=lambda: T0)
+    gateway = Gateway(limits(), store=store, clock=lambda: T0)
     gateway.on_trade(trade(30_000.0))
     gateway.on_trade(trade(2_000.0, 100.0, symbol="ETH/USD"))
     return gateway
@@ -66,7 +68,8 @@ def test_bad_numbers_and_types_never_reach_the_engine_unrefused(gw: Gateway):
             order(Side.BUY, 0.1, value)
     engine = Engine(json.dumps(limits_dict()))
     engine.on_trade("paper:BTC/USD", 0, 30_000.0, 5.0)
-    args = ["o", "c", "paper", "momentum", "paper:BTC/USD", "buy", "limit"]
+    ids = {"order_id": "o", "client_order_id": "c", "account_id": "paper"}
+    btc = ids | {"strategy_id": "momentum", "instrument_id": "paper:BTC/USD"}
     cases = [
         ((math.nan, 30_000.0), "QUANTITY_NOT_FINITE"),
         ((-1.0, 30_000.0), "QUANTITY_NOT_POSITIVE"),
@@ -76,31 +79,24 @@ def test_bad_numbers_and_types_never_reach_the_engine_unrefused(gw: Gateway):
         ((0.1, 1e300), "PRICE_OUTSIDE_COLLAR"),
     ]
     for (qty, price), code in cases:
-        verdict, codes = engine.submit(*args, qty, price, "gtc", None, False, None, 0)
+        buy = OrderRequest(**btc, side="buy", order_type="limit", quantity=qty, price=price)
+        verdict, codes = engine.submit(buy, None, 0)
         assert verdict == "DENY"
         assert code in codes
     assert engine.open_order_ids() == []
-    unknown = engine.submit(
-        "o",
-        "c",
-        "paper",
-        "momentum",
-        "paper:NOPE",
-        "buy",
-        "limit",
-        1.0,
-        1.0,
-        "gtc",
-        None,
-        False,
-        None,
-        0,
-    )
-    assert unknown == ("DENY", ["INSTRUMENT_UNKNOWN"])
+    nope = OrderRequest(
+        **ids, strategy_id="momentum", instrument_id="paper:NOPE", side="buy",
+        order_type="limit", quantity=1.0, price=1.0,
+    )  # fmt: skip
+    assert engine.submit(nope, None, 0) == ("DENY", ["INSTRUMENT_UNKNOWN"])
     with pytest.raises(GatewayError, match="BAD_ARGUMENT: side"):
-        engine.submit(*args[:5], "long", "limit", 1.0, 1.0, "gtc", None, False, None, 0)
+        OrderRequest(**btc, side="long", order_type="limit", quantity=1.0, price=1.0)
+    with pytest.raises(GatewayError, match="BAD_ARGUMENT: time_in_force"):
+        OrderRequest(**btc, side="buy", order_type="market", quantity=1.0, time_in_force="now")
     with pytest.raises(TypeError):
-        engine.submit(*args, "1.0", 30_000.0, "gtc", None, False, None, 0)  # type: ignore[arg-type]
+        OrderRequest(**btc, side="buy", order_type="limit", quantity="1.0", price=3.0)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        OrderRequest("o", "c")  # type: ignore[misc]
     with pytest.raises(GatewayError, match="BAD_ARGUMENT"):
         engine.on_trade("paper:BTC/USD", 1, math.nan, 1.0)
     with pytest.raises(GatewayError, match="ORDER_UNKNOWN"):
@@ -115,7 +111,8 @@ def test_approval_flow_and_tokens(gw: Gateway):
     assert first.verdict is Verdict.NEEDS_APPROVAL
     assert first.reason_codes == ("APPROVAL_REQUIRED",)
     assert gw.pending_approval(big.order_id)
-    token = gw.approve(big.order_id, "human:alice", ttl_s=60)
+    assert gw.approval_need(big.order_id).approvers == 1
+    token = gw.approve(big.order_id, ["human:alice"])
     changed = big.model_copy(update={"quantity": 2.5})
     assert "DUPLICATE_CLIENT_ORDER_ID" in gw.submit(changed, approval_token=token).reason_codes
     assert gw.submit(big, approval_token="1." + "0" * 64).reason_codes == (
@@ -126,14 +123,41 @@ def test_approval_flow_and_tokens(gw: Gateway):
     )
     assert gw.submit(big, approval_token=token).accepted
     with pytest.raises(GatewayError, match="NOT_APPROVABLE"):
-        gw.approve(big.order_id, "human:alice")
+        gw.approve(big.order_id, ["human:alice"])
+
+
+def test_the_gate_refuses_a_one_approver_token_for_an_order_the_policy_gives_two(gw: Gateway):
+    # 6 BTC at 29,000 is 174,000: above the limits' dual_approval_notional (150,000).
+    big = order(Side.BUY, 6.0, 29_000.0)
+    assert gw.submit(big).verdict is Verdict.NEEDS_APPROVAL
+    need = gw.approval_need(big.order_id)
+    assert (need.approvers, need.notional) == (2, 174_000.0)
+    for names in (["human:alice"], ["human:alice", "HUMAN:ALICE "]):
+        denied = gw.submit(big, approval_token=gw.approve(big.order_id, names))
+        assert denied.reason_codes == ("APPROVAL_TOO_FEW_APPROVERS",)
+        assert gw.pending_approval(big.order_id), "still waiting for a second person"
+    assert gw.open_orders() == []
+    both = gw.approve(big.order_id, ["human:alice", "human:bob"])
+    assert gw.submit(big, approval_token=both).accepted
+
+
+def test_a_refusal_and_an_expiry_are_gate_decisions(gw: Gateway):
+    refused, late = order(Side.BUY, 2.0, 29_000.0), order(Side.BUY, 2.0, 29_100.0)
+    for o in (refused, late):
+        assert gw.submit(o).verdict is Verdict.NEEDS_APPROVAL
+    no = gw.refuse(refused.order_id, "human:bob")
+    assert (no.verdict, no.reason_codes) == (Verdict.DENY, ("APPROVAL_REFUSED",))
+    assert gw.refuse(late.order_id, "nobody", expired=True).reason_codes == ("APPROVAL_EXPIRED",)
+    assert not gw.pending_approval(refused.order_id)
+    with pytest.raises(GatewayError, match="NOT_APPROVABLE"):
+        gw.approve(refused.order_id, ["human:alice"])
 
 
 def test_kill_switch_and_rearm_are_recorded_at_once(gw: Gateway, store: Store):
     ids = [gw.submit(order(Side.BUY, 0.1, 29_000.0 - k)).order_id for k in range(3)]
     assert set(gw.open_orders()) == set(ids)
     audit = AuditLog(store)
-    assert audit.count() == 0, "batched: nothing written yet"
+    assert audit.count("gate.decision") == 3, "each call's records are written when it returns"
     canceled = gw.kill_switch("human:alice", "fat finger in prod")
     assert set(canceled) == set(ids)
     assert gw.trading_state is TradingState.HALTED
@@ -161,18 +185,42 @@ def test_kill_switch_and_rearm_are_recorded_at_once(gw: Gateway, store: Store):
     assert [a[0] for a in actors] == ["human:alice", "human:alice"]
 
 
-def test_audit_is_appended_in_batches(store: Store):
-    audit = AuditLog(store)
-    gw = Gateway(limits(), store=store, audit_batch_size=20, clock=lambda: T0)
+def test_every_call_writes_what_it_caused_and_nobody_flushes(store: Store):
+    audit, trades = AuditLog(store), TradeLog(store)
+    gw = Gateway(limits(), store=store, clock=lambda: T0)
     gw.on_trade(trade(30_000.0))
-    for k in range(9):
-        gw.submit(
-            order(Side.BUY, 0.1, 29_000.0 - k)
-        )  # 3 events each: decision, submitted, accepted
-    # Each accepted submit emits 3 events; the 7th submit brings 21 >= 20 and one batch goes.
-    assert audit.count() == 21
-    gw.close()
-    assert audit.count() == 27
+    for k in range(1, 4):
+        gw.submit(order(Side.BUY, 0.1, 29_000.0 - k))  # decision, submitted, accepted
+        assert audit.count() == 3 * k
+    crossing = order(Side.BUY, 0.1, 30_100.0)
+    assert gw.submit(crossing).accepted
+    assert [f["quantity"] for f in trades.fills("momentum")] == [0.1], "the fill is booked"
+    gw.record("desk.note", {"why": "a test"}, actor="human:alice")
+    assert audit.count("desk.note") == 1
+
+
+def test_a_kill_switch_that_cannot_wait_is_recorded_when_the_store_is_free(store: Store):
+    """A PM turn holds the store's lock; the kill switch halts at once without waiting, and
+    the record is written as soon as the turn lets go."""
+    audit = AuditLog(store)
+    gw = Gateway(limits(), store=store, clock=lambda: T0)
+    gw.on_trade(trade(30_000.0))
+    with gw.store_lock:
+        done = threading.Event()
+        puller = threading.Thread(
+            target=lambda: (gw.kill_switch("risk", "breach", wait=False), done.set())
+        )
+        puller.start()
+        assert done.wait(10), "the kill switch waited for the desk's lock"
+        assert gw.trading_state is TradingState.HALTED
+        assert audit.count("gate.trading_state") == 0
+
+    def halts() -> int:
+        with gw.store_lock:  # the store is not thread-safe: readers take its lock too
+            return audit.count("gate.trading_state")
+
+    wait_until(lambda: halts() == 1, what="the halt's audit row")
+    puller.join()
 
 
 def test_batch_api_matches_single_checks(gw: Gateway):
@@ -271,7 +319,6 @@ def test_order_states_and_fills_land_in_their_tables(gw: Gateway, store: Store):
     gw.modify(buy.order_id, price=29_950.0)
     gw.on_trade(trade(29_800.0, 0.15, seconds=5))
     gw.cancel(buy.order_id, at=at(6))
-    gw.flush()
     log = TradeLog(store)
     assert log.order_history(str(buy.order_id)) == [
         "submitted", "accepted", "pending_update", "accepted", "partially_filled",
@@ -286,7 +333,6 @@ def test_order_states_and_fills_land_in_their_tables(gw: Gateway, store: Store):
     assert {p[0] for p in prices} == {29_900.0, 29_950.0}
     denied = order(Side.BUY, 0.2, 50_000.0)
     gw.submit(denied)
-    gw.flush()
     assert log.order_history(str(denied.order_id)) == []
 
 

@@ -24,7 +24,9 @@ def trade(price: float, size: float = 5.0, seconds: float = 0.0) -> Trade:
 
 @pytest.fixture
 def gw(store: Store) -> Gateway:
-    gateway = Gateway(limits(approval_notional=1e9), store=store, clock=lambda: T0)
+    gateway = Gateway(
+        limits(approval_notional=1e9, dual_approval_notional=1e9), store=store, clock=lambda: T0
+    )
     gateway.on_trade(trade(30_000.0))
     return gateway
 

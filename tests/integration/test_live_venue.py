@@ -116,7 +116,6 @@ def test_venue_refusals_are_recorded_and_the_order_is_rejected(
     assert live.submit(buy).accepted, "the gate accepted; the venue refused"
     assert gateway.order_status(buy.order_id) == ("rejected", 0.0, 0.0)
     assert fake.orders == {}, "a request with a bad signature places nothing"
-    gateway.flush()
     [row] = store.client.query(
         "SELECT reason_codes, payload FROM audit_log WHERE kind = 'venue.error'"
     ).result_rows

@@ -211,3 +211,27 @@ def test_malformed_key_config_is_a_clear_error(entries: str, message: str):
 def test_a_fresh_desk_lists_no_approvals(client: TestClient):
     """Before any turn the checkpoint tables exist already (this once answered 500)."""
     assert client.get("/v1/approvals", headers=auth("viewer")).json() == []
+
+
+def test_strategies_show_kind_parameters_history_backtest_and_realised(
+    client: TestClient, host: DeskHost
+):
+    from core.store.lifecycle_log import LifecycleLog
+
+    log = LifecycleLog(host.session.desk.store)
+    spec = {"kind": "vol_target", "target_vol": 0.25, "base": {"kind": "donchian", "window": 20}}
+    proposal = {"strategy": spec, "instrument": "bitstamp:BTC/USD", "oos_sharpe": 1.1,
+                "in_sample_sharpe": 1.4, "expected_max_drawdown": -0.2, "trades": 12}  # fmt: skip
+    log.append("k1", "proposed", "research", "best out-of-sample", proposal)
+    log.append("k1", "scored", "judge", "0.7", {})
+    [view] = client.get("/v1/strategies", headers=auth("viewer")).json()
+    assert (view["key"], view["kind"], view["stage"]) == ("k1", "vol_target", "scored")
+    assert view["parameters"] == {"target_vol": 0.25, "base": {"kind": "donchian", "window": 20}}
+    assert view["risk_class"] == "momentum", "the default limits put donchian there"
+    assert view["trading_state"] is None, "not on the gate before its first order"
+    assert [s["stage"] for s in view["history"]] == ["proposed", "scored"]
+    assert view["backtest"]["oos_sharpe"] == 1.1
+    assert view["backtest"]["trades"] == 12
+    assert view["realised"]["fills"] == 0
+    spec_doc = client.get("/openapi.json").json()
+    assert "StrategyView" in spec_doc["components"]["schemas"]

@@ -10,8 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -19,13 +17,7 @@ import pytest
 
 from core.store import Store
 from tests.fakes.loopback import free_port
-
-
-def until(check: Callable[[], bool], timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "not within the time allowed"
-        time.sleep(0.1)
+from tests.waiting import wait_until
 
 
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "sigint"])
@@ -55,30 +47,38 @@ def test_serve_starts_on_loopback_and_shuts_down_gracefully(tmp_path: Path, stop
     )
     try:
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(url, timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
+
+        def up() -> bool:
             assert server.poll() is None, server.stdout.read() if server.stdout else ""
-            assert time.monotonic() < deadline, "serve did not come up"
-            time.sleep(0.2)
+            try:
+                return httpx.get(url, timeout=1).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        wait_until(up, 60, step=0.2, what=f"serve's page at {url}")
         key_file = data / "api-key"
         assert oct(key_file.stat().st_mode & 0o777) == "0o600"
         key = {"X-API-Key": key_file.read_text().strip()}
         assert httpx.get(f"{url}/v1/health").status_code == 401
         # The gate turns ACTIVE at the in-process risk service's first heartbeat.
-        until(lambda: httpx.get(f"{url}/v1/health", headers=key).json()["gateway_state"]
-              == "active")  # fmt: skip
+        wait_until(
+            lambda: httpx.get(f"{url}/v1/health", headers=key).json()["gateway_state"] == "active",
+            15,
+            step=0.1,
+            what="the gate active",
+        )
         jobs = httpx.get(f"{url}/v1/schedule", headers=key).json()
         assert {j["name"] for j in jobs} == {"ingest", "risk-review", "nightly-cycle"}
         assert all(j["next_run"] for j in jobs)
         metrics = f"http://127.0.0.1:{metrics_port}/metrics"
         assert "quantdesk_llm_cost_usd_total" in httpx.get(metrics).text
         # The monitor hears risk's heartbeats; the gate's state is exported.
-        until(lambda: 'quantdesk_agent_up{agent="risk"} 1.0' in httpx.get(metrics).text)
+        wait_until(
+            lambda: 'quantdesk_agent_up{agent="risk"} 1.0' in httpx.get(metrics).text,
+            15,
+            step=0.1,
+            what="the monitor's risk-up metric",
+        )
         assert "quantdesk_trading_state 0.0" in httpx.get(metrics).text
     finally:
         server.send_signal(stop)

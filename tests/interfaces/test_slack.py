@@ -9,7 +9,7 @@ import hmac
 import json
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -17,7 +17,6 @@ from urllib.parse import urlencode
 import pytest
 from fastapi.testclient import TestClient
 
-from agents.desk import ApprovalPolicy
 from core.settings import Settings
 from core.store import Store, TradeLog
 from graph.session import DeskSession
@@ -25,7 +24,9 @@ from interfaces.api import create_app
 from interfaces.desk_host import DeskHost
 from interfaces.slack import SlackDesk
 from tests.fakes.slack import TOKEN, SlackCalls, fake_slack
+from tests.gateway_fixtures import default_limits_file
 from tests.interfaces.conftest import auth, desk_settings
+from tests.waiting import wait_until
 
 SECRET = "slack-signing-secret-for-tests"
 ALICE, BOB, MALLORY = "U0ALICE", "U0BOB", "U0MALLORY"
@@ -73,7 +74,7 @@ def slack_desk(
 ) -> Iterator[tuple[TestClient, SlackCalls, str, DeskHost]]:
     with fake_slack() as (base, calls):
         settings = slack_settings(tmp_path, base, [ALICE, BOB])
-        with DeskSession(settings, loaded, ApprovalPolicy(dual_notional=1e12)) as session:
+        with DeskSession(settings, loaded) as session:
             host = DeskHost(session)
             slack = SlackDesk(settings, host)
             with TestClient(create_app(settings, host, slack=slack)) as client:
@@ -141,22 +142,30 @@ def test_forged_replayed_and_unsigned_requests_are_refused(slack_desk, headers_f
     pause_an_order(client, calls)
     body = click(base, ALICE, "big")
     assert client.post("/slack/events", content=body, headers=headers_for(body)).status_code == 401
-    time.sleep(0.3)
     assert host.pending_for("big") is not None
-    assert calls.of("chat.update") == []
+    # Then Bob's genuine click: the one answer the desk acts on is his, so the refused click
+    # did nothing, then or later.
+    genuine = click(base, BOB, "big")
+    assert client.post("/slack/events", content=genuine, headers=signed(genuine)).status_code == 200
+    [update] = calls.wait_for("chat.update")
+    assert "approved* by slack:U0BOB" in update["text"]
     assert calls.of("response_url") == []
-    assert TradeLog(host.session.store).fills() == []
+    assert len(TradeLog(host.session.store).fills()) == 1
 
 
 def test_an_expired_approval_refuses_and_says_so(loaded: Store, tmp_path: Path):
     with fake_slack() as (base, calls):
-        settings = slack_settings(tmp_path, base, [ALICE])
-        policy = ApprovalPolicy(ttl=timedelta(milliseconds=1))
-        with DeskSession(settings, loaded, policy) as session:
+        settings = slack_settings(tmp_path, base, [ALICE]).model_copy(
+            update={"limits_path": default_limits_file(tmp_path, approval_ttl_ms=1)}
+        )
+        with DeskSession(settings, loaded) as session:
             host = DeskHost(session)
             with TestClient(create_app(settings, host, slack=SlackDesk(settings, host))) as client:
                 pause_an_order(client, calls)
-                time.sleep(0.05)
+                card = host.pending_for("big")
+                assert card is not None
+                expires = card.expires_at
+                wait_until(lambda: datetime.now(UTC) > expires, 5, what="the approval's expiry")
                 body = click(base, ALICE, "big")
                 client.post("/slack/events", content=body, headers=signed(body))
                 [update] = calls.wait_for("chat.update")

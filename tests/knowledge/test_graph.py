@@ -38,7 +38,7 @@ def desk_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store
             paused = desk.ask("buy 3 BTC", "big")
             assert paused.pending, "the order above the threshold should wait for approval"
             desk.answer("big", "approve", "alice", "sized within plan")
-            order_id = str(paused.pending["action_requests"][0]["args"]["order_id"])
+            order_id = paused.pending.order.order_id
         yield store, order_id
 
 

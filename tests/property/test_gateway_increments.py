@@ -11,7 +11,7 @@ from decimal import Decimal, localcontext
 import hypothesis.strategies as st
 from hypothesis import event, example, given, settings
 
-from gateway._core import Engine, is_on_increment
+from gateway._core import Engine, OrderRequest, is_on_increment
 from tests.gateway_fixtures import limits_dict
 
 STEPS = [0.01, 0.5, 1e-8, 0.25, 5.0, 0.1, 0.001, 1e-4, 2.5, 100.0, 0.05, 1e-12]
@@ -40,10 +40,11 @@ ENGINES = {step: engine_for(step) for step in STEPS}
 
 def grid_codes(step: float, value: float) -> tuple[bool, bool]:
     """(price on tick, quantity on lot) as the gate decides them for `value`."""
-    _, codes = ENGINES[step].check(
-        "o", "c", "paper", "momentum", "paper:X/USD", "buy", "limit", value, value, "gtc",
-        None, False, None, 0,
+    request = OrderRequest(
+        order_id="o", client_order_id="c", account_id="paper", strategy_id="momentum",
+        instrument_id="paper:X/USD", side="buy", order_type="limit", quantity=value, price=value,
     )  # fmt: skip
+    _, codes = ENGINES[step].check(request, 0)
     return "PRICE_NOT_ON_TICK" not in codes, "QUANTITY_NOT_ON_LOT" not in codes
 
 

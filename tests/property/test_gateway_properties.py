@@ -11,7 +11,7 @@ import hypothesis.strategies as st
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from gateway._core import Engine
+from gateway._core import Engine, OrderRequest
 from gateway.limits import GateLimits
 from tests.gateway_fixtures import limits_dict
 
@@ -19,6 +19,7 @@ LIMITS = GateLimits.model_validate(
     limits_dict(
         max_gross_exposure=500_000.0,
         approval_notional=1e9,
+        dual_approval_notional=1e9,
         max_drawdown=1.0,
         daily_loss_limit=1e9,
         paper={"half_spread_bps": 2.0, "taker_fee_bps": 5.0, "maker_fee_bps": 1.0},
@@ -61,22 +62,19 @@ def gross(engine: Engine, marks: dict[str, float]) -> float:
 
 def submit(engine: Engine, now: int, **o: Any) -> tuple[str, list[str], str]:
     order_id = f"o-{next(IDS)}"
-    verdict, codes = engine.submit(
-        order_id,
-        f"c-{order_id}",
-        "paper",
-        o["strategy"],
-        o["inst"],
-        o["side"],
-        o["type"],
-        o["qty"],
-        o["price"],
-        o.get("tif", "gtc"),
-        None,
-        False,
-        None,
-        now,
+    request = OrderRequest(
+        order_id=order_id,
+        client_order_id=f"c-{order_id}",
+        account_id="paper",
+        strategy_id=o["strategy"],
+        instrument_id=o["inst"],
+        side=o["side"],
+        order_type=o["type"],
+        quantity=o["qty"],
+        price=o["price"],
+        time_in_force=o.get("tif", "gtc"),
     )
+    verdict, codes = engine.submit(request, None, now)
     return verdict, codes, order_id
 
 

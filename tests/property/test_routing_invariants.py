@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 import hypothesis.strategies as st
 from hypothesis import event, given, settings
 
-from agents.instruments import Instrument, InstrumentBook
 from graph.intent_guard import admit
 from graph.intents import Intent
 from graph.rule_router import RuleRouter
+from tools.instruments import Instrument, InstrumentBook
 
 EXAMPLES = 4000
 route = RuleRouter().route

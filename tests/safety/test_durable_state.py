@@ -7,8 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -18,13 +16,7 @@ from core.settings import Settings
 from graph.session import DeskSession
 from tests.fakes.loopback import free_port
 from tests.safety.conftest import ROOT
-
-
-def until(check: Callable[[], bool], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "not within the time allowed"
-        time.sleep(0.1)
+from tests.waiting import wait_until
 
 
 def cli(desk_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -115,19 +107,24 @@ def test_serve_killed_after_a_halt_comes_back_halted(desk_dir: Path):
     url = f"http://127.0.0.1:{port}"
     server = _serve(desk_dir, port)
     try:
-        until(lambda: _up(url, server), 120)
+        wait_until(lambda: _up(url, server), 120, step=0.1, what=f"serve's page at {url}")
         key = {"X-API-Key": (desk_dir / "api-key").read_text().strip()}
         state = lambda: httpx.get(f"{url}/v1/health", headers=key).json()["gateway_state"]  # noqa: E731
-        until(lambda: state() == "active")
+        wait_until(lambda: state() == "active", 60, step=0.1, what="the gate active")
         halt = httpx.post(f"{url}/v1/gateway/halt", headers=key, json={"reason": "drill"})
         assert halt.status_code == 200
         assert halt.json()["trading_state"] == "halted"
         server.send_signal(signal.SIGKILL)
         server.wait(timeout=30)
         server = _serve(desk_dir, port)
-        until(lambda: _up(url, server), 120)
+        wait_until(lambda: _up(url, server), 120, step=0.1, what="serve's page, restarted")
         # Risk's heartbeats arrive, and still nothing lifts the halt but a human.
-        until(lambda: httpx.get(f"{url}/v1/health", headers=key).status_code == 200)
+        wait_until(
+            lambda: httpx.get(f"{url}/v1/health", headers=key).status_code == 200,
+            60,
+            step=0.1,
+            what="the health view",
+        )
         assert state() == "halted"
         chat = httpx.post(
             f"{url}/v1/chat/k", headers=key, json={"message": "buy 0.01 BTC"}, timeout=120

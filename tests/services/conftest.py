@@ -8,19 +8,20 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from agents.services.runtime import Service
 from core.bus import Bus, BusError, Control, Reply
 from core.bus.keys import Keys
 from core.models.market import SessionCalendar
 from core.store import Store
 from gateway.limits import DEFAULT_LIMITS
 from tests.fakes.loopback import free_port
+from tests.waiting import wait_until
 from tools.ingest.pipeline import ingest_bars
 
 Launch = Callable[..., subprocess.Popen[str]]
@@ -78,18 +79,23 @@ def launch(desk_dir: Path, hub: str) -> Iterator[Launch]:
             env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )  # fmt: skip
         started.append(process)
-        deadline = time.monotonic() + 120
-        assert process.stdout is not None
-        seen = []
-        for line in process.stdout:
-            seen.append(line)
-            if line.strip() == f"{name} ready":
-                # Keep reading, so a chatty service never blocks on a full pipe.
-                threading.Thread(target=drain, args=(process, name), daemon=True).start()
-                return process
-            if time.monotonic() > deadline:
-                break
-        raise AssertionError(f"{name} did not start (exit {process.poll()}):\n{''.join(seen)}")
+        lines = OUTPUT.setdefault(name, [])
+        first = len(lines)
+        # Read from the start, so a chatty service never blocks on a full pipe.
+        reader = threading.Thread(target=drain, args=(process, name), daemon=True)
+        reader.start()
+
+        def ready() -> bool:
+            exited = process.poll() is not None
+            if exited:
+                reader.join(timeout=5)  # the rest of what it wrote
+            if any(line.strip() == f"{name} ready" for line in lines[first:]):
+                return True
+            assert not exited, f"{name} exited {process.returncode}:\n{''.join(lines[first:])}"
+            return False
+
+        wait_until(ready, 120, what=f"{name} ready", show=lambda: "".join(lines[first:]))
+        return process
 
     yield start
     for process in started:
@@ -111,21 +117,57 @@ def peer(hub: str) -> Iterator[Bus]:
 def state(bus: Bus, patience: float = 15.0) -> Reply:
     """Execution's state; the first call may wait while this peer's connection to the hub
     comes up (Zenoh retries it in the background)."""
-    deadline = time.monotonic() + patience
-    while True:
+    errors: list[BusError] = []
+
+    def answered() -> Reply | None:
         try:
             return bus.request(Keys.rpc("execution", "control"), Control(action="state"), 1.0)
-        except BusError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
+        except BusError as exc:
+            errors.append(exc)
+            return None
+
+    return wait_until(
+        answered, patience, what="execution's answer over the bus", show=lambda: errors[-1:]
+    )
 
 
-def wait_for(check: Callable[[], bool], timeout: float, step: float = 0.02) -> float:
-    """Seconds until `check()` held; fails after `timeout`."""
-    start = time.monotonic()
-    while time.monotonic() - start < timeout:
-        if check():
-            return time.monotonic() - start
-        time.sleep(step)
-    raise AssertionError(f"not within {timeout} s")
+def until_gate(bus: Bus, want: str, timeout: float) -> None:
+    """Until execution says its gate is `want` (active, reducing, halted)."""
+    wait_until(
+        lambda: state(bus).body["state"] == want,
+        timeout,
+        what=f"the gate {want}",
+        show=lambda: state(bus).body,
+    )
+
+
+def ticks_of(service: Service, monkeypatch: pytest.MonkeyPatch) -> Callable[[], int]:
+    """How many ticks `service`'s loop has finished from now on. A test that checks that a
+    tick did *not* do something waits for ticks to pass, not for time."""
+    done = [0]
+    tick = service.tick
+
+    def counted() -> None:
+        try:
+            tick()
+        finally:
+            done[0] += 1
+
+    monkeypatch.setattr(service, "tick", counted)
+    return lambda: done[0]
+
+
+def heard(bus: Bus, key: str, timeout: float = 10.0, *, request: bool = False) -> None:
+    """Until a subscriber on `key` (with `request`, a queryable) is known to `bus`, Zenoh's
+    matching status: what it publishes or asks there now reaches someone, rather than going
+    nowhere while the peers still meet."""
+    session = bus.session
+    probe = session.declare_querier(key) if request else session.declare_publisher(key)
+    try:
+        wait_until(
+            lambda: probe.matching_status.matching,
+            timeout,
+            what=f"a {'queryable' if request else 'subscriber'} on {key} that this bus reaches",
+        )
+    finally:
+        probe.undeclare()  # type: ignore[no-untyped-call]

@@ -5,7 +5,8 @@ monitor, polling the owner, reports the stale series that arrive."""
 from __future__ import annotations
 
 from core.bus import Bus, IngestRequest, Keys
-from tests.services.conftest import Launch, state, wait_for
+from tests.services.conftest import Launch, state
+from tests.waiting import wait_until
 
 
 def test_ingest_through_the_store_owner(launch: Launch, peer: Bus):
@@ -20,7 +21,12 @@ def test_ingest_through_the_store_owner(launch: Launch, peer: Bus):
     assert first.ok, first.error
     assert first.body["goog"]["stored"] == 2148
     # GOOG's bars end in 2013, the desk's clock in 2020: the monitor calls it stale.
-    wait_for(lambda: any(a.startswith("stale data: nasdaq:GOOG:1d") for a in alerts), 10)
+    wait_until(
+        lambda: any(a.startswith("stale data: nasdaq:GOOG:1d") for a in alerts),
+        10,
+        what="the monitor's stale-data alert",
+        show=lambda: alerts,
+    )
     again = peer.request(Keys.rpc("data", "ingest"), ask, timeout=120)
     assert again.body["goog"] == {"stored": 0, "quarantined": 0, "already_held": 2148}
     refused = peer.request(

@@ -16,7 +16,8 @@ from core.models.trading import TradingState
 from core.settings import Settings
 from core.store import AuditLog, MarketDataStore
 from interfaces.server import Server, build
-from tests.services.conftest import state, wait_for
+from tests.services.conftest import state, ticks_of
+from tests.waiting import wait_until
 
 BTC = ("bitstamp", "BTC/USD")
 
@@ -50,7 +51,7 @@ def held(server: Server) -> float:
 
 def test_the_graphs_orders_reach_risk_and_risk_reduces_them(served: Server, peer: Bus):
     assert served.services is not None
-    wait_for(lambda: gate_state(served) is TradingState.ACTIVE, 15)
+    wait_until(lambda: gate_state(served) is TradingState.ACTIVE, 15, what="the gate active")
     fills: list[FillEvent] = []
     commands: list[RiskCommand] = []
     peer.subscribe(Keys.ALL_FILLS, lambda m, k: fills.append(m))  # type: ignore[arg-type]
@@ -68,7 +69,12 @@ def test_the_graphs_orders_reach_risk_and_risk_reduces_them(served: Server, peer
 
     # The graph's fill went out on the bus, risk saw the gross-exposure breach, execution
     # cut the graph's own position in half.
-    wait_for(lambda: abs(held(served) - 1.25) < 1e-9, 10)
+    wait_until(
+        lambda: abs(held(served) - 1.25) < 1e-9,
+        10,
+        what="the position halved",
+        show=lambda: held(served),
+    )
     assert [c.action for c in commands][:1] == ["reduce"]
     assert "gross exposure" in commands[0].reason
     bought = [f for f in fills if f.side == "buy"]
@@ -82,7 +88,7 @@ def test_the_graphs_orders_reach_risk_and_risk_reduces_them(served: Server, peer
 
 def test_the_dead_man_switch_guards_the_served_desk(served: Server, peer: Bus):
     assert served.services is not None
-    wait_for(lambda: gate_state(served) is TradingState.ACTIVE, 15)
+    wait_until(lambda: gate_state(served) is TradingState.ACTIVE, 15, what="the gate active")
     changes: list[StateChange] = []
     peer.subscribe(
         Keys.health("execution"),
@@ -92,12 +98,18 @@ def test_the_dead_man_switch_guards_the_served_desk(served: Server, peer: Bus):
     risk = next(s for s in served.services.services if s.name == "risk")
     with served.host.lock:  # a PM turn in progress does not hold the switch back
         risk.stopping.set()  # its heartbeats stop; the rest of the desk goes on
-        to_reducing = wait_for(lambda: gate_state(served) is TradingState.REDUCING, 5)
-        assert to_reducing <= 1.0 + 0.5
-        wait_for(lambda: gate_state(served) is TradingState.HALTED, 5)
+        stopped = time.monotonic()
+        wait_until(lambda: gate_state(served) is TradingState.REDUCING, 5, what="the gate reducing")
+        assert time.monotonic() - stopped <= 1.0 + 0.5
+        wait_until(lambda: gate_state(served) is TradingState.HALTED, 5, what="the gate halted")
     turn = served.host.ask("buy 0.1 BTC", "hosted-2")
     assert held(served) == 0, turn.answers
-    wait_for(lambda: [c.state for c in changes][-2:] == ["reducing", "halted"], 5)
+    wait_until(
+        lambda: [c.state for c in changes][-2:] == ["reducing", "halted"],
+        5,
+        what="the moves on the bus",
+        show=lambda: changes,
+    )
     assert all(c.actor == "deadman" for c in changes[-2:])
 
 
@@ -107,7 +119,7 @@ def test_execution_publishes_the_bars_its_gate_trades_against(served: Server, pe
     state(peer)
     # New data reaches the gate the way ingestion delivers it: the desk primes the venue.
     served.host.read(lambda desk: desk.prime())
-    wait_for(lambda: len(bars) >= 5, 5)
+    wait_until(lambda: len(bars) >= 5, 5, what="five bars on the bus", show=lambda: len(bars))
     stored = served.host.read(
         lambda desk: MarketDataStore(desk.store).read_bars(*BTC, "1d").tail(5)
     )
@@ -115,13 +127,18 @@ def test_execution_publishes_the_bars_its_gate_trades_against(served: Server, pe
     assert {b.instrument for b in bars} == {"bitstamp:BTC/USD"}
 
 
-def test_a_kill_switch_does_not_wait_for_a_pm_turn(served: Server, peer: Bus):
+def test_a_kill_switch_does_not_wait_for_a_pm_turn(
+    served: Server, peer: Bus, monkeypatch: pytest.MonkeyPatch
+):
     """A PM turn holds the desk's lock for as long as it runs (a backtest: seconds). Risk's
     kill switch halts the gate, and says so, while the turn still runs; the audit record is
     written once the turn lets go."""
-    wait_for(lambda: gate_state(served) is TradingState.ACTIVE, 15)
+    wait_until(lambda: gate_state(served) is TradingState.ACTIVE, 15, what="the gate active")
     assert state(peer).body["state"] == "active"
     audited = audit_count(served)
+    assert served.services is not None
+    execution = next(s for s in served.services.services if s.name == "execution")
+    ticks = ticks_of(execution, monkeypatch)
     halted: list[StateChange] = []
     peer.subscribe(
         Keys.health("execution"),
@@ -129,11 +146,14 @@ def test_a_kill_switch_does_not_wait_for_a_pm_turn(served: Server, peer: Bus):
     )
     with served.host.lock:  # a turn in progress
         peer.publish(Keys.RISK_COMMANDS, RiskCommand(action="kill_switch", reason="test breach"))
-        wait_for(lambda: gate_state(served) is TradingState.HALTED, 2)
-        wait_for(lambda: [c.state for c in halted] == ["halted"], 2)
-        time.sleep(0.3)
+        wait_until(lambda: gate_state(served) is TradingState.HALTED, 2, what="the gate halted")
+        wait_until(lambda: [c.state for c in halted] == ["halted"], 2, what="the halt on the bus")
+        # Execution's loop tries to write the audit record each tick, without waiting for
+        # the lock: two ticks from here, it has tried at least once.
+        since = ticks()
+        wait_until(lambda: ticks() >= since + 2, 5, what="two ticks of execution's loop")
         assert audit_count(served) == audited, "no store write while the turn runs"
-    wait_for(lambda: audit_count(served) == audited + 1, 5)
+    wait_until(lambda: audit_count(served) == audited + 1, 5, what="the audit record")
 
 
 def test_a_taken_hub_port_is_a_clear_error_and_leaves_the_desk_closed(

@@ -15,7 +15,8 @@ from core.bus import Alert, Bus, Keys, LlmUsage
 from core.settings import Settings
 from interfaces.server import Server, build
 from tests.fakes.openai_compat import FakeOpenAI, kind_reply, serve_openai
-from tests.services.conftest import state, wait_for
+from tests.services.conftest import state, ticks_of
+from tests.waiting import wait_until
 
 
 @pytest.fixture
@@ -33,8 +34,13 @@ def served(desk_dir: Path, hub: str) -> Iterator[tuple[Server, FakeOpenAI]]:
             server.close()
 
 
-def test_the_served_desks_llm_spend_reaches_the_monitor(served, peer: Bus):
+def test_the_served_desks_llm_spend_reaches_the_monitor(
+    served, peer: Bus, monkeypatch: pytest.MonkeyPatch
+):
     server, fake = served
+    assert server.services is not None
+    monitor = next(s for s in server.services.services if s.name == "monitor")
+    ticks = ticks_of(monitor, monkeypatch)
     usage: list[LlmUsage] = []
     alerts: list[Alert] = []
     peer.subscribe(Keys.LLM_USAGE, lambda m, k: usage.append(m))  # type: ignore[arg-type]
@@ -46,17 +52,22 @@ def test_the_served_desks_llm_spend_reaches_the_monitor(served, peer: Bus):
     fake.replies.append(kind_reply("health"))
     server.host.ask("are the desk's services up?", "llm-1")
     assert len(fake.requests) >= 1
-    wait_for(lambda: len(usage) >= 1, 5)
+    wait_until(lambda: usage, 5, what="the call's usage on the bus")
     first = usage[0]
     assert (first.model, first.prompt_tokens, first.completion_tokens) == ("gpt-4o-mini", 120, 20)
     assert first.cost_usd == pytest.approx((120 * 0.15 + 20 * 0.60) / 1e6)
     assert first.prompt_version, "the router's prompt version rides along"
     # One call is under the 4e-05 USD an hour limit; a second passes it.
-    time.sleep(0.5)  # ten monitor ticks
+    wait_until(
+        lambda: monitor.llm_spend_last_hour(time.monotonic()) > 0, 5, what="the monitor's count"
+    )
+    since = ticks()
+    wait_until(lambda: ticks() >= since + 2, 5, what="two monitor ticks, each free to alert")
     assert not any("LLM spend" in a.text for a in alerts)
     fake.replies.append(kind_reply("health"))
     server.host.ask("are the services up now?", "llm-2")
-    wait_for(lambda: any("LLM spend" in a.text for a in alerts), 5)
+    wait_until(lambda: any("LLM spend" in a.text for a in alerts), 5, what="the spend alert")
+    # The first spend alert is the second call's: none came after the first call alone.
     alert = next(a for a in alerts if "LLM spend" in a.text)
     assert (alert.severity, alert.source) == ("warning", "monitor")
     assert "6e-05 USD in the last hour > 4e-05 USD" in alert.text

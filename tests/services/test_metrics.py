@@ -18,7 +18,8 @@ import yaml
 
 from core.bus import Bus, Keys, OrderRequest
 from tests.fakes.loopback import free_port
-from tests.services.conftest import Launch, state, wait_for
+from tests.services.conftest import Launch, until_gate
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -68,15 +69,27 @@ def test_prometheus_sees_orders_move_the_metrics(
     metrics, web = prometheus
     launch("execution", QUANTDESK_METRICS_PORT=str(metrics))
     launch("risk")
-    wait_for(lambda: state(peer).body["state"] == "active", 15)
-    wait_for(lambda: query(web, "quantdesk_trading_state") == 0.0, 30, step=0.5)
+    until_gate(peer, "active", 15)
+    wait_until(
+        lambda: query(web, "quantdesk_trading_state") == 0.0,
+        30,
+        step=0.5,
+        what="Prometheus scraping the gate active",
+        show=lambda: query(web, "quantdesk_trading_state"),
+    )
     assert query(web, "quantdesk_orders_total") <= 0
     for quantity, symbol in ((0.1, "BTC"), (0.2, "BTC"), (1e9, "BTC")):
         peer.request(
             Keys.rpc("execution", "submit"),
             OrderRequest(side="buy", quantity=quantity, symbol=symbol, requested_by="test"),
         )
-    wait_for(lambda: query(web, "quantdesk_orders_total") == 3.0, 30, step=0.5)
+    wait_until(
+        lambda: query(web, "quantdesk_orders_total") == 3.0,
+        30,
+        step=0.5,
+        what="Prometheus scraping three orders",
+        show=lambda: query(web, "quantdesk_orders_total"),
+    )
     assert query(web, 'quantdesk_orders_total{verdict="ACCEPT"}') == 2.0
     assert query(web, 'quantdesk_denials_total{reason="QUANTITY_ABOVE_MAX"}') >= 1.0
     assert query(web, "quantdesk_fills_total") == 2.0

@@ -7,17 +7,17 @@ import json
 import logging
 import signal
 import threading
-import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 
 import pytest
 from aiosmtpd.controller import Controller
 
-from core.bus import Alert, Bus, Keys
+from core.bus import Alert, Bus, Heartbeat, Keys
 from tests.fakes.loopback import free_port, send, serve
 from tests.fakes.slack import TOKEN, SlackCalls, fake_slack
-from tests.services.conftest import OUTPUT, Launch, state, wait_for
+from tests.services.conftest import OUTPUT, Launch, until_gate
+from tests.waiting import wait_until
 
 
 class Inbox:
@@ -77,6 +77,10 @@ def test_a_silent_agent_raises_an_alert_that_reaches_slack_webhook_and_email(
     posted, web_port = webhook
     alerts: list[Alert] = []
     peer.subscribe(Keys.ALL_ALERTS, lambda m, k: alerts.append(m))
+    beating: set[str] = set()
+    peer.subscribe(
+        Keys.ALL_HEALTH, lambda m, k: beating.add(m.agent) if isinstance(m, Heartbeat) else None
+    )
     launch("execution")
     risk = launch("risk")
     launch(
@@ -86,26 +90,37 @@ def test_a_silent_agent_raises_an_alert_that_reaches_slack_webhook_and_email(
         QUANTDESK_ALERT_EMAIL_TO='["pm@example.test"]',
         QUANTDESK_SLACK_BOT_TOKEN=TOKEN, QUANTDESK_SLACK_API_URL=f"{slack_url}/api/",
     )  # fmt: skip
-    wait_for(lambda: state(peer).body["state"] == "active", 15)
-    time.sleep(1)  # the monitor meets risk on the bus
+    until_gate(peer, "active", 15)
+    # The monitor meets risk on the bus: both beat through the hub, and this peer hears them
+    # (so the monitor's alerts reach it too).
+    wait_until(lambda: {"monitor", "risk"} <= beating, 10, what="the monitor's and risk's beats")
     risk.send_signal(signal.SIGKILL)
-    try:
-        wait_for(lambda: any("agent risk silent" in a.text for a in alerts), 10)
-    except AssertionError:
-        raise AssertionError(f"alerts {alerts}; output {OUTPUT}") from None
-    wait_for(lambda: any("agent risk silent" in p["text"] for p in posted), 10)
-    wait_for(lambda: any(b"agent risk silent" in m for m in inbox.messages), 10)
+    wait_until(
+        lambda: any("agent risk silent" in a.text for a in alerts),
+        10,
+        what="the monitor's alert on the bus",
+        show=lambda: f"alerts {alerts}; output {OUTPUT}",
+    )
+    wait_until(
+        lambda: any("agent risk silent" in p["text"] for p in posted), 10, what="the webhook POST"
+    )
+    wait_until(lambda: any(b"agent risk silent" in m for m in inbox.messages), 10, what="the email")
     silent = next(p for p in posted if "agent risk silent" in p["text"])
     assert (silent["severity"], silent["source"]) == ("warning", "monitor")
     mail = next(m for m in inbox.messages if b"agent risk silent" in m)
     assert b"Subject: [quantdesk warning] agent risk silent" in mail
     assert b"To: pm@example.test" in mail
-    wait_for(
+    wait_until(
         lambda: any("agent risk silent" in m["text"] for m in slack_calls.of("chat.postMessage")),
         10,
+        what="the Slack message",
     )
     said = next(m for m in slack_calls.of("chat.postMessage") if "agent risk silent" in m["text"])
     assert said["channel"] == "#desk-alerts"
     assert said["text"].startswith(":warning: [warning] monitor: agent risk silent")
     # The gate's own move to REDUCING travels the same way.
-    wait_for(lambda: any(p["text"].startswith("gate reducing") for p in posted), 10)
+    wait_until(
+        lambda: any(p["text"].startswith("gate reducing") for p in posted),
+        10,
+        what="the gate's move on the webhook",
+    )

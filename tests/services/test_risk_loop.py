@@ -9,7 +9,8 @@ import time
 from pathlib import Path
 
 from core.bus import Bus, Control, Keys, OrderRequest
-from tests.services.conftest import OUTPUT, Launch, state, wait_for
+from tests.services.conftest import OUTPUT, Launch, state, until_gate
+from tests.waiting import wait_until
 
 
 def test_killing_risk_moves_the_gate_to_reducing_then_halted(launch: Launch, peer: Bus):
@@ -17,11 +18,14 @@ def test_killing_risk_moves_the_gate_to_reducing_then_halted(launch: Launch, pee
     # Until risk's first heartbeat the gate only reduces.
     assert state(peer).body["state"] == "reducing"
     risk = launch("risk", via_cli=True)
-    wait_for(lambda: state(peer).body["state"] == "active", 10)
+    until_gate(peer, "active", 10)
     risk.send_signal(signal.SIGKILL)
     risk.wait(timeout=10)
-    to_reducing = wait_for(lambda: state(peer).body["state"] == "reducing", 5)
-    to_halted = wait_for(lambda: state(peer).body["state"] == "halted", 5)
+    killed = time.monotonic()
+    until_gate(peer, "reducing", 5)
+    to_reducing = time.monotonic() - killed
+    until_gate(peer, "halted", 5)
+    to_halted = time.monotonic() - killed - to_reducing
     print(f"reducing after {to_reducing:.2f} s, halted {to_halted:.2f} s later")
     assert to_reducing <= 1.0 + 0.5  # the configured 1.0 s, plus a tick and a request
     # Halted: a new order is refused by the gate.
@@ -49,7 +53,7 @@ def test_killing_risk_moves_the_gate_to_reducing_then_halted(launch: Launch, pee
 def test_a_breach_makes_risk_reduce_the_position(launch: Launch, peer: Bus, tight_limits: Path):
     launch("execution", QUANTDESK_LIMITS_PATH=str(tight_limits))
     launch("risk", QUANTDESK_LIMITS_PATH=str(tight_limits))
-    wait_for(lambda: state(peer).body["state"] == "active", 10)
+    until_gate(peer, "active", 10)
     commands = []
     peer.subscribe(Keys.RISK_COMMANDS, lambda m, k: commands.append(m))
     bought = peer.request(
@@ -59,7 +63,12 @@ def test_a_breach_makes_risk_reduce_the_position(launch: Launch, peer: Bus, tigh
     )  # fmt: skip
     assert bought.body["verdict"] == "ACCEPT", bought
     assert bought.body["filled"] == 2.5
-    wait_for(lambda: state(peer).body["positions"].get("bitstamp:BTC/USD") == 1.25, 5)
+    wait_until(
+        lambda: state(peer).body["positions"].get("bitstamp:BTC/USD") == 1.25,
+        5,
+        what="risk's reduce halving the position",
+        show=lambda: state(peer).body,
+    )
     assert [c.action for c in commands] == ["reduce"]
     assert "gross exposure" in commands[0].reason
     assert state(peer).body["state"] == "active"
@@ -68,21 +77,21 @@ def test_a_breach_makes_risk_reduce_the_position(launch: Launch, peer: Bus, tigh
 def test_trace_ids_join_the_request_the_log_and_the_order(launch: Launch, peer: Bus):
     launch("execution", QUANTDESK_LOG_JSON="true")
     launch("risk")
-    wait_for(lambda: state(peer).body["state"] == "active", 15)
+    until_gate(peer, "active", 15)
     orders = []
     peer.subscribe(Keys.ALL_ORDERS, lambda m, k: orders.append(m))
     request = OrderRequest(side="buy", quantity=0.1, symbol="BTC", requested_by="test")
     reply = peer.request(Keys.rpc("execution", "submit"), request)
     assert reply.trace_id == request.trace_id
     order_id = reply.body["order_id"]
-    wait_for(lambda: any(o.order_id == order_id for o in orders), 5)
+    wait_until(lambda: any(o.order_id == order_id for o in orders), 5, what="the order's event")
     assert next(o for o in orders if o.order_id == order_id).trace_id == request.trace_id
 
     def logged() -> list[dict]:
         lines = [json.loads(x) for x in OUTPUT.get("execution", []) if x.startswith("{")]
         return [e for e in lines if e.get("trace_id") == request.trace_id]
 
-    wait_for(lambda: any(order_id in e["msg"] for e in logged()), 5)
+    wait_until(lambda: any(order_id in e["msg"] for e in logged()), 5, what="the order's log line")
     entry = next(e for e in logged() if order_id in e["msg"])
     assert entry["service"] == "quantdesk"
     assert "ACCEPT" in entry["msg"]
@@ -91,14 +100,19 @@ def test_trace_ids_join_the_request_the_log_and_the_order(launch: Launch, peer: 
 def test_all_agents_in_one_process_run_the_same_loop(launch: Launch, peer: Bus, tight_limits: Path):
     """`quantdesk agent all`: the same services and bus, in one process."""
     launch("all", QUANTDESK_LIMITS_PATH=str(tight_limits))
-    wait_for(lambda: state(peer).body["state"] == "active", 15)
+    until_gate(peer, "active", 15)
     bought = peer.request(
         Keys.rpc("execution", "submit"),
         OrderRequest(side="buy", quantity=2.5, symbol="BTC", strategy_id="momentum",
                      requested_by="test"),
     )  # fmt: skip
     assert bought.body["filled"] == 2.5
-    wait_for(lambda: state(peer).body["positions"].get("bitstamp:BTC/USD") == 1.25, 5)
+    wait_until(
+        lambda: state(peer).body["positions"].get("bitstamp:BTC/USD") == 1.25,
+        5,
+        what="risk's reduce halving the position",
+        show=lambda: state(peer).body,
+    )
 
 
 def test_a_strategy_past_its_loss_limit_is_halted_and_others_trade_on(launch: Launch, peer: Bus):
@@ -106,25 +120,32 @@ def test_a_strategy_past_its_loss_limit_is_halted_and_others_trade_on(launch: La
     40 USD limit, risk halts that strategy alone."""
     launch("execution")
     launch("risk", QUANTDESK_RISK_STRATEGY_LOSS_LIMIT="40")
-    wait_for(lambda: state(peer).body["state"] == "active", 10)
+    until_gate(peer, "active", 10)
     commands = []
     peer.subscribe(Keys.RISK_COMMANDS, lambda m, k: commands.append(m))
 
+    sent: list[OrderRequest] = []
+
     def send(side: str, strategy: str) -> dict:
-        return peer.request(
-            Keys.rpc("execution", "submit"),
-            OrderRequest(side=side, quantity=1, symbol="BTC", strategy_id=strategy,
-                         requested_by="test"),
-        ).body  # fmt: skip
+        sent.append(OrderRequest(side=side, quantity=1, symbol="BTC", strategy_id=strategy,
+                                 requested_by="test"))  # fmt: skip
+        return peer.request(Keys.rpc("execution", "submit"), sent[-1]).body
 
     assert send("buy", "momentum")["verdict"] == "ACCEPT"
-    time.sleep(0.3)
-    assert commands == [], "the buy alone costs one fee, under the limit"
     assert send("sell", "momentum")["verdict"] == "ACCEPT"
-    wait_for(lambda: [c.action for c in commands] == ["halt_strategy"], 5)
+    wait_until(lambda: commands, 5, what="a command from risk")
+    assert [c.action for c in commands] == ["halt_strategy"]
+    # Risk hears a strategy's fills in order and its commands arrive in order: the halt
+    # answers the sell's fill (it carries that trace), so the buy alone, one fee under the
+    # limit, made none.
+    assert commands[0].trace_id == sent[1].trace_id
     assert commands[0].strategy_id == "momentum"
     assert "strategy momentum lost" in commands[0].reason
-    wait_for(lambda: send("buy", "momentum")["reasons"] == ["STRATEGY_HALTED"], 5)
+    wait_until(
+        lambda: send("buy", "momentum")["reasons"] == ["STRATEGY_HALTED"],
+        5,
+        what="the gate refusing the halted strategy",
+    )
     assert send("buy", "manual")["verdict"] == "ACCEPT"
     assert send("buy", "mean_reversion")["verdict"] == "ACCEPT"
     body = state(peer).body
@@ -138,13 +159,18 @@ def test_services_in_client_mode_reach_the_hub(launch: Launch, peer: Bus, tight_
     clear the dead-man switch and its reduce command reaches execution."""
     launch("execution", QUANTDESK_LIMITS_PATH=str(tight_limits))
     launch("risk", QUANTDESK_LIMITS_PATH=str(tight_limits), QUANTDESK_BUS_MODE="client")
-    wait_for(lambda: state(peer).body["state"] == "active", 10)
+    until_gate(peer, "active", 10)
     bought = peer.request(
         Keys.rpc("execution", "submit"),
         OrderRequest(side="buy", quantity=2.5, symbol="BTC", requested_by="test"),
     )
     assert bought.body["verdict"] == "ACCEPT", bought
-    wait_for(lambda: state(peer).body["positions"].get("bitstamp:BTC/USD") == 1.25, 5)
+    wait_until(
+        lambda: state(peer).body["positions"].get("bitstamp:BTC/USD") == 1.25,
+        5,
+        what="risk's reduce halving the position",
+        show=lambda: state(peer).body,
+    )
 
 
 def test_volatility_past_the_limit_makes_risk_reduce(launch: Launch, peer: Bus):
@@ -152,7 +178,7 @@ def test_volatility_past_the_limit_makes_risk_reduce(launch: Launch, peer: Bus):
     volatility (tens of percent a year) is far above a 1,000 USD dollar-volatility limit."""
     launch("execution")
     launch("risk", QUANTDESK_RISK_MAX_DOLLAR_VOLATILITY="1000", QUANTDESK_RISK_MARKS_POLL_S="0.3")
-    wait_for(lambda: state(peer).body["state"] == "active", 10)
+    until_gate(peer, "active", 10)
     commands = []
     peer.subscribe(Keys.RISK_COMMANDS, lambda m, k: commands.append(m))
     bought = peer.request(
@@ -160,9 +186,19 @@ def test_volatility_past_the_limit_makes_risk_reduce(launch: Launch, peer: Bus):
         OrderRequest(side="buy", quantity=1, symbol="BTC", requested_by="test"),
     )
     assert bought.body["verdict"] == "ACCEPT", bought
-    wait_for(lambda: any("dollar volatility" in c.reason for c in commands), 10)
+    wait_until(
+        lambda: any("dollar volatility" in c.reason for c in commands),
+        10,
+        what="a dollar-volatility command",
+        show=lambda: commands,
+    )
     first = next(c for c in commands if "dollar volatility" in c.reason)
     assert first.action == "reduce"
     dollar_vol = float(first.reason.split()[2].replace(",", ""))
     assert 1_000 < dollar_vol < 1 * 40_000 * 3, "1 BTC times a volatility below 300% a year"
-    wait_for(lambda: state(peer).body["positions"].get("bitstamp:BTC/USD", 1) <= 0.5, 10)
+    wait_until(
+        lambda: state(peer).body["positions"].get("bitstamp:BTC/USD", 1) <= 0.5,
+        10,
+        what="risk's reduce",
+        show=lambda: state(peer).body,
+    )

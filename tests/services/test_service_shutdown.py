@@ -8,13 +8,14 @@ import os
 import signal
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
 
 import pytest
 
 from core.store import Store
 from core.store.audit import AuditLog
+from tests.waiting import wait_until
 
 
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "sigint"])
@@ -29,19 +30,28 @@ def test_the_execution_service_shuts_down_gracefully(
         [sys.executable, "-m", "interfaces.cli", "agent", "execution"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
-    try:
+    seen: list[str] = []
+
+    def read() -> None:
         assert process.stdout is not None
-        deadline = time.monotonic() + 120
-        seen: list[str] = []
         for line in process.stdout:
             seen.append(line)
-            if line.strip() == "execution ready" or time.monotonic() > deadline:
-                break
-        assert "execution ready\n" in seen, "".join(seen)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+
+    def ready() -> bool:
+        assert process.poll() is None, "".join(seen)
+        return "execution ready\n" in seen
+
+    try:
+        wait_until(ready, 120, what="execution ready", show=lambda: "".join(seen))
     finally:
         process.send_signal(stop)
         # The bound: closing one service takes well under a second when idle.
-        output, _ = process.communicate(timeout=30)
+        process.wait(timeout=30)
+        reader.join(timeout=5)
+    output = "".join(seen)
     assert process.returncode == 0, output
     assert f"stopped by {stop.name}: execution closed" in output
     # The store opens here again and holds the gate's audit (its start in REDUCING, waiting

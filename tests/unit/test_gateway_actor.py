@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from gateway import Actor, GatewayError
-from gateway._core import Engine
+from gateway._core import Engine, OrderRequest
 from tests.gateway_fixtures import limits_dict
 
 
@@ -76,11 +76,18 @@ def test_restored_orders_are_closed_and_their_ids_are_taken() -> None:
     assert engine.order_status("o-1") == ("filled", 0.5, 0.0)
     assert engine.order_status("o-2") == ("accepted", 0.0, 0.0)
     assert engine.open_order_ids() == []
-    args = ("paper", "momentum", "paper:BTC/USD", "buy", "limit", 0.1, 29_900.0, "gtc", None)
+
+    def buy(order_id: str, client_id: str) -> OrderRequest:
+        return OrderRequest(
+            order_id=order_id, client_order_id=client_id, account_id="paper",
+            strategy_id="momentum", instrument_id="paper:BTC/USD", side="buy",
+            order_type="limit", quantity=0.1, price=29_900.0,
+        )  # fmt: skip
+
     for order_id, client_id in (("o-2", "c-new"), ("o-new", "c-1")):
-        verdict, codes = engine.submit(order_id, client_id, *args, False, None, 1)
+        verdict, codes = engine.submit(buy(order_id, client_id), None, 1)
         assert (verdict, codes) == ("DENY", ["DUPLICATE_CLIENT_ORDER_ID"])
     assert engine.open_quantities("paper:BTC/USD") == (0.0, 0.0)
-    assert engine.submit("o-4", "c-4", *args, False, None, 1)[0] == "ACCEPT"
+    assert engine.submit(buy("o-4", "c-4"), None, 1)[0] == "ACCEPT"
     with pytest.raises(GatewayError, match="before the first order"):
         engine.restore_order("o-5", "c-5", "filled", 1.0)

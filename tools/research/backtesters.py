@@ -44,7 +44,8 @@ def backtest_limits(bars: BarSeries, costs: Costs, cash: float, **overrides: Any
     data: dict[str, Any] = {
         "limits_version": "backtest", "account_id": "backtest", "starting_cash": cash,
         "margin_mode": "margin", "leverage": 10.0, "max_order_notional": 1e18,
-        "approval_notional": 1e18, "approval_ttl_max_ms": 1, "collar_bps": 1e6,
+        "approval_notional": 1e18, "dual_approval_notional": 1e18,
+        "approval_ttl_ms": 1, "approval_ttl_max_ms": 1, "collar_bps": 1e6,
         "max_reference_age_ms": 10**15, "max_gross_exposure": 1e18,
         "max_net_exposure": 1e18, "daily_loss_limit": 1e18, "max_drawdown": 1.0,
         "submit_rate": {"max": 10**9, "window_ms": 1},

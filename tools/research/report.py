@@ -5,18 +5,25 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only; no display on servers or in CI
-
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
 from tools.research.metrics import drawdown
 from tools.research.results import BacktestResult
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+
+def use_agg() -> None:
+    """Selects matplotlib's Agg backend (files only; no display on servers or in CI). Called
+    just before `import matplotlib.pyplot` where a plot is drawn: matplotlib takes a large
+    share of a second to import, so it is not imported when the desk or the CLI starts."""
+    import matplotlib
+
+    matplotlib.use("Agg")
 
 
 def monthly_returns(equity: pd.Series) -> pd.DataFrame:
@@ -30,6 +37,8 @@ def monthly_returns(equity: pd.Series) -> pd.DataFrame:
 
 
 def _save(fig: Figure, path: Path) -> str:
+    import matplotlib.pyplot as plt
+
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -39,6 +48,9 @@ def _save(fig: Figure, path: Path) -> str:
 def write_report(result: BacktestResult, title: str, out_dir: Path) -> Path:
     """Write `index.html` and its PNGs into `out_dir`; returns the HTML path."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    use_agg()
+    import matplotlib.pyplot as plt
+
     equity = result.equity
     fig, ax = plt.subplots(figsize=(10, 3.5))
     ax.plot(equity.index, equity.to_numpy(), lw=1.2)

@@ -7,7 +7,6 @@ from typing import Annotated, Literal, Self
 
 import numpy as np
 import pandas as pd
-from numba import njit
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tools.research.bars import BarSeries, Floats
@@ -78,28 +77,6 @@ class TimeSeriesMomentum(_Strategy):
         return self._clip(np.sign(bars.close / past - 1.0))
 
 
-@njit(cache=True)
-def _band_positions(
-    z: Floats, entry: float, exit_: float, short: bool
-) -> Floats:  # pragma: no cover
-    out = np.zeros(len(z))
-    state = 0.0
-    for t in range(len(z)):
-        value = z[t]
-        if np.isnan(value):
-            out[t] = state
-            continue
-        if state == 0.0:
-            if value <= -entry:
-                state = 1.0
-            elif short and value >= entry:
-                state = -1.0
-        elif (state > 0.0 and value >= -exit_) or (state < 0.0 and value <= exit_):
-            state = 0.0
-        out[t] = state
-    return out
-
-
 class MeanReversion(_Strategy):
     """Z-score of close against its SMA (a Bollinger band): long below -entry_z, short
     above +entry_z, flat again once |z| is back inside exit_z."""
@@ -119,7 +96,9 @@ class MeanReversion(_Strategy):
         mean, std = sma(bars.close, self.window), rolling_std(bars.close, self.window)
         with np.errstate(invalid="ignore", divide="ignore"):
             z = np.where(std > 0, (bars.close - mean) / std, np.nan)
-        return self._clip(_band_positions(z, self.entry_z, self.exit_z, self.allow_short))
+        from tools.research.kernels import band_positions  # numba loads with the first run
+
+        return self._clip(band_positions(z, self.entry_z, self.exit_z, self.allow_short))
 
 
 class DonchianBreakout(_Strategy):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any, Literal
 
@@ -101,6 +100,8 @@ def run_sweep(
             rows += evaluate_chunk(bars, chunk, costs, cash)
             progress(k, len(serial_chunks))
     elif backend == "processes":
+        from concurrent.futures import ProcessPoolExecutor, as_completed  # multiprocessing: here
+
         with ProcessPoolExecutor(max_workers=workers) as pool:
             chunks = _chunks(specs, workers * 4)
             futures = [pool.submit(evaluate_chunk, bars, chunk, costs, cash) for chunk in chunks]

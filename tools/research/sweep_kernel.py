@@ -9,8 +9,9 @@ import pandas as pd
 from numba import njit, prange
 
 from tools.research.bars import BarSeries, Floats
-from tools.research.fill_model import Costs, target_units
+from tools.research.fill_model import Costs
 from tools.research.indicators import sma
+from tools.research.kernels import target_units
 
 STATS = ("final_equity", "mean_return", "std_return", "max_drawdown", "trades")
 

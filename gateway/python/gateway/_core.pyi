@@ -8,6 +8,7 @@ _Array = Buffer | np.ndarray[Any, Any]
 __all__ = [
     "Engine",
     "GatewayError",
+    "OrderRequest",
     "__version__",
     "is_on_increment",
     "reason_codes",
@@ -35,6 +36,40 @@ def validate_config(config_json: str) -> None:
     """Validate a limits config as the engine would; raises ValueError naming the field."""
 
 @final
+class OrderRequest:
+    """An order as it crosses into the engine: parsed and checked for form once, when made
+    (a bad side, type or time in force raises GatewayError BAD_ARGUMENT)."""
+
+    def __new__(
+        cls,
+        *,
+        order_id: str,
+        client_order_id: str,
+        account_id: str,
+        strategy_id: str,
+        instrument_id: str,
+        side: str,
+        order_type: str,
+        quantity: float,
+        price: float | None = None,
+        time_in_force: str = "gtc",
+        expire_at_ms: int | None = None,
+        reduce_only: bool = False,
+    ) -> Self: ...
+    @property
+    def order_id(self) -> str: ...
+    @property
+    def instrument_id(self) -> str: ...
+    @property
+    def strategy_id(self) -> str: ...
+    @property
+    def side(self) -> str: ...
+    @property
+    def quantity(self) -> float: ...
+    @property
+    def price(self) -> float | None: ...
+
+@final
 class Engine:
     """The gateway engine: gate, orders, paper venue (or an external venue's reports), ledger."""
 
@@ -51,39 +86,14 @@ class Engine:
     def equity(self) -> float: ...
     def instrument_index(self, instrument_id: str) -> int | None: ...
     def strategy_index(self, strategy_id: str) -> int | None: ...
-    def check(
-        self,
-        order_id: str,
-        client_order_id: str,
-        account_id: str,
-        strategy_id: str,
-        instrument_id: str,
-        side: str,
-        order_type: str,
-        quantity: float,
-        price: float | None,
-        time_in_force: str,
-        expire_at_ms: int | None,
-        reduce_only: bool,
-        approval_token: str | None,
-        now_ms: int,
-    ) -> tuple[str, list[str]]: ...
+    def add_strategy(self, strategy_id: str, risk_class: str, now_ms: int) -> int:
+        """Register a strategy under its own id with a risk class's limits; its index."""
+    def strategies(self) -> list[tuple[str, str, float, str]]:
+        """(strategy id, risk class, max position notional, trading state), by index."""
+    def check(self, order: OrderRequest, now_ms: int) -> tuple[str, list[str]]:
+        """What the gate would decide; changes nothing."""
     def submit(
-        self,
-        order_id: str,
-        client_order_id: str,
-        account_id: str,
-        strategy_id: str,
-        instrument_id: str,
-        side: str,
-        order_type: str,
-        quantity: float,
-        price: float | None,
-        time_in_force: str,
-        expire_at_ms: int | None,
-        reduce_only: bool,
-        approval_token: str | None,
-        now_ms: int,
+        self, order: OrderRequest, approval_token: str | None, now_ms: int
     ) -> tuple[str, list[str]]: ...
     def check_batch(
         self,
@@ -116,8 +126,15 @@ class Engine:
         self, order_id: str, price: float | None, quantity: float | None, now_ms: int
     ) -> tuple[str, list[str]]: ...
     def cancel(self, order_id: str, now_ms: int) -> None: ...
-    def approve(self, order_id: str, approver: str, ttl_ms: int, now_ms: int) -> str: ...
-    def refuse_approval(self, order_id: str, approver: str, now_ms: int) -> None: ...
+    def approve(self, order_id: str, approvers: list[str], now_ms: int) -> str:
+        """A token naming the distinct approvers, living the limits' `approval_ttl_ms`."""
+    def approval_need(self, order_id: str, now_ms: int) -> tuple[int, float]:
+        """How many distinct approvers the gate requires of a pending order, and the notional
+        it values the order at now."""
+    def refuse_approval(
+        self, order_id: str, approver: str, expired: bool, now_ms: int
+    ) -> tuple[str, list[str]]:
+        """Deny a pending order: APPROVAL_REFUSED, or APPROVAL_EXPIRED when `expired`."""
     def kill(self, actor: str, reason: str, now_ms: int) -> list[str]: ...
     def rearm(self, actor: str, reason: str, now_ms: int) -> None:
         """`actor` is "kind:name" ("human:alice"); only a named human may rearm. Anyone or

@@ -1,70 +1,89 @@
 """The gateway's Python API: pydantic models in, pydantic models out, the Rust engine between.
 
-Every decision and state change the engine emits is turned into an AuditEvent and appended
-to the audit log in batches (and at once on a kill switch).
+The `Gateway` is the engine's Python face. What the engine does is written by its recorder
+(gateway/recorder.py: audit log, trade log, safety journal) at the end of every call the
+gateway serves, under the store's lock, and handed to listeners (gateway/fanout.py). No
+caller flushes.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
-import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
 from uuid import UUID
 
 import numpy as np
 import numpy.typing as npt
 
 from core.faults import crash_point
-from core.models.audit import AuditEvent
 from core.models.market import Bar, Trade
 from core.models.trading import (
     Account,
     Fill,
-    Liquidity,
     Order,
-    OrderStatus,
     Position,
     Side,
     TradingState,
 )
-from core.store import AuditLog, Store, TradeLog
-from gateway._core import Engine, GatewayError
+from core.store import Store
+from gateway._core import Engine, GatewayError, OrderRequest
 from gateway.actor import Actor
-from gateway.decisions import BatchDecisions, GateDecision, Verdict
+from gateway.decisions import ApprovalNeed, BatchDecisions, GateDecision, Verdict
+from gateway.fanout import BarListener, EventFanout, EventListener
 from gateway.journal import SafetyJournal, StateRecord
 from gateway.limits import GateLimits, load_limits
+from gateway.recorder import Clock, GateRecorder, to_ms
 from gateway.restore import NOT_AT_A_VENUE, RestoreReport, VenueLookup, restore_gateway
 
-Clock = Callable[[], datetime]
-EventListener = Callable[[list[dict[str, Any]]], None]
-BarListener = Callable[[Bar], None]
 log = logging.getLogger(__name__)
-_OrderArgs = tuple[
-    str, str, str, str, str, str, str, float, float | None, str, int | None, bool, str | None
-]
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def wall_clock() -> datetime:
     return datetime.now(UTC)
 
 
-def to_ms(ts: datetime) -> int:
-    if ts.tzinfo is None:
-        raise ValueError("timestamps must be timezone-aware (UTC)")
-    return int(ts.timestamp() * 1000)
-
-
 def instrument_id(venue_id: str, symbol: str) -> str:
     return f"{venue_id}:{symbol}"
 
 
+@dataclass(frozen=True)
+class GateStrategy:
+    """A strategy the gate trades under: its own id, the risk class whose limit it has, and
+    its trading state."""
+
+    strategy_id: str
+    risk_class: str
+    max_position_notional: float
+    state: TradingState
+
+
+def _writes(method: Callable[Concatenate[Gateway, P], R]) -> Callable[Concatenate[Gateway, P], R]:
+    """A call the gateway serves ends with what it caused written down, even when it fails
+    (a refused rearm is recorded too)."""
+
+    @functools.wraps(method)
+    def served(self: Gateway, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            self._write()
+
+    return served
+
+
 class Gateway:
     """The only way an order reaches a venue. `venue="paper"` fills on the built-in paper
-    venue; `venue="external"` leaves execution to a venue adapter that reports back."""
+    venue; `venue="external"` leaves execution to a venue adapter that reports back.
+    `store_lock` guards the store: whoever else uses the same store takes it too (the desk
+    host and the execution service use this one)."""
 
     def __init__(
         self,
@@ -72,35 +91,23 @@ class Gateway:
         *,
         venue: Literal["paper", "external"] = "paper",
         store: Store | None = None,
-        audit_batch_size: int = 500,
         clock: Clock = wall_clock,
         actor: str = "gateway",
         journal: SafetyJournal | None = None,
+        store_lock: threading.RLock | None = None,
     ) -> None:
         self.limits = limits
         self.journal = journal
         self._restoring = False
         self._engine = Engine(limits.to_engine_json(), external=venue == "external")
-        self._audit = AuditLog(store) if store is not None else None
-        self._trades = TradeLog(store) if store is not None else None
-        self._batch_size = audit_batch_size
-        self._pending: list[AuditEvent] = []
-        self._orders: dict[str, Order] = {}
-        self._order_seq: dict[str, int] = {}
-        self._pending_states: list[tuple[Order, OrderStatus, float, datetime, int]] = []
-        self._pending_fills: list[Fill] = []
-        self.recent_events: deque[dict[str, Any]] = deque(maxlen=10_000)
-        # Denied orders leave `_orders`; the latest ones stay here, for whoever reads events.
-        self._recent_orders: deque[Order] = deque(maxlen=10_000)
+        self.recorder = GateRecorder(
+            limits.limits_version, store=store, journal=journal, actor=actor, clock=clock
+        )
+        self.fanout = EventFanout()
+        self.store_lock = store_lock or threading.RLock()
         self.clock = clock
         self.actor = actor
         self.venue_mode = venue
-        self._listeners: list[EventListener] = []
-        self._bar_listeners: list[BarListener] = []
-        # Engine calls hold the GIL throughout, so they never interleave; the buffers below
-        # are what a second thread (a kill switch that must not wait for the desk's lock)
-        # could corrupt, so filling and swapping them holds this lock.
-        self._buffers = threading.Lock()
 
     @classmethod
     def from_file(cls, path: str, **kwargs: Any) -> Gateway:
@@ -111,92 +118,41 @@ class Gateway:
     def _now(self, at: datetime | None) -> int:
         return to_ms(at if at is not None else self.clock())
 
+    @property
+    def recent_events(self) -> deque[dict[str, Any]]:
+        """The last 10,000 events (the engine's and the desk's own), oldest first."""
+        return self.recorder.recent_events
+
     def listen(self, listener: EventListener) -> Callable[[], None]:
         """Hand every batch of engine events (decisions, fills, state moves), whoever caused
-        them, to `listener`, after the audit batch has them; returns what stops it. A listener
-        that raises is logged: the gate's decision stands either way."""
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener)
+        them, to `listener`, after the recorder has them; returns what stops it."""
+        return self.fanout.listen(listener)
 
     def listen_bars(self, listener: BarListener) -> Callable[[], None]:
         """Hand every bar the gate accepts (its reference prices, the paper venue's market) to
         `listener`; returns what stops it."""
-        self._bar_listeners.append(listener)
-        return lambda: self._bar_listeners.remove(listener)
+        return self.fanout.listen_bars(listener)
 
-    def _collect(self, *, auto_flush: bool = True) -> None:
-        """Drain the engine's events into the audit batch and the listeners. `auto_flush`:
-        write the batch once it is full (False: touch no store; the caller flushes)."""
-        with self._buffers:
-            events = self._engine.drain_events()
-            for event in events:
-                self.recent_events.append(event)
-                if event["kind"] == "gate.trading_state" and self.journal and not self._restoring:
-                    self.journal.record_state(
-                        StateRecord(
-                            event["scope"], event["state"], str(event["actor"]),
-                            str(event["reason"]), int(time.time() * 1000),
-                        )
-                    )  # fmt: skip
-                if self._audit is None:
-                    continue
-                self._pending.append(self._audit_event(event))
-                self._trade_rows(event)
-        for listener in self._listeners if events else ():
-            try:
-                listener(events)
-            except Exception:
-                log.exception("gateway: an event listener failed")
-        if auto_flush and len(self._pending) >= self._batch_size:
-            self.flush()
+    def _collect(self) -> None:
+        """Drain the engine's events into the recorder, then the listeners."""
+        events = self._engine.drain_events()
+        self.recorder.take(events, journal_states=not self._restoring)
+        self.fanout.events(events)
 
-    def _trade_rows(self, event: dict[str, Any]) -> None:
-        order = self._orders.get(str(event.get("order_id", "")))
-        if order is None:
+    def _write(self, *, wait: bool = True) -> None:
+        """Write what the recorder holds, under the store's lock. `wait=False`: if someone
+        holds the store (a PM turn), a writer thread waits for it instead of the caller."""
+        if not self.recorder.pending:
             return
-        ts = datetime.fromtimestamp(event["ts_ms"] / 1000, UTC)
-        if event["kind"] == "order.status":
-            seq = self._order_seq.get(event["order_id"], 0) + 1
-            self._order_seq[event["order_id"]] = seq
-            state = (order, OrderStatus(event["status"]), float(event["filled"]), ts, seq)
-            self._pending_states.append(state)
-        elif event["kind"] == "order.fill":
-            self._pending_fills.append(
-                Fill(
-                    fill_id=event["fill_id"],
-                    order_id=order.order_id,
-                    strategy_id=order.strategy_id,
-                    account_id=order.account_id,
-                    venue_id=order.venue_id,
-                    symbol=order.symbol,
-                    side=Side(event["side"]),
-                    quantity=event["quantity"],
-                    price=event["price"],
-                    fee=event["fee"],
-                    liquidity=Liquidity(event["liquidity"]),
-                    ts=ts,
-                )
-            )
-
-    def _audit_event(self, event: dict[str, Any]) -> AuditEvent:
-        order_id: UUID | None = None
-        if "order_id" in event:
+        if self.store_lock.acquire(blocking=wait):
             try:
-                order_id = UUID(event["order_id"])
-            except ValueError:
-                order_id = None
-        return AuditEvent(
-            ts=datetime.fromtimestamp(event["ts_ms"] / 1000, UTC),
-            actor=str(event.get("actor") or self.actor),
-            kind=event["kind"],
-            correlation_id=str(event.get("order_id", event.get("scope", ""))),
-            order_id=order_id,
-            strategy_id=str(event.get("strategy_id", "")),
-            reason_codes=tuple(event.get("reason_codes", ())),
-            limits_version=self.limits.limits_version,
-            payload=event,
-        )
+                self.recorder.write()
+            finally:
+                self.store_lock.release()
+        else:
+            threading.Thread(target=self._write, name="gateway-writer", daemon=True).start()
 
+    @_writes
     def record(
         self,
         kind: str,
@@ -207,98 +163,49 @@ class Gateway:
         reason_codes: tuple[str, ...] = (),
         at: datetime | None = None,
     ) -> None:
-        """Append an event of the gateway's own (a venue error, a reconciliation) to the
-        audit batch, with the same limits version as the engine's events."""
-        event = AuditEvent(
-            ts=at if at is not None else self.clock(),
-            actor=actor or self.actor,
-            kind=kind,
-            correlation_id=str(order_id or ""),
-            order_id=order_id,
-            reason_codes=reason_codes,
-            limits_version=self.limits.limits_version,
-            payload=payload,
+        """Record an event of the desk's own (a venue error, an approval answer, a
+        reconciliation) in the audit log, with the same limits version as the gate's."""
+        self.recorder.record(
+            kind, payload, actor=actor, order_id=order_id, reason_codes=reason_codes, at=at
         )
-        with self._buffers:
-            self.recent_events.append(event.model_dump(mode="json"))
-            if self._audit is not None:
-                self._pending.append(event)
-
-    def flush(self) -> int:
-        """Append buffered audit events (and order states and fills); returns how many
-        audit events were written."""
-        with self._buffers:
-            states, self._pending_states = self._pending_states, []
-            fills, self._pending_fills = self._pending_fills, []
-            batch, self._pending = self._pending, []
-        # Decisions first, then fills, then order states: a crash between two writes leaves
-        # every booked fill joined to its gate decision, and a fill is never missing under a
-        # state that says it happened (the restart restores orders from fills and states).
-        written = self._audit.append(batch) if self._audit is not None and batch else 0
-        crash_point("audit.written")
-        if self._trades is not None:
-            self._trades.append_fills(fills)
-            if fills:
-                crash_point("fill.booked")
-            self._trades.append_order_states(states)
-        if self.journal is not None and states:
-            last = {str(o.order_id): (status.value, filled) for o, status, filled, _, _ in states}
-            self.journal.booked(
-                [(order_id, status, filled) for order_id, (status, filled) in last.items()],
-                to_ms(self.clock()),
-            )
-            crash_point("order.booked")
-        return written
 
     def _decision(self, order_id: UUID, raw: tuple[str, list[str]]) -> GateDecision:
         self._collect()
-        return GateDecision(
-            order_id=order_id,
-            verdict=Verdict(raw[0]),
-            reason_codes=tuple(raw[1]),
-            limits_version=self.limits.limits_version,
-        )
+        return GateDecision.of(order_id, raw, self.limits.limits_version)
 
     @staticmethod
-    def _args(order: Order, token: str | None) -> _OrderArgs:
-        return (
-            str(order.order_id),
-            order.client_order_id,
-            order.account_id,
-            order.strategy_id,
-            instrument_id(order.venue_id, order.symbol),
-            order.side.value,
-            order.order_type.value,
-            order.quantity,
-            order.limit_price,
-            order.time_in_force.value,
-            to_ms(order.expire_at) if order.expire_at is not None else None,
-            order.reduce_only,
-            token,
+    def _request(order: Order) -> OrderRequest:
+        return OrderRequest(
+            order_id=str(order.order_id),
+            client_order_id=order.client_order_id,
+            account_id=order.account_id,
+            strategy_id=order.strategy_id,
+            instrument_id=instrument_id(order.venue_id, order.symbol),
+            side=order.side.value,
+            order_type=order.order_type.value,
+            quantity=order.quantity,
+            price=order.limit_price,
+            time_in_force=order.time_in_force.value,
+            expire_at_ms=to_ms(order.expire_at) if order.expire_at is not None else None,
+            reduce_only=order.reduce_only,
         )
 
     # -- orders ----------------------------------------------------------------------------
 
     def check(self, order: Order, *, at: datetime | None = None) -> GateDecision:
         """What the gate would decide, without sending anything."""
-        raw = self._engine.check(*self._args(order, None), self._now(at))
-        return GateDecision(
-            order_id=order.order_id,
-            verdict=Verdict(raw[0]),
-            reason_codes=tuple(raw[1]),
-            limits_version=self.limits.limits_version,
-        )
+        answer = self._engine.check(self._request(order), self._now(at))
+        return GateDecision.of(order.order_id, answer, self.limits.limits_version)
 
+    @_writes
     def submit(
         self, order: Order, *, approval_token: str | None = None, at: datetime | None = None
     ) -> GateDecision:
-        if self._trades is not None:
-            self._orders.setdefault(str(order.order_id), order)
-        self._recent_orders.append(order)
+        self.recorder.track(order)
         if self.journal is not None:
             self.journal.sending(order, self._now(at))
             crash_point("order.journaled")
-        raw = self._engine.submit(*self._args(order, approval_token), self._now(at))
+        raw = self._engine.submit(self._request(order), approval_token, self._now(at))
         decision = self._decision(order.order_id, raw)
         crash_point("gate.decided")
         if decision.verdict is not Verdict.ACCEPT and self.journal is not None:
@@ -311,9 +218,10 @@ class Gateway:
             decision.verdict is Verdict.DENY
             and self._engine.order_status(str(order.order_id)) is None
         ):
-            self._orders.pop(str(order.order_id), None)
+            self.recorder.untrack(str(order.order_id))
         return decision
 
+    @_writes
     def modify(
         self,
         order_id: UUID,
@@ -323,7 +231,7 @@ class Gateway:
         at: datetime | None = None,
     ) -> GateDecision:
         raw = self._engine.modify(str(order_id), price, quantity, self._now(at))
-        known = self._orders.get(str(order_id))
+        known = self.recorder.tracked(str(order_id))
         if raw[0] == Verdict.ACCEPT and known is not None:
             status = self._engine.order_status(str(order_id))
             update: dict[str, Any] = {}
@@ -331,9 +239,10 @@ class Gateway:
                 update["limit_price"] = price
             if quantity is not None and status is not None:
                 update["quantity"] = status[1] + quantity
-            self._orders[str(order_id)] = known.model_copy(update=update)
+            self.recorder.replace(known.model_copy(update=update))
         return self._decision(order_id, raw)
 
+    @_writes
     def cancel(self, order_id: UUID, *, at: datetime | None = None) -> None:
         try:
             self._engine.cancel(str(order_id), self._now(at))
@@ -353,11 +262,7 @@ class Gateway:
     def order(self, order_id: UUID | str) -> Order | None:
         """The order this gateway was given under `order_id` (None if it never saw it, or
         saw it more than 10,000 orders ago and it is no longer live)."""
-        key = str(order_id)
-        found = self._orders.get(key)
-        return found or next(
-            (o for o in reversed(self._recent_orders) if str(o.order_id) == key), None
-        )
+        return self.recorder.order(str(order_id))
 
     def open_orders(self) -> list[UUID]:
         return [UUID(i) for i in self._engine.open_order_ids()]
@@ -402,39 +307,80 @@ class Gateway:
             raise KeyError(f"unknown strategy {strategy_id}")
         return index
 
+    # -- strategies -------------------------------------------------------------------------
+
+    @_writes
+    def add_strategy(
+        self, strategy_id: str, risk_class: str, *, at: datetime | None = None
+    ) -> None:
+        """Trade `strategy_id` under its own id from now on, with the position limit of
+        `risk_class` (a `[[strategies]]` entry of the limits) and a trading state of its own,
+        ACTIVE. GatewayError STRATEGY_EXISTS for an id the gate already has, RISK_CLASS_UNKNOWN
+        for a class the limits do not list. Recorded (`gate.strategy_added`)."""
+        try:
+            self._engine.add_strategy(strategy_id, risk_class, self._now(at))
+        finally:
+            self._collect()
+
+    def has_strategy(self, strategy_id: str) -> bool:
+        return self._engine.strategy_index(strategy_id) is not None
+
+    def strategies(self) -> list[GateStrategy]:
+        """Every strategy the gate trades under: the limits' risk classes first, then those
+        added, in the order they were."""
+        return [
+            GateStrategy(sid, cls, limit, TradingState(state))
+            for sid, cls, limit, state in self._engine.strategies()
+        ]
+
     # -- approval (the human approval step calls these; agents are never given them) ------
 
     def pending_approval(self, order_id: UUID) -> bool:
         status = self._engine.order_status(str(order_id))
         return status is not None and status[0] == "pending_approval"
 
+    def approval_need(self, order_id: UUID, *, at: datetime | None = None) -> ApprovalNeed:
+        """How many distinct humans the gate will require of a pending order, and the
+        notional it values the order at now (the limits' `approval_notional` and
+        `dual_approval_notional` decide)."""
+        approvers, notional = self._engine.approval_need(str(order_id), self._now(at))
+        return ApprovalNeed(approvers=approvers, notional=notional)
+
+    @_writes
     def approve(
-        self, order_id: UUID, approver: str, *, ttl_s: float = 300, at: datetime | None = None
+        self, order_id: UUID, approvers: Sequence[str], *, at: datetime | None = None
     ) -> str:
+        """A token naming the distinct `approvers`; it lives the limits' `approval_ttl_ms`,
+        and the gate refuses it if they are fewer than the order needs."""
         try:
-            return self._engine.approve(str(order_id), approver, int(ttl_s * 1000), self._now(at))
+            return self._engine.approve(str(order_id), list(approvers), self._now(at))
         finally:
             self._collect()
 
-    def refuse(self, order_id: UUID, approver: str, *, at: datetime | None = None) -> None:
+    @_writes
+    def refuse(
+        self, order_id: UUID, approver: str, *, expired: bool = False, at: datetime | None = None
+    ) -> GateDecision:
+        """Deny a pending order: APPROVAL_REFUSED, or APPROVAL_EXPIRED when nobody answered
+        in time. The gate records the decision."""
         try:
-            self._engine.refuse_approval(str(order_id), approver, self._now(at))
+            raw = self._engine.refuse_approval(str(order_id), approver, expired, self._now(at))
         finally:
             self._collect()
+        return self._decision(order_id, raw)
 
     # -- trading state ----------------------------------------------------------------------
 
     def kill_switch(
-        self, actor: Actor | str, reason: str, *, at: datetime | None = None, flush: bool = True
+        self, actor: Actor | str, reason: str, *, at: datetime | None = None, wait: bool = True
     ) -> list[UUID]:
-        """Cancel every open order and HALT, in one call; recorded at once. Anyone may stop
-        the desk, so `actor` is recorded as given. `flush=False`: no store write here at all,
-        so any thread may pull the switch without waiting for whoever holds the store (the
-        caller flushes later, under its lock)."""
+        """Cancel every open order and HALT, in one call, at once: the engine acts before
+        anything waits. Anyone may stop the desk, so `actor` is recorded as given. The call
+        returns once that is recorded; `wait=False`: at once, and a writer thread records it
+        when whoever holds the store (a PM turn) lets go. The halt is journaled either way."""
         canceled = self._engine.kill(str(actor), reason, self._now(at))
-        self._collect(auto_flush=flush)
-        if flush:
-            self.flush()
+        self._collect()
+        self._write(wait=wait)
         return [UUID(i) for i in canceled]
 
     def rearm(self, actor: Actor | str, reason: str, *, at: datetime | None = None) -> None:
@@ -445,7 +391,7 @@ class Gateway:
             self._engine.rearm(str(actor), reason, self._now(at))
         finally:
             self._collect()
-            self.flush()
+            self._write()
 
     def set_trading_state(
         self,
@@ -455,17 +401,17 @@ class Gateway:
         *,
         strategy_id: str | None = None,
         at: datetime | None = None,
-        flush: bool = True,
+        wait: bool = True,
     ) -> None:
-        """`flush=False`: as for `kill_switch`, no store write here (the caller flushes)."""
+        """`wait=False`: as for `kill_switch`, the state moves at once and is recorded when
+        the store is free."""
         try:
             self._engine.set_trading_state(
                 strategy_id, state.value, str(actor), reason, self._now(at)
             )
         finally:
-            self._collect(auto_flush=flush)
-        if flush:
-            self.flush()
+            self._collect()
+            self._write(wait=wait)
 
     @property
     def trading_state(self) -> TradingState:
@@ -479,6 +425,7 @@ class Gateway:
 
     # -- market data and time ---------------------------------------------------------------
 
+    @_writes
     def on_bar(self, bar: Bar) -> None:
         interval_ms = int(bar.interval.duration.total_seconds() * 1000)
         try:
@@ -494,12 +441,9 @@ class Gateway:
             )
         finally:
             self._collect()
-        for listener in self._bar_listeners:
-            try:
-                listener(bar)
-            except Exception:
-                log.exception("gateway: a bar listener failed")
+        self.fanout.bar(bar)
 
+    @_writes
     def on_trade(self, trade: Trade) -> None:
         try:
             self._engine.on_trade(
@@ -511,6 +455,7 @@ class Gateway:
         finally:
             self._collect()
 
+    @_writes
     def set_reference(
         self, venue_id: str, symbol: str, price: float, *, at: datetime | None = None
     ) -> None:
@@ -520,18 +465,21 @@ class Gateway:
     def set_venue_up(self, venue_id: str, symbol: str, up: bool) -> None:
         self._engine.set_venue_up(instrument_id(venue_id, symbol), up)
 
+    @_writes
     def advance(self, at: datetime | None = None) -> None:
         self._engine.advance(self._now(at))
         self._collect()
 
     # -- external venue reports -------------------------------------------------------------
 
+    @_writes
     def venue_report(self, order_id: UUID, kind: str, *, at: datetime | None = None) -> str:
         try:
             return self._engine.venue_report(str(order_id), kind, self._now(at))
         finally:
             self._collect()
 
+    @_writes
     def venue_fill(
         self,
         order_id: UUID,
@@ -588,21 +536,20 @@ class Gateway:
             self._engine.set_trading_state(
                 strategy, record.state, "service:gateway-restore", reason, self._now(None)
             )
-            self._collect(auto_flush=False)
+            self._collect()
         finally:
             self._restoring = False
         return True
 
+    @_writes
     def restore(self, venue_lookup: VenueLookup | None = None) -> RestoreReport:
         """Take up where the last run of this account stopped (see gateway.restore)."""
-        if self._trades is None:
+        trades = self.recorder.trades
+        if trades is None:
             return RestoreReport()
         account = self.limits.account_id
         return restore_gateway(
-            self,
-            self._trades.booked_fills(account),
-            self._trades.last_order_states(account),
-            venue_lookup,
+            self, trades.booked_fills(account), trades.last_order_states(account), venue_lookup
         )
 
     # -- ledger -----------------------------------------------------------------------------
@@ -651,7 +598,7 @@ class Gateway:
 
     def close(self) -> None:
         self._collect()
-        self.flush()
+        self._write()
 
     def __enter__(self) -> Gateway:
         return self
@@ -660,4 +607,4 @@ class Gateway:
         self.close()
 
 
-__all__ = ["Gateway", "Side", "instrument_id", "to_ms", "wall_clock"]
+__all__ = ["GateStrategy", "Gateway", "Side", "instrument_id", "to_ms", "wall_clock"]

@@ -33,6 +33,30 @@ class GateDecision(BaseModel):
     def accepted(self) -> bool:
         return self.verdict is Verdict.ACCEPT
 
+    @classmethod
+    def of(cls, order_id: UUID, answer: tuple[str, list[str]], limits_version: str) -> GateDecision:
+        """The engine's (verdict, codes) answer as a decision."""
+        return cls(
+            order_id=order_id,
+            verdict=_VERDICTS[answer[0]],
+            reason_codes=tuple(answer[1]),
+            limits_version=limits_version,
+        )
+
+
+# A dict lookup: calling the enum costs more than the gate's whole check.
+_VERDICTS = {v.value: v for v in Verdict}
+
+
+class ApprovalNeed(BaseModel):
+    """What an order waiting for approval needs, as the gate values it now."""
+
+    model_config = ConfigDict(frozen=True)
+
+    approvers: int
+    """Distinct humans the gate requires of the token (0 if the order no longer needs one)."""
+    notional: float
+
 
 @cache
 def _codes() -> tuple[str, ...]:

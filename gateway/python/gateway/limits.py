@@ -48,8 +48,15 @@ class InstrumentLimits(_Frozen):
 
 
 class StrategyLimits(_Frozen):
+    """A risk class: the position limit every strategy of the listed `kinds` trades under,
+    each with its own id, positions and trading state. The class's own id is a strategy too
+    (`manual` books the orders a person types)."""
+
     id: str = Field(min_length=1, max_length=64)
     max_position_notional: Positive
+    kinds: tuple[Annotated[str, Field(min_length=1)], ...] = Field(
+        default=(), description="Strategy kinds (ts_momentum, vol_target, ...) in this class."
+    )
 
 
 class PaperVenue(_Frozen):
@@ -70,8 +77,14 @@ class GateLimits(_Frozen):
     margin_mode: MarginMode
     leverage: Positive = 1.0
     max_order_notional: Positive
-    approval_notional: Positive
-    approval_ttl_max_ms: int = Field(gt=0)
+    approval_notional: Positive = Field(description="Above this, one human approves.")
+    dual_approval_notional: Positive = Field(
+        description="Above this, two distinct humans approve; the gate counts them."
+    )
+    approval_ttl_ms: int = Field(
+        gt=0, description="How long an approval request waits for its answers."
+    )
+    approval_ttl_max_ms: int = Field(gt=0, description="The longest approval_ttl_ms allowed.")
     collar_bps: Positive
     max_reference_age_ms: int = Field(gt=0)
     max_gross_exposure: Positive
@@ -94,10 +107,22 @@ class GateLimits(_Frozen):
             duplicates = sorted({i for i in ids if ids.count(i) > 1})
             if duplicates:
                 raise ValueError(f"{name} lists {duplicates} more than once")
+        kinds = [kind for s in self.strategies for kind in s.kinds]
+        twice = sorted({k for k in kinds if kinds.count(k) > 1})
+        if twice:
+            raise ValueError(f"strategy kinds {twice} are in more than one risk class")
+        if self.dual_approval_notional < self.approval_notional:
+            raise ValueError("dual_approval_notional must be >= approval_notional")
+        if self.approval_ttl_ms > self.approval_ttl_max_ms:
+            raise ValueError("approval_ttl_ms must be <= approval_ttl_max_ms")
         for k, inst in enumerate(self.instruments):
             if inst.max_quantity < inst.min_quantity:
                 raise ValueError(f"instruments[{k}].max_quantity is below min_quantity")
         return self
+
+    def risk_class_of(self, kind: str) -> str | None:
+        """The risk class strategies of `kind` trade under; None when no class lists it."""
+        return next((s.id for s in self.strategies if kind in s.kinds), None)
 
     def to_engine_json(self) -> str:
         return self.model_dump_json()

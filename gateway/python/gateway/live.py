@@ -130,7 +130,6 @@ class LiveExecutor:
         for order_id in canceled:
             if order_id in self._venue_ids:
                 self._cancel_at_venue(order_id)
-        self.gateway.flush()
         return canceled
 
     def reconcile(self, *, tolerance: float = 1e-8) -> Reconciliation:
@@ -182,7 +181,6 @@ class LiveExecutor:
             self.gateway.set_trading_state(
                 TradingState.REDUCING, "reconciliation", "venue state differs from ours"
             )
-        self.gateway.flush()
         return report
 
 

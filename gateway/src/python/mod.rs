@@ -8,15 +8,20 @@ use pyo3::types::{PyBytes, PyDict, PyList};
 
 use crate::actor::Actor;
 use crate::config::GateConfig;
-use crate::engine::{Decision, Engine, EngineError, TradingState, VenueMode};
-use crate::events::Event;
+use crate::engine::{Engine, EngineError, VenueMode};
+use crate::events::{Decision, Event, TradingState};
 use crate::gate::CoreOrder;
 use crate::increments;
 use crate::order::{OrderRequest, OrderStatus, OrderType, Side, TimeInForce};
 use crate::reason::Reason;
 use crate::replay::ReplayInput;
 
-create_exception!(_core, GatewayError, PyValueError, "A gateway operation was refused; the message starts with its code.");
+create_exception!(
+    _core,
+    GatewayError,
+    PyValueError,
+    "A gateway operation was refused; the message starts with its code."
+);
 
 fn gateway_err(e: EngineError) -> PyErr {
     GatewayError::new_err(e.to_string())
@@ -26,7 +31,7 @@ fn bad(message: String) -> PyErr {
     GatewayError::new_err(format!("BAD_ARGUMENT: {message}"))
 }
 
-fn side(value: &str) -> PyResult<Side> {
+fn parse_side(value: &str) -> PyResult<Side> {
     match value {
         "buy" => Ok(Side::Buy),
         "sell" => Ok(Side::Sell),
@@ -34,22 +39,26 @@ fn side(value: &str) -> PyResult<Side> {
     }
 }
 
-fn order_type(value: &str) -> PyResult<OrderType> {
+fn parse_order_type(value: &str) -> PyResult<OrderType> {
     match value {
         "market" => Ok(OrderType::Market),
         "limit" => Ok(OrderType::Limit),
-        other => Err(bad(format!("order_type must be 'market' or 'limit', got {other:?}"))),
+        other => Err(bad(format!(
+            "order_type must be 'market' or 'limit', got {other:?}"
+        ))),
     }
 }
 
-fn tif(value: &str) -> PyResult<TimeInForce> {
+fn parse_tif(value: &str) -> PyResult<TimeInForce> {
     match value {
         "gtc" => Ok(TimeInForce::Gtc),
         "ioc" => Ok(TimeInForce::Ioc),
         "fok" => Ok(TimeInForce::Fok),
         "day" => Ok(TimeInForce::Day),
         "gtd" => Ok(TimeInForce::Gtd),
-        other => Err(bad(format!("time_in_force must be gtc/ioc/fok/day/gtd, got {other:?}"))),
+        other => Err(bad(format!(
+            "time_in_force must be gtc/ioc/fok/day/gtd, got {other:?}"
+        ))),
     }
 }
 
@@ -58,7 +67,9 @@ fn trading_state(value: &str) -> PyResult<TradingState> {
         "active" => Ok(TradingState::Active),
         "reducing" => Ok(TradingState::Reducing),
         "halted" => Ok(TradingState::Halted),
-        other => Err(bad(format!("trading state must be active/reducing/halted, got {other:?}"))),
+        other => Err(bad(format!(
+            "trading state must be active/reducing/halted, got {other:?}"
+        ))),
     }
 }
 
@@ -73,6 +84,93 @@ fn decision(d: &Decision) -> (&'static str, Vec<&'static str>) {
     (d.verdict.code(), d.reasons.codes())
 }
 
+/// An order as it crosses into the engine: parsed and checked for form once, when made.
+#[pyclass(frozen, name = "OrderRequest", module = "gateway._core")]
+struct PyOrderRequest {
+    inner: OrderRequest,
+}
+
+#[pymethods]
+impl PyOrderRequest {
+    #[new]
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (*, order_id, client_order_id, account_id, strategy_id, instrument_id, side, order_type, quantity, price=None, time_in_force="gtc", expire_at_ms=None, reduce_only=false))]
+    fn new(
+        order_id: String,
+        client_order_id: String,
+        account_id: String,
+        strategy_id: String,
+        instrument_id: String,
+        side: &str,
+        order_type: &str,
+        quantity: f64,
+        price: Option<f64>,
+        time_in_force: &str,
+        expire_at_ms: Option<i64>,
+        reduce_only: bool,
+    ) -> PyResult<Self> {
+        Ok(PyOrderRequest {
+            inner: OrderRequest {
+                order_id,
+                client_order_id,
+                account_id,
+                strategy_id,
+                instrument_id,
+                side: parse_side(side)?,
+                order_type: parse_order_type(order_type)?,
+                quantity,
+                price,
+                time_in_force: parse_tif(time_in_force)?,
+                expire_at_ms,
+                reduce_only,
+                approval_token: None,
+            },
+        })
+    }
+
+    #[getter]
+    fn order_id(&self) -> &str {
+        &self.inner.order_id
+    }
+
+    #[getter]
+    fn instrument_id(&self) -> &str {
+        &self.inner.instrument_id
+    }
+
+    #[getter]
+    fn strategy_id(&self) -> &str {
+        &self.inner.strategy_id
+    }
+
+    #[getter]
+    fn side(&self) -> &'static str {
+        side_code(self.inner.side)
+    }
+
+    #[getter]
+    fn quantity(&self) -> f64 {
+        self.inner.quantity
+    }
+
+    #[getter]
+    fn price(&self) -> Option<f64> {
+        self.inner.price
+    }
+
+    fn __repr__(&self) -> String {
+        let o = &self.inner;
+        format!(
+            "OrderRequest({} {} {} {:?} @ {:?})",
+            o.order_id,
+            side_code(o.side),
+            o.quantity,
+            o.instrument_id,
+            o.price
+        )
+    }
+}
+
 /// The gateway engine: gate, orders, paper venue (or an external venue's reports), ledger.
 #[pyclass(name = "Engine", module = "gateway._core")]
 struct Engine_ {
@@ -81,41 +179,10 @@ struct Engine_ {
 
 impl Engine_ {
     fn instrument(&self, instrument_id: &str) -> PyResult<usize> {
-        self.inner.instrument_index(instrument_id).ok_or_else(|| bad(format!("unknown instrument {instrument_id:?}")))
+        self.inner
+            .instrument_index(instrument_id)
+            .ok_or_else(|| bad(format!("unknown instrument {instrument_id:?}")))
     }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn request(
-    order_id: String,
-    client_order_id: String,
-    account_id: String,
-    strategy_id: String,
-    instrument_id: String,
-    side_: &str,
-    order_type_: &str,
-    quantity: f64,
-    price: Option<f64>,
-    time_in_force: &str,
-    expire_at_ms: Option<i64>,
-    reduce_only: bool,
-    approval_token: Option<String>,
-) -> PyResult<OrderRequest> {
-    Ok(OrderRequest {
-        order_id,
-        client_order_id,
-        account_id,
-        strategy_id,
-        instrument_id,
-        side: side(side_)?,
-        order_type: order_type(order_type_)?,
-        quantity,
-        price,
-        time_in_force: tif(time_in_force)?,
-        expire_at_ms,
-        reduce_only,
-        approval_token,
-    })
 }
 
 #[pymethods]
@@ -123,9 +190,16 @@ impl Engine_ {
     #[new]
     #[pyo3(signature = (config_json, external = false))]
     fn new(config_json: &str, external: bool) -> PyResult<Self> {
-        let config = GateConfig::from_json(config_json).map_err(|e| PyValueError::new_err(e.to_string()))?;
-        let mode = if external { VenueMode::External } else { VenueMode::Paper };
-        Ok(Engine_ { inner: Engine::new(config, mode).map_err(PyValueError::new_err)? })
+        let config =
+            GateConfig::from_json(config_json).map_err(|e| PyValueError::new_err(e.to_string()))?;
+        let mode = if external {
+            VenueMode::External
+        } else {
+            VenueMode::Paper
+        };
+        Ok(Engine_ {
+            inner: Engine::new(config, mode).map_err(PyValueError::new_err)?,
+        })
     }
 
     #[getter]
@@ -146,50 +220,54 @@ impl Engine_ {
         self.inner.strategy_index(strategy_id)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (order_id, client_order_id, account_id, strategy_id, instrument_id, side, order_type, quantity, price, time_in_force, expire_at_ms, reduce_only, approval_token, now_ms))]
-    fn check(
-        &self,
-        order_id: String,
-        client_order_id: String,
-        account_id: String,
-        strategy_id: String,
-        instrument_id: String,
-        side: &str,
-        order_type: &str,
-        quantity: f64,
-        price: Option<f64>,
-        time_in_force: &str,
-        expire_at_ms: Option<i64>,
-        reduce_only: bool,
-        approval_token: Option<String>,
+    /// Register a strategy under its own id with risk class `risk_class`'s limits; returns
+    /// its index. GatewayError STRATEGY_EXISTS or RISK_CLASS_UNKNOWN when refused.
+    fn add_strategy(
+        &mut self,
+        strategy_id: &str,
+        risk_class: &str,
         now_ms: i64,
-    ) -> PyResult<(&'static str, Vec<&'static str>)> {
-        let r = request(order_id, client_order_id, account_id, strategy_id, instrument_id, side, order_type, quantity, price, time_in_force, expire_at_ms, reduce_only, approval_token)?;
-        Ok(decision(&self.inner.check(&r, now_ms)))
+    ) -> PyResult<usize> {
+        self.inner
+            .add_strategy(strategy_id, risk_class, now_ms)
+            .map_err(gateway_err)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (order_id, client_order_id, account_id, strategy_id, instrument_id, side, order_type, quantity, price, time_in_force, expire_at_ms, reduce_only, approval_token, now_ms))]
+    /// (strategy id, risk class, max position notional, trading state) for every strategy
+    /// the gate trades under, by index.
+    fn strategies(&self) -> Vec<(String, String, f64, &'static str)> {
+        let config = self.inner.config();
+        self.inner
+            .strategies()
+            .iter()
+            .map(|s| {
+                (
+                    s.id.clone(),
+                    config.strategies[s.class].id.clone(),
+                    s.max_position_notional,
+                    self.inner
+                        .strategy_state(&s.id)
+                        .map_or("active", TradingState::code),
+                )
+            })
+            .collect()
+    }
+
+    fn check(&self, order: &PyOrderRequest, now_ms: i64) -> (&'static str, Vec<&'static str>) {
+        decision(&self.inner.check(&order.inner, now_ms))
+    }
+
     fn submit(
         &mut self,
-        order_id: String,
-        client_order_id: String,
-        account_id: String,
-        strategy_id: String,
-        instrument_id: String,
-        side: &str,
-        order_type: &str,
-        quantity: f64,
-        price: Option<f64>,
-        time_in_force: &str,
-        expire_at_ms: Option<i64>,
-        reduce_only: bool,
+        order: &PyOrderRequest,
         approval_token: Option<String>,
         now_ms: i64,
-    ) -> PyResult<(&'static str, Vec<&'static str>)> {
-        let r = request(order_id, client_order_id, account_id, strategy_id, instrument_id, side, order_type, quantity, price, time_in_force, expire_at_ms, reduce_only, approval_token)?;
-        Ok(decision(&self.inner.submit(r, now_ms)))
+    ) -> (&'static str, Vec<&'static str>) {
+        let request = OrderRequest {
+            approval_token,
+            ..order.inner.clone()
+        };
+        decision(&self.inner.submit(request, now_ms))
     }
 
     /// Screen arrays of orders (buffers: u32 instrument, u32 strategy, u8 side 0=buy 1=sell,
@@ -208,11 +286,28 @@ impl Engine_ {
         now_ms: i64,
     ) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
         let n = instrument.item_count();
-        if [strategy.item_count(), side.item_count(), order_type.item_count(), price.item_count(), quantity.item_count()].iter().any(|&m| m != n) {
-            return Err(bad("check_batch arrays must all have the same length".into()));
+        if [
+            strategy.item_count(),
+            side.item_count(),
+            order_type.item_count(),
+            price.item_count(),
+            quantity.item_count(),
+        ]
+        .iter()
+        .any(|&m| m != n)
+        {
+            return Err(bad(
+                "check_batch arrays must all have the same length".into()
+            ));
         }
-        let (inst, strat, sides, types, prices, qtys) =
-            (instrument.to_vec(py)?, strategy.to_vec(py)?, side.to_vec(py)?, order_type.to_vec(py)?, price.to_vec(py)?, quantity.to_vec(py)?);
+        let (inst, strat, sides, types, prices, qtys) = (
+            instrument.to_vec(py)?,
+            strategy.to_vec(py)?,
+            side.to_vec(py)?,
+            order_type.to_vec(py)?,
+            price.to_vec(py)?,
+            quantity.to_vec(py)?,
+        );
         let mut orders = Vec::with_capacity(n);
         for k in 0..n {
             let market = types[k] == 0;
@@ -220,8 +315,16 @@ impl Engine_ {
                 instrument: inst[k] as usize,
                 strategy: strat[k] as usize,
                 side: if sides[k] == 0 { Side::Buy } else { Side::Sell },
-                order_type: if market { OrderType::Market } else { OrderType::Limit },
-                price: if market && prices[k].is_nan() { None } else { Some(prices[k]) },
+                order_type: if market {
+                    OrderType::Market
+                } else {
+                    OrderType::Limit
+                },
+                price: if market && prices[k].is_nan() {
+                    None
+                } else {
+                    Some(prices[k])
+                },
                 quantity: qtys[k],
                 time_in_force: TimeInForce::Gtc,
                 expire_at_ms: None,
@@ -230,7 +333,8 @@ impl Engine_ {
         }
         let mut verdicts = vec![0u8; n];
         let mut masks = vec![0u64; n];
-        self.inner.check_batch(&orders, now_ms, &mut verdicts, &mut masks);
+        self.inner
+            .check_batch(&orders, now_ms, &mut verdicts, &mut masks);
         let mask_bytes: Vec<u8> = masks.iter().flat_map(|m| m.to_ne_bytes()).collect();
         Ok((PyBytes::new(py, &verdicts), PyBytes::new(py, &mask_bytes)))
     }
@@ -255,7 +359,13 @@ impl Engine_ {
         rebalance_band: f64,
     ) -> PyResult<Bound<'py, PyDict>> {
         let (ts, o, h, l, c, v, w) = (
-            ts_ms.to_vec(py)?, open.to_vec(py)?, high.to_vec(py)?, low.to_vec(py)?, close.to_vec(py)?, volume.to_vec(py)?, weights.to_vec(py)?,
+            ts_ms.to_vec(py)?,
+            open.to_vec(py)?,
+            high.to_vec(py)?,
+            low.to_vec(py)?,
+            close.to_vec(py)?,
+            volume.to_vec(py)?,
+            weights.to_vec(py)?,
         );
         let input = ReplayInput {
             instrument_id,
@@ -283,20 +393,46 @@ impl Engine_ {
     }
 
     #[pyo3(signature = (order_id, price, quantity, now_ms))]
-    fn modify(&mut self, order_id: &str, price: Option<f64>, quantity: Option<f64>, now_ms: i64) -> PyResult<(&'static str, Vec<&'static str>)> {
-        self.inner.modify(order_id, price, quantity, now_ms).map(|d| decision(&d)).map_err(gateway_err)
+    fn modify(
+        &mut self,
+        order_id: &str,
+        price: Option<f64>,
+        quantity: Option<f64>,
+        now_ms: i64,
+    ) -> PyResult<(&'static str, Vec<&'static str>)> {
+        self.inner
+            .modify(order_id, price, quantity, now_ms)
+            .map(|d| decision(&d))
+            .map_err(gateway_err)
     }
 
     fn cancel(&mut self, order_id: &str, now_ms: i64) -> PyResult<()> {
         self.inner.cancel(order_id, now_ms).map_err(gateway_err)
     }
 
-    fn approve(&mut self, order_id: &str, approver: &str, ttl_ms: u64, now_ms: i64) -> PyResult<String> {
-        self.inner.approve(order_id, approver, ttl_ms, now_ms).map_err(gateway_err)
+    fn approve(&mut self, order_id: &str, approvers: Vec<String>, now_ms: i64) -> PyResult<String> {
+        self.inner
+            .approve(order_id, &approvers, now_ms)
+            .map_err(gateway_err)
     }
 
-    fn refuse_approval(&mut self, order_id: &str, approver: &str, now_ms: i64) -> PyResult<()> {
-        self.inner.refuse_approval(order_id, approver, now_ms).map_err(gateway_err)
+    fn approval_need(&self, order_id: &str, now_ms: i64) -> PyResult<(usize, f64)> {
+        self.inner
+            .approval_need(order_id, now_ms)
+            .map_err(gateway_err)
+    }
+
+    fn refuse_approval(
+        &mut self,
+        order_id: &str,
+        approver: &str,
+        expired: bool,
+        now_ms: i64,
+    ) -> PyResult<(&'static str, Vec<&'static str>)> {
+        self.inner
+            .refuse_approval(order_id, approver, expired, now_ms)
+            .map(|d| decision(&d))
+            .map_err(gateway_err)
     }
 
     fn kill(&mut self, actor: &str, reason: &str, now_ms: i64) -> Vec<String> {
@@ -307,15 +443,29 @@ impl Engine_ {
     /// that is no actor is refused and recorded like an agent's attempt.
     fn rearm(&mut self, actor: &str, reason: &str, now_ms: i64) -> PyResult<()> {
         match Actor::parse(actor) {
-            Ok(actor) => self.inner.rearm(&actor, reason, now_ms).map_err(gateway_err),
-            Err(e) => Err(gateway_err(self.inner.refuse_rearm(actor, &e.0, reason, now_ms))),
+            Ok(actor) => self
+                .inner
+                .rearm(&actor, reason, now_ms)
+                .map_err(gateway_err),
+            Err(e) => Err(gateway_err(
+                self.inner.refuse_rearm(actor, &e.0, reason, now_ms),
+            )),
         }
     }
 
     #[pyo3(signature = (strategy_id, state, actor, reason, now_ms))]
-    fn set_trading_state(&mut self, strategy_id: Option<&str>, state: &str, actor: &str, reason: &str, now_ms: i64) -> PyResult<()> {
+    fn set_trading_state(
+        &mut self,
+        strategy_id: Option<&str>,
+        state: &str,
+        actor: &str,
+        reason: &str,
+        now_ms: i64,
+    ) -> PyResult<()> {
         let state = trading_state(state)?;
-        self.inner.set_trading_state(strategy_id, state, actor, reason, now_ms).map_err(gateway_err)
+        self.inner
+            .set_trading_state(strategy_id, state, actor, reason, now_ms)
+            .map_err(gateway_err)
     }
 
     #[getter]
@@ -324,12 +474,16 @@ impl Engine_ {
     }
 
     fn strategy_state(&self, strategy_id: &str) -> Option<&'static str> {
-        self.inner.strategy_state(strategy_id).map(TradingState::code)
+        self.inner
+            .strategy_state(strategy_id)
+            .map(TradingState::code)
     }
 
     fn set_reference(&mut self, instrument_id: &str, price: f64, now_ms: i64) -> PyResult<()> {
         let i = self.instrument(instrument_id)?;
-        self.inner.set_reference(i, price, now_ms).map_err(gateway_err)
+        self.inner
+            .set_reference(i, price, now_ms)
+            .map_err(gateway_err)
     }
 
     fn set_venue_up(&mut self, instrument_id: &str, up: bool) -> PyResult<()> {
@@ -340,13 +494,27 @@ impl Engine_ {
 
     fn on_trade(&mut self, instrument_id: &str, ts_ms: i64, price: f64, size: f64) -> PyResult<()> {
         let i = self.instrument(instrument_id)?;
-        self.inner.on_trade(i, ts_ms, price, size).map_err(gateway_err)
+        self.inner
+            .on_trade(i, ts_ms, price, size)
+            .map_err(gateway_err)
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn on_bar(&mut self, instrument_id: &str, ts_ms: i64, interval_ms: i64, open: f64, high: f64, low: f64, close: f64, volume: f64) -> PyResult<()> {
+    fn on_bar(
+        &mut self,
+        instrument_id: &str,
+        ts_ms: i64,
+        interval_ms: i64,
+        open: f64,
+        high: f64,
+        low: f64,
+        close: f64,
+        volume: f64,
+    ) -> PyResult<()> {
         let i = self.instrument(instrument_id)?;
-        self.inner.on_bar(i, ts_ms, interval_ms, open, high, low, close, volume).map_err(gateway_err)
+        self.inner
+            .on_bar(i, ts_ms, interval_ms, open, high, low, close, volume)
+            .map_err(gateway_err)
     }
 
     fn advance(&mut self, now_ms: i64) {
@@ -354,27 +522,64 @@ impl Engine_ {
     }
 
     fn venue_report(&mut self, order_id: &str, kind: &str, now_ms: i64) -> PyResult<&'static str> {
-        self.inner.venue_report(order_id, kind, now_ms).map(|s| s.code()).map_err(gateway_err)
+        self.inner
+            .venue_report(order_id, kind, now_ms)
+            .map(|s| s.code())
+            .map_err(gateway_err)
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn venue_fill(&mut self, order_id: &str, quantity: f64, price: f64, fee: f64, maker: bool, now_ms: i64) -> PyResult<()> {
-        let h = self.inner.handle(order_id).ok_or_else(|| gateway_err(EngineError::OrderUnknown(order_id.to_string())))?;
-        self.inner.book_fill(h, quantity, price, fee, maker, now_ms).map_err(gateway_err)
+    fn venue_fill(
+        &mut self,
+        order_id: &str,
+        quantity: f64,
+        price: f64,
+        fee: f64,
+        maker: bool,
+        now_ms: i64,
+    ) -> PyResult<()> {
+        let h = self
+            .inner
+            .handle(order_id)
+            .ok_or_else(|| gateway_err(EngineError::OrderUnknown(order_id.to_string())))?;
+        self.inner
+            .book_fill(h, quantity, price, fee, maker, now_ms)
+            .map_err(gateway_err)
     }
 
-    fn restore_fill(&mut self, strategy_id: &str, instrument_id: &str, side: &str, quantity: f64, price: f64, fee: f64) -> PyResult<()> {
-        let side = self::side(side)?;
-        self.inner.restore_fill(strategy_id, instrument_id, side, quantity, price, fee).map_err(gateway_err)
+    fn restore_fill(
+        &mut self,
+        strategy_id: &str,
+        instrument_id: &str,
+        side: &str,
+        quantity: f64,
+        price: f64,
+        fee: f64,
+    ) -> PyResult<()> {
+        let side = parse_side(side)?;
+        self.inner
+            .restore_fill(strategy_id, instrument_id, side, quantity, price, fee)
+            .map_err(gateway_err)
     }
 
-    fn restore_order(&mut self, order_id: &str, client_order_id: &str, status: &str, filled: f64) -> PyResult<()> {
-        let status = OrderStatus::from_code(status).ok_or_else(|| bad(format!("unknown order status {status:?}")))?;
-        self.inner.restore_order(order_id, client_order_id, status, filled).map_err(gateway_err)
+    fn restore_order(
+        &mut self,
+        order_id: &str,
+        client_order_id: &str,
+        status: &str,
+        filled: f64,
+    ) -> PyResult<()> {
+        let status = OrderStatus::from_code(status)
+            .ok_or_else(|| bad(format!("unknown order status {status:?}")))?;
+        self.inner
+            .restore_order(order_id, client_order_id, status, filled)
+            .map_err(gateway_err)
     }
 
     fn order_status(&self, order_id: &str) -> Option<(&'static str, f64, f64)> {
-        self.inner.order_status(order_id).map(|(s, f, l)| (s.code(), f, l))
+        self.inner
+            .order_status(order_id)
+            .map(|(s, f, l)| (s.code(), f, l))
     }
 
     fn open_order_ids(&self) -> Vec<String> {
@@ -382,11 +587,15 @@ impl Engine_ {
     }
 
     fn open_quantities(&self, instrument_id: &str) -> PyResult<(f64, f64)> {
-        self.inner.open_quantities(instrument_id).ok_or_else(|| bad(format!("unknown instrument {instrument_id:?}")))
+        self.inner
+            .open_quantities(instrument_id)
+            .ok_or_else(|| bad(format!("unknown instrument {instrument_id:?}")))
     }
 
     fn book_depth(&self, instrument_id: &str) -> PyResult<(f64, f64)> {
-        self.inner.book_depth(instrument_id).ok_or_else(|| bad(format!("unknown instrument {instrument_id:?}")))
+        self.inner
+            .book_depth(instrument_id)
+            .ok_or_else(|| bad(format!("unknown instrument {instrument_id:?}")))
     }
 
     #[getter]
@@ -407,7 +616,17 @@ impl Engine_ {
         self.inner
             .ledger()
             .positions()
-            .map(|(s, i, p)| (config.strategies[s].id.clone(), config.instruments[i].id.clone(), p.quantity, p.average_price, p.realized_pnl, p.fees, marks[i]))
+            .map(|(s, i, p)| {
+                (
+                    self.inner.strategies()[s].id.clone(),
+                    config.instruments[i].id.clone(),
+                    p.quantity,
+                    p.average_price,
+                    p.realized_pnl,
+                    p.fees,
+                    marks[i],
+                )
+            })
             .collect()
     }
 
@@ -418,7 +637,14 @@ impl Engine_ {
             let d = PyDict::new(py);
             d.set_item("kind", event.kind())?;
             match event {
-                Event::Decision { order_id, strategy_id, action, verdict, reasons, ts_ms } => {
+                Event::Decision {
+                    order_id,
+                    strategy_id,
+                    action,
+                    verdict,
+                    reasons,
+                    ts_ms,
+                } => {
                     d.set_item("order_id", order_id)?;
                     d.set_item("strategy_id", strategy_id)?;
                     d.set_item("action", action.code())?;
@@ -426,7 +652,14 @@ impl Engine_ {
                     d.set_item("reason_codes", reasons.codes())?;
                     d.set_item("ts_ms", ts_ms)?;
                 }
-                Event::OrderStatus { order_id, strategy_id, status, filled, leaves, ts_ms } => {
+                Event::OrderStatus {
+                    order_id,
+                    strategy_id,
+                    status,
+                    filled,
+                    leaves,
+                    ts_ms,
+                } => {
                     d.set_item("order_id", order_id)?;
                     d.set_item("strategy_id", strategy_id)?;
                     d.set_item("status", status.code())?;
@@ -434,7 +667,18 @@ impl Engine_ {
                     d.set_item("leaves", leaves)?;
                     d.set_item("ts_ms", ts_ms)?;
                 }
-                Event::Fill { fill_id, order_id, strategy_id, instrument_id, side, quantity, price, fee, maker, ts_ms } => {
+                Event::Fill {
+                    fill_id,
+                    order_id,
+                    strategy_id,
+                    instrument_id,
+                    side,
+                    quantity,
+                    price,
+                    fee,
+                    maker,
+                    ts_ms,
+                } => {
                     d.set_item("fill_id", fill_id)?;
                     d.set_item("order_id", order_id)?;
                     d.set_item("strategy_id", strategy_id)?;
@@ -446,7 +690,14 @@ impl Engine_ {
                     d.set_item("liquidity", if maker { "maker" } else { "taker" })?;
                     d.set_item("ts_ms", ts_ms)?;
                 }
-                Event::Approval { order_id, strategy_id, approver, approved, expires_ms, ts_ms } => {
+                Event::Approval {
+                    order_id,
+                    strategy_id,
+                    approver,
+                    approved,
+                    expires_ms,
+                    ts_ms,
+                } => {
                     d.set_item("order_id", order_id)?;
                     d.set_item("strategy_id", strategy_id)?;
                     d.set_item("approver", approver)?;
@@ -454,21 +705,49 @@ impl Engine_ {
                     d.set_item("expires_ms", expires_ms)?;
                     d.set_item("ts_ms", ts_ms)?;
                 }
-                Event::TradingState { scope, state, actor, reason, ts_ms } => {
+                Event::TradingState {
+                    scope,
+                    state,
+                    actor,
+                    reason,
+                    ts_ms,
+                } => {
                     d.set_item("scope", scope)?;
                     d.set_item("state", state.code())?;
                     d.set_item("actor", actor)?;
                     d.set_item("reason", reason)?;
                     d.set_item("ts_ms", ts_ms)?;
                 }
-                Event::RearmRefused { scope, actor, reason, requested_reason, ts_ms } => {
+                Event::RearmRefused {
+                    scope,
+                    actor,
+                    reason,
+                    requested_reason,
+                    ts_ms,
+                } => {
                     d.set_item("scope", scope)?;
                     d.set_item("actor", actor)?;
                     d.set_item("reason", reason)?;
                     d.set_item("requested_reason", requested_reason)?;
                     d.set_item("ts_ms", ts_ms)?;
                 }
-                Event::Error { order_id, message, ts_ms } => {
+                Event::StrategyAdded {
+                    strategy_id,
+                    risk_class,
+                    max_position_notional,
+                    ts_ms,
+                } => {
+                    d.set_item("scope", format!("strategy:{strategy_id}"))?;
+                    d.set_item("strategy_id", strategy_id)?;
+                    d.set_item("risk_class", risk_class)?;
+                    d.set_item("max_position_notional", max_position_notional)?;
+                    d.set_item("ts_ms", ts_ms)?;
+                }
+                Event::Error {
+                    order_id,
+                    message,
+                    ts_ms,
+                } => {
                     d.set_item("order_id", order_id)?;
                     d.set_item("message", message)?;
                     d.set_item("ts_ms", ts_ms)?;
@@ -495,7 +774,9 @@ fn reason_codes() -> Vec<&'static str> {
 /// Validate a limits config as the engine would; raises ValueError naming the field.
 #[pyfunction]
 fn validate_config(config_json: &str) -> PyResult<()> {
-    GateConfig::from_json(config_json).map(|_| ()).map_err(|e| PyValueError::new_err(e.to_string()))
+    GateConfig::from_json(config_json)
+        .map(|_| ())
+        .map_err(|e| PyValueError::new_err(e.to_string()))
 }
 
 #[pymodule]
@@ -503,6 +784,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("GatewayError", m.py().get_type::<GatewayError>())?;
     m.add_class::<Engine_>()?;
+    m.add_class::<PyOrderRequest>()?;
     m.add_function(wrap_pyfunction!(is_on_increment, m)?)?;
     m.add_function(wrap_pyfunction!(reason_codes, m)?)?;
     m.add_function(wrap_pyfunction!(validate_config, m)?)?;

@@ -16,6 +16,8 @@ pub fn config_json(edit: impl FnOnce(&mut serde_json::Value)) -> String {
         "leverage": 2.0,
         "max_order_notional": 200_000.0,
         "approval_notional": 50_000.0,
+        "dual_approval_notional": 150_000.0,
+        "approval_ttl_ms": 60_000,
         "approval_ttl_max_ms": 600_000,
         "collar_bps": 500.0,
         "max_reference_age_ms": 60_000,
@@ -47,6 +49,12 @@ pub fn config_json(edit: impl FnOnce(&mut serde_json::Value)) -> String {
     });
     edit(&mut json);
     json.to_string()
+}
+
+/// No order needs a human: both approval thresholds beyond any order's notional.
+pub fn no_approvals(config: &mut serde_json::Value) {
+    config["approval_notional"] = 1e12.into();
+    config["dual_approval_notional"] = 1e12.into();
 }
 
 pub fn engine_with(edit: impl FnOnce(&mut serde_json::Value)) -> Engine {
@@ -86,5 +94,10 @@ pub fn limit(side: Side, quantity: f64, price: f64) -> OrderRequest {
 }
 
 pub fn market(side: Side, quantity: f64) -> OrderRequest {
-    OrderRequest { order_type: OrderType::Market, price: None, time_in_force: TimeInForce::Ioc, ..limit(side, quantity, 1.0) }
+    OrderRequest {
+        order_type: OrderType::Market,
+        price: None,
+        time_in_force: TimeInForce::Ioc,
+        ..limit(side, quantity, 1.0)
+    }
 }

@@ -1,4 +1,6 @@
-"""The schedule file: jobs with a cron expression and the desk requests each run makes.
+"""The schedule file: jobs with a cron expression and the desk requests each run makes. The
+scheduler (interfaces/scheduler) runs it; the evals read a scenario's scheduled objective
+from it, so it lives in the kernel both can import.
 
 [[job]]
 name = "risk-review"

@@ -1,16 +1,16 @@
-"""The risk agent's anomaly detector on fills booked by the real gateway."""
+"""The fill anomaly model (tools.risk.anomaly) on fills booked by the real gateway."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from agents.anomaly import detect, fill_features
 from core.models.market import SessionCalendar
 from core.settings import Settings
 from core.store import Store
 from graph.session import DeskSession
 from tools.ingest.pipeline import ingest_bars
+from tools.risk.anomaly import detect, fill_features
 
 
 def test_an_outlying_fill_is_flagged_and_ordinary_ones_are_not(

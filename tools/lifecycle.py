@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime
 from typing import Any, Literal
 
 from core.store import Store
+from core.store.lifecycle_log import LifecycleLog
+from gateway import GateLimits
 
 Stage = Literal["proposed", "scored", "reviewed", "rejected", "paper", "live", "demoted"]
 NEXT: dict[str, set[str]] = {
@@ -34,17 +35,33 @@ def strategy_key(spec: dict[str, Any], instrument: str) -> str:
     return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 
+class NoRiskClassError(LifecycleError):
+    """A strategy whose kind no risk class of the limits file lists: it is not traded."""
+
+
+def risk_class(limits: GateLimits, spec: dict[str, Any]) -> str:
+    """The risk class (a `[[strategies]]` entry of the limits) a strategy trades under: the
+    one listing its kind, or, for an overlay (vol_target) no class lists, the one listing the
+    kind of the signal it scales. A kind no class lists is refused, never guessed."""
+    node: Any = spec
+    while isinstance(node, dict):
+        found = limits.risk_class_of(str(node.get("kind", "")))
+        if found is not None:
+            return found
+        node = node.get("base")
+    raise NoRiskClassError(
+        f"no risk class in limits {limits.limits_version} lists strategy kind "
+        f"{spec.get('kind')!r}: add it to the kinds of a [[strategies]] entry to trade it"
+    )
+
+
 class Lifecycle:
     def __init__(self, store: Store) -> None:
         self.store = store
+        self.log = LifecycleLog(store)
 
     def stage(self, key: str) -> str:
-        rows = self.store.client.query(
-            "SELECT stage FROM strategy_lifecycle WHERE strategy_key = {k:String} "
-            "ORDER BY ts DESC LIMIT 1",
-            parameters={"k": key},
-        ).result_rows
-        return str(rows[0][0]) if rows else ""
+        return self.log.stage(key)
 
     def record(
         self, key: str, stage: Stage, actor: str, reason: str, payload: dict[str, Any]
@@ -52,19 +69,10 @@ class Lifecycle:
         current = self.stage(key)
         if stage not in NEXT[current]:
             raise LifecycleError(f"{key}: {current or 'new'} -> {stage} is not allowed")
-        self.store.client.insert(
-            "strategy_lifecycle",
-            [[key, stage, actor, reason, json.dumps(payload, default=str), datetime.now(UTC)]],
-            column_names=["strategy_key", "stage", "actor", "reason", "payload", "ts"],
-        )
+        self.log.append(key, stage, actor, reason, payload)
 
     def history(self, key: str) -> list[tuple[str, str, str]]:
-        rows = self.store.client.query(
-            "SELECT stage, actor, reason FROM strategy_lifecycle WHERE strategy_key = {k:String} "
-            "ORDER BY ts",
-            parameters={"k": key},
-        ).result_rows
-        return [(str(a), str(b), str(c)) for a, b, c in rows]
+        return [(s.stage, s.actor, s.reason) for s in self.log.steps(key)]
 
     def promote_live(self, key: str, approver: str, reason: str) -> None:
         """Live trading needs a named human; an agent or the scheduler cannot promote."""
