@@ -17,6 +17,7 @@ from core.models.trading import Order, OrderType, Side, TimeInForce
 from gateway import GateDecision, Verdict
 from tools.instruments import NoInstrument
 from tools.lifecycle import Lifecycle
+from tools.orders import execution_report
 
 NAME = "execution"
 
@@ -58,20 +59,6 @@ def order_for(
     )
 
 
-def _notional(desk: Desk, order: Order) -> float:
-    price = order.limit_price or desk.reference_price(order.venue_id, order.symbol) or 0.0
-    return order.quantity * price
-
-
-def describe(out: dict[str, Any]) -> str:
-    reasons = ", ".join(out["reasons"])
-    return (
-        f"{out['side']} {out['quantity']:g} {out['symbol']}: {out['verdict']}"
-        + (f" ({reasons})" if reasons else "")
-        + f"; status {out['status']}, filled {out['filled']:g}"
-    )
-
-
 def finish_paper_promotion(
     desk: Desk, key: str | None, decision: GateDecision, order: Order
 ) -> None:
@@ -94,20 +81,6 @@ def sent_before(desk: Desk, order: Order) -> GateDecision | None:
         reason_codes=(),
         limits_version=desk.limits.limits_version,
     )
-
-
-def summary(desk: Desk, order: Order, decision: GateDecision) -> dict[str, Any]:
-    status = desk.gateway.order_status(order.order_id)
-    return {
-        "order_id": str(order.order_id),
-        "symbol": f"{order.venue_id}:{order.symbol}",
-        "side": order.side.value,
-        "quantity": order.quantity,
-        "verdict": decision.verdict.value,
-        "reasons": list(decision.reason_codes),
-        "status": status[0] if status else "not taken",
-        "filled": status[1] if status else 0.0,
-    }
 
 
 def reduce_orders(
@@ -167,13 +140,16 @@ def reduce_all(
     orders: risk's reduce (half), a close ("sell half our ETH") or a flatten (all). The
     quantities come from the book, never from the request."""
     orders = reduce_orders(desk, fraction, _salt(state, config), instrument=instrument)
-    sent = [summary(desk, o, sent_before(desk, o) or desk.gateway.submit(o)) for o in orders]
+    sent = [
+        execution_report(desk.gateway, o, sent_before(desk, o) or desk.gateway.submit(o))
+        for o in orders
+    ]
     held = f" in {instrument}" if instrument else ""
     text = f"{verb}: " + (
-        "; ".join(f"{o['side']} {o['quantity']:g} {o['symbol']} {o['verdict']}" for o in sent)
+        "; ".join(f"{r.side} {r.quantity:g} {r.symbol} {r.verdict}" for r in sent)
         or f"nothing held{held}, nothing sent"
     )
-    return _finish({"reduced": sent}, text)
+    return _finish({"reduced": [r.model_dump() for r in sent]}, text)
 
 
 def close_holding(
@@ -301,8 +277,7 @@ def node(desk: Desk) -> Node:
                 update={"results": {"pending_order": pending}, "trace": [NAME]},
             )
         finish_paper_promotion(desk, key, decision, made)
-        out = summary(desk, made, decision)
-        text = describe(out)
-        return finish(NAME, out, text)
+        report = execution_report(desk.gateway, made, decision)
+        return finish(NAME, report.model_dump(), report.line())
 
     return execution

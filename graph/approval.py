@@ -16,16 +16,15 @@ from langgraph.types import Command, interrupt
 from agents.desk import Desk
 from agents.execution import (
     NAME,
-    describe,
     finish_paper_promotion,
     sent_before,
-    summary,
 )
 from agents.state import DeskState, Node, finish
 from core.faults import crash_point
 from core.models.approval import ActionRequest, ApprovalCard, CardOrder
 from core.models.trading import Order
 from gateway import ApprovalNeed, GateDecision, Verdict
+from tools.orders import execution_report
 
 
 def approval_card(
@@ -162,8 +161,8 @@ def node(desk: Desk) -> Node:
         )
         decision, sent, records = submit_with_approval(desk, state, order, requested_at)
         finish_paper_promotion(desk, pending.get("target_key"), decision, sent)
-        out = summary(desk, sent, decision)
-        text = describe(out)
+        report = execution_report(desk.gateway, sent, decision)
+        out, text = report.model_dump(), report.line()
         return finish("approval", out, text, results={NAME: out}, approvals=records)
 
     return approval
