@@ -24,25 +24,6 @@ if TYPE_CHECKING:
     from tools.knowledge_tools import KnowledgeTools
 
 
-@dataclass(frozen=True)
-class ApprovalPolicy:
-    """The approval policy as the limits file sets it and the gate enforces it: above
-    `notional` one human approves, above `dual_notional` two distinct humans; a request
-    waits `ttl` for its answers."""
-
-    notional: float
-    dual_notional: float
-    ttl: timedelta
-
-    @classmethod
-    def of(cls, limits: GateLimits) -> ApprovalPolicy:
-        return cls(
-            notional=limits.approval_notional,
-            dual_notional=limits.dual_approval_notional,
-            ttl=timedelta(milliseconds=limits.approval_ttl_ms),
-        )
-
-
 @dataclass
 class Desk:
     settings: Settings
@@ -149,10 +130,6 @@ class Desk:
                         volume=row["volume"],
                     )
                 )
-
-    @property
-    def policy(self) -> ApprovalPolicy:
-        return ApprovalPolicy.of(self.limits)
 
     def resolve(self, symbol: str) -> Instrument | NoInstrument:
         """The instrument `symbol` names (BTC, BTC/USD, bitstamp:BTC/USD), or why none: a

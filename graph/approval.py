@@ -7,7 +7,7 @@ resume, so it first re-sends the same order (the gate parks it again after a res
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from uuid import NAMESPACE_URL, uuid5
 
@@ -59,7 +59,7 @@ def approval_card(
         approvals_needed=max(1, need.approvers),
         approved_by=tuple(approvers),
         requested_at=requested_at,
-        expires_at=requested_at + desk.policy.ttl,
+        expires_at=requested_at + timedelta(milliseconds=desk.limits.approval_ttl_ms),
     )
 
 
