@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import json
 import tomllib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,53 +19,19 @@ from gateway.limits import DEFAULT_LIMITS
 T0 = datetime(2026, 11, 2, 14, 30, tzinfo=UTC)
 
 
+# The gate's test limits: one file, also read by the Rust integration tests
+# (gateway/tests/common/mod.rs) and config.rs's unit tests. A test that needs other values
+# passes them to `limits_dict`/`limits`, or edits the dict it gets, in the test.
+LIMITS_JSON = Path(__file__).resolve().parents[1] / "gateway/tests/fixtures/limits.json"
+_BASE: dict[str, Any] = json.loads(LIMITS_JSON.read_text(encoding="utf-8"))
+# Validated once, by pydantic and then the Rust engine, when the tests load.
+BASE_LIMITS = parse_limits(_BASE, str(LIMITS_JSON))
+
+
 def limits_dict(**overrides: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "limits_version": "test-7",
-        "account_id": "paper",
-        "starting_cash": 1_000_000.0,
-        "margin_mode": "margin",
-        "leverage": 2.0,
-        "max_order_notional": 200_000.0,
-        "approval_notional": 50_000.0,
-        "dual_approval_notional": 150_000.0,
-        "approval_ttl_ms": 60_000,
-        "approval_ttl_max_ms": 600_000,
-        "collar_bps": 500.0,
-        "max_reference_age_ms": 60_000,
-        "max_gross_exposure": 600_000.0,
-        "max_net_exposure": 400_000.0,
-        "daily_loss_limit": 50_000.0,
-        "max_drawdown": 0.2,
-        "submit_rate": {"max": 1_000, "window_ms": 1_000},
-        "modify_rate": {"max": 1_000, "window_ms": 1_000},
-        "instruments": [
-            {
-                "id": "paper:BTC/USD",
-                "tick": 0.5,
-                "lot": 0.001,
-                "min_quantity": 0.001,
-                "max_quantity": 10.0,
-                "min_notional": 10.0,
-                "max_notional": 300_000.0,
-                "max_position": 12.0,
-            },
-            {
-                "id": "paper:ETH/USD",
-                "tick": 0.01,
-                "lot": 0.01,
-                "min_quantity": 0.01,
-                "max_quantity": 500.0,
-                "max_notional": 300_000.0,
-                "max_position": 150.0,
-            },
-        ],
-        "strategies": [
-            {"id": "momentum", "max_position_notional": 300_000.0},
-            {"id": "mean_reversion", "max_position_notional": 100_000.0},
-        ],
-        "paper": {"half_spread_bps": 1.0, "taker_fee_bps": 5.0, "maker_fee_bps": 1.0},
-    }
+    """The shared limits as a fresh dict (the file's own keys, nothing filled in), with
+    top-level `overrides`: the raw input for tests that feed JSON or TOML straight in."""
+    data = copy.deepcopy(_BASE)
     data.update(overrides)
     return data
 
@@ -79,7 +47,8 @@ def default_limits_file(folder: Path, **changes: Any) -> Path:
 
 
 def limits(**overrides: Any) -> GateLimits:
-    return parse_limits(limits_dict(**overrides))
+    """The shared limits as the gateway takes them; overrides are validated like a file."""
+    return parse_limits(limits_dict(**overrides)) if overrides else BASE_LIMITS
 
 
 def order(

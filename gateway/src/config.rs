@@ -305,108 +305,72 @@ impl GateConfig {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use serde_json::json;
 
-    pub fn sample_json() -> String {
-        serde_json::json!({
-            "limits_version": "test-1",
-            "account_id": "paper-1",
-            "starting_cash": 1_000_000.0,
-            "margin_mode": "margin",
-            "leverage": 2.0,
-            "max_order_notional": 200_000.0,
-            "approval_notional": 50_000.0,
-            "dual_approval_notional": 150_000.0,
-            "approval_ttl_ms": 60_000,
-            "approval_ttl_max_ms": 600_000,
-            "collar_bps": 500.0,
-            "max_reference_age_ms": 60_000,
-            "max_gross_exposure": 800_000.0,
-            "max_net_exposure": 500_000.0,
-            "daily_loss_limit": 50_000.0,
-            "max_drawdown": 0.1,
-            "submit_rate": {"max": 5, "window_ms": 1000},
-            "modify_rate": {"max": 3, "window_ms": 1000},
-            "instruments": [
-                {"id": "paper:BTC/USD", "tick": 0.5, "lot": 0.001, "min_quantity": 0.001,
-                 "max_quantity": 10.0, "min_notional": 10.0, "max_notional": 300_000.0,
-                 "max_position": 20.0},
-                {"id": "paper:ETH/USD", "tick": 0.01, "lot": 0.01, "min_quantity": 0.01,
-                 "max_quantity": 500.0, "max_notional": 300_000.0, "max_position": 400.0},
-                {"id": "paper:DOGE/USD", "tick": 0.0001, "lot": 1.0, "min_quantity": 1.0,
-                 "max_quantity": 1e6, "max_notional": 100_000.0, "max_position": 1e6,
-                 "tradable": false}
-            ],
-            "strategies": [
-                {"id": "momo", "max_position_notional": 400_000.0,
-                 "kinds": ["ts_momentum", "sma_cross"]},
-                {"id": "meanrev", "max_position_notional": 100_000.0}
-            ],
-            "restricted": ["paper:ETH/USD"],
-            "paper": {"latency_ms": 0, "slippage_bps": 0.0, "half_spread_bps": 1.0,
-                      "liquidity_fraction": 1.0, "maker_fee_bps": 1.0, "taker_fee_bps": 5.0}
-        })
-        .to_string()
-    }
+    /// The gate's test limits: one file, shared with the integration tests
+    /// (`tests/common/mod.rs`) and the Python tests (`tests/gateway_fixtures.py`). A test that
+    /// needs other values edits its own copy with `edited`, in the test.
+    pub const SAMPLE_JSON: &str = include_str!("../tests/fixtures/limits.json");
 
     pub fn sample() -> GateConfig {
-        GateConfig::from_json(&sample_json()).expect("sample config is valid")
+        GateConfig::from_json(SAMPLE_JSON).expect("sample config is valid")
     }
 
-    fn with(path: &[&str], value: serde_json::Value) -> Result<GateConfig, ConfigError> {
-        let mut json: serde_json::Value = serde_json::from_str(&sample_json()).unwrap();
-        let mut node = &mut json;
-        for key in &path[..path.len() - 1] {
-            node = match key.parse::<usize>() {
-                Ok(i) => &mut node[i],
-                Err(_) => &mut node[*key],
-            };
-        }
-        node[path[path.len() - 1]] = value;
+    /// The shared limits with `edit` applied, parsed and validated.
+    fn edited(edit: impl FnOnce(&mut serde_json::Value)) -> Result<GateConfig, ConfigError> {
+        let mut json: serde_json::Value = serde_json::from_str(SAMPLE_JSON).unwrap();
+        edit(&mut json);
         GateConfig::from_json(&json.to_string())
     }
 
     #[test]
     fn sample_is_valid() {
-        assert_eq!(sample().instruments.len(), 3);
+        let config = sample();
+        let ids: Vec<&str> = config.instruments.iter().map(|i| i.id.as_str()).collect();
+        assert_eq!(ids, ["paper:BTC/USD", "paper:ETH/USD"]);
+        assert_eq!(config.strategies.len(), 2);
     }
 
     #[test]
     fn errors_name_the_field() {
-        let e = with(&["instruments", "1", "tick"], serde_json::json!(0.0)).unwrap_err();
+        let e = edited(|c| c["instruments"][1]["tick"] = json!(0.0)).unwrap_err();
         assert_eq!(e.field, "instruments[1].tick");
-        let e = with(&["instruments", "2", "lot"], serde_json::json!(1e38)).unwrap_err();
-        assert_eq!(e.field, "instruments[2].lot");
+        let e = edited(|c| c["instruments"][0]["lot"] = json!(1e38)).unwrap_err();
+        assert_eq!(e.field, "instruments[0].lot");
         assert!(e.message.starts_with("INCREMENT_TOO_LARGE"), "{e}");
-        let e = with(&["max_drawdown"], serde_json::json!(1.5)).unwrap_err();
+        let e = edited(|c| c["max_drawdown"] = json!(1.5)).unwrap_err();
         assert_eq!(e.field, "max_drawdown");
-        let e = with(&["submit_rate", "max"], serde_json::json!(0)).unwrap_err();
+        let e = edited(|c| c["submit_rate"]["max"] = json!(0)).unwrap_err();
         assert_eq!(e.field, "submit_rate.max");
-        let e = with(&["instruments", "0", "id"], serde_json::json!("BTC")).unwrap_err();
+        let e = edited(|c| c["instruments"][0]["id"] = json!("BTC")).unwrap_err();
         assert_eq!(e.field, "instruments[0].id");
-        let e = with(&["leverage"], serde_json::json!(-1.0)).unwrap_err();
+        let e = edited(|c| c["leverage"] = json!(-1.0)).unwrap_err();
         assert_eq!(e.field, "leverage");
-        let e = with(&["dual_approval_notional"], serde_json::json!(10_000.0)).unwrap_err();
+        let e = edited(|c| c["dual_approval_notional"] = json!(10_000.0)).unwrap_err();
         assert_eq!(e.field, "dual_approval_notional");
-        let e = with(&["approval_ttl_ms"], serde_json::json!(600_001)).unwrap_err();
+        let e = edited(|c| c["approval_ttl_ms"] = json!(600_001)).unwrap_err();
         assert_eq!(e.field, "approval_ttl_ms");
-        let e = with(&["surprise"], serde_json::json!(1)).unwrap_err();
+        let e = edited(|c| c["surprise"] = json!(1)).unwrap_err();
         assert!(e.message.contains("unknown field"), "{e}");
-        let e = with(
-            &["strategies", "1", "kinds"],
-            serde_json::json!(["mean_reversion", "sma_cross"]),
-        )
+        let e = edited(|c| {
+            c["strategies"][0]["kinds"] = json!(["ts_momentum", "sma_cross"]);
+            c["strategies"][1]["kinds"] = json!(["mean_reversion", "sma_cross"]);
+        })
         .unwrap_err();
         assert_eq!(e.field, "strategies[1].kinds[1]");
         assert!(e.message.contains("more than one risk class"), "{e}");
-        let e = with(&["strategies", "1", "kinds"], serde_json::json!([" "])).unwrap_err();
+        let e = edited(|c| c["strategies"][1]["kinds"] = json!([" "])).unwrap_err();
         assert_eq!(e.field, "strategies[1].kinds[0]");
     }
 
     #[test]
     fn kinds_map_to_their_risk_class() {
-        let config = sample();
+        // The shared limits list no kinds: no kind has a class.
+        assert!(sample().risk_class_of_kind("sma_cross").is_none());
+        let config =
+            edited(|c| c["strategies"][0]["kinds"] = json!(["ts_momentum", "sma_cross"])).unwrap();
         let class = config.risk_class_of_kind("sma_cross").expect("listed");
-        assert_eq!(class.id, "momo");
+        assert_eq!(class.id, "momentum");
         assert!(config.risk_class_of_kind("donchian").is_none());
     }
 }

@@ -55,7 +55,24 @@ fn accepted(e: &mut Engine, order: OrderRequest, now: i64) -> String {
 
 #[test]
 fn identity_checks() {
-    let mut e = engine();
+    // Two instruments only this test trades: DOGE is listed but not tradable, XRP is
+    // restricted.
+    let mut e = engine_with(|c| {
+        let instruments = c["instruments"].as_array_mut().unwrap();
+        instruments.push(serde_json::json!({
+            "id": "paper:DOGE/USD", "tick": 0.0001, "lot": 1.0, "min_quantity": 1.0,
+            "max_quantity": 1e6, "max_notional": 100_000.0, "max_position": 1e6,
+            "tradable": false
+        }));
+        instruments.push(serde_json::json!({
+            "id": "paper:XRP/USD", "tick": 0.0001, "lot": 1.0, "min_quantity": 1.0,
+            "max_quantity": 1e6, "max_notional": 100_000.0, "max_position": 1e6
+        }));
+        c["restricted"] = serde_json::json!(["paper:XRP/USD"]);
+    });
+    e.on_trade(2, T0, 0.1, 1e6).unwrap();
+    e.on_trade(3, T0, 0.5, 1e6).unwrap();
+    e.drain_events();
     let o = |f: fn(&mut OrderRequest)| {
         let mut order = limit(Side::Buy, 0.1, 30_000.0);
         f(&mut order);
@@ -225,9 +242,9 @@ fn position_limits_per_instrument_and_strategy() {
     let mut e = engine_with(no_approvals);
     let mut eth = limit(Side::Buy, 60.0, 2_000.0);
     eth.instrument_id = "paper:ETH/USD".into();
-    eth.strategy_id = "meanrev".into();
+    eth.strategy_id = "mean_reversion".into();
     denied(&mut e, eth.clone(), T0, "POSITION_LIMIT_STRATEGY");
-    eth.strategy_id = "momo".into();
+    eth.strategy_id = "momentum".into();
     accepted(&mut e, eth, T0);
 }
 
@@ -333,8 +350,10 @@ fn daily_loss_and_drawdown_move_the_account_to_reducing() {
 
 #[test]
 fn submit_and_modify_throttles_use_a_sliding_window() {
-    let mut e =
-        engine_with(|c| c["submit_rate"] = serde_json::json!({"max": 2, "window_ms": 1000}));
+    let mut e = engine_with(|c| {
+        c["submit_rate"] = serde_json::json!({"max": 2, "window_ms": 1000});
+        c["modify_rate"] = serde_json::json!({"max": 3, "window_ms": 1000});
+    });
     let a = accepted(&mut e, limit(Side::Buy, 0.1, 29_000.0), T0);
     accepted(&mut e, limit(Side::Buy, 0.1, 29_000.0), T0 + 500);
     denied(
@@ -404,10 +423,16 @@ fn halted_denies_submits_and_modifies_but_lets_cancels_through() {
         .is_err());
 
     let mut e = engine();
-    e.set_trading_state(Some("meanrev"), TradingState::Halted, "pm", "review", T0)
-        .unwrap();
+    e.set_trading_state(
+        Some("mean_reversion"),
+        TradingState::Halted,
+        "pm",
+        "review",
+        T0,
+    )
+    .unwrap();
     let mut order = limit(Side::Buy, 0.1, 29_000.0);
-    order.strategy_id = "meanrev".into();
+    order.strategy_id = "mean_reversion".into();
     denied(&mut e, order, T0, "STRATEGY_HALTED");
     accepted(&mut e, limit(Side::Buy, 0.1, 29_000.0), T0);
 }
@@ -465,8 +490,14 @@ fn reducing_and_reduce_only_never_increase_a_position() {
     accepted(&mut e, limit(Side::Sell, 0.4, 30_500.0), T0);
 
     let mut e = engine();
-    e.set_trading_state(Some("momo"), TradingState::Reducing, "pm", "drawdown", T0)
-        .unwrap();
+    e.set_trading_state(
+        Some("momentum"),
+        TradingState::Reducing,
+        "pm",
+        "drawdown",
+        T0,
+    )
+    .unwrap();
     denied(&mut e, limit(Side::Buy, 0.1, 29_000.0), T0, "REDUCING_ONLY");
 }
 
@@ -566,20 +597,20 @@ fn a_reducing_strategy_never_takes_its_own_position_through_zero() {
     e.submit(market(Side::Buy, 1.0), T0);
     e.submit(
         OrderRequest {
-            strategy_id: "meanrev".into(),
+            strategy_id: "mean_reversion".into(),
             ..market(Side::Buy, 3.0)
         },
         T0,
     );
     assert_eq!(e.ledger().account_position(BTC), 4.0);
-    e.set_trading_state(Some("momo"), TradingState::Reducing, "pm", "review", T0)
+    e.set_trading_state(Some("momentum"), TradingState::Reducing, "pm", "review", T0)
         .unwrap();
-    // The account stays long 2.5, but momo would go short 0.5.
+    // The account stays long 2.5, but momentum would go short 0.5.
     denied(&mut e, market(Side::Sell, 1.5), T0, "REDUCING_ONLY");
     accepted(
         &mut e,
         OrderRequest {
-            strategy_id: "meanrev".into(),
+            strategy_id: "mean_reversion".into(),
             ..market(Side::Sell, 1.5)
         },
         T0,

@@ -20,6 +20,8 @@ fn engine(edit: impl FnOnce(&mut serde_json::Value)) -> Engine {
         c["paper"]["maker_fee_bps"] = 0.0.into();
         c["paper"]["taker_fee_bps"] = 10.0.into();
         c["paper"]["slippage_bps"] = 5.0.into();
+        // Fills at the bar's open plus slippage only: no synthetic spread.
+        c["paper"]["half_spread_bps"] = 0.0.into();
         edit(c);
     });
     Engine::new(GateConfig::from_json(&json).unwrap(), VenueMode::Paper).unwrap()
@@ -58,7 +60,7 @@ fn bars() -> Bars {
 fn input<'a>(b: &'a Bars, weights: &'a [f64], instrument: &'a str) -> ReplayInput<'a> {
     ReplayInput {
         instrument_id: instrument,
-        strategy_id: "momo",
+        strategy_id: "momentum",
         ts_ms: &b.ts,
         open: &b.open,
         high: &b.high,

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import math
+from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 
 import gateway
+from core.models.trading import Order, Side, TimeInForce
+from gateway._core import Engine, GatewayError, OrderRequest
+from gateway.recorder import to_ms
+from tests.gateway_fixtures import T0, limits, order
 
 
 def test_the_extension_is_the_compiled_module():
@@ -46,3 +52,53 @@ def test_bad_numbers_raise_with_a_reason_code(value: float, increment: float, co
 def test_wrong_types_raise_type_errors():
     with pytest.raises(TypeError):
         gateway.is_on_increment("1.0", 0.1)  # type: ignore[arg-type]
+
+
+def _by_keywords(o: Order) -> OrderRequest:
+    """The request written out keyword by keyword, as the engine's form takes it."""
+    return OrderRequest(
+        order_id=str(o.order_id),
+        client_order_id=o.client_order_id,
+        account_id=o.account_id,
+        strategy_id=o.strategy_id,
+        instrument_id=f"{o.venue_id}:{o.symbol}",
+        side=o.side.value,
+        order_type=o.order_type.value,
+        quantity=o.quantity,
+        price=o.limit_price,
+        time_in_force=o.time_in_force.value,
+        expire_at_ms=int(o.expire_at.timestamp() * 1000) if o.expire_at else None,
+        reduce_only=o.reduce_only,
+    )
+
+
+@pytest.mark.parametrize(
+    "made",
+    [
+        order(),
+        order(Side.SELL, 0.3, None),
+        order(quantity=0.1234567, price=30_000.5),  # off the lot and the tick
+        order(symbol="DOGE/USD"),  # an instrument the limits do not list
+        order(strategy="nobody"),
+        order(reduce_only=True),
+        order(tif=TimeInForce.GTD, expire_at=T0 + timedelta(milliseconds=1_500)),
+        order(tif=TimeInForce.GTD, expire_at=T0 - timedelta(milliseconds=1)),  # in the past
+    ],
+)
+def test_an_order_model_crosses_as_its_keywords_would(made: Order):
+    engine = Engine(limits().to_engine_json())
+    engine.set_reference("paper:BTC/USD", 30_000.0, to_ms(T0))
+    fast, slow = OrderRequest.of_order(made), _by_keywords(made)
+    assert repr(fast) == repr(slow)
+    assert fast.order_id == str(made.order_id)
+    for now in (to_ms(T0), to_ms(T0) + 1_499, to_ms(T0) + 1_500):
+        assert engine.check(fast, now) == engine.check(slow, now)
+
+
+def test_an_object_without_an_orders_fields_is_refused():
+    made = order()
+    with pytest.raises(AttributeError):
+        OrderRequest.of_order(made.model_dump())  # a dict, not an order
+    bad_side = SimpleNamespace(**{**dict(made), "side": "hold"})
+    with pytest.raises(GatewayError, match="BAD_ARGUMENT: side"):
+        OrderRequest.of_order(bad_side)

@@ -3,6 +3,8 @@ from typing import Any, Self, final
 import numpy as np
 from typing_extensions import Buffer
 
+from core.models.trading import Order
+
 _Array = Buffer | np.ndarray[Any, Any]
 
 __all__ = [
@@ -56,6 +58,9 @@ class OrderRequest:
         expire_at_ms: int | None = None,
         reduce_only: bool = False,
     ) -> Self: ...
+    @staticmethod
+    def of_order(order: Order) -> OrderRequest:
+        """The request for a validated order model, read in one call."""
     @property
     def order_id(self) -> str: ...
     @property

@@ -1,9 +1,10 @@
-"""What the gate answers, as pydantic models and numpy arrays."""
+"""What the gate answers: typed decisions, what an approval needs, and numpy arrays for batches."""
 
 from __future__ import annotations
 
 from enum import StrEnum
 from functools import cache
+from typing import NamedTuple
 from uuid import UUID
 
 import numpy as np
@@ -19,10 +20,12 @@ class Verdict(StrEnum):
     NEEDS_APPROVAL = "NEEDS_APPROVAL"
 
 
-class GateDecision(BaseModel):
-    """The gate's answer to one submit or modify; `reason_codes` lists every failed check."""
+class GateDecision(NamedTuple):
+    """The gate's answer to one submit or modify; `reason_codes` lists every failed check.
 
-    model_config = ConfigDict(frozen=True)
+    A typed, immutable tuple rather than a pydantic model: every value is already of its type
+    when it is made (a validated order's id, the engine's own verdict and codes), and
+    validating them again would cost more than the gate's whole check."""
 
     order_id: UUID
     verdict: Verdict
@@ -36,12 +39,7 @@ class GateDecision(BaseModel):
     @classmethod
     def of(cls, order_id: UUID, answer: tuple[str, list[str]], limits_version: str) -> GateDecision:
         """The engine's (verdict, codes) answer as a decision."""
-        return cls(
-            order_id=order_id,
-            verdict=_VERDICTS[answer[0]],
-            reason_codes=tuple(answer[1]),
-            limits_version=limits_version,
-        )
+        return cls(order_id, _VERDICTS[answer[0]], tuple(answer[1]), limits_version)
 
 
 # A dict lookup: calling the enum costs more than the gate's whole check.

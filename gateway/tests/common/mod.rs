@@ -1,4 +1,5 @@
-//! Shared fixtures: one config, an order builder, an engine with reference prices set.
+//! Shared fixtures: the shared limits file, an order builder, an engine with reference prices
+//! set.
 #![allow(dead_code)]
 
 use gateway_core::{Engine, GateConfig, OrderRequest, OrderType, Side, TimeInForce, VenueMode};
@@ -7,46 +8,15 @@ pub const T0: i64 = 1_700_000_000_000;
 pub const BTC: usize = 0;
 pub const ETH: usize = 1;
 
+/// The gate's test limits: one file, also read by `config.rs`'s unit tests and by the Python
+/// tests (`tests/gateway_fixtures.py`). A test that needs other values edits its own copy
+/// through `config_json`/`engine_with`, in the test.
+pub const LIMITS_JSON: &str = include_str!("../fixtures/limits.json");
+
+/// The shared limits with `edit` applied, as JSON text.
 pub fn config_json(edit: impl FnOnce(&mut serde_json::Value)) -> String {
-    let mut json = serde_json::json!({
-        "limits_version": "test-1",
-        "account_id": "paper-1",
-        "starting_cash": 1_000_000.0,
-        "margin_mode": "margin",
-        "leverage": 2.0,
-        "max_order_notional": 200_000.0,
-        "approval_notional": 50_000.0,
-        "dual_approval_notional": 150_000.0,
-        "approval_ttl_ms": 60_000,
-        "approval_ttl_max_ms": 600_000,
-        "collar_bps": 500.0,
-        "max_reference_age_ms": 60_000,
-        "max_gross_exposure": 800_000.0,
-        "max_net_exposure": 500_000.0,
-        "daily_loss_limit": 50_000.0,
-        "max_drawdown": 0.1,
-        "submit_rate": {"max": 50, "window_ms": 1000},
-        "modify_rate": {"max": 3, "window_ms": 1000},
-        "instruments": [
-            {"id": "paper:BTC/USD", "tick": 0.5, "lot": 0.001, "min_quantity": 0.001,
-             "max_quantity": 10.0, "min_notional": 10.0, "max_notional": 300_000.0,
-             "max_position": 20.0},
-            {"id": "paper:ETH/USD", "tick": 0.01, "lot": 0.01, "min_quantity": 0.01,
-             "max_quantity": 500.0, "max_notional": 300_000.0, "max_position": 400.0},
-            {"id": "paper:DOGE/USD", "tick": 0.0001, "lot": 1.0, "min_quantity": 1.0,
-             "max_quantity": 1e6, "max_notional": 100_000.0, "max_position": 1e6,
-             "tradable": false},
-            {"id": "paper:XRP/USD", "tick": 0.0001, "lot": 1.0, "min_quantity": 1.0,
-             "max_quantity": 1e6, "max_notional": 100_000.0, "max_position": 1e6}
-        ],
-        "strategies": [
-            {"id": "momo", "max_position_notional": 400_000.0},
-            {"id": "meanrev", "max_position_notional": 100_000.0}
-        ],
-        "restricted": ["paper:XRP/USD"],
-        "paper": {"latency_ms": 0, "slippage_bps": 0.0, "half_spread_bps": 0.0,
-                  "liquidity_fraction": 1.0, "maker_fee_bps": 1.0, "taker_fee_bps": 5.0}
-    });
+    let mut json: serde_json::Value =
+        serde_json::from_str(LIMITS_JSON).expect("fixtures/limits.json is JSON");
     edit(&mut json);
     json.to_string()
 }
@@ -62,8 +32,6 @@ pub fn engine_with(edit: impl FnOnce(&mut serde_json::Value)) -> Engine {
     let mut engine = Engine::new(config, VenueMode::Paper).expect("engine");
     engine.on_trade(BTC, T0, 30_000.0, 5.0).unwrap();
     engine.on_trade(ETH, T0, 2_000.0, 100.0).unwrap();
-    engine.on_trade(2, T0, 0.1, 1e6).unwrap();
-    engine.on_trade(3, T0, 0.5, 1e6).unwrap();
     engine.drain_events();
     engine
 }
@@ -79,8 +47,8 @@ pub fn limit(side: Side, quantity: f64, price: f64) -> OrderRequest {
     OrderRequest {
         order_id: format!("o-{n}"),
         client_order_id: format!("c-{n}"),
-        account_id: "paper-1".into(),
-        strategy_id: "momo".into(),
+        account_id: "paper".into(),
+        strategy_id: "momentum".into(),
         instrument_id: "paper:BTC/USD".into(),
         side,
         order_type: OrderType::Limit,
