@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from langgraph.types import Command
 
 from agents.desk import Desk
+from agents.results import ErrorResult, LastClose, Loaded, Prices
 from agents.state import DeskState, Node, finish
 from core.store import MarketDataStore
 from tools.ingest.pipeline import ingest_bars
@@ -16,13 +17,13 @@ from tools.instruments import NoInstrument
 NAME = "data"
 
 
-def ingest(desk: Desk, names: list[str]) -> dict[str, dict[str, int]]:
+def ingest(desk: Desk, names: list[str]) -> dict[str, Loaded]:
     """Load the named bundled datasets through quality control (idempotent); the desk then
     re-reads its prices."""
     unknown = sorted(set(names) - DATASETS.keys())
     if unknown:
         raise ValueError(f"unknown datasets {unknown}; known: {sorted(DATASETS)}")
-    loaded = {}
+    loaded: dict[str, Loaded] = {}
     for name in names:
         dataset = DATASETS[name]
         report = ingest_bars(desk.store, dataset.read(), source=name, calendar=dataset.calendar)
@@ -35,7 +36,7 @@ def ingest(desk: Desk, names: list[str]) -> dict[str, dict[str, int]]:
     return loaded
 
 
-def latest_prices(desk: Desk, symbol: str | None) -> dict[str, Any]:
+def latest_prices(desk: Desk, symbol: str | None) -> Prices | ErrorResult:
     """The last stored daily bar of the named instrument (or of each one the desk trades)."""
     if symbol:
         found = desk.resolve(symbol)
@@ -45,7 +46,7 @@ def latest_prices(desk: Desk, symbol: str | None) -> dict[str, Any]:
     else:
         wanted = list(desk.book.instruments)
     market = MarketDataStore(desk.store)
-    prices: dict[str, Any] = {}
+    prices: dict[str, LastClose | None] = {}
     for inst in wanted:
         frame = market.read_bars(inst.venue, inst.symbol, "1d").tail(1)
         prices[inst.id] = (
@@ -56,9 +57,9 @@ def latest_prices(desk: Desk, symbol: str | None) -> dict[str, Any]:
     return {"prices": prices}
 
 
-def _price_text(out: dict[str, Any]) -> str:
+def _price_text(out: Prices | ErrorResult) -> str:
     if "error" in out:
-        return str(out["error"])
+        return out["error"]
     return "; ".join(
         f"{name} last close {p['close']:,.2f} on {p['at']}" if p else f"{name}: no data loaded"
         for name, p in out["prices"].items()
@@ -67,7 +68,7 @@ def _price_text(out: dict[str, Any]) -> str:
 
 def node(desk: Desk) -> Node:
     def data(state: DeskState) -> Command[Literal["__end__"]]:
-        intent = state.get("intent") or {}
+        intent = state.get("intent", {})
         if intent.get("kind") == "price":
             out = latest_prices(desk, intent.get("symbol"))
             return finish(NAME, out, _price_text(out))

@@ -8,32 +8,33 @@ from typing import Any, Literal
 from langgraph.types import Command
 
 from agents.desk import Desk
+from agents.results import JudgeVerdict, Proposal, proposal_of
 from agents.state import DeskState, Node, finish
 from tools.lifecycle import Lifecycle, Stage
 
 NAME = "judge"
 
 
-def _num(proposal: dict[str, Any], key: str, default: float = 0.0) -> float:
-    value = proposal.get(key)
+def _num(value: object, default: float = 0.0) -> float:
     return float(value) if isinstance(value, int | float) else default
 
 
-def rubric(p: dict[str, Any]) -> dict[str, bool]:
+def rubric(p: Proposal) -> dict[str, bool]:
     """Deterministic checks a proposal must pass; the score is the share passed."""
-    oos, ins = _num(p, "oos_sharpe"), _num(p, "in_sample_sharpe")
+    oos, ins = _num(p.get("oos_sharpe")), _num(p.get("in_sample_sharpe"))
     return {
         "has out-of-sample evidence": p.get("oos_sharpe") is not None,
         "out-of-sample Sharpe > 0": oos > 0,
         "out-of-sample within half of in-sample": oos >= 0.5 * ins,
-        "drawdown shallower than 50%": _num(p, "expected_max_drawdown", -1.0) > -0.5,
-        "at least 10 trades": _num(p, "trades") >= 10,
+        "drawdown shallower than 50%": _num(p.get("expected_max_drawdown"), -1.0) > -0.5,
+        "at least 10 trades": _num(p.get("trades")) >= 10,
     }
 
 
-def score_proposal(proposal: dict[str, Any]) -> dict[str, Any]:
-    checks = rubric(proposal)
-    score = sum(checks.values()) / len(checks)
+def score_proposal(proposal: Proposal | None) -> JudgeVerdict:
+    """The rubric's verdict; with no proposal (research did not run) nothing passes."""
+    checks = rubric(proposal) if proposal is not None else {}
+    score = sum(checks.values()) / len(checks) if checks else 0.0
     return {"score": score, "checks": checks, "passed": score >= 0.8}
 
 
@@ -60,9 +61,9 @@ def performance_view(desk: Desk) -> list[dict[str, Any]]:
 
 def node(desk: Desk) -> Node:
     def judge(state: DeskState) -> Command[Literal["risk"]]:
-        proposal = (state.get("results") or {}).get("research") or {}
+        proposal = proposal_of(state.get("results", {}))
         verdict = score_proposal(proposal)
-        key = proposal.get("key")
+        key = proposal.get("key") if proposal else None
         if key and Lifecycle(desk.store).stage(key) == "proposed":
             stage: Stage = "scored" if verdict["passed"] else "rejected"
             Lifecycle(desk.store).record(key, stage, NAME, f"score {verdict['score']:.2f}", verdict)

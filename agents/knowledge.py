@@ -7,9 +7,9 @@ nothing here can place, change or approve an order."""
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from agents.desk import Desk
+from agents.results import Proposal
 from knowledge.graph import queries
 from knowledge.graph.connection import GraphUnavailableError
 from knowledge.memory.embedder import EmbedderUnavailableError
@@ -25,9 +25,9 @@ def _tradable(desk: Desk) -> list[str]:
     return [i.id for i in desk.limits.instruments]
 
 
-def remember_proposal(desk: Desk, proposal: dict[str, Any]) -> list[str]:
+def remember_proposal(desk: Desk, proposal: Proposal) -> list[str]:
     """Earlier research notes on the proposal's instrument, then this proposal as a new one."""
-    instrument = str(proposal["instrument"])
+    instrument = proposal["instrument"]
     try:
         earlier = desk.knowledge.recall(
             Recall(query=f"{proposal['strategy'].get('kind')} strategy on {instrument}",

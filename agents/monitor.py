@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from langgraph.types import Command
 
 from agents.desk import Desk
+from agents.results import Health
 from agents.state import DeskState, Node, finish
 from core.store import MarketDataStore
 
@@ -14,7 +15,7 @@ NAME = "monitor"
 STALE_AFTER_DAYS = 3.0
 
 
-def health(desk: Desk) -> dict[str, Any]:
+def health(desk: Desk) -> Health:
     series = MarketDataStore(desk.store).series()
     freshness = {
         f"{s.venue}:{s.symbol}:{s.interval}": round((desk.now - s.last).total_seconds() / 86_400, 2)
@@ -41,7 +42,7 @@ def node(desk: Desk) -> Node:
     def monitor(state: DeskState) -> Command[Literal["report", "__end__"]]:
         out = health(desk)
         goto: Literal["report", "__end__"] = (
-            "report" if (state.get("intent") or {}).get("kind") == "report" else "__end__"
+            "report" if state.get("intent", {}).get("kind") == "report" else "__end__"
         )
         text = (
             f"{'healthy' if out['healthy'] else 'attention'}: gateway {out['gateway_state']}, "

@@ -12,6 +12,7 @@ from uuid import uuid4
 from langchain_core.messages import HumanMessage, SystemMessage
 
 import prompts
+from agents.results import Results, proposal_of
 from core.llm.budget import TokenBudget
 from core.llm.client import chat_model
 from core.settings import Settings
@@ -21,10 +22,10 @@ NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?%?")
 MAX_CHARS = 1_200
 
 
-def facts(results: dict[str, Any], performance: list[dict[str, Any]]) -> dict[str, str]:
+def facts(results: Results, performance: list[dict[str, Any]]) -> dict[str, str]:
     """The figures a summary may quote, formatted as the report prints them."""
-    view = (results.get("risk") or {}).get("view") or {}
-    health = results.get("monitor") or {}
+    view = results.get("risk", {}).get("view", {})
+    health = results.get("monitor", {})
     out = {
         "equity": f"{view.get('equity', 0):,.2f}",
         "gross_exposure": f"{view.get('gross_exposure', 0):,.2f}",
@@ -34,7 +35,7 @@ def facts(results: dict[str, Any], performance: list[dict[str, Any]]) -> dict[st
         "open_positions": str(sum(1 for p in view.get("positions", []) if p["quantity"])),
         "stale_traded_series": ", ".join(health.get("stale_traded_series", [])) or "none",
     }
-    research = results.get("research") or {}
+    research = proposal_of(results)
     if research:
         out["research"] = (
             f"{research.get('instrument')} {research.get('strategy', {}).get('kind')}, "

@@ -7,23 +7,24 @@ from __future__ import annotations
 import html
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from langgraph.types import Command
 
 from agents.desk import Desk
 from agents.judge import performance_view
 from agents.narrative import facts, summary
+from agents.results import ReportFiles, Results, proposal_of
 from agents.state import DeskState, Node, finish
 from tools.research.report import use_agg
 
 NAME = "report"
 
 
-def write(desk: Desk, results: dict[str, Any], folder: Path) -> tuple[Path, Path]:
+def write(desk: Desk, results: Results, folder: Path) -> tuple[Path, Path]:
     folder.mkdir(parents=True, exist_ok=True)
-    view = (results.get("risk") or {}).get("view") or {}
-    health = results.get("monitor") or {}
+    view = results.get("risk", {}).get("view", {})
+    health = results.get("monitor", {})
     positions = [p for p in view.get("positions", []) if p["quantity"]]
     use_agg()
     import matplotlib.pyplot as plt  # loaded when a report is drawn, not when the desk starts
@@ -74,8 +75,8 @@ def write(desk: Desk, results: dict[str, Any], folder: Path) -> tuple[Path, Path
                   "| strategy | PnL | ROI | capital efficiency |", "|---|---|---|---|",
                   *(f"| {r['strategy']} | {r['pnl']:,.2f} | {r['roi']:.2%} | "
                     f"{r['capital_efficiency']:.2%} |" for r in performance)]  # fmt: skip
-    if results.get("research"):
-        r = results["research"]
+    r = proposal_of(results)
+    if r:
         lines += [
             "",
             "## Research",
@@ -102,7 +103,8 @@ def node(desk: Desk) -> Node:
     def report(state: DeskState) -> Command[Literal["__end__"]]:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
         folder = desk.settings.data_dir / "reports" / f"desk-{stamp}"
-        md, page = write(desk, state.get("results") or {}, folder)
-        return finish(NAME, {"markdown": str(md), "html": str(page)}, f"report written: {md}")
+        md, page = write(desk, state.get("results", {}), folder)
+        files: ReportFiles = {"markdown": str(md), "html": str(page)}
+        return finish(NAME, files, f"report written: {md}")
 
     return report

@@ -5,13 +5,14 @@ judge and risk. Proposes a paper target when the PM asked to trade it."""
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from langgraph.types import Command
 
 from agents.data import ingest
 from agents.desk import Desk
 from agents.knowledge import remember_proposal
+from agents.results import Proposal, ResearchIngest, Results
 from agents.risk import MAX_PROPOSAL_DRAWDOWN
 from agents.state import DeskState, Node, finish
 from tools.instruments import NoInstrument
@@ -23,7 +24,7 @@ from tools.research.strategies import Strategy, VolatilityTarget
 from tools.research.sweep import ParamGrid
 from tools.research.walk_forward import WalkForwardConfig, walk_forward
 
-NAME = "research"
+NAME: Final = "research"
 # Where the desk's tradable instruments' bars come from, for asking the data agent.
 DATASET_FOR = {"BTC": "crypto", "ETH": "crypto", "GOOG": "goog"}
 GRIDS: dict[str, dict[str, list[Any]]] = {
@@ -35,7 +36,7 @@ GRIDS: dict[str, dict[str, list[Any]]] = {
 PAPER_ALLOCATION = 0.05  # of equity, per promoted strategy
 
 
-def _better(row: dict[str, Any], best: dict[str, Any]) -> bool:
+def _better(row: Proposal, best: Proposal) -> bool:
     """Prefer proposals within the drawdown risk accepts, then the higher out-of-sample Sharpe."""
     fits, best_fits = (r["expected_max_drawdown"] > MAX_PROPOSAL_DRAWDOWN for r in (row, best))
     if fits != best_fits:
@@ -43,7 +44,7 @@ def _better(row: dict[str, Any], best: dict[str, Any]) -> bool:
     return bool(row["oos_sharpe"] > best["oos_sharpe"])
 
 
-def propose(desk: Desk, symbol: str | None, kind: str | None) -> dict[str, Any]:
+def propose(desk: Desk, symbol: str | None, kind: str | None) -> Proposal:
     # A named symbol must name one held instrument (never another); with none named the
     # desk researches its BTC instrument.
     found = desk.resolve(symbol or "BTC")
@@ -54,7 +55,7 @@ def propose(desk: Desk, symbol: str | None, kind: str | None) -> dict[str, Any]:
     lot = next(i.lot for i in desk.limits.instruments if i.id == f"{venue}:{market}")
     costs = Costs(commission=0.001, lot=lot)
     kinds = [kind] if kind in GRIDS else list(GRIDS)
-    best: dict[str, Any] | None = None
+    best: Proposal | None = None
     for k in kinds:
         base, _ = ParamGrid(kind=k, params=GRIDS[k]).expand()
         # Each candidate also with a volatility-targeting overlay: same signal, smaller swings.
@@ -69,7 +70,7 @@ def propose(desk: Desk, symbol: str | None, kind: str | None) -> dict[str, Any]:
         chosen = wf.folds["chosen"].iloc[-1]
         strategy = next(c for c in candidates if c.model_dump() == chosen)
         full = run_vectorised(bars, strategy, costs)
-        row = {
+        row: Proposal = {
             "instrument": f"{venue}:{market}",
             "strategy": strategy.model_dump(),
             "in_sample_sharpe": wf.in_sample_mean_sharpe,
@@ -110,7 +111,7 @@ def node(desk: Desk) -> Node:
     def research(state: DeskState) -> Command[Literal["judge", "__end__"]]:
         intent = state.get("intent", {})
         asked: list[str] = []
-        ingested: dict[str, Any] = {}
+        ingested: ResearchIngest | None = None
         try:
             try:
                 proposal = propose(desk, intent.get("symbol"), intent.get("strategy"))
@@ -141,8 +142,9 @@ def node(desk: Desk) -> Node:
         text = "; ".join([*asked, text])
         if proposal["memory"]:
             text += f"; memory holds {len(proposal['memory'])} earlier note(s) on this instrument"
-        if asked:
-            more = {"results": {NAME: proposal, "data": ingested}, "trace": [NAME, "data", NAME]}
+        if ingested is not None:
+            both: Results = {NAME: proposal, "data": ingested}
+            more = {"results": both, "trace": [NAME, "data", NAME]}
             return finish(NAME, proposal, text, goto="judge", **more)
         return finish(NAME, proposal, text, goto="judge")
 

@@ -5,7 +5,7 @@ reviews research proposals; on a breach it instructs execution to reduce or halt
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import pandas as pd
 from langchain_core.messages import AIMessage
@@ -13,6 +13,16 @@ from langgraph.types import Command
 
 from agents.desk import Desk
 from agents.knowledge import correlated_exposure
+from agents.results import (
+    FillAnomalies,
+    PortfolioView,
+    Proposal,
+    Results,
+    RiskResult,
+    check_decay,
+    check_portfolio,
+    proposal_of,
+)
 from agents.state import DeskState, Node
 from core.models.trading import TradingState
 from core.store import MarketDataStore, TradeLog
@@ -21,16 +31,18 @@ from tools.lifecycle import Lifecycle
 from tools.risk import measure_portfolio
 from tools.risk.anomaly import MIN_HISTORY, detect, fill_features
 
-NAME = "risk"
+NAME: Final = "risk"
 MAX_PROPOSAL_VOL = 1.0
 MAX_PROPOSAL_DRAWDOWN = -0.6
 
 
-def portfolio_view(desk: Desk) -> dict[str, Any]:
+def portfolio_view(desk: Desk) -> PortfolioView:
     """The risk engine's view of the book (tools.risk), as plain data for the graph state."""
-    return measure_portfolio(
-        desk.gateway, MarketDataStore(desk.store), desk.settings.risk_breach_fraction
-    ).model_dump()
+    return check_portfolio(
+        measure_portfolio(
+            desk.gateway, MarketDataStore(desk.store), desk.settings.risk_breach_fraction
+        ).model_dump()
+    )
 
 
 def market_correlations(desk: Desk, days: int = 250) -> dict[str, dict[str, float]]:
@@ -56,7 +68,7 @@ def _pairs(corr: dict[str, dict[str, float]]) -> list[str]:
     return [f"{a} / {b} {corr[a][b]:+.2f}" for i, a in enumerate(names) for b in names[i + 1 :]]
 
 
-def fill_anomalies(desk: Desk) -> dict[str, Any]:
+def fill_anomalies(desk: Desk) -> FillAnomalies:
     """Fills the autoencoder finds unusual (size, price against the day's close, fee rate)."""
     fills = pd.DataFrame(TradeLog(desk.store).fills())
     if len(fills) < MIN_HISTORY:
@@ -78,7 +90,7 @@ def fill_anomalies(desk: Desk) -> dict[str, Any]:
     return {"checked": len(joined), "flagged": [str(joined["fill_id"][i]) for i in report.flagged]}
 
 
-def review(proposal: dict[str, Any]) -> tuple[bool, list[str]]:
+def review(proposal: Proposal) -> tuple[bool, list[str]]:
     """Whether a research proposal fits the desk's risk appetite, and why not."""
     concerns = []
     if proposal.get("expected_volatility", 0.0) > MAX_PROPOSAL_VOL:
@@ -97,13 +109,13 @@ def node(desk: Desk) -> Node:
     def risk(state: DeskState) -> Command[Literal["execution", "report", "__end__"]]:
         intent = state.get("intent", {})
         view = portfolio_view(desk)
-        out: dict[str, Any] = {"view": view}
+        out: RiskResult = {"view": view, "decay": []}
         if intent.get("kind") in ("risk", "report"):
             out["anomalies"] = fill_anomalies(desk)
         if view["exposure_breach"]["breached"] or view["trading_state"] == "reducing":
             out["instruction"] = "reduce"
         decay = review_all(desk.store)
-        out["decay"] = [asdict(c) for c in decay]
+        out["decay"] = check_decay([asdict(c) for c in decay])
         for check in decay:
             # A demoted strategy opens nothing more at the gate; what it holds may be cut.
             if (
@@ -119,7 +131,8 @@ def node(desk: Desk) -> Node:
                     strategy_id=check.key,
                     at=desk.now,
                 )
-        results = state.get("results", {})
+        results: Results = state.get("results", {})
+        proposal = proposal_of(results)
         goto: Literal["execution", "report", "__end__"] = "__end__"
         lines = [
             f"equity {view['equity']:,.0f}, gross {view['gross_exposure']:,.0f}, "
@@ -146,22 +159,22 @@ def node(desk: Desk) -> Node:
                     f"strategy {check.key} demoted: realised Sharpe {check.realised_sharpe:.2f} "
                     f"over {check.days} days vs backtest {check.backtest_sharpe:.2f}"
                 )
-        if "research" in results:
-            ok, concerns = review(results["research"])
-            key = results["research"].get("key")
+        if proposal is not None:
+            ok, concerns = review(proposal)
+            key = proposal.get("key")
             if key and Lifecycle(desk.store).stage(key) == "scored":
                 Lifecycle(desk.store).record(
                     key, "reviewed" if ok else "rejected", NAME, "; ".join(concerns) or "fits", {}
                 )
             out["proposal_ok"] = ok
             out["concerns"] = concerns
-            judged = (results.get("judge") or {}).get("passed", False)
+            judged = results.get("judge", {}).get("passed", False)
             lines.append("proposal " + ("accepted" if ok else "refused: " + "; ".join(concerns)))
-            correlated = correlated_exposure(desk, str(results["research"].get("instrument", "")))
+            correlated = correlated_exposure(desk, proposal["instrument"])
             out["correlated_exposure"] = correlated
             if correlated:
                 lines.append("adds to correlated exposure: " + ", ".join(correlated))
-            target = (results.get("research") or {}).get("target")
+            target = proposal.get("target")
             if ok and judged and intent.get("paper_trade") and target:
                 goto = "execution"
         if out.get("instruction") == "reduce" and intent.get("kind") in (
@@ -179,8 +192,10 @@ def node(desk: Desk) -> Node:
             "trace": [NAME],
             "messages": [AIMessage("; ".join(lines), name=NAME)],
         }
-        if goto == "execution" and "research" in results:
-            update["results"] = {NAME: out, "target": results["research"]["target"]}
+        if goto == "execution" and proposal is not None and "target" in proposal:
+            # Execution trades research's target, which the judge and risk both passed.
+            handed: Results = {NAME: out, "target": proposal["target"]}
+            update["results"] = handed
         return Command(goto=goto, update=update)
 
     return risk

@@ -9,22 +9,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
-from uuid import NAMESPACE_URL, uuid5
 
 from langgraph.types import Command, interrupt
 
 from agents.desk import Desk
-from agents.execution import (
-    NAME,
-    finish_paper_promotion,
-    sent_before,
-)
+from agents.execution import NAME
+from agents.results import ApprovalRecord, check_execution
 from agents.state import DeskState, Node, finish
 from core.faults import crash_point
 from core.models.approval import ActionRequest, ApprovalCard, CardOrder
 from core.models.trading import Order
 from gateway import ApprovalNeed, GateDecision, Verdict
-from tools.orders import execution_report
+from tools.orders import edited_order, execution_report, promote_to_paper, sent_before
 
 
 def approval_card(
@@ -78,15 +74,15 @@ def _decision(answer: Any) -> dict[str, Any]:
 
 def submit_with_approval(
     desk: Desk, state: DeskState, order: Order, requested_at: datetime
-) -> tuple[GateDecision, Order, list[dict[str, Any]]]:
+) -> tuple[GateDecision, Order, list[ApprovalRecord]]:
     """Submit; on NEEDS_APPROVAL pause for one (or, above the dual threshold, two distinct)
     humans. Returns the final decision, the order actually sent, and the approval records."""
-    earlier = sent_before(desk, order)
+    earlier = sent_before(desk.gateway, order)
     if earlier is not None:
         # Approved and sent before the process died, and the conversation not yet saved.
         return earlier, order, []
     decision = desk.gateway.submit(order)
-    records: list[dict[str, Any]] = []
+    records: list[ApprovalRecord] = []
     if decision.verdict is not Verdict.NEEDS_APPROVAL:
         return decision, order, records
     # The gate values the order and says how many distinct humans it will require.
@@ -98,7 +94,7 @@ def submit_with_approval(
         answer = _decision(interrupt(card.payload()))
         who = str(answer.get("approver") or "unknown")
         expired = datetime.now(UTC) > card.expires_at
-        record = {
+        record: ApprovalRecord = {
             "order_id": str(order.order_id),
             "decision": answer["type"],
             "approver": who,
@@ -117,7 +113,7 @@ def submit_with_approval(
             record["reason"] = f"{who} already approved; a second, different approver is needed"
         records.append(record)
         desk.gateway.record(
-            "approval.answer", record, actor=f"human:{who}", order_id=order.order_id
+            "approval.answer", dict(record), actor=f"human:{who}", order_id=order.order_id
         )
         crash_point("approval.answered")
         if repeated:
@@ -130,16 +126,7 @@ def submit_with_approval(
         if answer["type"] == "edit":
             edited = (answer.get("edited_action") or {}).get("args") or {}
             desk.gateway.refuse(order.order_id, who)
-            order = order.model_copy(
-                update={
-                    "order_id": uuid5(NAMESPACE_URL, f"{order.order_id}|edit|{edited}"),
-                    "quantity": float(edited.get("quantity", order.quantity)),
-                    "limit_price": edited.get("limit_price", order.limit_price),
-                }
-            )
-            order = Order.model_validate(
-                order.model_dump() | {"client_order_id": f"qd-{order.order_id.hex[:24]}"}
-            )
+            order = edited_order(order, edited)
             decision = desk.gateway.submit(order)
             if decision.verdict is not Verdict.NEEDS_APPROVAL:
                 return decision, order, records
@@ -153,16 +140,16 @@ def submit_with_approval(
 
 def node(desk: Desk) -> Node:
     def approval(state: DeskState) -> Command[Literal["__end__"]]:
-        pending = (state.get("results") or {}).get("pending_order") or {}
+        pending = state["results"]["pending_order"]
         order = Order.model_validate(pending["order"])
         # A request without its time (made by an older version) counts as expired: fail safe.
         requested_at = datetime.fromisoformat(
             pending.get("requested_at") or datetime.min.replace(tzinfo=UTC).isoformat()
         )
         decision, sent, records = submit_with_approval(desk, state, order, requested_at)
-        finish_paper_promotion(desk, pending.get("target_key"), decision, sent)
+        promote_to_paper(desk.store, pending.get("target_key"), decision, sent)
         report = execution_report(desk.gateway, sent, decision)
-        out, text = report.model_dump(), report.line()
+        out, text = check_execution(report.model_dump()), report.line()
         return finish("approval", out, text, results={NAME: out}, approvals=records)
 
     return approval

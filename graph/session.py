@@ -16,6 +16,7 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.types import Command
 
 from agents.desk import Desk
+from agents.results import Results, check_results
 from agents.state import DeskState
 from core.faults import crash_point
 from core.models.approval import ApprovalCard
@@ -37,7 +38,8 @@ class Turn:
     thread_id: str
     answers: list[str]
     trace: list[str]
-    results: dict[str, Any]
+    results: Results
+    """What each agent left this turn, validated as it is read out of the graph."""
     pending: ApprovalCard | None
     """The approval the graph paused on, if it did."""
     routed_by: str = ""
@@ -125,7 +127,7 @@ class DeskSession:
             thread_id=thread_id,
             answers=[str(m.content) for m in messages if isinstance(m, AIMessage)],
             trace=list(out.get("trace", [])),
-            results=dict(out.get("results", {})),
+            results=check_results(out.get("results", {})),
             pending=ApprovalCard.model_validate(interrupts[0].value) if interrupts else None,
             routed_by=_routed_by(out.get("intent")),
         )

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
 from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.types import Command, Send
 
 from agents.desk import Desk
 from agents.knowledge import explain
-from agents.state import RESET, DeskState, Node
+from agents.results import RESET, IntentRecord, Results, check_intent
+from agents.state import DeskState, Node
 from graph.intents import Intent, Refusal
 
 HELP = (
@@ -84,10 +84,10 @@ class Router(Protocol):
     def route(self, text: str) -> Intent: ...
 
 
-def refused(results: Mapping[str, Any]) -> str | None:
+def refused(results: Results) -> str | None:
     """The turn's refusal line, if its request was refused as unreadable."""
     pm = results.get("pm")
-    return str(pm["refused"]) if isinstance(pm, dict) and pm.get("refused") else None
+    return pm["refused"] if pm and pm["refused"] else None
 
 
 def refusal_text(desk: Desk, refusal: Refusal) -> str:
@@ -109,9 +109,11 @@ def node(desk: Desk, router: Router) -> Node:
         request = _request(state)
         intent = router.route(request)
         plan = ROUTES[intent.kind]
+        # The state keeps the intent's JSON (a model in a checkpoint would not load cleanly).
+        record: IntentRecord = check_intent(intent.model_dump())
         update = {
             "request": request,
-            "intent": intent.model_dump(),
+            "intent": record,
             "plan": plan,
             "results": {RESET: True},
             "trace": ["pm"],
@@ -134,7 +136,7 @@ def node(desk: Desk, router: Router) -> Node:
                 },
             )
         if intent.kind == "report":
-            branch = {"intent": intent.model_dump(), "request": request}
+            branch: DeskState = {"intent": record, "request": request}
             return Command(goto=[Send("risk", branch), Send("monitor", branch)], update=update)
         return Command(goto=plan[0], update=update)  # type: ignore[arg-type]
 

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 from uuid import uuid4
 
+from agents.results import check_results
 from core.logs import trace_id_var
 from core.models.approval import ApprovalCard
 from graph.session import DeskSession, Turn
@@ -118,7 +119,7 @@ class DeskHost:
     def _refusal(self, thread_id: str) -> str | None:
         """The refusal line of the thread's last turn, if the PM refused its request."""
         state = self.session.graph.get_state({"configurable": {"thread_id": thread_id}})
-        return refused(state.values.get("results") or {})
+        return refused(check_results(state.values.get("results") or {}))
 
     def answer(self, thread_id: str, decision: str, approver: str, reason: str) -> Turn:
         with traced(), self.lock:

@@ -133,4 +133,4 @@ def reports(desk: Desk) -> list[dict[str, Any]]:
 
 
 def health(desk: Desk) -> dict[str, Any]:
-    return monitor_health(desk)
+    return dict(monitor_health(desk))

@@ -5,6 +5,7 @@ desk without Neo4j or the memory extra still runs; the error then says what is m
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 from uuid import uuid4
 
@@ -25,7 +26,7 @@ from knowledge.memory.store import Collection, Memory, MemoryItem, MemoryStore, 
 from tools.ingest.real_datasets import dataset_venues
 
 
-def proposal_note(actor: str, proposal: dict[str, Any]) -> str:
+def proposal_note(actor: str, proposal: Mapping[str, Any]) -> str:
     """The research note a proposal leaves in memory (one text, so one point, however often
     it is written)."""
     spec = proposal.get("strategy", {})

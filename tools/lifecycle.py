@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from core.store import Store
@@ -64,7 +65,7 @@ class Lifecycle:
         return self.log.stage(key)
 
     def record(
-        self, key: str, stage: Stage, actor: str, reason: str, payload: dict[str, Any]
+        self, key: str, stage: Stage, actor: str, reason: str, payload: Mapping[str, Any]
     ) -> None:
         current = self.stage(key)
         if stage not in NEXT[current]:

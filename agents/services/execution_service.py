@@ -17,7 +17,6 @@ import pandas as pd
 
 from agents.data import ingest
 from agents.desk import Desk
-from agents.execution import reduce_orders
 from agents.monitor import health
 from agents.services.gate_events import GateEventPublisher
 from agents.services.runtime import Service
@@ -39,6 +38,7 @@ from core.store import MarketDataStore, Store
 from core.telemetry import GATE_LATENCY
 from gateway import GateDecision, GatewayError
 from tools.instruments import NoInstrument
+from tools.orders import reduce_orders
 
 log = logging.getLogger(__name__)
 
@@ -228,7 +228,7 @@ class ExecutionService(Service):
             try:
                 with self.lock:
                     orders = reduce_orders(
-                        self.desk, message.fraction, message.trace_id,
+                        self.desk.gateway, self.desk.now, message.fraction, message.trace_id,
                         instrument=message.instrument, strategy_id=message.strategy_id,
                     )  # fmt: skip
                 for order in orders:

@@ -5,6 +5,7 @@ writes or reads that table; the rules of which step may follow which live with t
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -71,7 +72,7 @@ class LifecycleLog:
         return str(rows[0][0]) if rows else ""
 
     def append(
-        self, key: str, stage: str, actor: str, reason: str, payload: dict[str, Any]
+        self, key: str, stage: str, actor: str, reason: str, payload: Mapping[str, Any]
     ) -> None:
         row = [key, stage, actor, reason, json.dumps(payload, default=str), datetime.now(UTC)]
         self._store.client.insert("strategy_lifecycle", [row], column_names=COLUMNS)

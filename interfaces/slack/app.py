@@ -28,10 +28,11 @@ PAST = {"approve": "approved", "reject": "rejected", "edit": "edited"}
 def outcome_text(turn: Turn, decision: str, approver: str) -> str:
     if turn.pending is not None:
         return f"{PAST[decision]} by {approver}; waiting for another approver"
-    execution = turn.results.get("execution") or {}
-    verdict = execution.get("verdict", "?")
-    reasons = ", ".join(execution.get("reasons") or [])
-    status = execution.get("status", "not taken")
+    report = turn.results.get("execution")
+    if report is not None and "verdict" in report:
+        verdict, reasons, status = report["verdict"], ", ".join(report["reasons"]), report["status"]
+    else:  # no one order's report (an approval ends in one; a halt or a reduce does not)
+        verdict, reasons, status = "?", "", "not taken"
     why = f" ({reasons})" if reasons else ""
     return f"*{PAST[decision]}* by {approver}: gate {verdict}{why}, order {status}"
 

@@ -1,4 +1,4 @@
-"""The typed report execution gives for an order it sent (tools/orders.py)."""
+"""The typed report execution gives for an order it sent (tools/orders/report.py)."""
 
 from __future__ import annotations
 
