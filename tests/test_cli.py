@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,7 @@ from typer.testing import CliRunner
 
 from core.settings import get_settings
 from deploy.neo4j import launcher
-from interfaces.cli import app
+from interfaces.cli import app, startup
 from tests.fakes.loopback import free_port
 
 runner = CliRunner()
@@ -160,3 +161,30 @@ def test_ask_takes_a_router_and_says_which_one_decided(desk_env: Path):
     assert "QUANTDESK_LLM_BASE_URL" in no_model.output
     assert "Traceback" not in no_model.output
     assert runner.invoke(app, ["ask", "hi", "--router", "gpt"]).exit_code == 2
+
+
+def test_start_up_pauses_the_collector_and_freezes_only_in_a_process_of_its_own(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    """interfaces/cli/startup.py: no collection while the desk loads, the collector put
+    back after; run in process (these tests), nothing is frozen."""
+    frozen = gc.get_freeze_count()
+    with startup.collector_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    assert gc.get_freeze_count() == frozen
+    gc.disable()
+    try:
+        with startup.collector_paused():
+            pass
+        assert not gc.isenabled()  # left as it was
+    finally:
+        gc.enable()
+    monkeypatch.setattr(startup, "_own_process", True)
+    try:
+        with startup.collector_paused():
+            kept = [object()]
+        assert gc.get_freeze_count() > frozen
+        assert kept
+    finally:
+        gc.unfreeze()

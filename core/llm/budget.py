@@ -7,17 +7,19 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.outputs import LLMResult
 
-from core.bus.messages import LlmUsage
-from core.telemetry import LLM_BUDGET_SPENT, LLM_COST, LLM_TOKENS
+if TYPE_CHECKING:
+    # The bus (zenoh) and the metrics (prometheus-client) load at the first LLM call: the
+    # PM graph imports this module, and a question the rules route makes none.
+    from core.bus.messages import LlmUsage
 
 log = logging.getLogger("quantdesk.llm")
-UsageListener = Callable[[LlmUsage], None]
+UsageListener = Callable[["LlmUsage"], None]
 _listeners: list[UsageListener] = []
 
 
@@ -56,6 +58,8 @@ class TokenBudget(BaseCallbackHandler):
     def on_chat_model_start(
         self, serialized: dict[str, Any], messages: list[list[Any]], *, run_id: UUID, **kw: Any
     ) -> None:
+        from core.telemetry import LLM_BUDGET_SPENT
+
         if self.used >= self.budget:
             LLM_BUDGET_SPENT.labels(self.model, "run").inc()
             log.error("llm run token budget of %d spent: the rules decide", self.budget)
@@ -74,6 +78,9 @@ class TokenBudget(BaseCallbackHandler):
         self._request_start = self.used
 
     def on_llm_end(self, response: LLMResult, *, run_id: UUID, **kw: Any) -> None:
+        from core.bus.messages import LlmUsage
+        from core.telemetry import LLM_COST, LLM_TOKENS
+
         usage = (response.llm_output or {}).get("token_usage") or {}
         prompt, completion = (
             int(usage.get("prompt_tokens", 0)),

@@ -16,6 +16,7 @@ from interfaces.cli import (
     serve_commands,
 )
 from interfaces.cli.demo import demo
+from interfaces.cli.startup import own_process
 
 app = typer.Typer(
     name="quantdesk",
@@ -49,4 +50,5 @@ def _configure() -> None:
 
 
 def main() -> None:
+    own_process()  # a `quantdesk` process of its own (interfaces/cli/startup.py)
     app()

@@ -16,6 +16,7 @@ from rich.table import Table
 
 from graph.intents import RouterName
 from interfaces.cli.settings import get_settings
+from interfaces.cli.startup import collector_paused
 
 if TYPE_CHECKING:
     from core.models.approval import ApprovalCard
@@ -42,21 +43,23 @@ CYCLE = (
 @contextmanager
 def session(router_name: RouterName | None = None) -> Iterator[DeskSession]:
     # The desk's stack (langgraph, pandas, the research tools) loads when a command needs the
-    # desk, so `quantdesk --help` and the light commands answer at once.
-    from core.store import StoreConfigError, StoreLockedError
-    from graph.routers import pick_router
-    from graph.session import DeskSession
+    # desk, so `quantdesk --help` and the light commands answer at once; it loads without
+    # the garbage collector walking it (interfaces/cli/startup.py).
+    with collector_paused():
+        from core.store import StoreConfigError, StoreLockedError
+        from graph.routers import pick_router
+        from graph.session import DeskSession
 
-    settings = get_settings()
-    try:
-        router = pick_router(router_name, settings)
-    except ValueError as exc:
-        refuse(str(exc))
-    try:
-        opened = DeskSession(settings, router=router)
-    except (StoreLockedError, StoreConfigError) as exc:
-        console.print(f"[red]store unavailable:[/] {exc}")
-        raise typer.Exit(2) from None
+        settings = get_settings()
+        try:
+            router = pick_router(router_name, settings)
+        except ValueError as exc:
+            refuse(str(exc))
+        try:
+            opened = DeskSession(settings, router=router)
+        except (StoreLockedError, StoreConfigError) as exc:
+            console.print(f"[red]store unavailable:[/] {exc}")
+            raise typer.Exit(2) from None
     try:
         yield opened
     finally:

@@ -10,7 +10,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from evals.scenario import ScenarioError, load_scenarios
 from interfaces.cli import paraphrase_commands
 from interfaces.cli.progress import counted
 from interfaces.cli.settings import get_settings
@@ -59,6 +58,7 @@ def evaluate(
     # The suite runs whole desks: their stack loads here, not for every `quantdesk` command.
     from evals.cassettes import DEFAULT_ROOT, replay_settings
     from evals.report import write_reports
+    from evals.scenario import ScenarioError, load_scenarios
     from evals.suite import run_suite
     from graph.routers import pick_router
 

@@ -4,11 +4,24 @@ set it is measured on."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
 import pytest
 
 from evals.paraphrase_set import HELD_OUT_4, HELD_OUT_5, SETS
 from graph.intents import ACTING_KINDS
-from graph.kind_reader import CORPUS, KindReader, Labelled, kind_reader, load_labelled
+from graph.kind_reader import (
+    CORPUS,
+    KindReader,
+    Labelled,
+    SparseColumns,
+    features,
+    kind_reader,
+    load_labelled,
+    trained_reader,
+    training_key,
+)
 from graph.rule_router import RuleRouter
 
 route = RuleRouter().route
@@ -89,3 +102,61 @@ def test_an_action_is_only_the_grammars(text: str) -> None:
     intent = route(text)
     grammar_acts = text in ("sell 2 ETH", "halt everything", "flatten the book")
     assert (intent.kind in ACTING_KINDS) is grammar_acts, intent
+
+
+def test_the_column_reads_are_scipys_to_the_last_bit() -> None:
+    """The reader needs no scipy to read: its columns and their weighted sums are what
+    scipy's CSC matrix gives, bit for bit, so a cached reader reads as a trained one."""
+    sparse = pytest.importorskip("scipy.sparse")
+    reader = kind_reader()
+    rows = [reader._weighted(features(item.text)) for item in reader.labelled]
+    starts = np.cumsum([0, *(len(cols) for cols, _ in rows)])
+    matrix = sparse.csr_matrix(
+        (np.concatenate([v for _, v in rows]), np.concatenate([c for c, _ in rows]), starts),
+        shape=(len(rows), len(reader.vocabulary)),
+    ).tocsc()
+    columns = SparseColumns.of_rows(rows, len(reader.vocabulary))
+    assert np.array_equal(columns.indptr, matrix.indptr)
+    assert np.array_equal(columns.indices, matrix.indices)
+    assert np.array_equal(columns.data, matrix.data)
+    for text in ("what is our exposure?", "net/gross pls", "buy 50 BTC", "x", ""):
+        cols, values = reader._weighted(features(text))
+        expected = np.asarray(matrix[:, cols] @ values).ravel()
+        assert np.array_equal(columns.dot(cols, values), expected)
+        assert columns.dot(cols, values).dtype == np.float64
+
+
+def test_the_trained_state_is_kept_on_disk_and_read_back_unchanged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trained = trained_reader(directory=tmp_path)
+    (kept,) = tmp_path.glob("kind-reader-*.npz")
+
+    def no_training(*args: object) -> None:
+        raise AssertionError("trained again although the cache is current")
+
+    monkeypatch.setattr(KindReader, "__init__", no_training)
+    loaded = trained_reader(directory=tmp_path)
+    assert loaded.labelled == trained.labelled
+    assert loaded.vocabulary == trained.vocabulary
+    assert loaded.kinds == trained.kinds
+    assert np.array_equal(loaded.dual, trained.dual)
+    assert np.array_equal(loaded.idf, trained.idf)
+    for text in ("what is our exposure?", "what's sitting in the book atm", "asdf"):
+        assert loaded.read(text) == trained.read(text)
+        assert loaded.nearest(text, 8, own=True) == trained.nearest(text, 8, own=True)
+    # Stale (another key) or unreadable, the file is not used.
+    assert KindReader.load(kept, "another key") is None
+    kept.write_bytes(b"not a cache")
+    assert KindReader.load(kept, training_key()) is None
+
+
+def test_a_stale_or_broken_cache_is_trained_around(tmp_path: Path) -> None:
+    stale = tmp_path / "kind-reader-0123456789abcdef01234567.npz"
+    KindReader([Labelled("show the book", "positions")]).save(stale, "an old key")
+    (tmp_path / f"kind-reader-{training_key()[:24]}.npz").write_bytes(b"\x00" * 10)
+    reader = trained_reader(directory=tmp_path)
+    assert reader.labelled == load_labelled()
+    assert KindReader.load(tmp_path / f"kind-reader-{training_key()[:24]}.npz", training_key())
+    assert stale.exists()  # another checkout's state is left alone
+    assert training_key(ridge=0.5) != training_key()
