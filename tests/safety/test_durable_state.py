@@ -13,6 +13,7 @@ import httpx
 
 from core.models.trading import TradingState
 from core.settings import Settings
+from core.store import Store
 from graph.session import DeskSession
 from tests.fakes.loopback import free_port
 from tests.safety.conftest import ROOT
@@ -135,3 +136,52 @@ def test_serve_killed_after_a_halt_comes_back_halted(desk_dir: Path):
     finally:
         server.send_signal(signal.SIGKILL)
         server.wait(timeout=30)
+
+
+# A kill switch pulled while a PM turn holds the store (`wait=False`, as the API's halt and
+# risk's breaker do): the halt is journaled at once, its audit row waits for the store. The
+# process is killed before the row is written.
+_HALT_WHILE_HELD = """
+import os, signal, sys, threading
+from pathlib import Path
+from core.settings import Settings
+from graph.session import DeskSession
+session = DeskSession(Settings(data_dir=Path(sys.argv[1]), log_json=False))
+gateway = session.desk.gateway
+held, never = threading.Event(), threading.Event()
+def turn():  # another thread holds the store, as a PM turn does
+    with gateway.store_lock:
+        held.set()
+        never.wait()
+threading.Thread(target=turn, daemon=True).start()
+held.wait()
+gateway.kill_switch("human:bob", "drill while a turn holds the desk", wait=False)
+print(gateway.trading_state.value, flush=True)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_halt_killed_before_its_audit_row_is_written_comes_back_halted_and_recorded(
+    desk_dir: Path,
+):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QUANTDESK_")}
+    killed = subprocess.run(
+        [sys.executable, "-c", _HALT_WHILE_HELD, str(desk_dir)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=240, check=False,
+    )  # fmt: skip
+    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+    assert killed.stdout.strip() == "halted"
+    audit = "SELECT payload FROM audit_log WHERE kind = 'gate.trading_state'"
+    with Store(f"chdb://{desk_dir / 'clickhouse'}") as store:
+        # The kill came first: the halt's own row was never written.
+        assert not store.client.query(audit).result_rows
+    settings = Settings(data_dir=desk_dir, log_json=False)
+    with DeskSession(settings) as session:
+        assert session.desk.gateway.trading_state is TradingState.HALTED
+        rows = session.store.client.query(audit).result_rows
+        # The restart records the halt it restored, with who pulled it and why.
+        assert any("drill while a turn holds the desk" in r[0] for r in rows), rows
+        assert any("human:bob" in r[0] for r in rows), rows
+        assert session.ask("buy 0.01 BTC", "t").results["execution"]["reasons"] == [
+            "TRADING_HALTED"
+        ]
