@@ -100,3 +100,26 @@ def test_dependencies_point_inward(package: str):
             if n.split(".")[0] in OUTWARD[package]
         ]
     assert offenders == []
+
+
+# What every agent may share: the graph state, its result types, and the desk it acts on. The
+# services' own plumbing (agents/services/runtime.py, launch.py, ...) is not another agent.
+SHARED_BY_AGENTS = {"agents", "agents.state", "agents.results", "agents.desk"}
+
+
+def _agent_module(name: str) -> bool:
+    if not name.startswith("agents.") or name in SHARED_BY_AGENTS:
+        return False
+    if name.startswith("agents.services."):
+        return False
+    return (ROOT / (name.replace(".", "/") + ".py")).exists()
+
+
+def test_agents_reach_few_other_agents():
+    """The desk's operations live in tools/, so an agent rarely needs another agent's module:
+    at most a dozen (importer, imported) pairs inside agents/ (issue 17; 21 before it)."""
+    pairs = set()
+    for path in (ROOT / "agents").rglob("*.py"):
+        me = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+        pairs |= {(me, n) for n in imported(path) if n != me and _agent_module(n)}
+    assert len(pairs) <= 12, sorted(pairs)
