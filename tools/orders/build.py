@@ -39,6 +39,12 @@ def _lot(limits: GateLimits, instrument: str) -> float:
     return next(i.lot for i in limits.instruments if i.id == instrument)
 
 
+def _whole_lots(amount: float, lot: float) -> float:
+    """`amount` rounded down to whole lots. The 1e-9 keeps float noise (1/2/1e-5 =
+    49999.99...) from losing a lot."""
+    return round(int(amount / lot + 1e-9) * lot, 10)
+
+
 def _client_id(order_id: UUID) -> str:
     return f"qd-{order_id.hex[:24]}"
 
@@ -98,9 +104,7 @@ def reduce_orders(
             strategy_id and position.strategy_id != strategy_id
         ):
             continue
-        lot = _lot(gateway.limits, held)
-        # The 1e-9 keeps float noise (1/2/1e-5 = 49999.99...) from losing a lot.
-        quantity = round(int(abs(position.quantity) * fraction / lot + 1e-9) * lot, 10)
+        quantity = _whole_lots(abs(position.quantity) * fraction, _lot(gateway.limits, held))
         if quantity <= 0:
             continue
         order_id = uuid5(NAMESPACE_URL, f"reduce|{salt}|{held}|{position.strategy_id}")
@@ -129,7 +133,7 @@ def sized_quantity(
     if not price:
         return OrderError(error=f"no price for {found.id}: load its data before sizing by share")
     lot = _lot(gateway.limits, found.id)
-    quantity = round(int(fraction * gateway.equity / price / lot + 1e-9) * lot, 10)
+    quantity = _whole_lots(fraction * gateway.equity / price, lot)
     if quantity <= 0:
         return OrderError(
             error=f"{fraction:.0%} of equity buys less than one lot ({lot:g}) of {found.id}"
