@@ -56,6 +56,12 @@ class Settings(BaseSettings):
         description="Tokens the router may spend on one request (attempts included); then the "
         "rules decide and the answer says so.",
     )
+    llm_cache_path: Path | None = Field(
+        default=None,
+        description="SQLite file of LLM answers keyed by model, messages, tools and parameters "
+        "(core/llm/cache.py): a call asked before is answered from it, not the endpoint, "
+        "which makes a replay's LLM decisions reproducible. Unset: no cache.",
+    )
     helicone_api_key: SecretStr | None = Field(
         default=None, description="Route LLM calls through Helicone's gateway when set."
     )
@@ -96,6 +102,11 @@ class Settings(BaseSettings):
     )
     qdrant_api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("qdrant_api_key", "QDRANT_API_KEY")
+    )
+    memory_enabled: bool = Field(
+        default=True,
+        description="The agents' memory (Qdrant and its embedder). Off: recall and remember "
+        "say memory is unavailable and the agents carry on without it.",
     )
 
     bus_mode: Literal["peer", "client"] = Field(

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 from uuid import uuid4
 
+from langchain_core.caches import BaseCache
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from langchain_openai import ChatOpenAI
 from pydantic import ValidationError
@@ -128,12 +129,22 @@ class LlmRouter:
         self.session = uuid4().hex
         self.last_error: str | None = None
 
+    def _cache(self) -> BaseCache | None:
+        """The process's cache on `settings.llm_cache_path` (a replay sets it), else None.
+        A file that cannot be opened fails the request: a replay that went to the endpoint
+        unnoticed would not be reproducible."""
+        if self.settings.llm_cache_path is None:
+            return None
+        from core.llm.cache import shared_cache
+
+        return shared_cache(self.settings.llm_cache_path)
+
     def _model(self, path: str) -> ChatOpenAI:
         try:
             return chat_model(
                 self.settings, session_id=self.session, path=path,
                 properties={"prompt-version": self.version, "agent": "pm"},
-                callbacks=[self.budget], max_tokens=MAX_ROUTE_TOKENS,
+                callbacks=[self.budget], max_tokens=MAX_ROUTE_TOKENS, cache=self._cache(),
             )  # fmt: skip
         except ValueError as exc:
             # No endpoint configured is not the model's invalid output: nothing to retry.

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from langchain_core.caches import BaseCache
 from langchain_core.callbacks import BaseCallbackHandler
 from pydantic import SecretStr
 
@@ -42,7 +43,10 @@ def chat_model(
     properties: dict[str, str] | None = None,
     callbacks: list[BaseCallbackHandler] | None = None,
     max_tokens: int = 256,
+    cache: BaseCache | None = None,
 ) -> ChatOpenAI:
+    """`cache` (core/llm/cache.py `LlmCache`): answers are looked up there before the
+    endpoint is asked, and kept there after; None asks the endpoint every time."""
     if settings.llm_base_url is None:
         raise ValueError("no LLM configured: set QUANTDESK_LLM_BASE_URL")
     from langchain_openai import ChatOpenAI
@@ -57,6 +61,7 @@ def chat_model(
         temperature=0,
         default_headers=helicone_headers(settings, session_id, "quantdesk", path, properties or {}),
         callbacks=callbacks,
+        cache=cache,
         # llama.cpp's server ignores max_completion_tokens; max_tokens works everywhere.
         extra_body={"max_tokens": max_tokens},
     )
