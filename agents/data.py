@@ -20,6 +20,12 @@ NAME = "data"
 def ingest(desk: Desk, names: list[str]) -> dict[str, Loaded]:
     """Load the named bundled datasets through quality control (idempotent); the desk then
     re-reads its prices."""
+    if desk.store.as_of is not None:
+        # The bundled datasets hold the replay's future: its bars arrive with its clock.
+        raise ValueError(
+            f"a replay loads no dataset ({', '.join(names)}): its bars arrive day by day "
+            "with its clock"
+        )
     unknown = sorted(set(names) - DATASETS.keys())
     if unknown:
         raise ValueError(f"unknown datasets {unknown}; known: {sorted(DATASETS)}")
@@ -73,7 +79,11 @@ def node(desk: Desk) -> Node:
             out = latest_prices(desk, intent.get("symbol"))
             return finish(NAME, out, _price_text(out))
         wanted = intent.get("dataset")
-        loaded = ingest(desk, [wanted] if wanted in DATASETS else list(DATASETS))
+        try:
+            loaded = ingest(desk, [wanted] if wanted in DATASETS else list(DATASETS))
+        except ValueError as exc:
+            error: ErrorResult = {"error": str(exc)}
+            return finish(NAME, error, f"data not loaded: {exc}")
         text = "; ".join(
             f"{n}: {v['stored']} new, {v['quarantined']} quarantined" for n, v in loaded.items()
         )

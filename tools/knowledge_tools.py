@@ -22,7 +22,14 @@ from knowledge.graph import nl_cypher, queries
 from knowledge.graph.connection import KnowledgeGraph
 from knowledge.graph.nl_cypher import CypherProposal
 from knowledge.graph.sync import SyncReport, sync_from_store
-from knowledge.memory.store import Collection, Memory, MemoryItem, MemoryStore, Recall
+from knowledge.memory.store import (
+    Collection,
+    Memory,
+    MemoryItem,
+    MemoryStore,
+    MemoryUnavailableError,
+    Recall,
+)
 from tools.ingest.real_datasets import dataset_venues
 
 
@@ -74,6 +81,8 @@ class KnowledgeTools(Closing):
 
     @property
     def memory(self) -> MemoryStore:
+        if not self.settings.memory_enabled:
+            raise MemoryUnavailableError("memory is off in this run (memory_enabled)")
         if self._memory is None:
             self._memory = MemoryStore.open(self.settings)
         return self._memory
@@ -155,7 +164,14 @@ class KnowledgeTools(Closing):
         return self.memory.remember(collection, items)
 
     def recall(self, q: Recall) -> list[Memory]:
-        return self.memory.recall(q)
+        """What memory holds for `q`; in a replay, only what was written by its now."""
+        as_of = self.store.as_of if self.store is not None else None
+        if as_of is None:
+            return self.memory.recall(q)
+        until = as_of.now if q.until is None else min(q.until, as_of.now)
+        found = self.memory.recall(q.model_copy(update={"until": until}))
+        as_of.observe("memory recall", (m.item.at for m in found))
+        return found
 
     def close(self) -> None:
         if self._graph is not None:

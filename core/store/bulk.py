@@ -17,6 +17,8 @@ import pandas as pd
 import pyarrow as pa
 from clickhouse_connect.driver.client import Client
 
+from core.store.as_of import AsOf, frame_cells
+
 
 class BulkPath:
     """Insert Arrow tables and read frames; embedded through chdb, else through the client."""
@@ -29,6 +31,7 @@ class BulkPath:
         # chdb ships py.typed with an untyped `connect`; the handle is used as Any anyway.
         engine = cast(Any, chdb)
         self._engine: Any = engine.connect(str(embedded_path)) if embedded_path else None
+        self.as_of: AsOf | None = None
 
     def insert_arrow(self, table: str, data: pa.Table) -> None:
         if table not in self._tables:
@@ -52,6 +55,8 @@ class BulkPath:
         for column in frame.columns:
             if isinstance(frame[column].dtype, pd.DatetimeTZDtype):
                 frame[column] = frame[column].dt.tz_convert("UTC").astype("datetime64[ms, UTC]")
+        if self.as_of is not None:
+            self.as_of.observe(f"frame: {' '.join(sql.split())[:120]}", frame_cells(frame))
         return frame
 
     def close(self) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 from urllib.parse import urlparse
 
 import clickhouse_connect
@@ -12,6 +14,7 @@ from clickhouse_connect.driver.client import Client
 from core.closing import Closing
 from core.settings import Settings
 from core.store import embedded_lock
+from core.store.as_of import AsOf, ProbedClient
 from core.store.bulk import BulkPath
 from core.store.migrate import Migration, migrate
 
@@ -80,6 +83,19 @@ class Store(Closing):
                 embedded_lock.release(self.path)
             raise
         self._closed = False
+        self.as_of: AsOf | None = None
+        """Set by a replay: reads see the store as of its simulated now."""
+
+    def replay_as_of(self, as_of: AsOf) -> None:
+        """From now on, read as of `as_of.now` and show every query's rows to its probe."""
+        self.as_of = as_of
+        self.client = cast(Client, ProbedClient(self.client, as_of))
+        self.bulk.as_of = as_of
+
+    def now(self) -> datetime:
+        """When a row written now happened: the simulated now in a replay, else the wall
+        clock."""
+        return self.as_of.now if self.as_of is not None else datetime.now(UTC)
 
     @classmethod
     def open(cls, settings: Settings) -> Store:

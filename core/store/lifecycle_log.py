@@ -5,6 +5,7 @@ writes or reads that table; the rules of which step may follow which live with t
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -66,7 +67,7 @@ class LifecycleLog:
         """The strategy's latest stage; "" when it has none."""
         rows = self._store.client.query(
             "SELECT stage FROM strategy_lifecycle WHERE strategy_key = {k:String} "
-            "ORDER BY ts DESC LIMIT 1",
+            "ORDER BY ts DESC, seq DESC LIMIT 1",
             parameters={"k": key},
         ).result_rows
         return str(rows[0][0]) if rows else ""
@@ -74,14 +75,17 @@ class LifecycleLog:
     def append(
         self, key: str, stage: str, actor: str, reason: str, payload: Mapping[str, Any]
     ) -> None:
-        row = [key, stage, actor, reason, json.dumps(payload, default=str), datetime.now(UTC)]
-        self._store.client.insert("strategy_lifecycle", [row], column_names=COLUMNS)
+        row = [key, stage, actor, reason, json.dumps(payload, default=str), self._store.now()]
+        # Wall nanoseconds order the steps written at one instant (a replay's midnight).
+        self._store.client.insert(
+            "strategy_lifecycle", [[*row, time.time_ns()]], column_names=[*COLUMNS, "seq"]
+        )
 
     def steps(self, key: str | None = None) -> list[LifecycleStep]:
         """Every step, oldest first; one strategy's when `key` is given."""
         where = "WHERE strategy_key = {k:String} " if key is not None else ""
         rows = self._store.client.query(
-            f"SELECT {', '.join(COLUMNS)} FROM strategy_lifecycle {where}ORDER BY ts",
+            f"SELECT {', '.join(COLUMNS)} FROM strategy_lifecycle {where}ORDER BY ts, seq",
             parameters={"k": key} if key is not None else None,
         ).result_rows
         return [
@@ -92,18 +96,20 @@ class LifecycleLog:
     def latest(self) -> list[StrategyStatus]:
         """Each strategy's latest step, the most recently moved first."""
         rows = self._store.client.query(
-            "SELECT strategy_key, argMax(stage, ts), argMax(actor, ts), argMax(reason, ts), "
-            "max(ts) FROM strategy_lifecycle GROUP BY strategy_key ORDER BY max(ts) DESC"
+            "SELECT strategy_key, argMax(stage, (ts, seq)), argMax(actor, (ts, seq)), "
+            "argMax(reason, (ts, seq)), max(ts) FROM strategy_lifecycle GROUP BY strategy_key "
+            "ORDER BY max((ts, seq)) DESC"
         ).result_rows
         return [StrategyStatus(str(k), str(s), str(a), str(r), _utc(t)) for k, s, a, r, t in rows]
 
     def trading(self) -> list[TradingStrategy]:
         """Every strategy whose latest stage is paper or live."""
         rows = self._store.client.query(
-            "SELECT strategy_key, argMax(stage, ts) AS now_at, "
-            "argMaxIf(payload, ts, stage = 'paper') AS paper, "
-            "argMaxIf(payload, ts, stage = 'proposed') AS proposed "
-            "FROM strategy_lifecycle GROUP BY strategy_key HAVING now_at IN ('paper', 'live')"
+            "SELECT strategy_key, argMax(stage, (ts, seq)) AS now_at, "
+            "argMaxIf(payload, (ts, seq), stage = 'paper') AS paper, "
+            "argMaxIf(payload, (ts, seq), stage = 'proposed') AS proposed "
+            "FROM strategy_lifecycle GROUP BY strategy_key HAVING now_at IN ('paper', 'live') "
+            "ORDER BY strategy_key"
         ).result_rows
         return [TradingStrategy(str(k), str(s), _payload(p), _payload(q)) for k, s, p, q in rows]
 
@@ -112,11 +118,11 @@ class LifecycleLog:
         trade, those about to (their first order waits for a human) and those demoted that
         may still hold positions."""
         rows = self._store.client.query(
-            "SELECT strategy_key, argMax(stage, ts) AS now_at, "
-            "argMaxIf(payload, ts, stage = 'paper') AS paper, "
-            "argMaxIf(payload, ts, stage = 'proposed') AS proposed "
+            "SELECT strategy_key, argMax(stage, (ts, seq)) AS now_at, "
+            "argMaxIf(payload, (ts, seq), stage = 'paper') AS paper, "
+            "argMaxIf(payload, (ts, seq), stage = 'proposed') AS proposed "
             "FROM strategy_lifecycle GROUP BY strategy_key "
-            "HAVING countIf(stage = 'reviewed') > 0 ORDER BY min(ts)"
+            "HAVING countIf(stage = 'reviewed') > 0 ORDER BY min((ts, seq))"
         ).result_rows
         return [TradingStrategy(str(k), str(s), _payload(p), _payload(q)) for k, s, p, q in rows]
 

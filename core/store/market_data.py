@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
+from core.models.market import Interval
+from core.store.as_of import AsOf, frame_cells, visible_until
 from core.store.bar_frame import (
     BAR_COLUMNS,
     OHLCV,
@@ -117,7 +120,23 @@ class MarketDataStore:
         start: datetime | str | None = None,
         end: datetime | str | None = None,
     ) -> pd.DataFrame:
-        """Bars of one series in [start, end), oldest first, `ts` as UTC datetimes."""
+        """Bars of one series in [start, end), oldest first, `ts` as UTC datetimes. In a
+        replay, only the bars closed by the simulated now, and a read asking past it is
+        refused (LookAheadError)."""
+        as_of = self._store.as_of
+        if as_of is not None:
+            return self._read_as_of(as_of, venue, symbol, interval, start, end)
+        return self._query_bars(venue, symbol, interval, start, end, None)
+
+    def _query_bars(
+        self,
+        venue: str,
+        symbol: str,
+        interval: str,
+        start: datetime | str | None,
+        end: datetime | str | None,
+        last: datetime | None,
+    ) -> pd.DataFrame:
         clauses = [_SERIES_FILTER]
         params: dict[str, object] = {"venue": venue, "symbol": symbol, "interval": interval}
         if start is not None:
@@ -126,18 +145,72 @@ class MarketDataStore:
         if end is not None:
             clauses.append("ts < {end:DateTime64(3, 'UTC')}")
             params["end"] = _utc(end)
+        if last is not None:
+            clauses.append("ts <= {last:DateTime64(3, 'UTC')}")
+            params["last"] = _utc(last)
         return self._store.bulk.query_frame(
             f"SELECT ts, {', '.join(OHLCV)}, derived FROM bars WHERE {' AND '.join(clauses)} "
             "ORDER BY ts",
             params,
         )
 
+    def _read_as_of(
+        self,
+        as_of: AsOf,
+        venue: str,
+        symbol: str,
+        interval: str,
+        start: datetime | str | None,
+        end: datetime | str | None,
+    ) -> pd.DataFrame:
+        what = f"bars {venue}:{symbol} {interval}"
+        if end is not None:
+            as_of.refuse_past_now(what, _utc(end).to_pydatetime())
+        last = visible_until(as_of.now, interval)
+        held = as_of.frames.get((venue, symbol, interval))
+        if held is None:
+            return self._query_bars(venue, symbol, interval, start, end, last)
+        ts = as_of.stamps[(venue, symbol, interval)]
+
+        def at(value: datetime | str, side: Literal["left", "right"] = "left") -> int:
+            return int(np.searchsorted(ts, _utc(value).tz_convert(None).to_datetime64(), side))
+
+        lo = 0 if start is None else at(start)
+        hi = at(last, "right") if end is None else min(at(last, "right"), at(end))
+        frame = held.iloc[lo : max(lo, hi)].reset_index(drop=True)
+        as_of.observe(what, frame_cells(frame))
+        return frame
+
+    def hold_for_replay(self, as_of: AsOf, series: list[tuple[str, str, str]]) -> None:
+        """Read each series once into `as_of`, so a replay's reads slice memory. (The whole
+        history is read here on purpose: the probe does not look at this read.)"""
+        probing, as_of.probe = as_of.probe, False
+        try:
+            for venue, symbol, interval in series:
+                frame = self._query_bars(venue, symbol, interval, None, None, None)
+                as_of.frames[(venue, symbol, interval)] = frame
+                as_of.stamps[(venue, symbol, interval)] = frame["ts"].dt.tz_convert(None).to_numpy()
+        finally:
+            as_of.probe = probing
+
     def series(self) -> list[SeriesSummary]:
-        """Every stored series with its span."""
+        """Every stored series with its span (in a replay, the bars closed by its now)."""
+        where, params = "", {}
+        if self._store.as_of is not None:
+            # A bar is seen once closed: its open time plus its interval's length <= now.
+            lengths = ", ".join(
+                f"interval = '{i.value}', {int(i.duration.total_seconds())}" for i in Interval
+            )
+            where = (
+                "WHERE ts + toIntervalSecond(multiIf("
+                f"{lengths}, 0)) <= {{now:DateTime64(3, 'UTC')}} "
+            )
+            params = {"now": _utc(self._store.as_of.now)}
         rows = self._store.client.query(
             "SELECT venue, symbol, interval, count(), min(ts), max(ts), max(derived), "
-            "groupUniqArray(source) FROM bars GROUP BY venue, symbol, interval "
-            "ORDER BY venue, symbol, interval"
+            f"groupUniqArray(source) FROM bars {where}GROUP BY venue, symbol, interval "
+            "ORDER BY venue, symbol, interval",
+            parameters=params,
         ).result_rows
         return [
             SeriesSummary(

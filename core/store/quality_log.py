@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime
 from uuid import UUID
 
 import numpy as np
@@ -103,7 +102,7 @@ class QualityLog:
             frame = frame[~frame["row_id"].isin(seen)]
             if frame.empty:
                 return 0
-            now = datetime.now(UTC)
+            now = self._store.now()
             ts = pd.to_datetime(frame["ts"], utc=True)
             data = [
                 [
