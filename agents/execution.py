@@ -19,6 +19,7 @@ from gateway import Verdict
 from tools.orders import (
     OrderError,
     OrderResult,
+    ReduceResult,
     Turn,
     cancel_open,
     close,
@@ -81,6 +82,22 @@ def _order(
     return OrderError(error="nothing to execute")
 
 
+def _retire(desk: Desk, turn: Turn, target: Target) -> list[ReduceResult]:
+    """Close what the strategies research chose before for this instrument hold."""
+    retired = []
+    for strategy in target.get("retire", []):
+        result = reduce(
+            desk.gateway, desk.now, 1.0, f"{turn.salt}|retire", instrument=target["symbol"],
+            strategy_id=strategy, verb=f"retired {strategy}",
+        )  # fmt: skip
+        retired.append(result)
+    return retired
+
+
+def _lines(retired: list[ReduceResult], result: OrderResult) -> str:
+    return "; ".join([*(r.line() for r in retired), result.line()])
+
+
 def node(desk: Desk) -> Node:
     def execution(state: DeskState, config: RunnableConfig) -> Next:
         intent = state["intent"]
@@ -101,6 +118,10 @@ def node(desk: Desk) -> Node:
         if kind == "cancel":
             return _finish(cancel_open(desk.gateway, desk.book, intent.get("symbol")))
         target = results.get("target")
+        retired = _retire(desk, turn, target) if target else []
+        if target and target["quantity"] <= 0:
+            only: OrderResult = retired[0] if retired else OrderError(error="nothing to execute")
+            return finish(NAME, check_execution(only.model_dump()), _lines(retired[1:], only))
         made = _order(desk, turn, intent, target)
         if isinstance(made, OrderError):
             return _finish(made)
@@ -119,6 +140,7 @@ def node(desk: Desk) -> Node:
                 update={"results": {"pending_order": pending}, "trace": [NAME]},
             )
         promote_to_paper(desk.store, key, decision, made)
-        return _finish(execution_report(desk.gateway, made, decision))
+        report = execution_report(desk.gateway, made, decision)
+        return finish(NAME, check_execution(report.model_dump()), _lines(retired, report))
 
     return execution

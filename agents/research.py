@@ -33,7 +33,8 @@ GRIDS: dict[str, dict[str, list[Any]]] = {
     "mean_reversion": {"window": [10, 20, 40]},
     "donchian": {"window": [20, 55]},
 }
-PAPER_ALLOCATION = 0.05  # of equity, per promoted strategy
+PAPER_ALLOCATION = 0.05  # of equity, per researched instrument
+REBALANCE_BAND = 0.2  # of the allocation: smaller moves toward the goal are not traded
 
 
 def _better(row: Proposal, best: Proposal) -> bool:
@@ -95,15 +96,31 @@ def propose(desk: Desk, symbol: str | None, kind: str | None) -> Proposal:
     except NoRiskClassError as exc:
         best["not_tradable"] = str(exc)
         return best
-    if weight != 0 and units > 0:
+    # A rebalance: the instrument moves to the chosen strategy's goal, so a repeated cycle
+    # adds nothing while the signal holds and closes it when the signal goes flat. Research
+    # strategies chosen before for the instrument are retired (closed) first: one strategy
+    # at a time holds it, so a reduce never meets offsetting positions.
+    goal = math.copysign(units, weight) if weight != 0 else 0.0
+    held = desk.gateway.positions()
+    mine = [
+        p
+        for p in held
+        if f"{p.venue_id}:{p.symbol}" == best["instrument"] and p.strategy_id != "manual"
+    ]
+    retire = sorted({p.strategy_id for p in mine if p.strategy_id != key and p.quantity != 0})
+    delta = round(goal - sum(p.quantity for p in mine if p.strategy_id == key), 10)
+    trade = abs(delta) >= lot and abs(delta) >= REBALANCE_BAND * units
+    if trade or retire:
         best["target"] = {
             "key": key,
-            "side": "buy" if weight > 0 else "sell",
-            "quantity": round(units, 10),
+            "side": "buy" if delta > 0 else "sell",
+            "quantity": abs(delta) if trade else 0.0,
             "symbol": best["instrument"],  # venue:SYMBOL, so execution trades this one
             "strategy_id": key,
             "risk_class": best["risk_class"],
         }
+        if retire:
+            best["target"]["retire"] = retire
     return best
 
 

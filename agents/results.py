@@ -91,6 +91,9 @@ class Target(TypedDict):
     """`venue:SYMBOL`."""
     strategy_id: str
     risk_class: str
+    retire: NotRequired[list[str]]
+    """Strategies chosen before for this instrument whose positions close first, so one
+    strategy at a time holds it."""
 
 
 @final

@@ -46,11 +46,15 @@ def reduce(
     salt: str,
     *,
     instrument: str | None = None,
+    strategy_id: str | None = None,
     verb: str = "reduced",
 ) -> ReduceResult:
-    """Cut every position (or one instrument's, `venue:symbol`) by `fraction` with
-    reduce-only market orders: risk's reduce (half), a close or a flatten (all)."""
-    orders = reduce_orders(gateway, now, fraction, salt, instrument=instrument)
+    """Cut every position (or one instrument's, `venue:symbol`, or one strategy's) by
+    `fraction` with reduce-only market orders: risk's reduce (half), a close or a flatten
+    (all), a strategy retired by research's rebalance (all)."""
+    orders = reduce_orders(
+        gateway, now, fraction, salt, instrument=instrument, strategy_id=strategy_id
+    )
     reports = [execution_report(gateway, o, send(gateway, o)) for o in orders]
     return ReduceResult(reduced=reports, verb=verb, instrument=instrument)
 
