@@ -39,6 +39,24 @@ def _ratio(a: float, b: float) -> float:
     return a / b if b not in (0.0, -0.0) and math.isfinite(b) else 0.0
 
 
+def period_returns(equity: Floats) -> Floats:
+    returns = np.diff(equity) / equity[:-1] if len(equity) > 1 else np.zeros(0)
+    return returns[np.isfinite(returns)]
+
+
+def _mean_std(returns: Floats) -> tuple[float, float]:
+    if len(returns) < 2:
+        return 0.0, 0.0
+    return float(returns.mean()), float(returns.std(ddof=1))
+
+
+def sharpe_of(equity: Floats, periods_per_year: float, returns: Floats | None = None) -> float:
+    """The annualised Sharpe of an equity curve, exactly as `compute_metrics` reports it
+    (walk-forward scores its candidates with this alone, without the rest)."""
+    mean, std = _mean_std(period_returns(equity) if returns is None else returns)
+    return _ratio(mean, std) * math.sqrt(periods_per_year)
+
+
 def drawdown(equity: Floats) -> Floats:
     peak = np.maximum.accumulate(equity)
     out: Floats = equity / peak - 1.0
@@ -83,14 +101,11 @@ def compute_metrics(
     trades: int,
     periods_per_year: float,
 ) -> Metrics:
-    returns = np.diff(equity) / equity[:-1] if len(equity) > 1 else np.zeros(0)
-    returns = returns[np.isfinite(returns)]
+    returns = period_returns(equity)
     years = max((ts[-1] - ts[0]).total_seconds() / (365.25 * 86_400), 1e-9) if len(ts) > 1 else 1e-9
     total = equity[-1] / equity[0] - 1.0
     cagr = (equity[-1] / equity[0]) ** (1 / years) - 1.0 if equity[-1] > 0 else -1.0
-    mean, std = (
-        (float(returns.mean()), float(returns.std(ddof=1))) if len(returns) > 1 else (0.0, 0.0)
-    )
+    mean, std = _mean_std(returns)
     downside = returns[returns < 0]
     down = float(np.sqrt((downside**2).sum() / len(returns))) if len(returns) else 0.0
     dd = drawdown(equity)
@@ -102,7 +117,7 @@ def compute_metrics(
         total_return=float(total),
         cagr=float(cagr),
         annual_volatility=std * math.sqrt(periods_per_year),
-        sharpe=_ratio(mean, std) * math.sqrt(periods_per_year),
+        sharpe=sharpe_of(equity, periods_per_year, returns),
         sortino=_ratio(mean, down) * math.sqrt(periods_per_year),
         calmar=_ratio(cagr, abs(max_dd)),
         max_drawdown=max_dd,

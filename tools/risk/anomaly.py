@@ -4,6 +4,7 @@ the reference, fee) that flags the ones it reconstructs badly for a human to rev
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
@@ -31,6 +32,21 @@ def fill_features(
 
 
 def detect(
+    features: npt.NDArray[np.float64], *, sigmas: float = 4.0, seed: int = 0
+) -> AnomalyReport:
+    """`_detect`, remembered: the fit is seeded, so the same fills give the same report, and
+    risk reviews that saw no new fill since the last one need not train again."""
+    rows = np.ascontiguousarray(features, dtype=np.float64)
+    return _remembered(rows.tobytes(), rows.shape, sigmas, seed)
+
+
+@lru_cache(maxsize=32)
+def _remembered(data: bytes, shape: tuple[int, ...], sigmas: float, seed: int) -> AnomalyReport:
+    features = np.frombuffer(data, dtype=np.float64).reshape(shape)
+    return _detect(features, sigmas=sigmas, seed=seed)
+
+
+def _detect(
     features: npt.NDArray[np.float64], *, sigmas: float = 4.0, seed: int = 0
 ) -> AnomalyReport:
     """Fit on the bulk of the rows (robustly scaled, within 3 MADs on every feature), then
