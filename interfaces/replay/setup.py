@@ -1,0 +1,201 @@
+"""What a replay runs in: its own folder and store (a replay never touches the desk's live
+state), the gate limits it trades under, its universe's history loaded through quality
+control, and the store bound to the simulated clock."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tomllib
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from core.schedule import DEFAULT_SCHEDULE, Schedule, load_schedule
+from core.settings import Settings
+from core.store import MarketDataStore, Store
+from core.store.as_of import AsOf
+from tools.replay.models import ReplayCosts, Router
+
+REPLAY_SCHEDULE = DEFAULT_SCHEDULE.with_name("replay_schedule.toml")
+DEFAULT_UNIVERSE = ("bitstamp:BTC/USD", "bitstamp:ETH/USD", "bitstamp:LTC/USD")
+PAPER_LATENCY_MS = 1
+"""An order the desk sends at midnight reaches the paper venue just after the next bar's
+open print, so it takes that open's touch (with the spread, slippage, fee and the print's
+size cap), never the close the desk decided on."""
+
+
+class ReplayConfigError(ValueError):
+    """The replay cannot run as asked: the message says what to change."""
+
+
+class ReplayConfig(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    start: date
+    end: date
+    router: Router = "rules"
+    universe: tuple[str, ...] = DEFAULT_UNIVERSE
+    cash: float = Field(default=1_000_000.0, gt=0, allow_inf_nan=False)
+    approvals: str = "approve-up-to=100000"
+    schedule: Path = REPLAY_SCHEDULE
+    dataset: str = "crypto"
+    memory: bool = False
+    """Memory is advisory (it adds earlier notes to research's answer, never changes an
+    order), and costs a replay more than the rest of its research: off unless asked."""
+
+    @field_validator("universe")
+    @classmethod
+    def _instruments(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("the universe needs at least one instrument")
+        for item in value:
+            if ":" not in item or "/" not in item.split(":", 1)[1]:
+                raise ValueError(f"{item!r} is not venue:SYMBOL")
+        return value
+
+    def key(self) -> str:
+        """Names the replay's folder: the same replay asked again runs in the same place
+        (and finds its LLM cache there)."""
+        text = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+    def days(self) -> list[date]:
+        if self.end <= self.start:
+            raise ReplayConfigError(f"--to {self.end} must come after --from {self.start}")
+        return [date.fromordinal(d) for d in range(self.start.toordinal(), self.end.toordinal())]
+
+
+def llm_cache_of(folder: Path, config: ReplayConfig) -> Path:
+    """The replay's LLM cache: beside its folder, so a rerun (which starts the folder
+    afresh) answers every call it made before from it."""
+    return folder.parent / f"{config.key()}.llm-cache.sqlite"
+
+
+def midnight_after(day: date) -> datetime:
+    """When `day`'s daily bar has closed: the next midnight, UTC."""
+    return datetime.combine(date.fromordinal(day.toordinal() + 1), time(), tzinfo=UTC)
+
+
+def replay_limits(source: Path, config: ReplayConfig, out: Path) -> Path:
+    """The gate limits the replay trades under: the desk's own, with the replay's cash, the
+    paper venue's latency (fills at the next open), and each instrument of the universe the
+    limits do not name given the limits of the first crypto instrument they do (said so in
+    the file)."""
+    limits: dict[str, Any] = tomllib.loads(source.read_text())
+    limits["starting_cash"] = config.cash
+    limits["limits_version"] = f"{limits.get('limits_version', 'limits')}+replay-{config.key()}"
+    limits.setdefault("paper", {})["latency_ms"] = PAPER_LATENCY_MS
+    named = {i["id"]: i for i in limits.get("instruments", [])}
+    template = next((i for i in limits.get("instruments", []) if "/USD" in i["id"]), None)
+    added = []
+    for inst in config.universe:
+        if inst in named:
+            continue
+        if template is None:
+            raise ReplayConfigError(f"the limits name no instrument like {inst} to copy")
+        limits["instruments"].append({**template, "id": inst})
+        added.append(f"{inst} (limits of {template['id']})")
+    out.write_text(_toml(limits, added))
+    return out
+
+
+def _toml(data: dict[str, Any], added: list[str]) -> str:
+    lines = ["# Written by quantdesk replay for this run."]
+    lines += [f"# Added to the universe: {a}" for a in added]
+    tables = {k: v for k, v in data.items() if isinstance(v, dict)}
+    arrays = {k: v for k, v in data.items() if isinstance(v, list) and v and isinstance(v[0], dict)}
+    for k, v in data.items():
+        if k not in tables and k not in arrays:
+            lines.append(f"{k} = {_value(v)}")
+    for k, v in tables.items():
+        lines += ["", f"[{k}]", *(f"{kk} = {_value(vv)}" for kk, vv in v.items())]
+    for k, rows in arrays.items():
+        for row in rows:
+            lines += ["", f"[[{k}]]", *(f"{kk} = {_value(vv)}" for kk, vv in row.items())]
+    return "\n".join(lines) + "\n"
+
+
+def _value(v: Any) -> str:
+    return json.dumps(v) if not isinstance(v, bool) else str(v).lower()
+
+
+def costs_of(limits_path: Path) -> ReplayCosts:
+    paper = tomllib.loads(limits_path.read_text()).get("paper", {})
+    return ReplayCosts(
+        taker_fee_bps=float(paper.get("taker_fee_bps", 0.0)),
+        slippage_bps=float(paper.get("slippage_bps", 0.0)),
+        half_spread_bps=float(paper.get("half_spread_bps", 1.0)),
+        liquidity_fraction=float(paper.get("liquidity_fraction", 1.0)),
+    )
+
+
+def expand(schedule: Schedule, universe: tuple[str, ...]) -> list[tuple[str, str, list[str]]]:
+    """(job, cron, requests) with "{symbol}" asked once per instrument of the universe."""
+    out = []
+    for job in schedule.job:
+        requests: list[str] = []
+        for request in job.requests:
+            if "{symbol}" in request:
+                bases = [i.split(":", 1)[1].split("/")[0] for i in universe]
+                requests += [request.replace("{symbol}", b) for b in bases]
+            else:
+                requests.append(request)
+        out.append((job.name, job.cron, requests))
+    return out
+
+
+def prepare(settings: Settings, config: ReplayConfig, folder: Path) -> tuple[Settings, Store, AsOf]:
+    """A fresh folder for the replay's desk, its limits, its store holding the universe's
+    history (loaded through quality control), bound to the clock at the replay's start."""
+    from tools.ingest.pipeline import ingest_bars
+    from tools.ingest.real_datasets import DATASETS
+
+    load_schedule(config.schedule)  # a malformed schedule stops the replay before any work
+    if config.dataset not in DATASETS:
+        raise ReplayConfigError(f"unknown dataset {config.dataset!r}; known: {sorted(DATASETS)}")
+    dataset = DATASETS[config.dataset]
+    frame = dataset.read()
+    wanted = {tuple(i.split(":", 1)) for i in config.universe}
+    keep = [(v, s) in wanted for v, s in zip(frame["venue"], frame["symbol"], strict=True)]
+    frame = frame[keep]
+    missing = wanted - set(zip(frame["venue"], frame["symbol"], strict=True))
+    if missing:
+        names = ", ".join(sorted(f"{v}:{s}" for v, s in missing))
+        raise ReplayConfigError(f"dataset {config.dataset!r} holds no bars for {names}")
+    if folder.exists():
+        shutil.rmtree(folder)
+    desk_dir = folder / "desk"
+    desk_dir.mkdir(parents=True)
+    source = settings.limits_path or _default_limits()
+    limits = replay_limits(source, config, folder / "limits.toml")
+    replay_settings = settings.model_copy(
+        update={
+            "data_dir": desk_dir,
+            "limits_path": limits,
+            "store_dsn": None,
+            "qdrant_url": None,
+            "memory_enabled": config.memory,
+            "llm_cache_path": llm_cache_of(folder, config),
+        }
+    )
+    store = Store.open(replay_settings)
+    try:
+        ingest_bars(store, frame, source=config.dataset, calendar=dataset.calendar)
+        as_of = AsOf(now=datetime.combine(config.start, time(), tzinfo=UTC))
+        market = MarketDataStore(store)
+        market.hold_for_replay(as_of, [(v, s, "1d") for v, s in sorted(wanted)])
+        store.replay_as_of(as_of)
+    except Exception:
+        store.close()
+        raise
+    return replay_settings, store, as_of
+
+
+def _default_limits() -> Path:
+    from gateway.limits import DEFAULT_LIMITS
+
+    return Path(DEFAULT_LIMITS)
