@@ -227,7 +227,7 @@ def run_replay(
             verdicts=tape.verdicts,
             decisions=decisions,
             states=tape.states,
-            costs=costs_of(folder / "limits.toml"),
+            costs=costs_of(folder / "limits.yaml"),
             llm=usage(),
             probed_reads=as_of.reads,
             wall_s=wall.perf_counter() - started,

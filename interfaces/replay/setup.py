@@ -7,17 +7,18 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import tomllib
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from core.schedule import DEFAULT_SCHEDULE, Schedule, load_schedule
 from core.settings import Settings
 from core.store import MarketDataStore, Store
 from core.store.as_of import AsOf
+from gateway.limits import DEFAULT_LIMITS, load_limits
 from tools.replay.models import ReplayCosts, Router
 
 REPLAY_SCHEDULE = DEFAULT_SCHEDULE.with_name("replay_schedule.toml")
@@ -81,55 +82,36 @@ def midnight_after(day: date) -> datetime:
 
 
 def replay_limits(source: Path, config: ReplayConfig, out: Path) -> Path:
-    """The gate limits the replay trades under: the desk's own, with the replay's cash, the
-    paper venue's latency (fills at the next open), and each instrument of the universe the
-    limits do not name given the limits of the first crypto instrument they do (said so in
-    the file)."""
-    limits: dict[str, Any] = tomllib.loads(source.read_text())
-    limits["starting_cash"] = config.cash
-    limits["limits_version"] = f"{limits.get('limits_version', 'limits')}+replay-{config.key()}"
-    limits.setdefault("paper", {})["latency_ms"] = PAPER_LATENCY_MS
-    named = {i["id"]: i for i in limits.get("instruments", [])}
-    template = next((i for i in limits.get("instruments", []) if "/USD" in i["id"]), None)
+    """The gate limits the replay trades under: the desk's own (read as the gateway reads
+    them), with the replay's cash, the paper venue's latency (fills at the next open), and
+    each instrument of the universe the limits do not name given the limits of the first
+    USD instrument they do (said so in the file)."""
+    data: dict[str, Any] = load_limits(source).model_dump(mode="json")
+    data["starting_cash"] = config.cash
+    data["limits_version"] = f"{data['limits_version']}+replay-{config.key()}"
+    data["paper"]["latency_ms"] = PAPER_LATENCY_MS
+    named = {i["id"] for i in data["instruments"]}
+    template = next((i for i in data["instruments"] if "/USD" in i["id"]), None)
     added = []
     for inst in config.universe:
         if inst in named:
             continue
         if template is None:
             raise ReplayConfigError(f"the limits name no instrument like {inst} to copy")
-        limits["instruments"].append({**template, "id": inst})
-        added.append(f"{inst} (limits of {template['id']})")
-    out.write_text(_toml(limits, added))
+        data["instruments"].append({**template, "id": inst})
+        added.append(f"# Added to the universe: {inst} (limits of {template['id']})\n")
+    header = "# Written by quantdesk replay for this run.\n" + "".join(added)
+    out.write_text(header + yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return out
 
 
-def _toml(data: dict[str, Any], added: list[str]) -> str:
-    lines = ["# Written by quantdesk replay for this run."]
-    lines += [f"# Added to the universe: {a}" for a in added]
-    tables = {k: v for k, v in data.items() if isinstance(v, dict)}
-    arrays = {k: v for k, v in data.items() if isinstance(v, list) and v and isinstance(v[0], dict)}
-    for k, v in data.items():
-        if k not in tables and k not in arrays:
-            lines.append(f"{k} = {_value(v)}")
-    for k, v in tables.items():
-        lines += ["", f"[{k}]", *(f"{kk} = {_value(vv)}" for kk, vv in v.items())]
-    for k, rows in arrays.items():
-        for row in rows:
-            lines += ["", f"[[{k}]]", *(f"{kk} = {_value(vv)}" for kk, vv in row.items())]
-    return "\n".join(lines) + "\n"
-
-
-def _value(v: Any) -> str:
-    return json.dumps(v) if not isinstance(v, bool) else str(v).lower()
-
-
 def costs_of(limits_path: Path) -> ReplayCosts:
-    paper = tomllib.loads(limits_path.read_text()).get("paper", {})
+    paper = load_limits(limits_path).paper
     return ReplayCosts(
-        taker_fee_bps=float(paper.get("taker_fee_bps", 0.0)),
-        slippage_bps=float(paper.get("slippage_bps", 0.0)),
-        half_spread_bps=float(paper.get("half_spread_bps", 1.0)),
-        liquidity_fraction=float(paper.get("liquidity_fraction", 1.0)),
+        taker_fee_bps=paper.taker_fee_bps,
+        slippage_bps=paper.slippage_bps,
+        half_spread_bps=paper.half_spread_bps,
+        liquidity_fraction=paper.liquidity_fraction,
     )
 
 
@@ -170,8 +152,8 @@ def prepare(settings: Settings, config: ReplayConfig, folder: Path) -> tuple[Set
         shutil.rmtree(folder)
     desk_dir = folder / "desk"
     desk_dir.mkdir(parents=True)
-    source = settings.limits_path or _default_limits()
-    limits = replay_limits(source, config, folder / "limits.toml")
+    source = settings.limits_path or DEFAULT_LIMITS
+    limits = replay_limits(source, config, folder / "limits.yaml")
     replay_settings = settings.model_copy(
         update={
             "data_dir": desk_dir,
@@ -193,9 +175,3 @@ def prepare(settings: Settings, config: ReplayConfig, folder: Path) -> tuple[Set
         store.close()
         raise
     return replay_settings, store, as_of
-
-
-def _default_limits() -> Path:
-    from gateway.limits import DEFAULT_LIMITS
-
-    return Path(DEFAULT_LIMITS)
