@@ -23,6 +23,7 @@ from core.models.approval import ApprovalCard
 from core.settings import Settings
 from core.store import Store
 from graph.build import build_graph
+from graph.decision_record import record_decision
 from graph.intents import Intent
 from graph.routers import make_router
 from graph.supervisor import Router
@@ -45,6 +46,15 @@ class Turn:
     routed_by: str = ""
     """Which router decided the turn's request ("rules", "llm", or "rules (model skipped:
     …)"); empty when no request was routed (a thread waiting for its approval)."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """One node's step of a turn: its line to the user and what it left in the results."""
+
+    agent: str
+    text: str
+    result: Any
 
 
 def _routed_by(intent: Any) -> str:
@@ -159,16 +169,35 @@ class DeskSession:
         request: DeskState = {"messages": [HumanMessage(text)]}
         # Checkpoint when the turn ends (or pauses): one write instead of one per step.
         out = self.graph.invoke(request, self._config(thread_id), durability="exit")
-        return self._turn(thread_id, out)
+        turn = self._turn(thread_id, out)
+        self._decided(thread_id, text, out.get("intent"), turn.results)
+        return turn
+
+    def _decided(self, thread_id: str, text: str, intent: Any, results: Results) -> None:
+        record_decision(
+            self.desk.gateway,
+            thread_id,
+            text,
+            intent if isinstance(intent, dict) else None,
+            _routed_by(intent),
+            results,
+        )
 
     def stream(
         self, text: str, thread_id: str = "desk", every_step: bool = False
     ) -> Iterator[tuple[str, str]]:
         """(agent, answer) as each node finishes, for a chat that shows the PM's steps; with
         `every_step`, nodes that answer nothing (the PM routing) come too, with ""."""
+        for step in self.steps(text, thread_id):
+            if step.text or every_step:
+                yield step.agent, step.text
+
+    def steps(self, text: str, thread_id: str = "desk") -> Iterator[Step]:
+        """Each node's step as it finishes, with what it left in the turn's results; a node
+        that answers several lines gives one step per line, its result on the first."""
         pending = self.pending_for(thread_id)
         if pending is not None:
-            yield "pm", waiting_answer(pending, thread_id)
+            yield Step("pm", waiting_answer(pending, thread_id), None)
             return
         self._trim(thread_id)
         request: DeskState = {"messages": [HumanMessage(text)]}
@@ -176,11 +205,17 @@ class DeskSession:
             request, self._config(thread_id), stream_mode="updates", durability="exit"
         ):
             for agent, change in update.items():
-                messages = (change or {}).get("messages", []) if isinstance(change, dict) else []
-                if every_step and not messages and agent != "__interrupt__":
-                    yield agent, ""
-                for message in messages:
-                    yield agent, str(message.content)
+                if agent == "__interrupt__":
+                    continue
+                change = change if isinstance(change, dict) else {}
+                result = (change.get("results") or {}).get(agent)
+                lines = [str(m.content) for m in change.get("messages", [])] or [""]
+                for k, line in enumerate(lines):
+                    yield Step(agent, line, result if k == 0 else None)
+        values = self.graph.get_state(self._config(thread_id)).values
+        self._decided(
+            thread_id, text, values.get("intent"), check_results(values.get("results") or {})
+        )
 
     def answer(
         self,

@@ -19,6 +19,8 @@ from core.logs import trace_id_var
 from core.models.approval import ApprovalCard
 from graph.session import DeskSession, Turn
 from graph.supervisor import refused
+from interfaces.panels.activity import AgentBoard
+from interfaces.panels.step_table import table_of
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -37,6 +39,22 @@ def traced() -> Iterator[str]:
         trace_id_var.reset(token)
 
 
+class ThreadBusyError(RuntimeError):
+    """A turn already runs on this thread: one turn at a time per conversation."""
+
+
+STEP_TOPICS = {
+    "execution": ("orders", "portfolio", "market", "approvals", "state"),
+    "approval": ("orders", "portfolio", "market", "approvals"),
+    "risk": ("portfolio", "state", "strategies"),
+    "research": ("strategies",),
+    "judge": ("strategies",),
+    "report": ("strategies",),
+    "data": ("market",),
+}
+"""What a step of each agent may change, for the cockpit's live updates."""
+
+
 class DeskHost:
     def __init__(self, session: DeskSession) -> None:
         self.session = session
@@ -44,6 +62,51 @@ class DeskHost:
         self.lock = session.desk.gateway.store_lock
         self.on_pending: list[PendingListener] = []
         self.on_answered: list[AnswerListener] = []
+        nodes = [n for n in session.graph.get_graph().nodes if not n.startswith("__")]
+        self.board = AgentBoard(known=tuple(nodes))
+        self._busy: set[str] = set()
+        self._changed = threading.Condition()
+        self.version = 0
+        self._topics: dict[int, tuple[str, ...]] = {}
+
+    def changed(self, *topics: str) -> None:
+        """Tell the cockpit's live streams that these parts of the desk changed."""
+        with self._changed:
+            self.version += 1
+            self._topics[self.version] = topics
+            self._topics.pop(self.version - 256, None)
+            self._changed.notify_all()
+
+    def wait_changed(self, since: int, timeout: float) -> tuple[int, set[str]]:
+        """The topics changed after version `since` (waiting up to `timeout` for one)."""
+        with self._changed:
+            if self.version == since:
+                self._changed.wait(timeout)
+            if since < self.version - 255:  # too far behind: everything may have changed
+                return self.version, {t for ts in self._topics.values() for t in ts}
+            found = {t for v in range(since + 1, self.version + 1) for t in self._topics.get(v, ())}
+            return self.version, found
+
+    def _take(self, thread_id: str) -> None:
+        with self._changed:
+            if thread_id in self._busy:
+                raise ThreadBusyError(
+                    f"a turn is still running on thread {thread_id!r}; send the next message "
+                    "when it ends"
+                )
+            self._busy.add(thread_id)
+
+    def _release(self, thread_id: str) -> None:
+        with self._changed:
+            self._busy.discard(thread_id)
+
+    @contextmanager
+    def _claim(self, thread_id: str) -> Iterator[None]:
+        self._take(thread_id)
+        try:
+            yield
+        finally:
+            self._release(thread_id)
 
     def read(self, view: Callable[..., T], *args: Any) -> T:
         """Run a read-only view of the desk under the lock."""
@@ -56,14 +119,20 @@ class DeskHost:
                 listener(turn.thread_id, turn.pending)
 
     def ask(self, text: str, thread_id: str) -> Turn:
-        with traced(), self.lock:
+        with self._claim(thread_id), traced(), self.lock:
             turn = self.session.ask(text, thread_id)
+        for agent in turn.trace:
+            self.board.step(agent, "")
+            self.changed(*STEP_TOPICS.get(agent, ()))
+        self.changed("audit", "agents", "approvals")
         self._announce(turn)
         return turn
 
     def stream(self, text: str, thread_id: str) -> Iterator[dict[str, Any]]:
         """The PM's steps as they finish, then the approval it paused on (if any) and the end.
-        The turn runs on its own thread, so a slow reader never holds the desk's lock."""
+        The turn runs on its own thread, so a slow reader never holds the desk's lock.
+        ThreadBusyError at once, before any event, if a turn already runs on the thread."""
+        self._take(thread_id)
         events: queue.Queue[dict[str, Any] | None] = queue.Queue()
 
         def run() -> None:
@@ -73,12 +142,19 @@ class DeskHost:
                     # The PM answers itself only when it ends the turn (explain, help, a
                     # refusal): its line is held back until the turn's outcome is known.
                     held: dict[str, Any] | None = None
-                    for agent, text_out in self.session.stream(text, thread_id, every_step=True):
-                        step = {"event": "step", "agent": agent, "text": text_out}
-                        if agent == "pm" and text_out:
-                            held = step
+                    for step in self.session.steps(text, thread_id):
+                        event = {
+                            "event": "step",
+                            "agent": step.agent,
+                            "text": step.text,
+                            "table": table_of(step.result),
+                        }
+                        self.board.step(step.agent, step.text)
+                        self.changed(*STEP_TOPICS.get(step.agent, ()), "agents")
+                        if step.agent == "pm" and step.text:
+                            held = event
                         else:
-                            events.put(step)
+                            events.put(event)
                     refusal = self._refusal(thread_id)
                     pending = self.session.pending_for(thread_id)
                 if refusal is not None:
@@ -97,15 +173,15 @@ class DeskHost:
                 # One readable line; the exception's own text (a pydantic dump, a path)
                 # goes to the log under the turn's trace id, not to the reader.
                 log.exception("turn on thread %s failed", thread_id)
-                events.put(
-                    {
-                        "event": "error",
-                        "error": f"the desk could not finish this request ({type(exc).__name__});"
-                        f" see the log for trace id {trace or 'unknown'}",
-                        "thread_id": thread_id,
-                    }
+                line = (
+                    f"the desk could not finish this request ({type(exc).__name__});"
+                    f" see the log for trace id {trace or 'unknown'}"
                 )
+                self.board.error("pm", line)
+                events.put({"event": "error", "error": line, "thread_id": thread_id})
             finally:
+                self._release(thread_id)
+                self.changed("audit", "agents", "approvals")
                 events.put(None)
 
         # The turn's thread runs in the caller's context, so it keeps the request's trace id.
@@ -113,6 +189,10 @@ class DeskHost:
         threading.Thread(
             target=context.run, args=(run,), name=f"turn-{thread_id}", daemon=True
         ).start()
+        return self._drain(events)
+
+    @staticmethod
+    def _drain(events: queue.Queue[dict[str, Any] | None]) -> Iterator[dict[str, Any]]:
         while (event := events.get()) is not None:
             yield event
 
@@ -124,6 +204,8 @@ class DeskHost:
     def answer(self, thread_id: str, decision: str, approver: str, reason: str) -> Turn:
         with traced(), self.lock:
             turn = self.session.answer(thread_id, decision, approver, reason)
+        self.board.step("approval", f"{decision} by {approver}")
+        self.changed("approvals", "orders", "portfolio", "market", "audit", "agents", "state")
         for listener in self.on_answered:
             listener(thread_id, turn, decision, approver)
         self._announce(turn)
@@ -142,3 +224,4 @@ class DeskHost:
         non-approver, a scheduled run)."""
         with self.lock:
             self.session.desk.gateway.record(event, payload, actor=actor)
+        self.changed("audit")

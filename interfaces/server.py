@@ -69,6 +69,7 @@ class Server:
         http = uvicorn.Server(uvicorn.Config(self.app, host=host, port=port, log_config=None))
 
         def stop(sig: signal.Signals) -> None:
+            self.app.state.closing.set()
             http.force_exit = http.should_exit
             http.should_exit = True
 
@@ -123,7 +124,7 @@ def build(
                 socket.connect()  # type: ignore[no-untyped-call]
                 stack.callback(socket.close)
         app = create_app(
-            settings, host, scheduler, slack if settings.slack_app_token is None else None
+            settings, host, scheduler, slack if settings.slack_app_token is None else None, services
         )
         return Server(app, host, scheduler, slack, services, stack)
     except BaseException:
@@ -150,5 +151,8 @@ def serve_in_background(app: FastAPI, host: str = "127.0.0.1") -> Iterator[str]:
         port = server.servers[0].sockets[0].getsockname()[1]
         yield f"http://{host}:{port}"
     finally:
+        closing = getattr(app.state, "closing", None)
+        if closing is not None:
+            closing.set()
         server.should_exit = True
         thread.join(timeout=10)

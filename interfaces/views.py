@@ -71,14 +71,28 @@ def equity_curve(desk: Desk) -> list[dict[str, Any]]:
     return curve
 
 
+def with_drawdown(curve: list[dict[str, Any]], start: float) -> list[dict[str, Any]]:
+    """Each point's fall from the highest equity so far (the starting cash counts), as a
+    fraction <= 0."""
+    peak = start
+    out = []
+    for point in curve:
+        peak = max(peak, point["equity"])
+        drawdown = point["equity"] / peak - 1 if peak > 0 else 0.0
+        out.append({**point, "drawdown": round(drawdown, 6)})
+    return out
+
+
 def pnl(desk: Desk) -> dict[str, Any]:
     held = desk.gateway.positions()
+    curve = with_drawdown(equity_curve(desk), float(desk.limits.starting_cash))
     return {
         "equity": float(desk.gateway.equity),
         "cash": float(desk.gateway.account().cash),
         "realized_pnl": float(sum(p.realized_pnl for p in held)),
         "unrealized_pnl": float(sum(p.unrealized_pnl for p in held)),
-        "equity_curve": equity_curve(desk),
+        "max_drawdown": min((p["drawdown"] for p in curve), default=0.0),
+        "equity_curve": curve,
     }
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -19,12 +21,15 @@ from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_r
 
 from core.logs import trace_id_var
 from core.settings import Settings
-from interfaces.api import routes_desk, routes_ops, routes_views
+from interfaces.api import routes_cockpit, routes_desk, routes_ops, routes_views
 from interfaces.api.keys import KeyRing
 from interfaces.api.rate_limit import RateLimiter
 from interfaces.desk_host import DeskHost
 from interfaces.scheduler import Scheduler
 from interfaces.slack import SlackDesk
+
+if TYPE_CHECKING:
+    from agents.services.runtime import ServiceGroup
 
 log = logging.getLogger("quantdesk.api")
 PAGE = Path(__file__).parent.parent / "web" / "index.html"
@@ -35,6 +40,7 @@ def create_app(
     host: DeskHost,
     scheduler: Scheduler | None = None,
     slack: SlackDesk | None = None,
+    services: ServiceGroup | None = None,
 ) -> FastAPI:
     app = FastAPI(
         title="QuantDesk",
@@ -46,7 +52,16 @@ def create_app(
     app.state.keys = KeyRing(settings.api_keys.get_secret_value() if settings.api_keys else None)
     app.state.limiter = RateLimiter(settings.api_rate_per_minute)
     app.state.scheduler = scheduler
-    for router in (routes_desk.router, routes_views.router, routes_ops.router):
+    app.state.services = services.services if services is not None else None
+    # Set when the server stops, so the cockpit's open event streams end and let it.
+    app.state.closing = threading.Event()
+    for router in (
+        routes_desk.router,
+        routes_views.router,
+        routes_ops.router,
+        routes_cockpit.router,
+        routes_cockpit.static,
+    ):
         app.include_router(router)
 
     @app.exception_handler(RequestValidationError)

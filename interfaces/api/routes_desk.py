@@ -14,7 +14,7 @@ from graph.supervisor import refused
 from interfaces.api.keys import Caller
 from interfaces.api.models import AnswerIn, ChatIn, PendingOut, Problem, TurnOut
 from interfaces.api.security import Approver, Trader, Viewer
-from interfaces.desk_host import DeskHost
+from interfaces.desk_host import DeskHost, ThreadBusyError
 
 router = APIRouter(prefix="/v1", tags=["desk"])
 Thread = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:-]{1,64}$", description="Conversation id.")]
@@ -25,12 +25,19 @@ def host_of(request: Request) -> DeskHost:
     return host
 
 
-@router.post("/chat/{thread_id}", response_model=TurnOut, responses={400: {"model": Problem}})
+@router.post(
+    "/chat/{thread_id}",
+    response_model=TurnOut,
+    responses={400: {"model": Problem}, 409: {"model": Problem}},
+)
 def chat(thread_id: Thread, body: ChatIn, request: Request, caller: Caller = Trader) -> TurnOut:
     """One turn with the PM; returns its answers, the agents it ran and any approval it
     paused on. A request the PM cannot read (a zero quantity, an exponent, a symbol too
     long) is a 400 whose detail names what was not understood."""
-    turn = host_of(request).ask(body.message, thread_id)
+    try:
+        turn = host_of(request).ask(body.message, thread_id)
+    except ThreadBusyError as exc:
+        raise HTTPException(409, str(exc)) from None
     line = refused(turn.results)
     if line is not None:
         raise HTTPException(400, line)
@@ -40,16 +47,25 @@ def chat(thread_id: Thread, body: ChatIn, request: Request, caller: Caller = Tra
 @router.post(
     "/chat/{thread_id}/stream",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}, "description": "Server-sent events."}},
+    responses={
+        200: {"content": {"text/event-stream": {}}, "description": "Server-sent events."},
+        409: {"model": Problem},
+    },
 )
 def chat_stream(
     thread_id: Thread, body: ChatIn, request: Request, caller: Caller = Trader
 ) -> StreamingResponse:
-    """The PM's steps as server-sent events: `step` per agent, `approval` if it pauses,
-    then `done`, or `error` with a readable line (a request the PM cannot read, a failure)."""
+    """The PM's steps as server-sent events: `step` per agent (its line, and its result as a
+    small `table`), `approval` if it pauses, then `done`, or `error` with a readable line (a
+    request the PM cannot read, a failure). One turn at a time per thread: 409 while one
+    runs."""
+    try:
+        steps = host_of(request).stream(body.message, thread_id)
+    except ThreadBusyError as exc:
+        raise HTTPException(409, str(exc)) from None
 
     def events() -> Iterator[str]:
-        for event in host_of(request).stream(body.message, thread_id):
+        for event in steps:
             yield f"event: {event['event']}\ndata: {json.dumps(event, default=str)}\n\n"
 
     return StreamingResponse(events(), media_type="text/event-stream")

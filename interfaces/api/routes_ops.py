@@ -29,7 +29,9 @@ def halt(body: ReasonIn, request: Request, caller: Caller = Trader) -> GatewaySt
     # for the store's lock (the host's), and the answer for the audit write.
     host.session.desk.gateway.kill_switch(f"human:{caller.name}", body.reason)
     with host.lock:
-        return _state(request, f"human:{caller.name}", body.reason)
+        out = _state(request, f"human:{caller.name}", body.reason)
+    host.changed("state", "orders", "audit")
+    return out
 
 
 @router.post("/gateway/rearm", response_model=GatewayStateOut)
@@ -42,7 +44,9 @@ def rearm(body: ReasonIn, request: Request, caller: Caller = Admin) -> GatewaySt
             host.session.desk.gateway.rearm(actor, body.reason)
         except ValueError as exc:  # an unusable key name, or the gate's REARM_REFUSED
             raise HTTPException(403, str(exc)) from None
-        return _state(request, str(actor), body.reason)
+        out = _state(request, str(actor), body.reason)
+    host.changed("state", "audit")
+    return out
 
 
 def scheduler_of(request: Request) -> Scheduler:

@@ -16,7 +16,7 @@ from slack_sdk import WebClient
 from core.models.approval import ApprovalCard
 from core.settings import Settings
 from graph.session import NotWaitingError, Turn
-from interfaces.desk_host import DeskHost
+from interfaces.desk_host import DeskHost, ThreadBusyError
 from interfaces.slack.blocks import APPROVE, REJECT, approval_blocks, outcome_blocks
 
 log = logging.getLogger(__name__)
@@ -141,7 +141,11 @@ class SlackDesk:
             return
         ack(text=f"working on: {text}")
         thread_id = f"slack-{command.get('channel_id', 'dm')}-{command.get('user_id', 'user')}"
-        turn = self.host.ask(text, thread_id)
+        try:
+            turn = self.host.ask(text, thread_id)
+        except ThreadBusyError as exc:
+            respond(text=str(exc), response_type="ephemeral")
+            return
         lines = turn.answers or ["(no answer)"]
         if turn.pending is not None:
             lines.append(f"waiting for approval: {turn.pending.order.line()}")

@@ -36,6 +36,16 @@ NEEDS = {
     ("POST", "/v1/gateway/rearm"): "admin",
     ("GET", "/v1/schedule"): "viewer",
     ("POST", "/v1/schedule/{job}/run"): "admin",
+    ("GET", "/v1/me"): "viewer",
+    ("GET", "/v1/trading-state"): "viewer",
+    ("GET", "/v1/exposure"): "viewer",
+    ("GET", "/v1/limits"): "viewer",
+    ("GET", "/v1/market/series"): "viewer",
+    ("GET", "/v1/market/bars"): "viewer",
+    ("GET", "/v1/market/quality"): "viewer",
+    ("GET", "/v1/agents"): "viewer",
+    ("GET", "/v1/audit"): "viewer",
+    ("GET", "/v1/events"): "viewer",
 }
 ORDER = ["viewer", "trader", "approver", "admin"]
 SAMPLE = {"thread_id": "t1", "name": "desk-20260101T000000", "file": "report.md", "job": "ingest"}
@@ -65,6 +75,10 @@ def test_every_route_refuses_a_missing_or_wrong_key_and_a_role_too_low(client: T
         needed = ORDER.index(NEEDS[(method, path)])
         for role in ORDER[:needed]:
             assert call(client, method, path, auth(role)) == 403, (method, path, role)
+        if path == "/v1/events":
+            # The test client reads a body to its end: the change stream ends once its
+            # server closes, after its first event.
+            client.app.state.closing.set()  # type: ignore[attr-defined]
         assert call(client, method, path, auth(NEEDS[(method, path)])) not in (401, 403)
 
 
