@@ -80,7 +80,8 @@ def _add(trail: dict[str, Any], kind: str, ts: Any, actor: str, body: dict[str, 
         }
         # An order the gate denied never reached the order book: execution's report of it,
         # kept with the decision, names its instrument.
-        line = next((o for o in body.get("orders", []) if o["order_id"] == trail["order_id"]), {})
+        lines: list[dict[str, Any]] = body.get("orders", [])
+        line = next((o for o in lines if o["order_id"] == trail["order_id"]), {})
         if not trail["instrument"] and line:
             trail["instrument"] = str(line.get("symbol") or "")
             trail["side"] = trail["side"] or line.get("side") or ""
