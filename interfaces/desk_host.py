@@ -11,6 +11,7 @@ import queue
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any, TypeVar
 from uuid import uuid4
 
@@ -53,6 +54,15 @@ STEP_TOPICS = {
     "data": ("market",),
 }
 """What a step of each agent may change, for the cockpit's live updates."""
+
+
+def _quiet_step(agent: str, request: str) -> str:
+    """What a step that answered nothing did, for the agents panel."""
+    if agent == "pm":
+        return f"routed: {request[:80]}"
+    if agent == "execution":
+        return "sent or parked an order (see the approvals and the audit trail)"
+    return ""
 
 
 class DeskHost:
@@ -122,7 +132,7 @@ class DeskHost:
         with self._claim(thread_id), traced(), self.lock:
             turn = self.session.ask(text, thread_id)
         for agent in turn.trace:
-            self.board.step(agent, "")
+            self.board.step(agent, _quiet_step(agent, text))
             self.changed(*STEP_TOPICS.get(agent, ()))
         self.changed("audit", "agents", "approvals")
         self._announce(turn)
@@ -149,7 +159,7 @@ class DeskHost:
                             "text": step.text,
                             "table": table_of(step.result),
                         }
-                        self.board.step(step.agent, step.text)
+                        self.board.step(step.agent, step.text or _quiet_step(step.agent, text))
                         self.changed(*STEP_TOPICS.get(step.agent, ()), "agents")
                         if step.agent == "pm" and step.text:
                             held = event
@@ -203,8 +213,24 @@ class DeskHost:
 
     def answer(self, thread_id: str, decision: str, approver: str, reason: str) -> Turn:
         with traced(), self.lock:
+            before = self.session.pending_for(thread_id)
             turn = self.session.answer(thread_id, decision, approver, reason)
+        if (
+            decision == "approve"
+            and before is not None
+            and turn.pending is not None
+            and len(turn.pending.approved_by) == len(before.approved_by)
+        ):
+            # The approval step counted nothing (the same person again): say so, rather
+            # than an empty answer.
+            line = (
+                f"{approver} already approved this order and is not counted twice: it needs "
+                f"{turn.pending.approvals_needed} different approvers"
+            )
+            turn = replace(turn, answers=[*turn.answers, line])
         self.board.step("approval", f"{decision} by {approver}")
+        for text in turn.answers[:1]:
+            self.board.step("execution", text)
         self.changed("approvals", "orders", "portfolio", "market", "audit", "agents", "state")
         for listener in self.on_answered:
             listener(thread_id, turn, decision, approver)

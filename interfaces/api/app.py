@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import HTMLResponse
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
 
@@ -48,6 +49,8 @@ def create_app(
         description="Chat with the PM, answer approvals, and read the desk's state. Every "
         "/v1 route needs an `X-API-Key` whose role is high enough.",
     )
+    # Starlette leaves event streams and already compressed files alone.
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.state.host = host
     app.state.keys = KeyRing(settings.api_keys.get_secret_value() if settings.api_keys else None)
     app.state.limiter = RateLimiter(settings.api_rate_per_minute)

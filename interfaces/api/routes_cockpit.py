@@ -179,15 +179,18 @@ async def events(request: Request, caller: Caller = Viewer) -> StreamingResponse
     )
 
 
-@cache
-def _asset(name: str) -> tuple[bytes, bytes, str]:
-    """A static file, as is and gzipped, with its media type; read once."""
+def _path(name: str) -> FilePath:
     if name == "plotly.min.js":
         import plotly
 
-        path = FilePath(plotly.__file__).parent / "package_data" / "plotly.min.js"
-    else:
-        path = WEB / name
+        return FilePath(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    return WEB / name
+
+
+@cache
+def _asset(path: FilePath, mtime_ns: int) -> tuple[bytes, bytes, str]:
+    """A static file, as is and gzipped, with its media type; read again when it changes."""
+    name = path.name
     raw = path.read_bytes()
     kind = {"js": "text/javascript", "css": "text/css"}[name.rsplit(".", 1)[1]]
     return raw, gzip.compress(raw, 6), f"{kind}; charset=utf-8"
@@ -198,11 +201,14 @@ def asset(
     request: Request, name: Annotated[str, Path(pattern=r"^(cockpit\.(js|css)|plotly\.min\.js)$")]
 ) -> Response:
     """The page's script, style and plotly; gzipped when the browser takes it."""
+    path = _path(name)
     try:
-        raw, packed, kind = _asset(name)
+        raw, packed, kind = _asset(path, path.stat().st_mtime_ns)
     except FileNotFoundError:
         raise HTTPException(404, f"no static file {name}") from None
-    headers = {"Cache-Control": "public, max-age=3600", "Vary": "Accept-Encoding"}
+    # The page's own files are revalidated each load; plotly only changes with its package.
+    age = 86_400 if name == "plotly.min.js" else 0
+    headers = {"Cache-Control": f"public, max-age={age}", "Vary": "Accept-Encoding"}
     if "gzip" in request.headers.get("accept-encoding", ""):
         return Response(packed, media_type=kind, headers={**headers, "Content-Encoding": "gzip"})
     return Response(raw, media_type=kind, headers=headers)

@@ -120,6 +120,18 @@ def test_the_audit_trail_joins_decision_gate_approvals_and_fills(client: TestCli
     assert bad.status_code == 422
 
 
+def test_the_same_approver_twice_is_told_and_not_counted(client: TestClient):
+    client.post("/v1/chat/t1", json={"message": DUAL}, headers=auth("trader"))
+    client.post("/v1/approvals/t1/approve", json={"reason": "ok"}, headers=auth("approver"))
+    again = client.post("/v1/approvals/t1/approve", json={"reason": "me again"},
+                        headers=auth("approver"))  # fmt: skip
+    assert again.status_code == 200
+    assert "already approved" in again.json()["answers"][-1]
+    assert again.json()["pending"]["approved_by"] == ["api:approver"]
+    listed = client.get("/v1/approvals", headers=auth("viewer")).json()
+    assert [p["request"]["approved_by"] for p in listed] == [["api:approver"]]
+
+
 def test_questions_are_recorded_as_decisions(client: TestClient, host: DeskHost):
     before = host.read(lambda desk: AuditLog(desk.store).count("pm.decision"))
     client.post("/v1/chat/q", json={"message": "what is our exposure?"}, headers=auth("trader"))
@@ -211,6 +223,8 @@ def test_agents_show_their_last_steps(client: TestClient):
     risk = next(a for a in agents["agents"] if a["name"] == "risk")
     assert risk["status"] == "ok"
     assert risk["steps"] >= 1
+    pm = next(a for a in agents["agents"] if a["name"] == "pm")
+    assert "exposure" in pm["last_action"]
     assert {"research", "execution"} <= {a["name"] for a in agents["agents"]}
     assert agents["bus"] == {"running": False, "services": []}
 
