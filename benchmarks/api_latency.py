@@ -8,20 +8,13 @@ Run: uv run python -m benchmarks.api_latency
 from __future__ import annotations
 
 import itertools
-import tempfile
-from pathlib import Path
 
 import httpx
 
+from benchmarks.served_desk import desk_host, served
 from benchmarks.timing import timed
-from core.settings import Settings
-from core.store import Store
-from evals.harness import prepare_store
-from graph.session import DeskSession
 from interfaces import views
-from interfaces.api import create_app
 from interfaces.desk_host import DeskHost
-from interfaces.server import serve_in_background
 
 KEY = "bench-admin-key-0123456789"
 ROUNDS = 200
@@ -29,18 +22,8 @@ ASK = {"message": "what is our exposure?"}
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        store_path = prepare_store(root)
-        settings = Settings(data_dir=root / "desk", api_keys=f"bench:admin:{KEY}",
-                            api_rate_per_minute=1_000_000, log_json=False)  # fmt: skip
-        with (
-            Store(f"chdb://{store_path}") as store,
-            DeskSession(settings, store) as session,
-        ):
-            host = DeskHost(session)
-            with serve_in_background(create_app(settings, host)) as url:
-                measure(host, url)
+    with desk_host(KEY) as host, served(host) as url:
+        measure(host, url)
 
 
 def measure(host: DeskHost, url: str) -> None:

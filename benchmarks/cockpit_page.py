@@ -14,19 +14,11 @@ from __future__ import annotations
 import math
 import shutil
 import statistics
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from core.settings import Settings
-from core.store import Store
-from evals.harness import prepare_store
-from graph.session import DeskSession
-from interfaces.api import create_app
-from interfaces.desk_host import DeskHost
-from interfaces.server import serve_in_background
+from benchmarks.served_desk import desk_host, served
 
 KEY = "bench-admin-key-0123456789"
 LOADS = 5
@@ -61,24 +53,15 @@ def main() -> None:
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         raise SystemExit("Chromium is not installed: apt-get install chromium")
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        store_path = prepare_store(root)
-        settings = Settings(data_dir=root / "desk", api_keys=f"bench:admin:{KEY}",
-                            api_rate_per_minute=1_000_000, log_json=False)  # fmt: skip
-        with (
-            Store(f"chdb://{store_path}") as store,
-            DeskSession(settings, store) as session,
-        ):
-            host = DeskHost(session)
-            host.ask("buy 0.5 BTC", "bench")  # a fill, a position, an audit trail
-            host.ask("buy 3 BTC", "bench-waiting")  # an approval card
-            with serve_in_background(create_app(settings, host)) as url, sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path=chromium, headless=True)
-                try:
-                    measure(browser, url)
-                finally:
-                    browser.close()
+    with desk_host(KEY) as host:
+        host.ask("buy 0.5 BTC", "bench")  # a fill, a position, an audit trail
+        host.ask("buy 3 BTC", "bench-waiting")  # an approval card
+        with served(host) as url, sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=chromium, headless=True)
+            try:
+                measure(browser, url)
+            finally:
+                browser.close()
 
 
 def load(page: Page, url: str, *, reload: bool = False) -> dict[str, Any]:

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import shutil
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -81,25 +84,76 @@ def midnight_after(day: date) -> datetime:
     return datetime.combine(date.fromordinal(day.toordinal() + 1), time(), tzinfo=UTC)
 
 
-def replay_limits(source: Path, config: ReplayConfig, out: Path) -> Path:
+UNIT_FIELDS = ("lot", "min_quantity", "max_quantity", "max_position")
+"""An instrument's limits counted in units: rescaled by price when copied to another."""
+
+
+def reference_prices(frame: pd.DataFrame, start: date) -> dict[str, tuple[float, date]]:
+    """Each instrument's price to size its limits by, and the day of that close: the last
+    positive close before `start`, or, for an instrument that lists later, its first one
+    (a desk sets an instrument's limits when it lists it)."""
+    days = pd.to_datetime(frame["ts"], utc=True).dt.date
+    good = frame.assign(day=days)[(frame["close"] > 0) & np.isfinite(frame["close"])]
+    out: dict[str, tuple[float, date]] = {}
+    for (venue, symbol), rows in good.sort_values("ts").groupby(["venue", "symbol"]):
+        before = rows[rows["day"] < start]
+        row = before.iloc[-1] if len(before) else rows.iloc[0]
+        out[f"{venue}:{symbol}"] = (float(row["close"]), row["day"])
+    return out
+
+
+def _power_of_ten_at_most(value: float) -> float:
+    return float(10 ** math.floor(math.log10(value)))
+
+
+def scaled_limits(template: dict[str, Any], inst: str, ratio: float) -> dict[str, Any]:
+    """`template`'s limits for `inst`, whose price is `template price / ratio`: the same
+    notional in units (quantities times `ratio`), with lot and minimum a power of ten so
+    that sizes still round to whole lots."""
+    out = {**template, "id": inst}
+    for name in UNIT_FIELDS:
+        out[name] = template[name] * ratio
+    for name in ("lot", "min_quantity"):
+        out[name] = _power_of_ten_at_most(out[name])
+    return out
+
+
+def replay_limits(
+    source: Path,
+    config: ReplayConfig,
+    out: Path,
+    prices: dict[str, tuple[float, date]] | None = None,
+) -> Path:
     """The gate limits the replay trades under: the desk's own (read as the gateway reads
     them), with the replay's cash, the paper venue's latency (fills at the next open), and
     each instrument of the universe the limits do not name given the limits of the first
-    USD instrument they do (said so in the file)."""
+    USD instrument they do, rescaled to the same notional at the replay's start `prices`
+    (said so in the file)."""
     data: dict[str, Any] = load_limits(source).model_dump(mode="json")
     data["starting_cash"] = config.cash
     data["limits_version"] = f"{data['limits_version']}+replay-{config.key()}"
     data["paper"]["latency_ms"] = PAPER_LATENCY_MS
     named = {i["id"] for i in data["instruments"]}
     template = next((i for i in data["instruments"] if "/USD" in i["id"]), None)
+    prices = prices or {}
     added = []
     for inst in config.universe:
         if inst in named:
             continue
         if template is None:
             raise ReplayConfigError(f"the limits name no instrument like {inst} to copy")
-        data["instruments"].append({**template, "id": inst})
-        added.append(f"# Added to the universe: {inst} (limits of {template['id']})\n")
+        base, price = prices.get(template["id"]), prices.get(inst)
+        if base is None or price is None:
+            raise ReplayConfigError(
+                f"no price for {inst} or {template['id']}: the limits of {template['id']} "
+                f"cannot be rescaled to {inst}"
+            )
+        data["instruments"].append(scaled_limits(template, inst, base[0] / price[0]))
+        added.append(
+            f"# Added to the universe: {inst}, the limits of {template['id']} rescaled to the "
+            f"same notional ({template['id']} {base[0]:g} on {base[1]}, {inst} {price[0]:g} "
+            f"on {price[1]})\n"
+        )
     header = "# Written by quantdesk replay for this run.\n" + "".join(added)
     out.write_text(header + yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return out
@@ -141,6 +195,7 @@ def prepare(settings: Settings, config: ReplayConfig, folder: Path) -> tuple[Set
         raise ReplayConfigError(f"unknown dataset {config.dataset!r}; known: {sorted(DATASETS)}")
     dataset = DATASETS[config.dataset]
     frame = dataset.read()
+    prices = reference_prices(frame, config.start)
     wanted = {tuple(i.split(":", 1)) for i in config.universe}
     keep = [(v, s) in wanted for v, s in zip(frame["venue"], frame["symbol"], strict=True)]
     frame = frame[keep]
@@ -153,7 +208,7 @@ def prepare(settings: Settings, config: ReplayConfig, folder: Path) -> tuple[Set
     desk_dir = folder / "desk"
     desk_dir.mkdir(parents=True)
     source = settings.limits_path or DEFAULT_LIMITS
-    limits = replay_limits(source, config, folder / "limits.yaml")
+    limits = replay_limits(source, config, folder / "limits.yaml", prices)
     replay_settings = settings.model_copy(
         update={
             "data_dir": desk_dir,
