@@ -130,7 +130,11 @@ class DeskHost:
 
     def ask(self, text: str, thread_id: str) -> Turn:
         with self._claim(thread_id), traced(), self.lock:
-            turn = self.session.ask(text, thread_id)
+            try:
+                turn = self.session.ask(text, thread_id)
+            except Exception as exc:
+                self.board.error("pm", f"{type(exc).__name__} on thread {thread_id}")
+                raise
         for agent in turn.trace:
             self.board.step(agent, _quiet_step(agent, text))
             self.changed(*STEP_TOPICS.get(agent, ()))
