@@ -131,12 +131,14 @@ def strategies(desk: Desk) -> list[StrategyView]:
 
 
 def report_dirs(desk: Desk) -> list[Path]:
+    """The desk's reports (`desk-<stamp>`) newest first, then research's backtest reports
+    (`<kind>-<data version>`, with their plots and monthly-returns heatmap)."""
     root = desk.settings.data_dir / "reports"
-    return (
-        sorted((p for p in root.glob("desk-*") if p.is_dir()), reverse=True)
-        if root.exists()
-        else []
-    )
+    if not root.exists():
+        return []
+    folders = [p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    desk_reports = sorted((p for p in folders if p.name.startswith("desk-")), reverse=True)
+    return desk_reports + sorted(p for p in folders if not p.name.startswith("desk-"))
 
 
 def reports(desk: Desk) -> list[dict[str, Any]]:

@@ -56,7 +56,7 @@ def reports(request: Request, caller: Caller = Viewer) -> list[dict[str, Any]]:
 @router.get("/reports/{name}/{file}", response_class=FileResponse)
 def report_file(
     request: Request,
-    name: Annotated[str, Path(pattern=r"^desk-[0-9T]{1,40}$")],
+    name: Annotated[str, Path(pattern=r"^[a-z0-9_]{1,40}-[0-9A-Za-z]{1,40}$")],
     file: Annotated[str, Path(pattern=r"^[A-Za-z0-9_.-]{1,80}$")],
     caller: Caller = Viewer,
 ) -> FileResponse:

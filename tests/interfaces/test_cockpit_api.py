@@ -275,3 +275,20 @@ def test_the_change_stream_tells_of_a_halt_and_ends_with_the_server(served: str)
         f"{served}/v1/gateway/halt", json={"reason": "x"}, headers=auth("viewer")
     )
     assert viewer_refused.status_code == 403
+
+
+def test_research_reports_are_listed_and_served_beside_the_desks(
+    client: TestClient, host: DeskHost
+):
+    root = host.session.desk.settings.data_dir / "reports"
+    (root / "vol_target-3f9a1c").mkdir(parents=True)
+    (root / "vol_target-3f9a1c" / "report.html").write_text("<h1>vol_target</h1>")
+    (root / "desk-20201209T000000").mkdir()
+    (root / "desk-20201209T000000" / "report.md").write_text("# desk")
+    listed = client.get("/v1/reports", headers=auth("viewer")).json()
+    assert [r["name"] for r in listed] == ["desk-20201209T000000", "vol_target-3f9a1c"]
+    served = client.get("/v1/reports/vol_target-3f9a1c/report.html", headers=auth("viewer"))
+    assert served.status_code == 200
+    assert "vol_target" in served.text
+    for bad in ("vol_target-3f9a1c/..%2F..%2Fapi-key", "..-x/report.html", "nope-1/report.html"):
+        assert client.get(f"/v1/reports/{bad}", headers=auth("viewer")).status_code in (404, 422)
