@@ -44,3 +44,18 @@ def test_an_outlying_fill_is_flagged_and_ordinary_ones_are_not(
 def test_too_little_history_flags_nothing():
     report = detect(fill_features(np.ones(5), np.ones(5), np.ones(5), np.zeros(5)))
     assert report.flagged == []
+
+
+def test_training_on_one_thread_leaves_the_process_thread_count_as_it_was():
+    import torch
+
+    from tools.risk.anomaly import _detect
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        rows = np.random.default_rng(3).normal(size=(40, 3))
+        assert _detect(rows).threshold > 0
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
