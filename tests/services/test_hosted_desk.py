@@ -4,10 +4,13 @@ on the graph's positions, and the dead-man switch guards the served desk too."""
 
 from __future__ import annotations
 
+import json
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from core.bus import Bus, BusError, FillEvent, Keys, MarketBar, RiskCommand, StateChange
@@ -15,7 +18,8 @@ from core.logs import trace_id_var
 from core.models.trading import TradingState
 from core.settings import Settings
 from core.store import AuditLog, MarketDataStore
-from interfaces.server import Server, build
+from interfaces.api.keys import KeyRing
+from interfaces.server import Server, build, serve_in_background
 from tests.services.conftest import state, ticks_of
 from tests.waiting import wait_until
 
@@ -154,6 +158,49 @@ def test_a_kill_switch_does_not_wait_for_a_pm_turn(
         wait_until(lambda: ticks() >= since + 2, 5, what="two ticks of execution's loop")
         assert audit_count(served) == audited, "no store write while the turn runs"
     wait_until(lambda: audit_count(served) == audited + 1, 5, what="the audit record")
+
+
+def test_the_cockpit_sees_the_services_and_hears_a_halt_made_on_the_bus(served: Server, peer: Bus):
+    """The agents panel lists the bus services with the heartbeat ages the monitor hears, and
+    a halt that risk orders on the bus (outside any PM turn) reaches the page's change
+    stream."""
+    wait_until(lambda: gate_state(served) is TradingState.ACTIVE, 15, what="the gate active")
+    keys = "viewer:viewer:viewer-key-0123456789"
+    served.app.state.keys = KeyRing(keys)
+    heard: list[list[str]] = []
+    with serve_in_background(served.app) as url:
+        headers = {"X-API-Key": "viewer-key-0123456789"}
+
+        def services() -> dict[str, float | None]:
+            bus = httpx.get(f"{url}/v1/agents", headers=headers).json()["bus"]
+            return {s["name"]: s["heartbeat_age_s"] for s in bus["services"]}
+
+        wait_until(
+            lambda: (ages := services()).keys() >= {"execution", "risk", "monitor"}
+            and all(ages[n] is not None and ages[n] < 5 for n in ("execution", "risk")),
+            10, what="heartbeats of execution and risk", show=services,
+        )  # fmt: skip
+
+        def listen() -> None:
+            with httpx.stream("GET", f"{url}/v1/events", headers=headers, timeout=30) as r:
+                event = ""
+                for line in r.iter_lines():
+                    if line.startswith("event: "):
+                        event = line[7:]
+                        if event == "hello":
+                            heard.append([])
+                    elif line.startswith("data: ") and event == "changed":
+                        heard.append(json.loads(line[6:])["topics"])
+                        if "state" in heard[-1]:
+                            return
+
+        listener = threading.Thread(target=listen, daemon=True)
+        listener.start()
+        wait_until(lambda: bool(heard), 10, what="the change stream open")
+        peer.publish(Keys.RISK_COMMANDS, RiskCommand(action="kill_switch", reason="bus halt"))
+        wait_until(lambda: gate_state(served) is TradingState.HALTED, 5, what="the gate halted")
+        listener.join(timeout=15)
+        assert any("state" in topics for topics in heard), heard
 
 
 def test_a_taken_hub_port_is_a_clear_error_and_leaves_the_desk_closed(
