@@ -16,7 +16,7 @@ from functools import cache
 from pathlib import Path as FilePath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
@@ -117,7 +117,7 @@ def agents(request: Request, caller: Caller = Viewer) -> dict[str, Any]:
 @router.get("/audit")
 def audit(
     request: Request,
-    query: Annotated[audit_trail.AuditQuery, Depends()],
+    query: Annotated[audit_trail.AuditQuery, Query()],
     caller: Caller = Viewer,
 ) -> dict[str, Any]:
     """Orders with their decision, gate verdicts, approvals and fills, and other events,

@@ -5,16 +5,17 @@ desk's other recorded events (trading-state moves, data loads, questions answere
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from agents.desk import Desk
 from graph.decision_record import KIND as DECISION
 from interfaces.panels.stamps import iso
 
+EARLIEST = datetime(1970, 1, 1)
+LATEST = datetime(2200, 1, 1)
 SCAN = 5
 """Orders read per trail asked for, so that text and actor filters still fill the page."""
 SUMMARY_CHARS = 200
@@ -31,19 +32,32 @@ class AuditQuery(BaseModel):
     until: datetime | None = None
     limit: int = Field(default=100, ge=1, le=500)
 
+    @field_validator("since", "until")
+    @classmethod
+    def _in_range(cls, value: datetime | None) -> datetime | None:
+        # The store's timestamps hold 1900-2299; the desk has nothing before 1970.
+        if value is not None and not EARLIEST <= _utc_naive(value) <= LATEST:
+            raise ValueError(f"must be between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}")
+        return value
+
 
 def _iso(value: Any) -> str:
     return iso(value) or ""
+
+
+def _utc_naive(value: datetime) -> datetime:
+    """UTC without a zone, as the store's parameters take it; a time without one is UTC."""
+    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
 
 
 def _when(query: AuditQuery) -> tuple[str, dict[str, Any]]:
     where, params = [], {}
     if query.since is not None:
         where.append("ts >= {since:DateTime64(6, 'UTC')}")
-        params["since"] = pd.Timestamp(query.since).tz_localize(None)
+        params["since"] = _utc_naive(query.since)
     if query.until is not None:
         where.append("ts <= {until:DateTime64(6, 'UTC')}")
-        params["until"] = pd.Timestamp(query.until).tz_localize(None)
+        params["until"] = _utc_naive(query.until)
     return "".join(f" AND {w}" for w in where), params
 
 

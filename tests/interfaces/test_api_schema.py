@@ -22,7 +22,9 @@ from tests.interfaces.conftest import auth, desk_settings
 
 # The spec does not depend on the desk behind the app, so it is read once, at collection.
 SPEC = create_app(Settings(), cast(DeskHost, None)).openapi()
-schema = schemathesis.openapi.from_dict(SPEC)
+# The change stream never ends by design (a client reads it until it leaves), and a
+# generated request reads a body to its end: test_cockpit_api.py tests it over real HTTP.
+schema = schemathesis.openapi.from_dict(SPEC).exclude(path="/v1/events")
 
 
 @pytest.fixture(scope="module")

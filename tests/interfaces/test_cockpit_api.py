@@ -118,6 +118,20 @@ def test_the_audit_trail_joins_decision_gate_approvals_and_fills(client: TestCli
     assert later.json() == {"trails": [], "events": []}
     bad = client.get("/v1/audit", params={"limit": 0}, headers=auth("viewer"))
     assert bad.status_code == 422
+    for since in ("0014-01-22T05:11:44Z", "2301-01-01T00:00:00Z", "yesterday"):
+        refused = client.get("/v1/audit", params={"since": since}, headers=auth("viewer"))
+        assert refused.status_code == 422, since
+
+    # A time with a zone is read in UTC (the order's instant is 2020-12-09 00:00 UTC).
+    def ids(**params: str) -> list[str]:
+        got = client.get("/v1/audit", params=params, headers=auth("viewer")).json()
+        return [t["order_id"] for t in got["trails"]]
+
+    assert trail["ts"] == "2020-12-09T00:00:00+00:00"
+    assert order_id in ids(until="2020-12-09T01:00:00+01:00")
+    assert order_id not in ids(until="2020-12-09T00:30:00+01:00")  # 23:30 UTC the day before
+    assert order_id not in ids(since="2020-12-08T23:30:00-01:00")  # 00:30 UTC
+    assert order_id in ids(since="2020-12-09T00:00:00", until="2020-12-09T00:00:00")
 
 
 def test_the_same_approver_twice_is_told_and_not_counted(client: TestClient):
