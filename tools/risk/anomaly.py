@@ -66,8 +66,8 @@ def _detect(
     if bulk.sum() < MIN_HISTORY // 2:
         bulk = np.ones(len(z), dtype=bool)
     threads = torch.get_num_threads()
-    # A net this small trains several times faster on one thread: handing each tiny product to
-    # a second one costs more than the product. Same scores either way (checked to 0.0).
+    # With the other core busy, a net this small trained 3-7x slower on two threads than on
+    # one (each tiny product waits for the second thread); idle, the same. Same scores.
     torch.set_num_threads(1)
     try:
         return _fit(z, bulk, features.shape[1], sigmas, seed)
