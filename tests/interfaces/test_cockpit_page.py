@@ -97,17 +97,22 @@ def charts_drawn(page: Page) -> None:
     expect(page.locator("#price-chart .main-svg").first).to_be_visible(timeout=UI_S)
 
 
-def test_a_streamed_turn_then_a_queued_message_each_under_its_own_request(pages: Pages):
+def test_a_streamed_turn_then_a_queued_message_each_under_its_own_request(
+    host: DeskHost, pages: Pages
+):
     trader = pages.open("trader")
-    send(trader, "research momentum for BTC")
     turns = trader.locator("#turns .turn")
     first, second = turns.nth(0), turns.nth(1)
-    expect(first.locator(".ask")).to_contain_text("research momentum for BTC")
-    # Sent while the research turn streams: it waits, visibly, and is not sent yet. Its
-    # markup is shown as text, never run.
-    send(trader, f"what is our exposure? {MARKUP}")
-    expect(trader.locator("#queued li")).to_contain_text("what is our exposure?")
-    expect(trader.locator("#chat-busy")).to_be_visible()
+    # The test holds the desk, as another turn would, so the research turn is still running
+    # when the second message is sent: on a fast machine it could otherwise end first.
+    with host.lock:
+        send(trader, "research momentum for BTC")
+        expect(first.locator(".ask")).to_contain_text("research momentum for BTC")
+        # Sent while the research turn runs: it waits, visibly, and is not sent yet. Its
+        # markup is shown as text, never run.
+        send(trader, f"what is our exposure? {MARKUP}")
+        expect(trader.locator("#queued li")).to_contain_text("what is our exposure?")
+        expect(trader.locator("#chat-busy")).to_be_visible()
     # Steps arrive under the research request as each agent finishes.
     for agent in ("research", "judge", "risk"):
         expect(first.locator(".step .agent", has_text=agent).first).to_be_visible(timeout=TURN_S)
