@@ -21,7 +21,8 @@ from typing import Any, Final, Generic, Literal, NotRequired, TypeVar, final
 from pydantic import ConfigDict, TypeAdapter, with_config
 from typing_extensions import TypedDict  # pydantic validates only this one on Python 3.11
 
-from core.models.intent import IntentKind, RefusedPart, RouterName
+from core.models.enums import RouterName
+from core.models.intent import IntentKind, RefusedPart
 
 T = TypeVar("T")
 RESET: Final = "__reset__"

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from typing import Literal
 
+from core.models.enums import RouterName
 from core.models.intent import (
     Intent,
     IntentKind,
     Refusal,
     RefusedPart,
     RoutedKind,
-    RouterName,
 )
 
 __all__ = [

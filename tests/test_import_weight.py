@@ -32,8 +32,9 @@ HEAVY = (
 )
 # The bus and the metrics: a served desk's (services, monitor), not a question's.
 SERVICE_STACK = ("zenoh", "prometheus_client")
-# The desk's own stack: the graph needs it, `quantdesk --help` does not.
-DESK_STACK = ("langgraph", "pandas", "chdb", "clickhouse_connect", "pydantic_settings")
+# The desk's own stack: the graph needs it, `quantdesk --help` does not. pydantic is in it:
+# building the models costs a fifth of `--help`'s half-second budget.
+DESK_STACK = ("langgraph", "pandas", "chdb", "clickhouse_connect", "pydantic", "pydantic_settings")
 
 
 def loaded_after(code: str, env: dict[str, str] | None = None) -> set[str]:

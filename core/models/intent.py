@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from core.models.enums import RouterName
+
 # What a router may classify a request as; graph/intents.py KIND_MEANINGS gives each its
 # one-line meaning (the LLM router's prompt and tool schema are written from that table).
 RoutedKind = Literal[
@@ -37,7 +39,6 @@ RoutedKind = Literal[
 # instrument, a side): the desk asks back instead of guessing.
 IntentKind = Literal[RoutedKind, "refused", "clarify"]
 RefusedPart = Literal["quantity", "limit price", "symbol"]
-RouterName = Literal["rules", "llm"]
 """Who read a request: the rule grammar or the configured model."""
 
 

@@ -6,7 +6,7 @@
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::order::OrderRequest;
+use crate::order::{OrderRequest, RequestView};
 use crate::reason::Reason;
 
 type HmacSha256 = Hmac<Sha256>;
@@ -27,7 +27,7 @@ impl ApprovalKey {
         ApprovalKey([byte; 32])
     }
 
-    fn mac(&self, order: &OrderRequest, approvers: &str, expires_at_ms: i64) -> HmacSha256 {
+    fn mac(&self, order: RequestView<'_>, approvers: &str, expires_at_ms: i64) -> HmacSha256 {
         let mut mac = HmacSha256::new_from_slice(&self.0).expect("HMAC takes any key length");
         // Floats are hashed by their bits: 0.1 and 0.1000000001 are different orders.
         let fields = format!(
@@ -55,7 +55,7 @@ impl ApprovalKey {
     pub fn mint(&self, order: &OrderRequest, approvers: &[String], expires_at_ms: i64) -> String {
         let names = approvers.join("\n");
         let tag = self
-            .mac(order, &names, expires_at_ms)
+            .mac(order.view(), &names, expires_at_ms)
             .finalize()
             .into_bytes();
         format!(
@@ -68,6 +68,16 @@ impl ApprovalKey {
     /// How many distinct humans approved, if the token was minted by this key for exactly
     /// this order and has not expired.
     pub fn verify(&self, order: &OrderRequest, token: &str, now_ms: i64) -> Result<usize, Reason> {
+        self.verify_view(order.view(), token, now_ms)
+    }
+
+    /// [`ApprovalKey::verify`] for a borrowed request.
+    pub fn verify_view(
+        &self,
+        order: RequestView<'_>,
+        token: &str,
+        now_ms: i64,
+    ) -> Result<usize, Reason> {
         let mut parts = token.split('.');
         let (Some(expiry), Some(names), Some(hex), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())

@@ -13,7 +13,8 @@ pub use crate::events::{Decision, TradingState};
 use crate::increments::Grid;
 use crate::ledger::Ledger;
 use crate::order::{
-    Lifecycle, OrderEvent, OrderRequest, OrderStatus, OrderType, Side, TimeInForce, VenueAction,
+    Lifecycle, OrderEvent, OrderRequest, OrderStatus, OrderType, RequestView, Side, TimeInForce,
+    VenueAction,
 };
 use crate::reason::{Reason, ReasonSet};
 
@@ -703,9 +704,9 @@ impl Engine {
             .pending_request(order_id)
             .ok_or_else(|| EngineError::NotApprovable(order_id.to_string()))?;
         let (_, notional) = self.check_valued(
-            &OrderRequest {
+            RequestView {
                 approval_token: None,
-                ..request
+                ..request.view()
             },
             now_ms,
         );

@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use crate::config::{MarginMode, RateLimit};
 use crate::engine::Engine;
 use crate::events::{Decision, TradingState, Verdict};
-use crate::order::{OrderRequest, OrderStatus, OrderType, Side, TimeInForce};
+use crate::order::{OrderRequest, OrderStatus, OrderType, RequestView, Side, TimeInForce};
 use crate::reason::{Reason, ReasonSet};
 
 /// An order with its ids already resolved to indices: what the hot path and the batch API
@@ -317,13 +317,13 @@ impl Engine {
 
     fn approval_checks(
         &self,
-        request: &OrderRequest,
+        request: RequestView<'_>,
         notional: f64,
         now_ms: i64,
         r: &mut ReasonSet,
     ) {
-        match &request.approval_token {
-            Some(token) => match self.key.verify(request, token, now_ms) {
+        match request.approval_token {
+            Some(token) => match self.key.verify_view(request, token, now_ms) {
                 Ok(approvers) if approvers < self.approvers_for(notional) => {
                     r.insert(Reason::ApprovalTooFewApprovers)
                 }
@@ -349,15 +349,20 @@ impl Engine {
 
     /// Decide on a new order. Pure: the engine is unchanged whatever the answer.
     pub fn check(&self, request: &OrderRequest, now_ms: i64) -> Decision {
+        self.check_valued(request.view(), now_ms).0
+    }
+
+    /// [`Engine::check`] for a borrowed request.
+    pub fn check_view(&self, request: RequestView<'_>, now_ms: i64) -> Decision {
         self.check_valued(request, now_ms).0
     }
 
     /// The decision on a new order, and its notional as the gate values it (0 when it
     /// cannot be valued).
-    pub(crate) fn check_valued(&self, request: &OrderRequest, now_ms: i64) -> (Decision, f64) {
+    pub(crate) fn check_valued(&self, request: RequestView<'_>, now_ms: i64) -> (Decision, f64) {
         let mut r = ReasonSet::EMPTY;
-        let instrument = self.instrument_index.get(&request.instrument_id).copied();
-        let strategy = self.strategy_index.get(&request.strategy_id).copied();
+        let instrument = self.instrument_index.get(request.instrument_id).copied();
+        let strategy = self.strategy_index.get(request.strategy_id).copied();
         if instrument.is_none() {
             r.insert(Reason::InstrumentUnknown);
         }
@@ -369,20 +374,23 @@ impl Engine {
         }
         match self
             .handles
-            .get(&request.order_id)
+            .get(request.order_id)
             .and_then(|h| self.orders.get(h))
         {
             Some(pending) if pending.life.status == OrderStatus::PendingApproval => {
-                let mut stored = pending.request.clone();
-                stored.approval_token.clone_from(&request.approval_token);
-                if &stored != request {
+                // The same order resubmitted with its approval token: equal in all but that.
+                let stored = RequestView {
+                    approval_token: request.approval_token,
+                    ..pending.request.view()
+                };
+                if stored != request {
                     r.insert(Reason::DuplicateClientOrderId);
                 }
             }
             Some(_) => r.insert(Reason::DuplicateClientOrderId),
             None => {
-                if self.client_ids.contains(&request.client_order_id)
-                    || self.restored.contains_key(&request.order_id)
+                if self.client_ids.contains(request.client_order_id)
+                    || self.restored.contains_key(request.order_id)
                 {
                     r.insert(Reason::DuplicateClientOrderId);
                 }

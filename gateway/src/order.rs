@@ -68,6 +68,46 @@ pub struct OrderRequest {
     pub approval_token: Option<String>,
 }
 
+impl OrderRequest {
+    /// The request as the gate reads it.
+    pub fn view(&self) -> RequestView<'_> {
+        RequestView {
+            order_id: &self.order_id,
+            client_order_id: &self.client_order_id,
+            account_id: &self.account_id,
+            strategy_id: &self.strategy_id,
+            instrument_id: &self.instrument_id,
+            side: self.side,
+            order_type: self.order_type,
+            quantity: self.quantity,
+            price: self.price,
+            time_in_force: self.time_in_force,
+            expire_at_ms: self.expire_at_ms,
+            reduce_only: self.reduce_only,
+            approval_token: self.approval_token.as_deref(),
+        }
+    }
+}
+
+/// An order request whose text is borrowed: the gate checks an order where it lives (an
+/// owned request, or a Python order model read in place) without copying its strings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RequestView<'a> {
+    pub order_id: &'a str,
+    pub client_order_id: &'a str,
+    pub account_id: &'a str,
+    pub strategy_id: &'a str,
+    pub instrument_id: &'a str,
+    pub side: Side,
+    pub order_type: OrderType,
+    pub quantity: f64,
+    pub price: Option<f64>,
+    pub time_in_force: TimeInForce,
+    pub expire_at_ms: Option<i64>,
+    pub reduce_only: bool,
+    pub approval_token: Option<&'a str>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum OrderStatus {
     Initialized,

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from core.models.market import Interval, SessionCalendar
+from core.models.enums import Interval, SessionCalendar
 from interfaces.cli import render
 from interfaces.cli.settings import get_settings
 from tools.ingest.real_datasets import DATASETS

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from graph.intents import RouterName
+from core.models.enums import RouterName
 from interfaces.cli.settings import get_settings
 from interfaces.cli.startup import collector_paused
 

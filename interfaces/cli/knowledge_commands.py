@@ -11,18 +11,17 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.table import Table
 
 from deploy.neo4j import launcher
 from interfaces.cli.data_commands import open_store
 from interfaces.cli.settings import get_settings
-from knowledge.graph import queries
 from knowledge.graph.connection import GraphUnavailableError, local_home
-from knowledge.graph.nl_cypher import CypherRefusedError
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from core.settings import Settings
     from knowledge.memory.store import Collection
     from tools.knowledge_tools import KnowledgeTools
@@ -136,7 +135,8 @@ def services_status() -> None:
 
 @contextmanager
 def knowledge_tools(with_store: bool = False) -> Iterator[KnowledgeTools]:
-    # Qdrant, the embedder and the LLM client load when a knowledge command runs.
+    # Qdrant, the embedder, the LLM client and the query models load when a knowledge
+    # command runs.
     from knowledge.memory.store import MemoryUnavailableError
     from tools.knowledge_tools import KnowledgeTools
 
@@ -145,15 +145,15 @@ def knowledge_tools(with_store: bool = False) -> Iterator[KnowledgeTools]:
         with ExitStack() as stack:
             store = stack.enter_context(open_store()) if with_store else None
             yield stack.enter_context(KnowledgeTools(settings, store))
-    except (
-        GraphUnavailableError, MemoryUnavailableError, CypherRefusedError, ValidationError,
-        ValueError,
-    ) as exc:  # fmt: skip
+    # A refused Cypher query and an invalid query model are ValueErrors too.
+    except (GraphUnavailableError, MemoryUnavailableError, ValueError) as exc:
         console.print(f"[red]refused:[/] {exc}")
         raise typer.Exit(2) from None
 
 
 def table(rows: Sequence[BaseModel] | Sequence[dict[str, Any]], title: str) -> None:
+    from pydantic import BaseModel
+
     data = [r.model_dump() if isinstance(r, BaseModel) else r for r in rows]
     if not data:
         console.print(f"{title}: nothing")
@@ -190,6 +190,8 @@ def sync() -> None:
 @knowledge.command("venue")
 def venue(venue_id: str, tradable: bool = False) -> None:
     """Instruments a venue lists."""
+    from knowledge.graph import queries
+
     with knowledge_tools() as tools:
         rows = tools.instruments_on_venue(
             queries.InstrumentsOnVenue(venue=venue_id, tradable_only=tradable)
@@ -203,6 +205,8 @@ def exposure(
     min_correlation: Annotated[float | None, typer.Option(help="Also through correlation")] = None,
 ) -> None:
     """Strategies exposed to an asset, directly or through correlated instruments."""
+    from knowledge.graph import queries
+
     with knowledge_tools() as tools:
         q = queries.StrategiesExposedTo(asset=asset, min_correlation=min_correlation)
         table(tools.strategies_exposed_to(q), f"strategies exposed to {asset}")
@@ -211,6 +215,8 @@ def exposure(
 @knowledge.command("clusters")
 def clusters(threshold: float = 0.8) -> None:
     """Instruments our strategies trade, grouped where they move together."""
+    from knowledge.graph import queries
+
     with knowledge_tools() as tools:
         found = tools.correlated_clusters(queries.CorrelatedClusters(threshold=threshold))
         table(found, f"correlated exposure (|corr| >= {threshold})")
@@ -219,6 +225,8 @@ def clusters(threshold: float = 0.8) -> None:
 @knowledge.command("lineage")
 def lineage(order: str | None = None, decision: str | None = None) -> None:
     """Who proposed, scored, reviewed and approved what stands behind an order."""
+    from knowledge.graph import queries
+
     with knowledge_tools() as tools:
         rows = tools.lineage(queries.DecisionLineage(order_id=order, decision_id=decision))
         if not rows:

@@ -6,7 +6,6 @@ import json
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from pydantic import TypeAdapter, ValidationError
 from rich.console import Console
 from rich.table import Table
 
@@ -62,6 +61,8 @@ def metrics_table(metrics: Metrics, title: str) -> Table:
 
 
 def _costs(commission: float, slippage_bps: float, lot: float) -> Costs:
+    from pydantic import ValidationError
+
     from tools.research.fill_model import Costs
 
     try:
@@ -86,6 +87,8 @@ def backtest(
     cash: float = 100_000.0,
 ) -> None:
     """Backtest one strategy; writes an HTML report and logs the run to MLflow."""
+    from pydantic import TypeAdapter, ValidationError
+
     from tools.research.agent_tools import BacktestRequest, ResearchTools
     from tools.research.bars import ResearchDataError
     from tools.research.strategies import Strategy
@@ -129,6 +132,7 @@ def sweep(
     top: int = 10,
 ) -> None:
     """Sweep a parameter grid in parallel; the best row carries its deflated Sharpe."""
+    from pydantic import ValidationError
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from tools.research.agent_tools import ResearchTools
@@ -181,6 +185,8 @@ def walk_forward_command(
     lot: float = 1e-8,
 ) -> None:
     """Pick the best of a grid on each training window; trade it on the next test window."""
+    from pydantic import ValidationError
+
     from tools.research.agent_tools import ResearchTools, WalkForwardRequest
     from tools.research.bars import ResearchDataError
     from tools.research.sweep import ParamGrid
@@ -215,6 +221,8 @@ def train(
     test_bars: int = 250,
 ) -> None:
     """Train the MLP signal: purged k-fold CV, walk-forward out-of-sample, then save it."""
+    from pydantic import ValidationError
+
     from tools.research.agent_tools import ResearchTools, TrainModelRequest
     from tools.research.bars import ResearchDataError
     from tools.research.ml_config import MlpConfig

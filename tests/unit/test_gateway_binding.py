@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from datetime import timedelta
 from types import SimpleNamespace
+from uuid import UUID
 
 import pytest
 
@@ -83,6 +84,9 @@ def _by_keywords(o: Order) -> OrderRequest:
         order(reduce_only=True),
         order(tif=TimeInForce.GTD, expire_at=T0 + timedelta(milliseconds=1_500)),
         order(tif=TimeInForce.GTD, expire_at=T0 - timedelta(milliseconds=1)),  # in the past
+        order().model_copy(update={"order_id": UUID(int=1)}),  # leading zeros in the id
+        order().model_copy(update={"order_id": UUID(int=(1 << 128) - 1)}),
+        order().model_copy(update={"account_id": "someone-else"}),
     ],
 )
 def test_an_order_model_crosses_as_its_keywords_would(made: Order):
@@ -93,12 +97,31 @@ def test_an_order_model_crosses_as_its_keywords_would(made: Order):
     assert fast.order_id == str(made.order_id)
     for now in (to_ms(T0), to_ms(T0) + 1_499, to_ms(T0) + 1_500):
         assert engine.check(fast, now) == engine.check(slow, now)
+        # The typed path reads the model in place and must decide exactly as the request does.
+        assert engine.check_order(made, now) == engine.check(slow, now)
+
+
+def test_the_in_place_check_sees_a_resubmitted_order_as_the_same():
+    """An order waiting for approval, checked again as itself, is no duplicate; another order
+    reusing its id is."""
+    engine = Engine(limits().to_engine_json())
+    engine.set_reference("paper:BTC/USD", 30_000.0, to_ms(T0))
+    big = order(quantity=5.0)
+    assert engine.submit(OrderRequest.of_order(big), None, to_ms(T0))[0] == "NEEDS_APPROVAL"
+    assert "DUPLICATE_CLIENT_ORDER_ID" not in engine.check_order(big, to_ms(T0))[1]
+    changed = big.model_copy(update={"quantity": 4.0})
+    assert "DUPLICATE_CLIENT_ORDER_ID" in engine.check_order(changed, to_ms(T0))[1]
 
 
 def test_an_object_without_an_orders_fields_is_refused():
     made = order()
     with pytest.raises(AttributeError):
         OrderRequest.of_order(made.model_dump())  # a dict, not an order
+    engine = Engine(limits().to_engine_json())
+    with pytest.raises(AttributeError):
+        engine.check_order(made.model_dump(), 0)
+    with pytest.raises(GatewayError, match="not an order model: no field"):
+        engine.check_order(SimpleNamespace(order_id=made.order_id), 0)
     bad_side = SimpleNamespace(**{**dict(made), "side": "hold"})
     with pytest.raises(GatewayError, match="BAD_ARGUMENT: side"):
         OrderRequest.of_order(bad_side)

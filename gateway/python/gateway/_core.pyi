@@ -97,6 +97,8 @@ class Engine:
         """(strategy id, risk class, max position notional, trading state), by index."""
     def check(self, order: OrderRequest, now_ms: int) -> tuple[str, list[str]]:
         """What the gate would decide; changes nothing."""
+    def check_order(self, order: Order, now_ms: int) -> tuple[str, list[str]]:
+        """`check` for a validated order model, read in place (no `OrderRequest` made)."""
     def submit(
         self, order: OrderRequest, approval_token: str | None, now_ms: int
     ) -> tuple[str, list[str]]: ...

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -81,6 +82,9 @@ class EngineFace:
         return cls(load_limits(path), **kwargs)
 
     def _now(self, at: datetime | None) -> int:
+        if at is None and self.clock is wall_clock:
+            # The same milliseconds without making a datetime (a third of a check's cost).
+            return time.time_ns() // 1_000_000
         return to_ms(at if at is not None else self.clock())
 
     @property

@@ -20,7 +20,7 @@ from gateway.restore import NOT_AT_A_VENUE
 class OrderCalls(EngineFace):
     def check(self, order: Order, *, at: datetime | None = None) -> GateDecision:
         """What the gate would decide, without sending anything."""
-        answer = self._engine.check(OrderRequest.of_order(order), self._now(at))
+        answer = self._engine.check_order(order, self._now(at))
         return GateDecision.of(order.order_id, answer, self.limits.limits_version)
 
     @_writes
