@@ -38,7 +38,10 @@ class ScenarioResult:
 
     @property
     def model_turns(self) -> int:
-        return sum(r == "llm" for r in self.routed_by)
+        # As the grader reads a turn (evals/graders.py `decided_by_model`): the LLM router's,
+        # with or without the guard's note ("llm (the request holds none of your own
+        # words; ...)"): the model answered, and its reading was held to the own words.
+        return sum(r.partition(" (")[0] == "llm" for r in self.routed_by)
 
     @property
     def rules_turns(self) -> int:

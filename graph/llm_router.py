@@ -26,7 +26,7 @@ from core.llm import BudgetExceededError, TokenBudget, chat_model
 from core.settings import Settings
 from gateway import load_limits
 from gateway.limits import DEFAULT_LIMITS
-from graph.evidence import share_written, written
+from graph.evidence import ACT_WORDS, acting_clauses, share_written, written
 from graph.instruction import own_words
 from graph.intent_guard import admit
 from graph.intents import KIND_MEANINGS, Intent
@@ -212,11 +212,27 @@ class LlmRouter:
             turns += [HumanMessage(request), AIMessage(json.dumps({"kind": kind}))]
         return turns
 
-    def _read(self, text: str) -> Intent:
-        kind = self._call(
+    def _kind(self, text: str) -> str:
+        return self._call(
             self.kind_prompt, text, self.kind_tool, "/pm/route",
             lambda raw: KindAnswer.model_validate(raw).kind, self.kind_turns(text),
         )  # fmt: skip
+
+    def _a_clause_halts(self, text: str) -> bool:
+        """Whether the model, asked about one acting clause at a time, reads a halt in one
+        that writes a halt verb. Read whole, "buy 5 BTC, oh and also halt everything" is an
+        order to the 1.5B model, and a halt must never be dropped for another action. Only
+        a request of two or more acting clauses, one of them with a halt verb, costs the
+        extra calls: one per such clause."""
+        clauses = acting_clauses(own_words(text))
+        return len(clauses) > 1 and any(
+            self._kind(clause) == "halt" for clause in clauses if ACT_WORDS["halt"].search(clause)
+        )
+
+    def _read(self, text: str) -> Intent:
+        kind = self._kind(text)
+        if kind != "halt" and self._a_clause_halts(text):
+            kind = "halt"
         if kind not in KIND_FIELDS:
             return routed(kind, {}).intent(text, self.bases)
         return self._call(

@@ -388,3 +388,33 @@ def test_no_endpoint_skips_the_model_at_once(fake: FakeOpenAI, tmp_path: Path) -
     assert (intent.kind, intent.router) == ("exposure", "rules")
     assert intent.router_note == "model skipped: no LLM configured: set QUANTDESK_LLM_BASE_URL"
     assert fake.requests == []
+
+
+def test_a_halt_in_one_clause_is_asked_about_alone(fake: FakeOpenAI, tmp_path: Path):
+    """Read whole, "buy 5 BTC, oh and also halt everything" was an order to the 1.5B model;
+    asked about its halt clause alone, the model reads the halt, and the halt is its own."""
+    fake.replies += [kind_reply("trade"), kind_reply("halt")]
+    intent = router(fake, tmp_path).route("buy 5 BTC, oh and also halt everything")
+    assert (intent.kind, intent.router) == ("halt", "llm")
+    whole, clause = (r["messages"][-1]["content"] for r in fake.requests)
+    assert (whole, clause) == ("buy 5 BTC, oh and also halt everything", "halt everything")
+
+
+def test_a_clause_the_model_does_not_read_as_a_halt_changes_nothing(
+    fake: FakeOpenAI, tmp_path: Path
+):
+    """The model reads no halt in the clause: its whole reading stands against the rules'
+    halt, and the rules' halt answers (the own words decide), saying so. A request of one
+    intent costs no extra call."""
+    fake.replies += [
+        kind_reply("trade"), kind_reply("trade"),
+        fields_reply("trade", side="buy", quantity=5, symbol="BTC"),
+    ]  # fmt: skip
+    llm = router(fake, tmp_path)
+    intent = llm.route("buy 5 BTC, oh and also halt everything")
+    assert (intent.kind, intent.router) == ("halt", "rules")
+    assert "the rules read halt, the model trade" in intent.routed_by
+    assert len(fake.requests) == 3  # the whole, the halt clause, the trade's fields
+    fake.replies += [kind_reply("halt")]
+    assert llm.route("halt everything now").kind == "halt"
+    assert len(fake.requests) == 4
