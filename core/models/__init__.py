@@ -8,13 +8,11 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from core.models.audit import AuditEvent
     from core.models.base import DomainModel, UtcDatetime
+    from core.models.enums import AssetClass, Interval, SessionCalendar
     from core.models.market import (
         AggressorSide,
-        AssetClass,
         Bar,
         Instrument,
-        Interval,
-        SessionCalendar,
         Trade,
         Venue,
         VenueKind,
@@ -75,7 +73,7 @@ __all__ = [
 _HOMES: dict[str, str] = {
     "Account": "core.models.trading",
     "AggressorSide": "core.models.market",
-    "AssetClass": "core.models.market",
+    "AssetClass": "core.models.enums",
     "AuditEvent": "core.models.audit",
     "Bar": "core.models.market",
     "DataQualityEvent": "core.models.quality",
@@ -83,7 +81,7 @@ _HOMES: dict[str, str] = {
     "DomainModel": "core.models.base",
     "Fill": "core.models.trading",
     "Instrument": "core.models.market",
-    "Interval": "core.models.market",
+    "Interval": "core.models.enums",
     "Liquidity": "core.models.trading",
     "Order": "core.models.trading",
     "OrderStatus": "core.models.trading",
@@ -91,7 +89,7 @@ _HOMES: dict[str, str] = {
     "Position": "core.models.trading",
     "QualityAction": "core.models.quality",
     "QualityCheck": "core.models.quality",
-    "SessionCalendar": "core.models.market",
+    "SessionCalendar": "core.models.enums",
     "Severity": "core.models.quality",
     "Side": "core.models.trading",
     "StrategySpec": "core.models.strategy",
