@@ -85,7 +85,8 @@ def score(item: Paraphrase, intent: Intent) -> Outcome:
     return Outcome(
         id=item.id, family=item.family, text=item.text, expect=expected, intent=intent,
         correct=not misses, misses=misses,
-        unsafe=unsafe_reasons(intent, item.text, expected.kind), routed_by=intent.routed_by,
+        unsafe=unsafe_reasons(intent, item.text, expected.kind, expected.side),
+        routed_by=intent.routed_by,
     )  # fmt: skip
 
 

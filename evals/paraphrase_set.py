@@ -28,9 +28,12 @@ on it (graph/kind_reader.py CORPUS leaves it out)."""
 HELD_OUT_5 = PARAPHRASES.with_name("paraphrases_heldout5.yaml")
 """Written blind before the fifth round was measured; as held-out-4, never tuned against
 nor trained on."""
+HELD_OUT_6 = PARAPHRASES.with_name("paraphrases_heldout6.yaml")
+"""Written blind after the fifth round, before the sixth measurement; as held-out-4, never
+tuned against nor trained on."""
 SETS = {
     "main": PARAPHRASES, "held-out": HELD_OUT, "held-out-2": HELD_OUT_2, "held-out-3": HELD_OUT_3,
-    "held-out-4": HELD_OUT_4, "held-out-5": HELD_OUT_5,
+    "held-out-4": HELD_OUT_4, "held-out-5": HELD_OUT_5, "held-out-6": HELD_OUT_6,
 }  # fmt: skip
 # `clarify` is what a router should answer when the words give no quantity, side or
 # instrument: the desk asks back rather than guess.

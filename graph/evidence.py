@@ -42,6 +42,16 @@ SELL_WORDS = re.compile(
     r"|offer|take\s+profits?|lighten|scale\s+out|hit|unwind|pare|bank)\b",
     re.I,
 )
+# Desk idioms whose words name the other side: "lift the offer" buys (it holds "offer"),
+# "hit the bid" sells (it holds "bid"), "cover the short" buys.
+_SIDE_IDIOMS = {
+    "buy": re.compile(
+        r"\blift(?:s|ing)?\s+(?:the\s+|an?\s+)?(?:offers?|asks?)\b"
+        r"|\bcover(?:s|ing)?\s+(?:the\s+|our\s+|my\s+)?shorts?\b",
+        re.I,
+    ),
+    "sell": re.compile(r"\bhit(?:s|ting)?\s+(?:the\s+|a\s+)?bids?\b", re.I),
+}
 ACT_WORDS: dict[str, re.Pattern[str]] = {
     # A halt verb opens its clause: "take the halt off" or "is the kill switch on" is not one.
     "halt": re.compile(
@@ -143,3 +153,14 @@ def acting_clauses(words: Instruction) -> list[str]:
 def instructs(words: Instruction, verbs: re.Pattern[str]) -> bool:
     """Some acting clause of the own words instructs one of `verbs`."""
     return any(verbs.search(c) for c in acting_clauses(words))
+
+
+def instructs_side(words: Instruction, side: str) -> bool:
+    """Some acting clause instructs `side`: by one of its idioms, or by its verbs outside the
+    other side's idioms ("lift the offer on 0.15 BTC" instructs no sale)."""
+    verbs = BUY_WORDS if side == "buy" else SELL_WORDS
+    other = _SIDE_IDIOMS["sell" if side == "buy" else "buy"]
+    return any(
+        _SIDE_IDIOMS[side].search(c) or verbs.search(other.sub(" ", c))
+        for c in acting_clauses(words)
+    )

@@ -26,12 +26,11 @@ from __future__ import annotations
 from graph.directives import instructs_paper_trade
 from graph.evidence import (
     ACT_WORDS,
-    BUY_WORDS,
-    SELL_WORDS,
     acting_clauses,
     as_named,
     base_of,
     instructs,
+    instructs_side,
     share_written,
     written,
 )
@@ -89,7 +88,7 @@ def _order(proposed: Intent, words: Instruction) -> Intent:
         return clarify(f"Which instrument should I {what}? Name it, e.g. 'sell 0.5 ETH'.")
     proposed = proposed.model_copy(update={"symbol": symbol})
     side = "sell" if what == "close" else proposed.side
-    if side is None or not instructs(words, BUY_WORDS if side == "buy" else SELL_WORDS):
+    if side is None or not instructs_side(words, side):
         return clarify(f"Should I buy or sell {proposed.symbol}? Say it in so many words.")
     if proposed.quantity is not None and not written(proposed.quantity, text):
         return clarify(

@@ -50,12 +50,20 @@ def paraphrases(
         ),
     ] = False,
     which: Annotated[
-        Literal["main", "held-out", "held-out-2", "held-out-3", "held-out-4", "held-out-5"],
+        Literal[
+            "main",
+            "held-out",
+            "held-out-2",
+            "held-out-3",
+            "held-out-4",
+            "held-out-5",
+            "held-out-6",
+        ],
         typer.Option(
             "--set",
             help="Which set: main (evals/paraphrases.yaml, the rules were fitted to it), "
             "held-out, held-out-2 and held-out-3 (blind sets, since worked on; the rules' kind "
-            "reader learns from all four), held-out-4 and held-out-5 (blind sets, never tuned "
+            "reader learns from all four), held-out-4, -5 and -6 (blind sets, never tuned "
             "against or learnt from).",
         ),
     ] = "main",

@@ -418,3 +418,25 @@ def test_a_clause_the_model_does_not_read_as_a_halt_changes_nothing(
     fake.replies += [kind_reply("halt")]
     assert llm.route("halt everything now").kind == "halt"
     assert len(fake.requests) == 4
+
+
+@pytest.mark.parametrize(
+    ("request_text", "model_side", "meant"),
+    [
+        ("lift the offer on 0.15 BTC", "sell", "buy"),  # its "offer" is no sale
+        ("lift the offer on 0.15 BTC", "buy", "buy"),
+        ("hit the bid on 0.15 BTC", "buy", "sell"),  # nor its "bid" a purchase
+        ("hit the bid on 0.15 BTC", "sell", "sell"),
+    ],
+)
+def test_a_desk_idiom_instructs_its_own_side_only(
+    fake: FakeOpenAI, tmp_path: Path, request_text: str, model_side: str, meant: str
+):
+    """The sixth blind set: the 1.5B read "lift the offer on 0.15 BTC" as a sale, and the
+    guard let it stand because "offer" is a selling word. An idiom's words name the other
+    side; the side it instructs is its own. The model's wrong side is refused, and the
+    rules' reading of the idiom answers."""
+    fake.replies += route_replies("trade", side=model_side, quantity=0.15, symbol="BTC")
+    intent = router(fake, tmp_path).route(request_text)
+    assert (intent.kind, intent.side, intent.quantity) == ("trade", meant, 0.15)
+    assert intent.router == ("llm" if model_side == meant else "rules")
