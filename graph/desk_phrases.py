@@ -42,7 +42,14 @@ _FLATTEN = re.compile(
     r"\s*(?:down\s+)?to\s+flat"
     r"|(?:take|move|put)\s+(?:us|the\s+book|everything)\s+(?:(?:in)?to|into)\s+(?:all\s+)?cash"
     r"|take\s+(?:everything|it\s+all|all\s+risk)\s+off(?:\s+the\s+table)?"
+    r"|flat\s+(?:everything|it\s+all|all\s+(?:of\s+)?(?:it|our\s+positions|positions)"
+    r"|the\s+(?:(?:whole|entire)\s+)?(?:book|portfolio))\b"
+    r"|bail\s+(?:on|out\s+of)\s+(?:everything|all\s+(?:of\s+)?(?:it|our\s+positions|positions))\b"
     r"|go\s+flat|get\s+(?:us\s+)?(?:to\s+)?flat|take\s+(?:us|the\s+book)\s+(?:to\s+)?flat"
+    r"|(?:take|bring|get|run|cut)\s+(?:us|everything|(?:the|our)\s+(?:(?:whole|entire)\s+)?"
+    r"(?:book|portfolio|positions))\s+(?:down\s+)?to\s+(?:zero|0|nothing)\b"
+    r"|zero\s+(?:out\s+)?(?:the\s+|our\s+)?(?:(?:whole|entire)\s+)?(?:book|portfolio"
+    r"|everything|all\s+(?:our\s+)?positions)\b"
     r"|(?:i|we)\s+(?:want|need)\s+(?:us|the\s+book)\s+(?:to\s+be\s+)?flat\b"
     r"|square\s+(?:up|everything|the\s+book|off\s+(?:everything|all|the\s+(?:whole\s+)?book))"
     r"|(?:close|liquidate|exit|unwind|dump|sell)\s+(?:out\s+)?"
@@ -54,23 +61,27 @@ _FLATTEN = re.compile(
     re.I,
 )
 _CANCEL = re.compile(
-    r"^(?:cancel|cancell|cancle|cxl|pull|withdraw|scrap|drop|remove|kill)\s+(?:(?:all|every|each|any|my"
+    r"^(?:cancel|cancell|cancle|cxl|pull|withdraw|scrap|drop|remove|kill|yank|nuke|zap)\s+(?:(?:all|every|each|any|my"
     r"|our|the|open|resting|working|pending|outstanding|live|limit|unfilled|of"
     r"|(?P<what>[A-Za-z]{2,8}))\s+)*"
     r"(?:orders?|bids?|offers?|asks?|quotes?|limits?|stops?)\b"
-    r"|^(?:cancel|cancell|cancle|cxl)\s+(?:everything|all)(?:\s+(?:resting|open|working|pending))?\b",
+    r"|^(?:cancel|cancell|cancle|cxl)\s+(?:everything|all)(?:\s+(?:resting|open|working|pending))?\b"
+    # "take all our limit orders off the book": off the book, not out of it.
+    r"|^(?:take|get|pull)\s+(?:(?:all|every|each|any|my|our|the|open|resting|working|pending"
+    r"|outstanding|live|limit|unfilled|of|(?P<off>[A-Za-z]{2,8}))\s+)*"
+    r"(?:orders?|bids?|offers?|asks?|quotes?)\s+(?:off|down)\b",
     re.I,
 )
 _CLOSE_VERB = (
     r"(?:sell(?:\s+off)?|close(?:\s+out)?|trim|cut|reduce|dump|unload|offload|get\s+rid\s+of"
-    r"|exit|liquidate|take\s+profits?\s+on|lighten|scale\s+out\s+of|get\s+out\s+of)"
+    r"|exit|liquidate|take\s+profits?\s+on|lighten|scale\s+out\s+of|get\s+out\s+of|shave(?:\s+off)?)"
 )
 _SHARE = (
     r"(?:half|a\s+quarter|quarter|a\s+third|third|three[- ]quarters|two[- ]thirds|a\s+tenth"
     r"|all|everything|[0-9]{1,3}(?:\.[0-9]{1,4})?\s*(?:%|percent|pct))"
 )
 _CLOSE = re.compile(
-    rf"^{_CLOSE_VERB}\s+(?:by\s+)?(?:(?P<share>{_SHARE})\s+(?:of\s+)?)?\s*{_OUR}(?P<what>[a-z][\w/:.-]*){_HOLDING}"
+    rf"^{_CLOSE_VERB}\s+(?:by\s+)?(?:(?P<share>{_SHARE})\s+(?:off?\s+)?)?\s*{_OUR}(?P<what>[a-z][\w/:.-]*){_HOLDING}"
     r"(?:\s+(?:by|down\s+by)\s+(?P<by>"
     + _SHARE
     + r"))?\s*(?:position|holding)?"
@@ -98,7 +109,9 @@ _SIZE_WITH = re.compile(
 # An order with nothing to size it: asked back, never guessed.
 _VAGUE = re.compile(
     r"^(?:buy|sell|short|long(?!\s*/)|go\s+long|trade|dump|load\s+up|get\s+rid\s+of|double|halve"
-    r"|add\s+to|increase|put\s+(?:some\s+)?money|same\s+again|do\s+(?:it|that)\s+again)\b",
+    r"|add\s+to|increase|put\s+(?:some\s+)?money|same\s+again|do\s+(?:it|that)\s+again"
+    r"|get\s+(?:us|me)\s+(?:some|a\s+bit\s+of|a\s+little|more)"
+    r"|(?:add|build|take\s+on|get)\s+(?:some\s+|more\s+)?exposure\s+to)\b",
     re.I,
 )
 _SELLING = re.compile(r"^(?:short|sell)", re.I)
@@ -127,7 +140,8 @@ def read_desk_phrase(command: str) -> Intent | None:
         return Intent(kind="resume")
     cancel = _CANCEL.match(text)
     if cancel:
-        what = cancel["what"] and _symbol(cancel["what"])
+        named = cancel["what"] or cancel["off"]
+        what = named and _symbol(named)
         return Intent(kind="cancel", symbol=what or None)
     if _FLATTEN.match(text):
         return Intent(kind="flatten")

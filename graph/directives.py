@@ -17,7 +17,7 @@ from graph.trade_phrase import TradePhrase, read_trade
 _NOW = r"(?:\s+(?:now|immediately|please|pls|asap|at\s+once|right\s+now|on)){0,2}\s*$"
 _HALT = re.compile(
     # "halt's over" speaks of a halt; it does not order one.
-    r"^(?:halt\b(?!['\u2019]s\b)"
+    r"^(?:hau?lt\b(?!['\u2019]s\b)"
     r"|stop(?:\s+all)?\s+(?:trading|everything|orders)\b"
     rf"|stop(?:\s+(?:it|all|everything))?{_NOW}"
     rf"|(?:big\s+red\s+button|kill[-\s]?switch){_NOW}"
@@ -39,6 +39,7 @@ _HALT = re.compile(
     r"|(?:stop|halt|freeze)\s+(?:all\s+)?(?:new\s+)?(?:orders|trades|trading\s+activity)\b"
     r"|no\s+(?:more|new)\s+(?:trading|orders|trades)\b(?!\s+(?:on|in|for)\s)"
     r"|full\s+stop\b|e-?stop\b"
+    r"|(?:nobody|no\s*-?\s*one)\s+(?:trades|is\s+trading|places?\s+(?:an?\s+)?orders?)\b"
     r"|(?:hit|press|push|smash)\s+the\s+(?:big\s+)?red\s+button\b)",
     re.I | re.A,
 )
@@ -53,7 +54,8 @@ _PAPER_TRADE = re.compile(
     r"|trade(?:\s+(?:it|this|that|them|the\s+\w+(?:\s+one)?))?\s*$"
     r"|(?:put|take)\s+(?:it|this|that)\s+(?:live|on\s+paper)\b"
     r"|(?:run|trade|put|get|start|deploy|launch)\s+(?:it|this|that|them|the\s+(?:best|top|winner"
-    r"|winning)(?:\s+one)?|the\s+\w+(?:\s+one)?)\s+(?:going\s+|running\s+)?on\s+paper\b"
+    r"|winning)(?:\s+(?:one|strat\w*|model|candidate|performer|result))?|the\s+\w+(?:\s+one)?)"
+    r"\s+(?:going\s+|running\s+)?on\s+paper\b"
     r"|(?:stick|put|run|trade|deploy)\s+(?:it|this|that|them)\s+(?:on|in)\s+(?:the\s+)?paper\b"
     r"|promote\s+(?:it|this|that)\b)",
     re.I | re.A,

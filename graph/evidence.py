@@ -50,7 +50,9 @@ _SIDE_IDIOMS = {
         r"|\bcover(?:s|ing)?\s+(?:the\s+|our\s+|my\s+)?shorts?\b",
         re.I,
     ),
-    "sell": re.compile(r"\bhit(?:s|ting)?\s+(?:the\s+|a\s+)?bids?\b", re.I),
+    "sell": re.compile(
+        r"\b(?:hit|whack|smack|slam)(?:s|ting|ing)?\s+(?:the\s+|a\s+)?bids?\b", re.I
+    ),
 }
 ACT_WORDS: dict[str, re.Pattern[str]] = {
     # A halt verb opens its clause: "take the halt off" or "is the kill switch on" is not one.
@@ -64,16 +66,18 @@ ACT_WORDS: dict[str, re.Pattern[str]] = {
     ),
     # Flatten and cancel name what they act on: "pull up our positions" cancels nothing.
     "flatten": re.compile(
-        r"\bflatt?en\b|\b(?:go|get|to|down\s+to)\s+flat\b|\bsquare\s+(?:up|off|everything)\b"
+        r"\bflatt?en\b|\b(?:go|get|to|down\s+to)\s+flat\b|^flat\s+(?:everything|it\s+all"
+        r"|the\s+(?:(?:whole|entire)\s+)?(?:book|portfolio))\b"
+        r"|\bsquare\s+(?:up|off|everything)\b"
         r"|\b(?:to|into)\s+(?:all\s+)?cash\b"
-        r"|\b(?:close|exit|sell|liquidate|unwind|dump|get\s+(?:us\s+)?out\s+of|take)\b.*"
+        r"|\b(?:close|exit|sell|liquidate|unwind|dump|get\s+(?:us\s+)?out\s+of|take|bail)\b.*"
         r"\b(?:everything|all\s+(?:positions|holdings|of\s+it)|every\s+(?:single\s+)?position"
         r"|(?:whole|entire)\s+(?:book|portfolio))\b",
         re.I,
     ),
     "cancel": re.compile(
         r"^(?:cancel|cancell?|cancle|cxl)\b"
-        r"|\b(?:cancel|cancle|cxl|pull|withdraw|scrap|drop|kill|remove)\b.*"
+        r"|\b(?:cancel|cancle|cxl|pull|withdraw|scrap|drop|kill|remove|yank|nuke|zap)\b.*"
         r"\b(?:orders?|bids?|offers?|asks?|quotes?|resting|working)\b",
         re.I,
     ),

@@ -13,6 +13,8 @@ import re
 
 from pydantic import BaseModel, ConfigDict
 
+from graph.respell import respell
+
 # Applied in order; each removes embedded material. An unclosed comment, fence, quote or
 # bracket runs to the end of the text (it must not leave its payload behind); a tag pair
 # ([INST]...[/INST], <system>...</system>) counts only when closed, else just the tag goes.
@@ -85,6 +87,10 @@ _POLITE = re.compile(
     r"|really|even|ever|expect|assume|say|know|be|not|get\s+away)\b))\b",
     re.I | re.A,
 )
+# Pictographs, dingbats and their joiners around a clause ("🚨 emergency halt 🚨"): decoration,
+# not words, so they never hide the verb that opens the clause.
+_DECORATION = "\u2600-\u27bf\u2b00-\u2bff\U0001f000-\U0001faff\ufe0f\u200d"
+_FRAME = re.compile(f"^[\\s{_DECORATION}]+|[\\s{_DECORATION}]+$")
 _QUESTION = re.compile(
     r"^(?:what|what's|whats|who|whom|whose|when|where|why|how|is|isn't|are|aren't|was|"
     r"were|do|does|did|should|shall|has|have|had|am|may|might|can|could|would|"
@@ -137,7 +143,7 @@ def is_question(clause: str) -> bool:
 def own_words(request: str) -> Instruction:
     """The user's own instruction in `request`; embedded material is replaced by a clause
     break, so the text around it never joins into a new phrase."""
-    text = request
+    text = respell(request)
     embedded: list[str] = []
     for pattern in _EMBEDDED:
         embedded += [m.group(0) for m in pattern.finditer(text)]
@@ -148,7 +154,7 @@ def own_words(request: str) -> Instruction:
         text = text[: override.start()]
     clauses: list[Clause] = []
     polite = False  # "could you research GOOG and put the winner on paper?" asks twice
-    for part in (p.strip() for p in _CLAUSE_BREAK.split(text)):
+    for part in (_FRAME.sub("", p) for p in _CLAUSE_BREAK.split(text)):
         if not part:
             continue
         polite = polite or bool(_POLITE.match(part))

@@ -5,6 +5,7 @@ six letters or more. Shorter names must be exact, so "either" is never ether."""
 from __future__ import annotations
 
 import re
+from functools import cache
 
 # Common names of instruments, by the ticker the desk writes.
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -34,13 +35,33 @@ def _one_edit(a: str, b: str) -> bool:
     return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
 
 
+def _near(base: str, word: str) -> bool:
+    return any(
+        len(n) >= _FUZZY_MIN and _one_edit(word, n) for n in {base.lower(), *ALIASES.get(base, ())}
+    )
+
+
+def _dropped_letter(word: str, base: str) -> bool:
+    names = {base.lower(), *ALIASES.get(base, ())}
+    return any(len(n) == len(word) + 1 and _one_edit(word, n) for n in names)
+
+
+@cache
+def misspelt(word: str) -> str | None:
+    """The one instrument a misspelt `word` names. A word one edit from two ("litcoin":
+    litecoin and bitcoin) names the one it drops a letter of, the commonest slip of the
+    keys; otherwise neither."""
+    if len(word) < _FUZZY_MIN:
+        return None
+    near = [base for base in ALIASES if _near(base, word)]
+    if len(near) > 1:
+        near = [base for base in near if _dropped_letter(word, base)]
+    return near[0] if len(near) == 1 else None
+
+
 def _names_word(base: str, word: str) -> bool:
     names = {base.lower(), *ALIASES.get(base, ())}
-    if word in names:
-        return True
-    return len(word) >= _FUZZY_MIN and any(
-        len(n) >= _FUZZY_MIN and _one_edit(word, n) for n in names
-    )
+    return word in names or misspelt(word) == base
 
 
 def names_base(base: str, text: str) -> bool:

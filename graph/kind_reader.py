@@ -20,8 +20,8 @@ by the grammar (graph/rule_router.py), and the rule router takes this reader's k
 for a request the grammar reads no action in. `nearest` gives the labelled requests most
 like a new one (the LLM router shows them to the model as worked examples).
 
-Trained on the development sets only: `evals/paraphrases_heldout4.yaml`, `...heldout5.yaml`
-and `...heldout6.yaml` stay out, so the figures on them are the fair ones
+Trained on the development sets only: `evals/paraphrases_heldout4.yaml` to
+`...heldout7.yaml` stay out, so the figures on them are the fair ones
 (evals/RESULTS.md)."""
 
 from __future__ import annotations

@@ -25,7 +25,10 @@ from graph.trade_phrase import symbols_named
 _NUM = NUMBER_IN_TEXT.pattern  # never the tail of "1,5" or of a word
 _JARGON = (
     (re.compile(r"\blift(?:ing)?\s+(?:the\s+)?(?:offers?|ask|offer\s+on)\b", re.I), " buy "),
-    (re.compile(r"\bhit(?:ting)?\s+(?:the\s+)?bids?\b", re.I), " sell "),
+    (
+        re.compile(r"\b(?:hit|whack|smack|slam)(?:ting|ing)?\s+(?:the\s+|a\s+)?bids?\b", re.I),
+        " sell ",
+    ),
 )
 _NOT_SIDE = r"(?!\s*/|\s*-\s*term|\s+(?:as|ago|time|term|run|way|of)\b)"
 _BUY = re.compile(

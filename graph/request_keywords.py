@@ -89,7 +89,7 @@ KEYWORDS: tuple[tuple[IntentKind, re.Pattern[str]], ...] = (
         "correlation",
         re.compile(
             r"\b(correlat\w*|corrs?\b|mov(?:e|es|ed|ing)\s+(?:in\s+)?(?:together|with|lockstep|sync)"
-            r"|lock-?step|co-?move\w*|co-?movement|diversif\w*)",
+            r"|lock-?step|co-?move\w*|co-?movement|diversif\w*|de-?coupl\w*)",
             re.I,
         ),
     ),
@@ -153,6 +153,9 @@ GENERAL_QUESTION = re.compile(
     r"^(?:what\s+(?:does|do|is|are)\s+(?:a|an)\s|what'?s\s+(?:a|an)\s"
     r"|what'?s\s+the\s+difference\s+between|how\s+do(?:es)?\s+(?:i|you|one|a|an|the)\b"
     r"|define\b|is\s+(?:buying|selling|shorting)\b|should\s+i\b"
+    # "how does flattening work?", "what happens if I halt?", "if I type halt, what stops?"
+    r"|how\s+do(?:es)?\s+\w+ing\b|what\s+happens\s+(?:if|when)\b"
+    r"|if\s+(?:i|we|you|someone)\s+(?:type|say|send|write|hit|press|click|run|use)\b"
     r"|(?:when|how|why)\s+(?:would|should|do|does)\s+(?:you|one|people|traders)\s+"
     r"(?:normally|usually|typically|generally)\b)",
     re.I,
@@ -160,7 +163,15 @@ GENERAL_QUESTION = re.compile(
 NEGATED = re.compile(
     r"^(?:(?:no|nah|ok|okay)[,\s]+)?(?:don'?t|do\s+not|dont|never|not\s+now|let'?s\s+not"
     r"|i\s+(?:don'?t|do\s+not)|we\s+(?:don'?t|do\s+not)|hold\s+off|no\s+need\s+to"
-    r"|never\s*mind|nevermind|forget)\b",
+    r"|never\s*mind|nevermind|forget"
+    # "we are NOT selling", "I won't close it": the speaker says what will not be done.
+    r"|(?:we|i)(?:\s+(?:are|am|will|shall|should|must|did|can)\s+not|\s*['\u2019](?:re|m|ll)\s+not"
+    r"|\s+(?:aren'?t|won'?t|shouldn'?t|mustn'?t|can'?t|didn'?t|never))"
+    # "no halt pls", "no selling today" (but "no more trading" is a halt, read before this).
+    r"|no\s+(?:halt\w*|kill\w*|flatten\w*|selling|buying|closing|cancel\w*|liquidat\w*"
+    r"|unwind\w*|trades?\s+(?:on|in)\b)"
+    # "leave the ETH position alone", "leave it as is".
+    r"|leave\b(?=.*\b(?:alone|untouched|as\s+(?:it\s+)?is|be)\b))\b",
     re.I,
 )
 

@@ -116,6 +116,10 @@ def classify(words: Instruction) -> Intent:
     if not kept or GENERAL_QUESTION.match(kept[0]):
         return Intent(kind="unknown")
     keyword = next((kind for kind, pattern in KEYWORDS if pattern.search(text)), None)
+    if keyword is None and len(kept) < len(words.clauses) and len(text.split()) < 4:
+        # "no halt pls, we're fine": a few words left beside a refusal to act ask for nothing,
+        # and a likeness guessed from them ("we're fine" looks like health) is no request.
+        return Intent(kind="unknown")
     kind = _reading_kind(keyword, text)
     if kind is None:
         return Intent(kind="unknown")

@@ -14,6 +14,7 @@ import re
 from pydantic import BaseModel, ConfigDict
 
 from graph.instruction import LEAD_IN
+from graph.instrument_names import misspelt
 from graph.intents import Refusal, RefusedPart
 from graph.numbers import MAX_DIGITS, PERCENT_WORD, parse_number
 
@@ -89,11 +90,13 @@ def read_symbol(token: str) -> str | Refusal:
 _BUY_VERB = re.compile(
     r"^(?:grab|purchase|pick\s+up|go\s+long|long|get(?:\s+me)?|need|acquire"
     r"|bid(?:\s+for)?|put\s+in\s+a\s+bid\s+for"
-    r"|place\s+an?\s+(?:limit\s+|market\s+)?order\s+to\s+buy)\s+(?=\S)",
+    r"|place\s+an?\s+(?:limit\s+|market\s+)?order\s+to\s+buy"
+    r"|lift\s+the\s+(?:offer|ask)\s+(?:on|for|in)|lift(?=\s+[0-9])|take\s+the\s+offer\s+(?:on|for|in)"
+    r"|(?:i|we)\s+(?:want|need|would\s+like|['\u2019]?d\s+like)(?=\s+[0-9]))\s+(?=\S)",
     re.I | re.A,
 )
 _SELL_VERB = re.compile(
-    r"^(?:short|go\s+short|dump|offload|unload|hit\s+the\s+bid\s+(?:on|for)|offer"
+    r"^(?:short|go\s+short|dump|offload|unload|sel(?=\s+[0-9])|hit\s+the\s+bid\s+(?:on|for)|offer"
     r"|place\s+an?\s+(?:limit\s+|market\s+)?order\s+to\s+sell)\s+(?=\S)",
     re.I | re.A,
 )
@@ -107,14 +110,27 @@ PRICE_CUE = re.compile(
     r"(?:^|\s)(?:at|@|limit(?:\s+price)?(?:\s+of)?|with\s+a\s+limit(?:\s+price)?\s+of"
     r"|(?:pay\s+)?no\s+more\s+than|(?:for\s+)?no\s+less\s+than|at\s+most|at\s+least"
     r"|no\s+(?:higher|lower)\s+than|(?:but\s+)?not\s+(?:above|over|below|under)"
-    r"|(?:do\s+not|don'?t)\s+(?:go|pay|sell)\s+(?:above|over|below|under))"
+    r"|(?:do\s+not|don'?t)\s+(?:go|pay|sell)\s+(?:above|over|below|under)"
+    r"|(?:do\s+not|don'?t)\s+(?:pay\s+more|sell\s+(?:for\s+)?less|go\s+(?:higher|lower))\s+than)"
     r"(?:\s+|(?<=@))(?P<price>\S+)",
     re.I | re.A,
 )
 
 
+# "show a 142 bid for 15 GOOG" is a limit buy of 15 GOOG at 142; an offer is a sale.
+_SHOWN_QUOTE = re.compile(
+    r"^(?:show|post|put\s+(?:up|in|out)|make|leave|work)\s+an?\s+(?P<price>[0-9][0-9,.]*k?)\s+"
+    r"(?P<quote>bid|offer)\s+(?:for|on|in)\s+(?P<rest>[0-9].*)$",
+    re.I | re.A | re.S,
+)
+
+
 def _plain_verb(command: str) -> str:
     text = LEAD_IN.sub("", command).strip()
+    shown = _SHOWN_QUOTE.match(text)
+    if shown:
+        side = "buy" if shown["quote"].lower() == "bid" else "sell"
+        return f"{side} {shown['rest']} at {shown['price']}"
     text = _BUY_VERB.sub("buy ", text, count=1)
     return _SELL_VERB.sub("sell ", text, count=1)
 
@@ -134,7 +150,8 @@ def read_trade(command: str) -> TradePhrase | Refusal | None:
     token = rest[0].rstrip(_TRAILING) if rest else ""
     if re.match(PERCENT_WORD, " ".join(rest), re.I):
         return None  # "buy 5 percent of the fund in ETH": a share, read by graph/order_slots.py
-    symbol = read_symbol(_NAMES.get(token.lower(), token))
+    # "buy 1 bitcon": a misspelt name is read as the instrument it names, never as a ticker.
+    symbol = read_symbol(_NAMES.get(token.lower()) or misspelt(token.lower()) or token)
     if isinstance(symbol, Refusal):
         return symbol
     limit_price: float | None = None

@@ -1,0 +1,116 @@
+"""Requests as desks type them (seventh round of issue 16): slips of the keys in desk
+words, pictographs around a halt, statements of what will not be done, questions about how
+a command works, and the slang for a quote, a cancel and a flat book. Each reading is the
+rule router's; each negative case shows a near miss that must not act."""
+
+from __future__ import annotations
+
+import pytest
+
+from graph.instruction import own_words
+from graph.instrument_names import misspelt, named_bases
+from graph.respell import respell, respelt
+from graph.rule_router import RuleRouter
+
+route = RuleRouter().route
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [("liqudate", "liquidate"), ("unwnd", "unwind"), ("positons", "positions"),
+     ("exposrue", "exposure"), ("corelation", "correlation")],
+)  # fmt: skip
+def test_a_dropped_letter_or_a_swap_is_read_as_the_desk_word(typed: str, meant: str):
+    assert respelt(typed) == meant
+
+
+@pytest.mark.parametrize("word", ["flatter", "cancer", "half", "hold", "unwinds", "liquidated"])
+def test_other_words_are_left_as_written(word: str):
+    assert respelt(word) is None
+    assert respell(f"the {word} one") == f"the {word} one"
+
+
+def test_a_name_one_slip_from_two_instruments_names_the_one_it_drops_a_letter_of():
+    assert misspelt("litcoin") == "LTC"  # litecoin less an e; bitcoin by a substitution
+    assert misspelt("bitcon") == "BTC"
+    assert named_bases("whats litcoin at") == ["LTC"]
+    assert route("buy 1 bitcon").symbol == "BTC"
+
+
+@pytest.mark.parametrize(
+    "text", ["liqudate all positions now", "unwnd all positions pls", "flat the whole book asap",
+             "take the whole book to zero", "bail on everything"],
+)  # fmt: skip
+def test_flatten_in_slang_and_slips(text: str):
+    assert route(text).kind == "flatten"
+
+
+def test_pictographs_around_a_halt_do_not_hide_it():
+    assert route("🚨 emergency halt, nobody trades 🚨").kind == "halt"
+    assert [c.text for c in own_words("🚨 halt 🚨").clauses] == ["halt"]
+    assert route("🚨 is trading halted? 🚨").kind != "halt"
+
+
+@pytest.mark.parametrize(
+    "text", ["no halt pls, we're fine", "we are NOT selling alphabet today, ok?",
+             "leave the ETH position alone, don't close it", "I won't sell the btc, relax"],
+)  # fmt: skip
+def test_what_will_not_be_done_asks_for_nothing(text: str):
+    assert route(text).kind == "unknown"
+
+
+def test_a_refusal_beside_a_request_still_answers_the_request():
+    assert route("don't sell anything, just tell me what we've got").kind == "positions"
+    assert route("no halt, show me the exposure").kind == "exposure"
+
+
+@pytest.mark.parametrize(
+    "text", ["how does flattening the book actually work here?",
+             "if I type halt, what exactly stops?", "what happens if we hit the kill switch?"],
+)  # fmt: skip
+def test_how_a_command_works_is_a_question_not_the_command(text: str):
+    assert route(text).kind == "unknown"
+
+
+@pytest.mark.parametrize(
+    ("text", "side", "qty", "symbol", "limit"),
+    [("lift the offer on 0.15 BTC", "buy", 0.15, "BTC", None),
+     ("lift 2 ltc", "buy", 2, "LTC", None),
+     ("show a 142 bid for 15 GOOG", "buy", 15, "GOOG", 142),
+     ("post a 3100 offer for 2 ETH", "sell", 2, "ETH", 3100),
+     ("I want 2 ETH but don't pay more than 2,900 for it", "buy", 2, "ETH", 2900),
+     ("whack the bid, 1.5 ETH", "sell", 1.5, "ETH", None),
+     ("sel 2 eth", "sell", 2, "ETH", None)],
+)  # fmt: skip
+def test_desk_idioms_for_an_order(
+    text: str, side: str, qty: float, symbol: str, limit: float | None
+):
+    intent = route(text)
+    assert (intent.kind, intent.side, intent.quantity, intent.symbol, intent.limit_price) == (
+        "trade",
+        side,
+        qty,
+        symbol,
+        limit,
+    )
+
+
+def test_wanting_without_a_number_is_no_order():
+    assert route("I want ETH exposure").kind != "trade"
+    assert route("get us some exposure to google").kind == "clarify"
+
+
+@pytest.mark.parametrize(
+    ("text", "symbol"),
+    [("take all our limit orders off the book, we'll re-quote later", None),
+     ("yank every open order", None), ("nuke all pending orders", None),
+     ("take our ETH bids off", "ETH")],
+)  # fmt: skip
+def test_cancels_in_slang(text: str, symbol: str | None):
+    intent = route(text)
+    assert (intent.kind, intent.symbol) == ("cancel", symbol)
+
+
+def test_shaving_a_holding_is_a_partial_close():
+    intent = route("shave 30% off the btc")
+    assert (intent.kind, intent.symbol, intent.fraction) == ("close", "BTC", 0.3)
