@@ -55,7 +55,9 @@ _SHARES: tuple[tuple[re.Pattern[str], float], ...] = (
     (re.compile(r"\b(all|entire|entirely|whole|everything|full|fully|completely)\b", re.I), 1.0),
 )
 # "close the BTC position" closes all of it; "close some BTC" does not say how much.
-_CLOSING = re.compile(r"\b(close|closing|exit|liquidate|unwind|get out of|dump)\b", re.I)
+_CLOSING = re.compile(
+    r"\b(close|closing|exit|liquidate|unwind|get out of|dump|flatten|flat)\b", re.I
+)
 _PARTIAL = re.compile(r"\b(some|part|partly|bit|little|portion|piece|few|trim)\b", re.I)
 # Shares are approximations ("a third" read as 0.333): near enough is the same share.
 _SHARE_TOLERANCE = 0.005

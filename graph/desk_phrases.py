@@ -144,7 +144,7 @@ def read_desk_phrase(command: str) -> Intent | None:
         what = named and _symbol(named)
         return Intent(kind="cancel", symbol=what or None)
     if _FLATTEN.match(text):
-        return Intent(kind="flatten")
+        return _flatten(text)
     sized = _SIZE.match(text) or _SIZE_WITH.match(text)
     if sized:
         symbol, share = _symbol(sized["what"]), _share(sized["share"])
@@ -156,10 +156,41 @@ def read_desk_phrase(command: str) -> Intent | None:
     if closing:
         symbol = _symbol(closing["what"])
         given = closing["share"] or closing.groupdict().get("by")
+        if symbol and not given and _PARTIAL_VERB.match(text):
+            return Intent(kind="clarify", question=_HOW_MUCH.format(symbol=symbol))
         share = _share(given) if given else 1.0
         if symbol and share:
             return Intent(kind="close", symbol=symbol, fraction=share)
     return None
+
+
+# Verbs that take part of a holding: with no share named, how much is the user's to say.
+_PARTIAL_VERB = re.compile(r"(?:trim|cut|reduce|lighten|shave|pare)\b", re.I)
+_HOW_MUCH = "How much of {symbol}? Say e.g. 'trim {symbol} by 25%' or 'sell half our {symbol}'."
+
+
+def _flatten(text: str) -> Intent:
+    """A flatten that names one instrument ("flatten just the ETH position") closes that
+    holding, never the whole book; one that names more, or names an exception ("flatten
+    all but BTC"), is asked back."""
+    named = {base_of(s) for s in symbols_named(text)} | set(named_bases(text))
+    if not named:
+        return Intent(kind="flatten")
+    if len(named) == 1 and not EXCEPTION.search(text):
+        return Intent(kind="close", symbol=named.pop(), fraction=1.0)
+    return Intent(kind="clarify", question=WHICH_FLATTEN)
+
+
+WHICH_FLATTEN = (
+    "Flatten the whole book, or close one holding? Say 'flatten the book' or 'close the ETH "
+    "position'."
+)
+
+
+EXCEPTION = re.compile(
+    r"\b(?:except|excluding|exclude|other\s+than|apart\s+from|besides|but|save|leave|keep|not)\b",
+    re.I,
+)
 
 
 def vague_order(command: str) -> Intent | None:

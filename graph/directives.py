@@ -57,7 +57,11 @@ _PAPER_TRADE = re.compile(
     r"|winning)(?:\s+(?:one|strat\w*|model|candidate|performer|result))?|the\s+\w+(?:\s+one)?)"
     r"\s+(?:going\s+|running\s+)?on\s+paper\b"
     r"|(?:stick|put|run|trade|deploy)\s+(?:it|this|that|them)\s+(?:on|in)\s+(?:the\s+)?paper\b"
-    r"|promote\s+(?:it|this|that)\b)",
+    r"|promote\s+(?:it|this|that)\b"
+    r"|paper(?:[- ]?trade)?\s+(?:it|this|that|them|the\s+(?:best|top|winner|winning)(?:\s+(?:one"
+    r"|strat\w*|model|candidate|performer|result))?)\b"
+    r"|(?:get|start|have|set)\s+(?:it|this|that|them)\s+(?:going\s+|running\s+)?(?:on\s+)?"
+    r"paper[- ]?trad\w*)",
     re.I | re.A,
 )
 

@@ -24,8 +24,9 @@ _SHARE_WORDS: tuple[tuple[re.Pattern[str], float], ...] = (
     (re.compile(r"\btenth\b", re.I), 0.1),
     (re.compile(r"\b(?:all|entire|entirely|whole|everything|fully|full|completely)\b", re.I), 1.0),
 )
-# "get out of ETH" is the whole holding, but "scale out of three quarters" is not.
-_OUT = re.compile(r"\bout\b", re.I)
+# "get out of ETH" and "flatten the ETH" are the whole holding, but "scale out of three
+# quarters" is not.
+_OUT = re.compile(r"\bout\b|\bflatt?en\b", re.I)
 _NEGATION = (
     r"(?:don'?t|dont|do\s+not|never|no\s+need|not\b|hold\s+off|no\b|avoid|without"
     r"|under\s+no\s+circumstances|stop\s+asking)"

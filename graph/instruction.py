@@ -23,7 +23,7 @@ _EMBEDDED: tuple[re.Pattern[str], ...] = (
     re.compile(r"/\*.*?(?:\*/|\Z)", re.S),
     re.compile(r"```.*?(?:```|\Z)", re.S),
     # Chat-template markup: [INST] ... [/INST], <<SYS>> ... <</SYS>>, <|im_start|> ... <|im_end|>
-    re.compile(r"\[(\w+)\].*?\[/\1\]", re.S),
+    re.compile(r"\[(\w+)[^\]\n]*\].*?\[/\1\]", re.S),
     re.compile(r"<<(\w+)>>.*?<</\1>>", re.S),
     re.compile(r"<\|[^|>]*\|>.*?(?:<\|[^|>]*\|>|\Z)", re.S),
     re.compile(r"`[^`]*(?:`|\Z)"),

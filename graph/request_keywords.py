@@ -132,7 +132,7 @@ KEYWORDS: tuple[tuple[IntentKind, re.Pattern[str]], ...] = (
             r"\b(price|prices|priced|quote|trading\s+at|worth|cost|last\s+close|how\s+much\s+is"
             r"|where\s+is\s+\w+|where'?s\s+\w+|ticker)\b"
             r"|\bwhat(?:'s|\s+is)\s+\S+\s+(?:at|trading|printing)\b|\blast\s*\?|\blast\s+print"
-            r"|\bpx\b|\bprinting\s+at\b|\bgoing\s+for\b",
+            r"|\bpx\b|\bprinting\s+at\b|\bgoing\s+for\b|\bmark\s+(?:on|for)\b",
             re.I,
         ),
     ),
@@ -154,7 +154,7 @@ GENERAL_QUESTION = re.compile(
     r"|what'?s\s+the\s+difference\s+between|how\s+do(?:es)?\s+(?:i|you|one|a|an|the)\b"
     r"|define\b|is\s+(?:buying|selling|shorting)\b|should\s+i\b"
     # "how does flattening work?", "what happens if I halt?", "if I type halt, what stops?"
-    r"|how\s+do(?:es)?\s+\w+ing\b|what\s+happens\s+(?:if|when)\b"
+    r"|how\s+do(?:es)?\s+\w+ing\b|what\s+happens\s+(?:if|when)\b|how\s+would\s+(?:i|we|one|you)\b"
     r"|if\s+(?:i|we|you|someone)\s+(?:type|say|send|write|hit|press|click|run|use)\b"
     r"|(?:when|how|why)\s+(?:would|should|do|does)\s+(?:you|one|people|traders)\s+"
     r"(?:normally|usually|typically|generally)\b)",

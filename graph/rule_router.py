@@ -15,7 +15,7 @@ import re
 from decimal import Decimal
 from typing import Literal, cast, get_args
 
-from graph.desk_phrases import read_desk_phrase, vague_order
+from graph.desk_phrases import EXCEPTION, WHICH_FLATTEN, read_desk_phrase, vague_order
 from graph.directives import instructs_halt, instructs_paper_trade
 from graph.evidence import acting_clauses
 from graph.instruction import Instruction, own_words
@@ -50,6 +50,15 @@ def _instructed(words: Instruction) -> Intent | None:
     (graph/order_slots.py) before a clause is called vague."""
     for command in acting_clauses(words):
         phrase = read_desk_phrase(command)
+        if (
+            phrase is not None
+            and phrase.kind == "flatten"
+            and named_bases(words.text)
+            and EXCEPTION.search(words.text)
+        ):
+            # "flatten everything but BTC" splits at "but": a flatten beside a named
+            # instrument and an exception to it is asked back, never the whole book.
+            return Intent(kind="clarify", question=WHICH_FLATTEN)
         if phrase is not None:
             return phrase
         trade = read_trade(command)

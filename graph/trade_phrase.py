@@ -88,7 +88,7 @@ def read_symbol(token: str) -> str | Refusal:
 # Other ways to say buy or sell, read as the plain verb ("grab 0.25 btc", "short 1 ETH",
 # "hit the bid on 0.3 BTC", "offer 1 ETH at 4000").
 _BUY_VERB = re.compile(
-    r"^(?:grab|purchase|pick\s+up|go\s+long|long|get(?:\s+me)?|need|acquire"
+    r"^(?:grab|purchase|pick\s+up|scoop(?:\s+up)?|go\s+long|long|get(?!\s+rid\b)(?:\s+me)?|need|acquire"
     r"|bid(?:\s+for)?|put\s+in\s+a\s+bid\s+for"
     r"|place\s+an?\s+(?:limit\s+|market\s+)?order\s+to\s+buy"
     r"|lift\s+the\s+(?:offer|ask)\s+(?:on|for|in)|lift(?=\s+[0-9])|take\s+the\s+offer\s+(?:on|for|in)"
@@ -96,7 +96,7 @@ _BUY_VERB = re.compile(
     re.I | re.A,
 )
 _SELL_VERB = re.compile(
-    r"^(?:short|go\s+short|dump|offload|unload|sel(?=\s+[0-9])|hit\s+the\s+bid\s+(?:on|for)|offer"
+    r"^(?:short|go\s+short|dump|offload|unload|sel(?=\s+[0-9])|get\s+rid\s+of(?=\s+[0-9])|hit\s+the\s+bid\s+(?:on|for)|offer"
     r"|place\s+an?\s+(?:limit\s+|market\s+)?order\s+to\s+sell)\s+(?=\S)",
     re.I | re.A,
 )
@@ -111,7 +111,9 @@ PRICE_CUE = re.compile(
     r"|(?:pay\s+)?no\s+more\s+than|(?:for\s+)?no\s+less\s+than|at\s+most|at\s+least"
     r"|no\s+(?:higher|lower)\s+than|(?:but\s+)?not\s+(?:above|over|below|under)"
     r"|(?:do\s+not|don'?t)\s+(?:go|pay|sell)\s+(?:above|over|below|under)"
-    r"|(?:do\s+not|don'?t)\s+(?:pay\s+more|sell\s+(?:for\s+)?less|go\s+(?:higher|lower))\s+than)"
+    r"|(?:do\s+not|don'?t)\s+(?:pay\s+more|sell\s+(?:for\s+)?less|go\s+(?:higher|lower))\s+than"
+    r"|(?:won'?t|will\s+not|wouldn'?t)\s+(?:pay|go|sell)\s+(?:above|over|below|under|more\s+than"
+    r"|less\s+than))"
     r"(?:\s+|(?<=@))(?P<price>\S+)",
     re.I | re.A,
 )
