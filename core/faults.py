@@ -26,12 +26,14 @@ CrashPoint = Literal[
 ]
 CRASH_POINTS: tuple[CrashPoint, ...] = get_args(CrashPoint)
 """Where the order path can be stopped, in the order an approved order passes them."""
+StreamCrashPoint = Literal["stream.decoded", "stream.stored"]
+"""Where the market-data dataflow can be stopped: a record read, a batch of bars stored."""
 
 ENV = "QUANTDESK_CRASH_AT"
 _hits: dict[str, int] = {}
 
 
-def crash_point(name: CrashPoint) -> None:
+def crash_point(name: CrashPoint | StreamCrashPoint) -> None:
     """Die here if `QUANTDESK_CRASH_AT` names this point (and this is its Nth pass)."""
     wanted = os.environ.get(ENV)
     if not wanted:

@@ -95,6 +95,20 @@ class Settings(BaseSettings):
         description="Unset with the local server: the password it generated on first start.",
     )
     neo4j_bolt_port: int = Field(default=7687, ge=1, le=65535)
+    kafka_bootstrap: str | None = Field(
+        default=None,
+        description="`bootstrap.servers` of a Kafka-API cluster (Kafka, Redpanda, a managed one) "
+        "for the desk's stream topics. Unset: the local broker that `quantdesk services up` "
+        "starts under data_dir.",
+    )
+    kafka_port: int = Field(
+        default=19092,
+        ge=1,
+        le=65534,
+        description="The local broker's client port on 127.0.0.1; its controller listens on the "
+        "next one. Off Kafka's usual 9092/9093 (9093 is also Alertmanager's), so a broker "
+        "already on the machine is not taken for ours.",
+    )
     qdrant_url: str | None = Field(
         default=None,
         validation_alias=AliasChoices("qdrant_url", "QDRANT_URL", "QUANTDESK_QDRANT_URL"),

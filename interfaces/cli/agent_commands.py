@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -19,6 +20,8 @@ class AgentName(StrEnum):
     MONITOR = "monitor"
     DATA = "data"
     ALL = "all"
+    MD = "md"
+    STREAM = "stream"
 
 
 def agent(
@@ -26,10 +29,42 @@ def agent(
     metrics_port: Annotated[
         int | None, typer.Option(help="Serve Prometheus metrics on 127.0.0.1:PORT.")
     ] = None,
+    exchange: Annotated[
+        str, typer.Option(help="md: where trades come from (`replay`: stored history).")
+    ] = "replay",
+    symbols: Annotated[
+        str, typer.Option(help="md: comma-separated symbols, e.g. BTC/USDT,ETH/USDT.")
+    ] = "BTC/USDT",
+    venue: Annotated[str, typer.Option(help="md: the stored series' venue.")] = "binance",
+    interval: Annotated[str, typer.Option(help="md, stream: bar interval (1m, 5m, 1h).")] = "1m",
+    speed: Annotated[
+        float, typer.Option(min=0, help="md: replay at N times real time; 0: as fast as it goes.")
+    ] = 0.0,
+    bounded: Annotated[
+        bool, typer.Option(help="stream: stop at the end of the topics rather than tail them.")
+    ] = False,
+    bus: Annotated[bool, typer.Option(help="stream: publish bars and alerts on the bus.")] = True,
+    snapshot_s: Annotated[
+        float, typer.Option("--snapshot-s", min=0.01, help="stream: seconds between snapshots.")
+    ] = 1.0,
+    recovery_dir: Annotated[
+        Path | None, typer.Option(help="stream: recovery snapshots (default under data_dir).")
+    ] = None,
+    store_dsn: Annotated[
+        str | None, typer.Option(help="stream: where bars go (default: see the README).")
+    ] = None,
+    topic: Annotated[
+        list[str] | None,
+        typer.Option(hidden=True, help="Topic overrides: trades[, books, dead letters]."),
+    ] = None,
 ) -> None:
     """Run one agent as a service until SIGTERM / Ctrl-C. Start execution first: it owns the
     store and the gateway and listens on QUANTDESK_BUS_HUB; the others connect to it.
-    `all` runs the four in this one process, on the same bus and code."""
+    `all` runs the four in this one process, on the same bus and code. `md` streams trades
+    into the Kafka topics; `stream` turns them into bars in ClickHouse and on the bus."""
+    if name in (AgentName.MD, AgentName.STREAM):
+        _stream_agent(name, locals())
+        return
     # The agents, the store and the bus load when an agent runs, not when the CLI starts.
     from agents.services.launch import run_agent
     from core.bus import BusError
@@ -45,4 +80,46 @@ def agent(
         raise typer.Exit(2) from None
     except BusError as exc:
         console.print(f"[red]bus:[/] {exc}")
+        raise typer.Exit(2) from None
+
+
+def _stream_agent(name: AgentName, given: dict[str, Any]) -> None:
+    from interfaces.cli.stream_commands import (
+        MarketDataOptions,
+        StreamOptions,
+        run_market_data,
+        run_stream,
+    )
+    from tools.stream.topics import TopicSetupError
+
+    settings = get_settings()
+    topics = [*(given["topic"] or []), None, None, None][:3]
+    try:
+        if name is AgentName.MD:
+            run_market_data(
+                settings,
+                MarketDataOptions(
+                    exchange=given["exchange"],
+                    symbols=[s.strip() for s in given["symbols"].split(",") if s.strip()],
+                    venue=given["venue"],
+                    interval=given["interval"],
+                    speed=given["speed"],
+                    topic=topics[0],
+                ),
+            )
+        else:
+            run_stream(
+                settings,
+                StreamOptions(
+                    interval=given["interval"],
+                    bounded=given["bounded"],
+                    recovery_dir=given["recovery_dir"],
+                    store_dsn=given["store_dsn"],
+                    bus=given["bus"],
+                    snapshot_s=given["snapshot_s"],
+                    topics=(topics[0], topics[1], topics[2]),
+                ),
+            )
+    except TopicSetupError as exc:
+        console.print(f"[red]kafka:[/] {exc}")
         raise typer.Exit(2) from None

@@ -1,5 +1,5 @@
-"""`quantdesk services|knowledge|memory`: the local Neo4j server, the knowledge graph's
-queries, and the agents' memory."""
+"""`quantdesk services|knowledge|memory`: the local Neo4j server and Kafka broker, the knowledge
+graph's queries, and the agents' memory."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from deploy.kafka import launcher as kafka_launcher
 from deploy.neo4j import launcher
 from interfaces.cli.data_commands import open_store
 from interfaces.cli.settings import get_settings
@@ -28,7 +29,8 @@ if TYPE_CHECKING:
 
 console = Console(width=None if Console().is_terminal else 120)
 services = typer.Typer(
-    help="Local services the desk runs: Neo4j, and the local model server.", no_args_is_help=True
+    help="Local services the desk runs: Neo4j, Kafka, and the local model server.",
+    no_args_is_help=True,
 )
 knowledge = typer.Typer(help="The knowledge graph: sync and queries.", no_args_is_help=True)
 memory = typer.Typer(help="The agents' memory (Qdrant).", no_args_is_help=True)
@@ -36,7 +38,7 @@ memory = typer.Typer(help="The agents' memory (Qdrant).", no_args_is_help=True)
 
 @services.command("prepare")
 def services_prepare() -> None:
-    """Check Java 17 and resolve the Neo4j server's jars from Maven Central (once)."""
+    """Check Java 17 and resolve Neo4j's and Kafka's jars from Maven Central (once)."""
     try:
         java = launcher.java_executable()
         with console.status("resolving Neo4j from Maven Central"):
@@ -45,6 +47,13 @@ def services_prepare() -> None:
         console.print(f"[red]neo4j:[/] {exc}")
         raise typer.Exit(2) from None
     console.print(f"neo4j {launcher.NEO4J_VERSION}: {jars} jars resolved; java {java}")
+    try:
+        with console.status("resolving Kafka from Maven Central"):
+            jars = kafka_launcher.prepare().count(":") + 1
+    except kafka_launcher.KafkaLaunchError as exc:
+        console.print(f"[red]kafka:[/] {exc}")
+        raise typer.Exit(2) from None
+    console.print(f"kafka {kafka_launcher.KAFKA_VERSION}: {jars} jars resolved")
 
 
 class ExtraService(StrEnum):
@@ -62,8 +71,9 @@ def services_up(
         ),
     ] = None,
 ) -> None:
-    """Start the local Neo4j (Bolt on 127.0.0.1) unless NEO4J_URI points elsewhere;
-    `services up llm` serves the local model too."""
+    """Start the local Neo4j (Bolt on 127.0.0.1) unless NEO4J_URI points elsewhere, and the
+    local Kafka broker unless QUANTDESK_KAFKA_BOOTSTRAP does; `services up llm` serves the local
+    model too."""
     settings = get_settings()
     if settings.neo4j_uri:
         console.print(f"NEO4J_URI is set ({settings.neo4j_uri}); nothing to start")
@@ -75,8 +85,28 @@ def services_up(
             console.print(f"[red]neo4j:[/] {exc}")
             raise typer.Exit(2) from None
         console.print(f"neo4j {launcher.NEO4J_VERSION} up at {uri} (home {local_home(settings)})")
+    kafka_up(settings)
     if ExtraService.llm in (also or []):
         llm_up(settings)
+
+
+def kafka_up(settings: Settings) -> None:
+    """The local Kafka broker, unless the desk streams to another cluster."""
+    from tools.stream.topics import local_broker_home
+
+    if settings.kafka_bootstrap:
+        console.print(
+            f"QUANTDESK_KAFKA_BOOTSTRAP is set ({settings.kafka_bootstrap}); no Kafka started"
+        )
+        return
+    home = local_broker_home(settings)
+    try:
+        with console.status("starting Kafka (first run resolves it from Maven Central)"):
+            bootstrap = kafka_launcher.start(home, port=settings.kafka_port)
+    except kafka_launcher.KafkaLaunchError as exc:
+        console.print(f"[red]kafka:[/] {exc}")
+        raise typer.Exit(2) from None
+    console.print(f"kafka {kafka_launcher.KAFKA_VERSION} up at {bootstrap} (home {home})")
 
 
 def llm_up(settings: Settings) -> None:
@@ -100,12 +130,15 @@ def llm_up(settings: Settings) -> None:
 
 @services.command("down")
 def services_down() -> None:
-    """Stop the local Neo4j, and the local model server if it runs."""
+    """Stop the local Neo4j and Kafka, and the local model server if it runs."""
     from core.llm.local_server import read_record, stop
+    from tools.stream.topics import local_broker_home
 
     settings = get_settings()
     stopped = launcher.stop(local_home(settings))
     console.print("neo4j stopped" if stopped else "neo4j was not running")
+    stopped = kafka_launcher.stop(local_broker_home(settings))
+    console.print("kafka stopped" if stopped else "kafka was not running")
     if read_record(settings.data_dir) is not None:
         llm = stop(settings.data_dir)
         console.print(f"llm stopped (pid {llm.pid})" if llm else "llm was not running")
@@ -113,7 +146,9 @@ def services_down() -> None:
 
 @services.command("status")
 def services_status() -> None:
+    """Where Neo4j, Kafka and the local model server are, and whether they run."""
     from core.llm.local_server import live_record
+    from tools.stream.topics import local_broker_home
 
     settings = get_settings()
     if settings.neo4j_uri:
@@ -122,6 +157,12 @@ def services_status() -> None:
         shown = launcher.status(local_home(settings))
         state = f"running (pid {shown.pid}) at {shown.uri}" if shown.running else "stopped"
         console.print(f"neo4j: {state}; home {shown.home}")
+    if settings.kafka_bootstrap:
+        console.print(f"kafka: external, {settings.kafka_bootstrap}")
+    else:
+        broker = kafka_launcher.status(local_broker_home(settings))
+        state = f"running (pid {broker.pid}) at {broker.bootstrap}" if broker.running else "stopped"
+        console.print(f"kafka: {state}; home {broker.home}")
     if settings.llm_base_url:
         console.print(f"llm: external, {settings.llm_base_url}")
         return

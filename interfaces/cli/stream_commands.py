@@ -1,0 +1,115 @@
+"""`quantdesk agent md` and `quantdesk agent stream`: the market-data adapter and the stream
+dataflow as their own processes (tools/stream). Both speak to QUANTDESK_KAFKA_BOOTSTRAP, or to
+the local broker `quantdesk services up` starts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from core.settings import Settings
+
+console = Console(width=None if Console().is_terminal else 120)
+
+
+@dataclass(frozen=True)
+class StreamOptions:
+    interval: str
+    bounded: bool
+    recovery_dir: Path | None
+    store_dsn: str | None
+    bus: bool
+    snapshot_s: float
+    topics: tuple[str | None, str | None, str | None]
+
+
+@dataclass(frozen=True)
+class MarketDataOptions:
+    exchange: str
+    symbols: list[str]
+    venue: str
+    interval: str
+    speed: float
+    topic: str | None
+
+
+def stream_store_dsn(settings: Settings) -> str:
+    """Where the dataflow writes bars: the desk's ClickHouse when it is a server; an embedded
+    store takes one writer per path, so the dataflow gets its own beside the desk's."""
+    if settings.store_dsn and not settings.store_dsn.startswith("chdb:"):
+        return settings.store_dsn
+    return f"chdb://{(settings.data_dir / 'stream' / 'clickhouse').resolve()}"
+
+
+def run_stream(settings: Settings, options: StreamOptions) -> None:
+    from tools.stream.dataflow import FlowConfig, run_flow
+    from tools.stream.topics import DESK_TOPICS, bootstrap_servers, ensure_topics
+
+    bootstrap = bootstrap_servers(settings)
+    trades, books, dead = options.topics
+    if not any(options.topics):
+        ensure_topics(bootstrap, DESK_TOPICS)
+    defaults = FlowConfig(bootstrap=bootstrap, store_dsn="")
+    config = FlowConfig(
+        bootstrap=bootstrap,
+        store_dsn=options.store_dsn or stream_store_dsn(settings),
+        interval=options.interval,
+        tail=not options.bounded,
+        bus_connect=(settings.bus_hub, *settings.bus_connect) if options.bus else (),
+        trades_topic=trades or defaults.trades_topic,
+        books_topic=books or defaults.books_topic,
+        dead_letter_topic=dead or defaults.dead_letter_topic,
+    )
+    recovery = options.recovery_dir or settings.data_dir / "stream" / "recovery"
+    console.print(
+        f"stream: {config.trades_topic}, {config.books_topic} on {bootstrap} -> "
+        f"{config.interval} bars in {config.store_dsn}; recovery {recovery}"
+    )
+    run_flow(config, recovery, snapshot_s=options.snapshot_s)
+    console.print("stream: end of input")
+
+
+def run_market_data(settings: Settings, options: MarketDataOptions) -> None:
+    from core.store import Store
+    from core.store.market_data import MarketDataStore
+    from tools.stream.dataflow import INTERVALS
+    from tools.stream.replay import new_producer, produce, trades_from_bars
+    from tools.stream.topics import DESK_TOPICS, MD_TRADES, bootstrap_servers, ensure_topics
+
+    if options.exchange != "replay":
+        console.print(
+            f"[red]md:[/] exchange {options.exchange!r}: only `replay` (stored history) is built; "
+            "live websocket adapters are not yet"
+        )
+        raise typer.Exit(2)
+    interval_ms = int(INTERVALS[options.interval].total_seconds() * 1000)
+    bootstrap = bootstrap_servers(settings)
+    if options.topic is None:
+        ensure_topics(bootstrap, DESK_TOPICS)
+    with Store.open(settings) as store:
+        series = {
+            s: MarketDataStore(store).read_bars(options.venue, s, options.interval)
+            for s in options.symbols
+        }
+    producer = new_producer(bootstrap)
+    total = sum(4 * int((bars["volume"] > 0).sum()) for bars in series.values())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task(f"replay x{options.speed:g}", total=total)
+        for symbol, bars in series.items():
+            trades = trades_from_bars(bars, options.venue, symbol, interval_ms)
+            produce(
+                producer, trades, options.speed,
+                on_record=lambda _t: progress.advance(task),
+                topic=options.topic or MD_TRADES.name,
+            )  # fmt: skip
+    console.print(f"md: {total} trades from {len(series)} stored series sent to {bootstrap}")

@@ -1,0 +1,38 @@
+"""A real Kafka broker for tests: the desk's own launcher (deploy/kafka) on a free loopback
+port pair under a temp data dir. Shared by the broker's tests and the stream's."""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.settings import Settings
+from tests.fakes.loopback import free_port
+from tools.stream.topics import local_broker_home
+
+
+@dataclass(frozen=True)
+class Broker:
+    data_dir: Path
+    port: int
+
+    @property
+    def home(self) -> Path:
+        return local_broker_home(Settings(data_dir=self.data_dir))
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+
+def free_port_pair() -> int:
+    """A loopback port free now whose next port is free too (the controller's)."""
+    while True:
+        port = free_port()
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port

@@ -1,0 +1,105 @@
+"""The batch quality rules in streaming form, one feed (venue:symbol) at a time: sequence
+gaps and repeats, outlying prices (the robust z-score of a log return, as
+tools/quality/series_checks.py), crossed books, and a feed gone quiet. A check reports; it
+drops only a record the feed already delivered (a repeated sequence number), which would
+otherwise count twice in a bar."""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from tools.quality.config import QualityConfig
+from tools.stream.messages import BookV1, TradeV1
+
+FindingKind = Literal[
+    "sequence_gap", "repeated_record", "outlier", "crossed_book", "stale_feed", "late_trade"
+]
+# Returns kept per feed for the robust z-score: enough for a stable median and MAD.
+WINDOW = 64
+MIN_RETURNS = 20
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What a check found on one feed, with the record's sequence number and time."""
+
+    feed: str
+    kind: FindingKind
+    seq: int
+    ts_ms: int
+    detail: str
+
+
+@dataclass
+class FeedState:
+    """What the checks remember of one feed between its records."""
+
+    last_seq: int | None = None
+    last_price: float | None = None
+    returns: deque[float] = field(default_factory=lambda: deque(maxlen=WINDOW))
+
+
+def check(
+    state: FeedState | None, record: TradeV1 | BookV1, config: QualityConfig
+) -> tuple[FeedState, list[Finding], bool]:
+    """The feed's state after `record`, what the checks found, and whether the record goes
+    on (False for a repeat)."""
+    state = state or FeedState()
+    found: list[Finding] = []
+
+    def report(kind: FindingKind, detail: str) -> None:
+        found.append(Finding(record.key, kind, record.seq, record.ts_ms, detail))
+
+    if state.last_seq is not None and record.seq <= state.last_seq:
+        report("repeated_record", f"seq {record.seq} after {state.last_seq}: dropped")
+        return state, found, False
+    if state.last_seq is not None and record.seq > state.last_seq + 1:
+        report(
+            "sequence_gap",
+            f"{record.seq - state.last_seq - 1} record(s) missing before seq {record.seq}",
+        )
+    state.last_seq = record.seq
+    if isinstance(record, BookV1):
+        if record.bid >= record.ask:
+            report("crossed_book", f"bid {record.bid:g} >= ask {record.ask:g}")
+        return state, found, True
+    if state.last_price is not None:
+        change = math.log(record.price / state.last_price)
+        z = robust_z(change, state.returns)
+        if z is not None and abs(z) > config.outlier_z:
+            report(
+                "outlier",
+                f"log return {change:+.4f} from {state.last_price:g} to {record.price:g}, "
+                f"robust z {z:.1f}",
+            )
+        state.returns.append(change)
+    state.last_price = record.price
+    return state, found, True
+
+
+def robust_z(value: float, history: deque[float]) -> float | None:
+    """`value`'s robust z-score against `history` (median and MAD, scaled to a normal's
+    sigma), or None while the history is too short or flat."""
+    if len(history) < MIN_RETURNS:
+        return None
+    past = np.fromiter(history, dtype=float)
+    median = float(np.median(past))
+    mad = float(np.median(np.abs(past - median))) * 1.4826
+    if mad == 0.0:
+        return None
+    return (value - median) / mad
+
+
+def stale_feeds(last_seen_ms: dict[str, int], now_ms: int, stale_after_ms: int) -> list[Finding]:
+    """Feeds whose last record is older than `stale_after_ms` at `now_ms` (wall clock: a
+    feed stalls in real time, not in event time)."""
+    return [
+        Finding(feed, "stale_feed", -1, seen, f"no record for {(now_ms - seen) / 1000:.1f} s")
+        for feed, seen in sorted(last_seen_ms.items())
+        if now_ms - seen > stale_after_ms
+    ]
