@@ -172,6 +172,12 @@ class Settings(BaseSettings):
         description="How often the monitor asks the store's owner for the "
         "desk's health (data freshness, gateway state).",
     )
+    monitor_feed_stall_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="A market-data feed heard on the bus (desk/md/...) and then silent for "
+        "longer than this raises a stalled-feed alert.",
+    )
     monitor_llm_cost_per_hour: float = Field(
         default=5.0,
         gt=0,

@@ -20,8 +20,10 @@ from slack_sdk import WebClient
 
 from agents.services.runtime import Service
 from core.bus import Alert, Bus, BusError, BusMessage, Control, Heartbeat, Keys, LlmUsage
+from core.bus.messages import MarketBar
 from core.settings import Settings
 from core.telemetry import AGENT_UP, HEARTBEAT_AGE
+from tools.stream.feeds import FeedBook
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,9 @@ class MonitorService(Service):
         self.llm_over = False
         self.llm_lock = threading.Lock()
         self.stale: set[str] = set()
+        self.feeds = FeedBook()
+        self.stalled: set[str] = set()
+        bus.subscribe(Keys.ALL_MARKET_DATA, self._bar)
         self._slack_client: WebClient | None = None
         threading.Thread(target=self._deliver, name="monitor-sinks", daemon=True).start()
         threading.Thread(target=self._poll_health, name="monitor-health", daemon=True).start()
@@ -73,6 +78,21 @@ class MonitorService(Service):
             if message.agent in self.silent:
                 self.silent.discard(message.agent)
                 self.raise_alert("info", f"agent {message.agent} is back")
+
+    def _bar(self, message: BusMessage, key: str) -> None:
+        if isinstance(message, MarketBar):
+            stamp = int(message.bar_ts.timestamp() * 1000)
+            self.feeds.heard(message.instrument, message.interval, stamp, int(time.time() * 1000))
+
+    def _watch_feeds(self) -> None:
+        """A feed that was streaming and stopped: alert once, and say when it is back."""
+        stalled = self.feeds.stalled(int(time.time() * 1000), self.settings.monitor_feed_stall_s)
+        for feed in sorted(stalled - self.stalled):
+            limit = self.settings.monitor_feed_stall_s
+            self.raise_alert("warning", f"feed stalled: {feed}, no bar for over {limit:g} s")
+        for feed in sorted(self.stalled - stalled):
+            self.raise_alert("info", f"feed flowing again: {feed}")
+        self.stalled = stalled
 
     def _llm(self, message: BusMessage, key: str) -> None:
         if isinstance(message, LlmUsage):
@@ -118,6 +138,7 @@ class MonitorService(Service):
                 self.silent.add(agent)
                 self.raise_alert("warning", f"agent {agent} silent for {age:.1f} s")
         self._watch_llm_spend(now)
+        self._watch_feeds()
 
     def _deliver(self) -> None:
         while True:

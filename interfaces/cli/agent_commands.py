@@ -47,6 +47,10 @@ def agent(
     snapshot_s: Annotated[
         float, typer.Option("--snapshot-s", min=0.01, help="stream: seconds between snapshots.")
     ] = 1.0,
+    lateness_s: Annotated[
+        float,
+        typer.Option("--lateness-s", min=0, help="stream: how late a trade may come for its bar."),
+    ] = 2.0,
     recovery_dir: Annotated[
         Path | None, typer.Option(help="stream: recovery snapshots (default under data_dir).")
     ] = None,
@@ -117,6 +121,7 @@ def _stream_agent(name: AgentName, given: dict[str, Any]) -> None:
                     store_dsn=given["store_dsn"],
                     bus=given["bus"],
                     snapshot_s=given["snapshot_s"],
+                    lateness_s=given["lateness_s"],
                     topics=(topics[0], topics[1], topics[2]),
                 ),
             )

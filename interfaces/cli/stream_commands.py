@@ -24,6 +24,7 @@ class StreamOptions:
     store_dsn: str | None
     bus: bool
     snapshot_s: float
+    lateness_s: float
     topics: tuple[str | None, str | None, str | None]
 
 
@@ -58,6 +59,7 @@ def run_stream(settings: Settings, options: StreamOptions) -> None:
         bootstrap=bootstrap,
         store_dsn=options.store_dsn or stream_store_dsn(settings),
         interval=options.interval,
+        lateness_s=options.lateness_s,
         tail=not options.bounded,
         bus_connect=(settings.bus_hub, *settings.bus_connect) if options.bus else (),
         trades_topic=trades or defaults.trades_topic,

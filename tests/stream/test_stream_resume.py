@@ -21,8 +21,12 @@ import pandas as pd
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
+from core.bus import Alert, Bus, Keys
+from core.bus.messages import MarketBar
 from deploy.kafka import launcher
+from tests.fakes.loopback import free_port
 from tests.kafka_fixtures import Broker, free_port_pair
+from tests.waiting import wait_until
 from tools.stream.replay import new_producer, produce, trades_from_bars
 from tools.stream.topics import StreamTopic, ensure_topics, instrument_key
 
@@ -74,7 +78,11 @@ def topics(broker: Broker) -> tuple[str, str, str]:
 
 
 def run_stream(
-    broker: Broker, topics: tuple[str, str, str], work: Path, crash_at: str | None = None
+    broker: Broker,
+    topics: tuple[str, str, str],
+    work: Path,
+    crash_at: str | None = None,
+    bus: bool = False,
 ) -> int:
     env = {
         **os.environ,
@@ -85,7 +93,7 @@ def run_stream(
     if crash_at:
         env["QUANTDESK_CRASH_AT"] = crash_at
     command = [
-        sys.executable, "-m", "interfaces.cli", "agent", "stream", "--bounded", "--no-bus",
+        sys.executable, "-m", "interfaces.cli", "agent", "stream", "--bounded", "--bus" if bus else "--no-bus",
         "--snapshot-s", "0.05", "--recovery-dir", str(work / "recovery"),
         "--store-dsn", f"chdb://{work / 'store'}",
         *(arg for name in topics for arg in ("--topic", name)),
@@ -185,3 +193,27 @@ def test_unreadable_records_go_to_the_dead_letter_topic_with_their_reason(
     assert any("not JSON" in r for r in reasons)
     assert any("unknown schema" in r for r in reasons)
     assert any("trade.v1" in r for r in reasons)
+
+
+def test_bars_and_findings_reach_the_bus(
+    broker: Broker, topics: tuple[str, str, str], clean: pd.DataFrame, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+):  # fmt: skip
+    hub = f"tcp/127.0.0.1:{free_port()}"
+    heard: list[MarketBar] = []
+    alerts: list[Alert] = []
+    with Bus.open("router", listen=[hub]) as bus:
+        bus.subscribe(
+            Keys.ALL_MARKET_DATA, lambda m, k: heard.append(m) if isinstance(m, MarketBar) else None
+        )
+        bus.subscribe(
+            Keys.ALL_ALERTS, lambda m, k: alerts.append(m) if isinstance(m, Alert) else None
+        )
+        monkeypatch.setenv("QUANTDESK_BUS_HUB", hub)
+        assert run_stream(broker, topics, tmp_path, bus=True) == 0
+        wait_until(lambda: len(heard) >= len(clean), 20, what="every bar on the bus")
+    on_bus = {(m.instrument, m.bar_ts, m.close) for m in heard}
+    stored = {(f"{r.venue}:{r.symbol}", r.ts.to_pydatetime(), r.close) for r in clean.itertuples()}
+    assert on_bus == stored
+    repeats = [a for a in alerts if "repeated_record" in a.text]
+    assert len({a.text for a in repeats}) == len(FEEDS)  # the one repeat sent on each feed

@@ -131,14 +131,14 @@ class _BusPartition(StatelessSinkPartition[Any]):
     def write_batch(self, items: list[Any]) -> None:
         for item in items:
             key, message = bus_message(item)
-            self._bus.publish(key, message, block=False)
+            self._bus.publish(key, message)
 
     def close(self) -> None:
         self._bus.close()
 
 
 class BusSink(DynamicSink[Any]):
-    """Bars and findings on the bus (at-least-once; market data never blocks the flow)."""
+    """Bars and findings on the bus, at least once: a bar waits for room rather than drop."""
 
     def __init__(self, connect: tuple[str, ...]) -> None:
         self._connect = connect
