@@ -227,20 +227,6 @@ def _tail(bootstrap: str, topic: str, heard: dict[int, float], stop: threading.E
     consumer.close()
 
 
-def _port_pair() -> int:
-    """A free loopback port whose next one (the controller's) is free too."""
-    import socket
-
-    while True:
-        port = free_port()
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port + 1))
-            except OSError:
-                continue
-        return port
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--trades", type=int, default=200_000)
@@ -250,7 +236,7 @@ def main() -> None:
     home = None
     if not bootstrap:
         home = Path(tempfile.mkdtemp()) / "kafka"
-        kafka_port = _port_pair()
+        kafka_port = launcher.free_port_pair()
         bootstrap = launcher.start(home, port=kafka_port)
     try:
         throughput(bootstrap, args.trades)

@@ -3,12 +3,11 @@ port pair under a temp data dir. Shared by the broker's tests and the stream's."
 
 from __future__ import annotations
 
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 
 from core.settings import Settings
-from tests.fakes.loopback import free_port
+from deploy.kafka.launcher import free_port_pair
 from tools.stream.topics import local_broker_home
 
 
@@ -26,13 +25,4 @@ class Broker:
         return f"127.0.0.1:{self.port}"
 
 
-def free_port_pair() -> int:
-    """A loopback port free now whose next port is free too (the controller's)."""
-    while True:
-        port = free_port()
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port + 1))
-            except OSError:
-                continue
-        return port
+__all__ = ["Broker", "free_port_pair"]

@@ -356,3 +356,17 @@ def stop(home: Path, timeout_s: float = 60.0) -> bool:
             time.sleep(0.1)
     (home / "run" / PID_FILE).unlink(missing_ok=True)
     return True
+
+
+def free_port_pair() -> int:
+    """A loopback port free now whose next port (the controller's) is free too."""
+    while True:
+        with socket.socket() as first:
+            first.bind(("127.0.0.1", 0))
+            port = int(first.getsockname()[1])
+            with socket.socket() as second:
+                try:
+                    second.bind(("127.0.0.1", port + 1))
+                except OSError:
+                    continue
+        return port

@@ -173,5 +173,11 @@ def demo(
                 local_model_step(store)
             else:
                 console.print("local model not run (--no-model); the rules route")
+        console.print(
+            Rule("8. Real-time market data: replay -> Kafka -> Bytewax -> ClickHouse -> bus")
+        )
+        from interfaces.cli.stream_demo import stream_step
+
+        stream_step(store, console)
         console.print(render.counts_table(store.row_counts()))
         console.print(f"store: {store.path or store.dsn}")
