@@ -111,6 +111,9 @@ def test_demo_walks_orders_through_the_gate(desk_env: Path, monkeypatch: pytest.
     assert "correlated exposure: ['bitstamp:BTC/USD']" in knowledge
     assert "recall (" in knowledge
     assert not launcher.status(desk_env / "neo4j").running, "the demo stops the Neo4j it started"
+    stream = " ".join(demo.output.split("Real-time market data")[1].split())
+    assert "240 1h bars in ClickHouse, identical to the stored bars" in stream
+    assert "240 bars heard on the bus" in stream
 
 
 def test_research_commands_on_stored_bars(desk_env: Path):
