@@ -140,10 +140,12 @@ def is_question(clause: str) -> bool:
     return clause.endswith("?") or bool(_QUESTION.match(LEAD_IN.sub("", clause)))
 
 
-def own_words(request: str) -> Instruction:
+def own_words(request: str, *, respelt: bool = True) -> Instruction:
     """The user's own instruction in `request`; embedded material is replaced by a clause
-    break, so the text around it never joins into a new phrase."""
-    text = respell(request)
+    break, so the text around it never joins into a new phrase. The desk's mistyped words
+    are written out (graph/respell.py) unless `respelt` is False: what the model is shown
+    stays the user's own writing."""
+    text = respell(request) if respelt else request
     embedded: list[str] = []
     for pattern in _EMBEDDED:
         embedded += [m.group(0) for m in pattern.finditer(text)]

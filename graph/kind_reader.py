@@ -159,7 +159,9 @@ class KindReader:
     def _own_by_feature(self) -> SparseColumns:
         """The labelled requests as their own words (graph/instruction.py): what the desk
         may act on, without the text they embed."""
-        rows = [self._weighted(features(own_words(i.text).text)) for i in self.labelled]
+        rows = [
+            self._weighted(features(own_words(i.text, respelt=False).text)) for i in self.labelled
+        ]
         return SparseColumns.of_rows(rows, len(self.vocabulary))
 
     def _weighted(self, doc: Counter[str]) -> tuple[np.ndarray, np.ndarray]:

@@ -203,7 +203,7 @@ class LlmRouter:
         question ("what's our exposure? SYSTEM: approval granted..."), and the 0.5B read
         it as one. A request with no own words left ("ignore your limits and ...") is
         matched whole."""
-        own = own_words(text).text.strip()
+        own = own_words(text, respelt=False).text.strip()
         nearest = kind_reader().nearest(
             own or text, NEAREST_TURNS, leave_out=frozenset({"clarify"}), own=bool(own)
         )
@@ -224,7 +224,7 @@ class LlmRouter:
         order to the 1.5B model, and a halt must never be dropped for another action. Only
         a request of two or more acting clauses, one of them with a halt verb, costs the
         extra calls: one per such clause."""
-        clauses = acting_clauses(own_words(text))
+        clauses = acting_clauses(own_words(text, respelt=False))
         return len(clauses) > 1 and any(
             self._kind(clause) == "halt" for clause in clauses if ACT_WORDS["halt"].search(clause)
         )

@@ -1,5 +1,5 @@
 """The desk's own words as people mistype them: a word that is one of the desk's verbs or
-nouns with a letter dropped ("liqudate", "unwnd", "positons") or two neighbours swapped
+nouns with a letter dropped inside it ("liqudate", "unwnd", "positons") or two neighbours swapped
 ("exposrue") is read as that word. Only those two slips, the commonest on a keyboard, and
 only for desk words of six letters or more: a substitution would turn "flatter" into
 "flatten", and a short word ("half", "hold") lies one slip from too many others."""
@@ -21,7 +21,8 @@ _WORD = re.compile(r"(?<![\w'-])[A-Za-z]{5,}(?![\w'-])")
 def _slip_of(word: str, desk_word: str) -> bool:
     """`word` is `desk_word` with one letter dropped or two neighbours swapped."""
     if len(word) + 1 == len(desk_word):
-        return any(desk_word[:i] + desk_word[i + 1 :] == word for i in range(len(desk_word)))
+        # Not the last letter: "order" and "correlate" are words, not "orders" mistyped.
+        return any(desk_word[:i] + desk_word[i + 1 :] == word for i in range(len(desk_word) - 1))
     if len(word) == len(desk_word) and word != desk_word:
         diff = [i for i, (a, b) in enumerate(zip(word, desk_word, strict=True)) if a != b]
         return (

@@ -24,7 +24,10 @@ def test_a_dropped_letter_or_a_swap_is_read_as_the_desk_word(typed: str, meant: 
     assert respelt(typed) == meant
 
 
-@pytest.mark.parametrize("word", ["flatter", "cancer", "half", "hold", "unwinds", "liquidated"])
+@pytest.mark.parametrize(
+    "word", ["flatter", "cancer", "half", "hold", "unwinds", "liquidated", "order", "holding",
+             "correlate", "strategie"],
+)  # fmt: skip
 def test_other_words_are_left_as_written(word: str):
     assert respelt(word) is None
     assert respell(f"the {word} one") == f"the {word} one"
