@@ -11,8 +11,6 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from deploy.kafka.launcher import bootstrap_address
-
 # confluent_kafka loads when a cluster is spoken to, not when the desk imports its topics.
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -92,7 +90,8 @@ def local_broker_home(settings: Settings) -> Path:
 
 def bootstrap_servers(settings: Settings) -> str:
     """The cluster the desk streams to: QUANTDESK_KAFKA_BOOTSTRAP, else the local broker."""
-    return settings.kafka_bootstrap or bootstrap_address(settings.kafka_port)
+    # The local broker listens on loopback only (deploy/kafka/launcher.py).
+    return settings.kafka_bootstrap or f"127.0.0.1:{settings.kafka_port}"
 
 
 class TopicProblem(BaseModel):
