@@ -30,10 +30,14 @@ def agent(
         int | None, typer.Option(help="Serve Prometheus metrics on 127.0.0.1:PORT.")
     ] = None,
     exchange: Annotated[
-        str, typer.Option(help="md: where trades come from (`replay`: stored history).")
+        str,
+        typer.Option(
+            help="md: where trades come from: `replay` (stored history) or a ccxt exchange id "
+            "streamed live over its websocket (e.g. bitstamp)."
+        ),
     ] = "replay",
     symbols: Annotated[
-        str, typer.Option(help="md: comma-separated symbols, e.g. BTC/USDT,ETH/USDT.")
+        str, typer.Option(help="md: comma-separated symbols as the venue writes them (BTC/USD).")
     ] = "BTC/USDT",
     venue: Annotated[str, typer.Option(help="md: the stored series' venue.")] = "binance",
     interval: Annotated[str, typer.Option(help="md, stream: bar interval (1m, 5m, 1h).")] = "1m",

@@ -4,6 +4,7 @@ the local broker `quantdesk services up` starts."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,18 +77,41 @@ def run_stream(settings: Settings, options: StreamOptions) -> None:
 
 
 def run_market_data(settings: Settings, options: MarketDataOptions) -> None:
-    from core.store import Store
-    from core.store.market_data import MarketDataStore
-    from tools.stream.dataflow import INTERVALS
-    from tools.stream.replay import new_producer, produce, trades_from_bars
+    from tools.stream.replay import new_producer
     from tools.stream.topics import DESK_TOPICS, MD_TRADES, bootstrap_servers, ensure_topics
 
     if options.exchange != "replay":
+        from rich.markup import escape
+
+        from tools.stream.live_adapter import LiveEvent, LiveFeedError, Reconnect, run_live
+
+        bootstrap = bootstrap_servers(settings)
+        if options.topic is None:
+            ensure_topics(bootstrap, DESK_TOPICS)
+        topic = options.topic or MD_TRADES.name
+
+        def report(event: LiveEvent) -> None:
+            colour = "yellow" if isinstance(event, Reconnect) else "red"
+            console.print(f"[{colour}]md:[/] {escape(str(event))}")
+
         console.print(
-            f"[red]md:[/] exchange {options.exchange!r}: only `replay` (stored history) is built; "
-            "live websocket adapters are not yet"
+            f"md: live trades of {', '.join(options.symbols)} from {options.exchange} -> "
+            f"{topic} on {bootstrap}; Ctrl-C stops"
         )
-        raise typer.Exit(2)
+        try:
+            stats = run_live(
+                options.exchange, options.symbols, new_producer(bootstrap), topic, on_event=report
+            )
+        except LiveFeedError as exc:
+            console.print(f"[red]md:[/] {escape(str(exc))}")
+            raise typer.Exit(2) from None
+        console.print(f"md: {stats.summary()}")
+        return
+    from core.store import Store
+    from core.store.market_data import MarketDataStore
+    from tools.stream.dataflow import INTERVALS
+    from tools.stream.replay import produce, trades_from_bars
+
     interval_ms = int(INTERVALS[options.interval].total_seconds() * 1000)
     bootstrap = bootstrap_servers(settings)
     if options.topic is None:
@@ -105,10 +129,11 @@ def run_market_data(settings: Settings, options: MarketDataOptions) -> None:
         MofNCompleteColumn(),
         TimeElapsedColumn(),
     )
+    session = uuid.uuid4().hex[:16]  # a rerun numbers its feeds afresh
     with Progress(*columns, console=console) as progress:
         task = progress.add_task(f"replay x{options.speed:g}", total=total)
         for symbol, bars in series.items():
-            trades = trades_from_bars(bars, options.venue, symbol, interval_ms)
+            trades = trades_from_bars(bars, options.venue, symbol, interval_ms, session=session)
             produce(
                 producer, trades, options.speed,
                 on_record=lambda _t: progress.advance(task),

@@ -116,3 +116,13 @@ def test_replayed_trades_fold_back_into_the_stored_bars():
     for row, bar in zip(kept.itertuples(), folded.values(), strict=True):
         assert (bar.open, bar.high, bar.low, bar.close) == (row.open, row.high, row.low, row.close)  # type: ignore[attr-defined]
         assert bar.volume == pytest.approx(row.volume)  # type: ignore[attr-defined]
+
+
+def test_a_restarted_adapter_counts_afresh_and_is_not_a_repeat():
+    state, _, _ = check(None, trade(500).model_copy(update={"session": "run1"}), QUALITY)
+    state, found, keep = check(state, trade(0).model_copy(update={"session": "run2"}), QUALITY)
+    assert keep
+    assert [f.kind for f in found] == ["feed_restarted"]
+    state, found, keep = check(state, trade(0).model_copy(update={"session": "run2"}), QUALITY)
+    assert not keep
+    assert [f.kind for f in found] == ["repeated_record"]

@@ -17,7 +17,13 @@ from tools.quality.config import QualityConfig
 from tools.stream.messages import BookV1, TradeV1
 
 FindingKind = Literal[
-    "sequence_gap", "repeated_record", "outlier", "crossed_book", "stale_feed", "late_trade"
+    "sequence_gap",
+    "repeated_record",
+    "outlier",
+    "crossed_book",
+    "stale_feed",
+    "late_trade",
+    "feed_restarted",
 ]
 # Returns kept per feed for the robust z-score: enough for a stable median and MAD.
 WINDOW = 64
@@ -40,6 +46,7 @@ class FeedState:
     """What the checks remember of one feed between its records."""
 
     last_seq: int | None = None
+    session: str | None = None
     last_price: float | None = None
     returns: deque[float] = field(default_factory=lambda: deque(maxlen=WINDOW))
 
@@ -55,6 +62,11 @@ def check(
     def report(kind: FindingKind, detail: str) -> None:
         found.append(Finding(record.key, kind, record.seq, record.ts_ms, detail))
 
+    if state.last_seq is not None and record.session != state.session:
+        # A restarted adapter numbers from 0 again: its records are new, not repeats.
+        report("feed_restarted", f"adapter session {record.session} after {state.session}")
+        state.last_seq = None
+    state.session = record.session
     if state.last_seq is not None and record.seq <= state.last_seq:
         report("repeated_record", f"seq {record.seq} after {state.last_seq}: dropped")
         return state, found, False

@@ -23,6 +23,11 @@ class TradeV1(BaseModel):
     symbol: str = Field(pattern=_SYMBOL)
     trade_id: str = Field(min_length=1, max_length=64)
     seq: int = Field(ge=0, description="The adapter's count of this feed's records.")
+    session: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+        description="The adapter run that numbered it: a restarted adapter counts afresh.",
+    )
     ts_ms: int = Field(gt=0, description="When the venue printed it, ms since the epoch (UTC).")
     price: float = Field(gt=0, allow_inf_nan=False)
     quantity: float = Field(gt=0, allow_inf_nan=False)
@@ -42,6 +47,7 @@ class BookV1(BaseModel):
     venue: str = Field(pattern=r"^[a-z0-9_.-]{1,32}$")
     symbol: str = Field(pattern=_SYMBOL)
     seq: int = Field(ge=0)
+    session: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     ts_ms: int = Field(gt=0)
     bid: float = Field(gt=0, allow_inf_nan=False)
     ask: float = Field(gt=0, allow_inf_nan=False)

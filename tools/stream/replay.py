@@ -24,10 +24,15 @@ if TYPE_CHECKING:
 
 
 def trades_from_bars(
-    bars: pd.DataFrame, venue: str, symbol: str, interval_ms: int, first_seq: int = 0
+    bars: pd.DataFrame,
+    venue: str,
+    symbol: str,
+    interval_ms: int,
+    first_seq: int = 0,
+    session: str | None = None,
 ) -> Iterator[TradeV1]:
     """The trades that print `bars` (columns ts, open, high, low, close, volume), in order,
-    numbered from `first_seq`."""
+    numbered from `first_seq` within the adapter run `session`."""
     seq = first_seq
     # Milliseconds by arithmetic, not by the integer view, whose unit follows the column's.
     epoch = pd.Timestamp(0, tz="UTC")
@@ -44,6 +49,7 @@ def trades_from_bars(
                 symbol=symbol,
                 trade_id=f"{start_ms}-{step}",
                 seq=seq,
+                session=session,
                 ts_ms=start_ms + step * interval_ms // 4,
                 price=price,
                 quantity=volume / 4,
