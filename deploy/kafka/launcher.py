@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -21,6 +20,8 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+
+from deploy.jvm import JvmError, cache_dir, find_java, resolve_classpath
 
 KAFKA_VERSION = "4.3.1"
 POM = Path(__file__).resolve().parent / "pom.xml"
@@ -46,57 +47,33 @@ class KafkaStatus:
 
 def runtime_dir() -> Path:
     """Where the resolved classpath is cached, shared by every data directory."""
-    base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-    return base / "quantdesk" / f"kafka-{KAFKA_VERSION}"
+    return cache_dir(f"kafka-{KAFKA_VERSION}")
 
 
 def java_executable() -> str:
-    """The `java` to run the broker with (JAVA_HOME first), checked to be 17 or newer."""
-    home = os.environ.get("JAVA_HOME")
-    java = str(Path(home) / "bin" / "java") if home else shutil.which("java")
-    if not java or not Path(java).exists():
-        raise KafkaLaunchError(
-            "Java 17 or newer is required to run the local Kafka broker, and no `java` was found "
-            "(JAVA_HOME unset and nothing on PATH). Install it (Debian: `apt-get install "
-            "openjdk-17-jre-headless`) or point QUANTDESK_KAFKA_BOOTSTRAP at an existing "
-            "Kafka-API cluster."
+    """The `java` to run the server with (JAVA_HOME first), checked to be 17 or newer."""
+    try:
+        return find_java(
+            MIN_JAVA,
+            f"Kafka {KAFKA_VERSION}",
+            "run the local Kafka broker",
+            "point QUANTDESK_KAFKA_BOOTSTRAP at an existing Kafka-API cluster.",
         )
-    shown = subprocess.run(  # noqa: S603 - fixed argv, no shell
-        [java, "-version"], capture_output=True, text=True, timeout=60, check=False
-    )
-    found = re.search(r'version "(\d+)', shown.stderr + shown.stdout)
-    major = int(found.group(1)) if found else 0
-    if major < MIN_JAVA:
-        raise KafkaLaunchError(
-            f"Kafka {KAFKA_VERSION} needs Java {MIN_JAVA}+, but {java} is "
-            f"{found.group(1) if found else 'of an unknown version'}. Set JAVA_HOME to a Java 17."
-        )
-    return java
+    except JvmError as exc:
+        raise KafkaLaunchError(str(exc)) from None
 
 
 def prepare() -> str:
-    """Resolve the broker's jars through Maven (once) and return the classpath."""
-    cached = runtime_dir() / "classpath.txt"
-    if cached.exists() and all(Path(p).exists() for p in cached.read_text().split(os.pathsep)):
-        return cached.read_text().strip()
-    mvn = shutil.which("mvn")
-    if mvn is None:
-        raise KafkaLaunchError(
-            "Maven (`mvn`) is needed once to fetch the Kafka broker from Maven Central. Install "
-            "it (Debian: `apt-get install maven`) or point QUANTDESK_KAFKA_BOOTSTRAP at an "
-            "existing Kafka-API cluster."
+    """Resolve the server's jars through Maven (once) and return the classpath."""
+    try:
+        return resolve_classpath(
+            POM,
+            runtime_dir() / "classpath.txt",
+            "the Kafka broker",
+            "point QUANTDESK_KAFKA_BOOTSTRAP at an existing Kafka-API cluster.",
         )
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(  # noqa: S603 - fixed argv, no shell
-        [
-            mvn, "-q", "-B", "-f", str(POM), "dependency:build-classpath",
-            f"-Dmdep.outputFile={cached}", "-Dmdep.includeScope=runtime",
-        ],
-        capture_output=True, text=True, timeout=900, check=False,
-    )  # fmt: skip
-    if done.returncode != 0 or not cached.exists():
-        raise KafkaLaunchError(f"Maven could not resolve the Kafka broker:\n{done.stdout[-2000:]}")
-    return cached.read_text().strip()
+    except JvmError as exc:
+        raise KafkaLaunchError(str(exc)) from None
 
 
 def bootstrap_address(port: int) -> str:

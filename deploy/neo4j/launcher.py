@@ -12,13 +12,14 @@ from __future__ import annotations
 import os
 import re
 import secrets
-import shutil
 import signal
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from deploy.jvm import JvmError, cache_dir, find_java, resolve_classpath
 
 # The driver loads when a server is started, not when the CLI starts.
 if TYPE_CHECKING:
@@ -44,55 +45,33 @@ class Neo4jStatus:
 
 def runtime_dir() -> Path:
     """Where the resolved classpath is cached, shared by every data directory."""
-    base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-    return base / "quantdesk" / f"neo4j-{NEO4J_VERSION}"
+    return cache_dir(f"neo4j-{NEO4J_VERSION}")
 
 
 def java_executable() -> str:
     """The `java` to run the server with (JAVA_HOME first), checked to be 17 or newer."""
-    home = os.environ.get("JAVA_HOME")
-    java = str(Path(home) / "bin" / "java") if home else shutil.which("java")
-    if not java or not Path(java).exists():
-        raise Neo4jLaunchError(
-            "Java 17 or newer is required to run the local Neo4j server, and no `java` was found "
-            "(JAVA_HOME unset and nothing on PATH). Install it (Debian: `apt-get install "
-            "openjdk-17-jre-headless`) or point NEO4J_URI at an existing Neo4j."
+    try:
+        return find_java(
+            MIN_JAVA,
+            f"Neo4j {NEO4J_VERSION}",
+            "run the local Neo4j server",
+            "point NEO4J_URI at an existing Neo4j.",
         )
-    shown = subprocess.run(  # noqa: S603 - fixed argv, no shell
-        [java, "-version"], capture_output=True, text=True, timeout=60, check=False
-    )
-    found = re.search(r'version "(\d+)', shown.stderr + shown.stdout)
-    major = int(found.group(1)) if found else 0
-    if major < MIN_JAVA:
-        raise Neo4jLaunchError(
-            f"Neo4j {NEO4J_VERSION} needs Java {MIN_JAVA}+, but {java} is "
-            f"{found.group(1) if found else 'of an unknown version'}. Set JAVA_HOME to a Java 17."
-        )
-    return java
+    except JvmError as exc:
+        raise Neo4jLaunchError(str(exc)) from None
 
 
 def prepare() -> str:
     """Resolve the server's jars through Maven (once) and return the classpath."""
-    cached = runtime_dir() / "classpath.txt"
-    if cached.exists() and all(Path(p).exists() for p in cached.read_text().split(os.pathsep)):
-        return cached.read_text().strip()
-    mvn = shutil.which("mvn")
-    if mvn is None:
-        raise Neo4jLaunchError(
-            "Maven (`mvn`) is needed once to fetch the Neo4j server from Maven Central. "
-            "Install it (Debian: `apt-get install maven`) or point NEO4J_URI at an existing Neo4j."
+    try:
+        return resolve_classpath(
+            POM,
+            runtime_dir() / "classpath.txt",
+            "the Neo4j server",
+            "point NEO4J_URI at an existing Neo4j.",
         )
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(  # noqa: S603 - fixed argv, no shell
-        [
-            mvn, "-q", "-B", "-f", str(POM), "dependency:build-classpath",
-            f"-Dmdep.outputFile={cached}", "-Dmdep.includeScope=runtime",
-        ],
-        capture_output=True, text=True, timeout=900, check=False,
-    )  # fmt: skip
-    if done.returncode != 0 or not cached.exists():
-        raise Neo4jLaunchError(f"Maven could not resolve the Neo4j server:\n{done.stdout[-2000:]}")
-    return cached.read_text().strip()
+    except JvmError as exc:
+        raise Neo4jLaunchError(str(exc)) from None
 
 
 def _config(home: Path, port: int) -> str:

@@ -21,7 +21,7 @@ from core.settings import Settings, get_settings
 from deploy.kafka import launcher
 from interfaces.cli import app
 from tests.fakes.loopback import free_port
-from tests.kafka_fixtures import Broker, free_port_pair
+from tests.kafka_fixtures import Broker, running_broker
 from tests.knowledge.test_neo4j_launcher import listening_addresses
 from tests.waiting import wait_until
 from tools.stream.topics import (
@@ -41,10 +41,7 @@ LOOPBACK = {"0100007F", "0000000000000000FFFF00000100007F"}
 
 @pytest.fixture(scope="module")
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
-    started = Broker(tmp_path_factory.mktemp("kafka-desk"), free_port_pair())
-    launcher.start(started.home, port=started.port)
-    yield started
-    launcher.stop(started.home)
+    yield from running_broker(tmp_path_factory, "kafka-desk")
 
 
 @pytest.fixture(scope="module")

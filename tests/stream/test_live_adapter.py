@@ -16,10 +16,9 @@ from typing import Any
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
-from deploy.kafka import launcher
 from tests.fakes.bitstamp import FakeBitstamp, serve_bitstamp
 from tests.fakes.bitstamp_ws import FakeBitstampWs, recorded_frames, serve_bitstamp_ws
-from tests.kafka_fixtures import Broker, free_port_pair
+from tests.kafka_fixtures import Broker, running_broker
 from tools.stream.live_adapter import (
     Backoff,
     Gap,
@@ -42,10 +41,7 @@ QUICK = Backoff(initial_s=0.05, factor=2.0, cap_s=1.0, jitter=0.0, healthy_s=60.
 
 @pytest.fixture(scope="module")
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
-    started = Broker(tmp_path_factory.mktemp("kafka-live"), free_port_pair())
-    launcher.start(started.home, port=started.port)
-    yield started
-    launcher.stop(started.home)
+    yield from running_broker(tmp_path_factory, "kafka-live")
 
 
 @pytest.fixture(scope="module")

@@ -23,9 +23,8 @@ from confluent_kafka import Consumer, TopicPartition
 
 from core.bus import Alert, Bus, Keys
 from core.bus.messages import MarketBar
-from deploy.kafka import launcher
 from tests.fakes.loopback import free_port
-from tests.kafka_fixtures import Broker, free_port_pair
+from tests.kafka_fixtures import Broker, running_broker
 from tests.waiting import wait_until
 from tools.stream.replay import new_producer, produce, trades_from_bars
 from tools.stream.topics import StreamTopic, ensure_topics, instrument_key
@@ -38,10 +37,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
-    started = Broker(tmp_path_factory.mktemp("kafka-stream"), free_port_pair())
-    launcher.start(started.home, port=started.port)
-    yield started
-    launcher.stop(started.home)
+    yield from running_broker(tmp_path_factory, "kafka-stream")
 
 
 def stored_bars(feed_seed: int) -> pd.DataFrame:
