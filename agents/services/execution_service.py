@@ -20,6 +20,7 @@ from agents.desk import Desk
 from agents.monitor import health
 from agents.services.gate_events import GateEventPublisher
 from agents.services.runtime import Service
+from agents.services.stream_marks import StreamMarks
 from core.bus import (
     Bus,
     BusMessage,
@@ -110,8 +111,10 @@ class ExecutionService(Service):
             )
             if self._holding:
                 self.desk.gateway.set_trading_state(TradingState.REDUCING, "deadman", WAITING)
+        self.marks = StreamMarks({inst.id for inst in desk.limits.instruments}, desk.gateway.on_bar)
         bus.subscribe(Keys.health("risk"), self._risk_heartbeat)
         bus.subscribe(Keys.RISK_COMMANDS, self._command)
+        bus.subscribe(Keys.ALL_MARKET_DATA, self.marks.heard)
         bus.serve(Keys.rpc("execution", "submit"), self._submit)
         bus.serve(Keys.rpc("execution", "control"), self._control)
         bus.serve(Keys.rpc("store", "ingest"), self._ingest)
@@ -145,6 +148,7 @@ class ExecutionService(Service):
 
     def tick(self) -> None:
         self.deadman()
+        self.marks.apply(self.lock)
 
     def deadman(self) -> None:
         if not self.armed:

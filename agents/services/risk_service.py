@@ -70,6 +70,9 @@ class RiskService(Service):
         self.latest_bar: dict[str, int] = {}
         self._next_marks = 0.0
         self._vol_cooldown_until = 0.0
+        # After a reduce on gross exposure: time for execution's orders to fill before the
+        # book, marked anew, is judged again (one command, not one per bar or fill).
+        self._gross_cooldown_until = 0.0
         self.lock = threading.Lock()
         bus.subscribe(Keys.ALL_FILLS, self._fill)
         bus.subscribe(Keys.ALL_MARKET_DATA, self._bar)
@@ -142,6 +145,7 @@ class RiskService(Service):
                 self.refresh_marks()
             except BusError as exc:
                 log.info("risk: no marks from execution yet: %s", exc)
+        self.judge_marks(now)
         with self.lock:
             dollar_vol = self.dollar_volatility()
         limit = self.settings.risk_max_dollar_volatility
@@ -151,6 +155,37 @@ class RiskService(Service):
             self.command(
                 "reduce", f"dollar volatility {dollar_vol:,.0f} > {limit:,.0f} a year", uuid4().hex
             )
+
+    def judge_marks(self, now: float) -> None:
+        """The book at its latest marks, not only at its fills: a rally on the streamed bars
+        can take gross exposure past its limit, a fall a strategy past its loss limit."""
+        limit = self.settings.risk_strategy_loss_limit
+        with self.lock:
+            if self.halted:
+                return
+            gross = self.gross
+            losing = {
+                s: -self.strategy_pnl(s)
+                for s in self.strategy_cash
+                if s not in self.halted_strategies and -self.strategy_pnl(s) > limit
+            }
+            self.halted_strategies.update(losing)
+        for strategy, loss in losing.items():
+            self.command("halt_strategy", f"strategy {strategy} lost {loss:,.2f} > {limit:,.0f} "
+                         "at the latest marks", uuid4().hex, strategy_id=strategy)  # fmt: skip
+        breach = self.breach(gross)
+        if breach.breached:
+            self.reduce(now, f"{breach.reason} at the latest marks", uuid4().hex)
+
+    def reduce(self, now: float, reason: str, trace_id: str, *, on_fill: bool = False) -> None:
+        """Order a reduce on gross exposure. A fill in breach always orders one (each fill is
+        new exposure); the marks' judgement waits out the cooldown after any reduce, so a
+        reduce whose orders are still filling is not ordered twice."""
+        with self.lock:
+            if now < self._gross_cooldown_until and not on_fill:
+                return
+            self._gross_cooldown_until = now + 2.0
+        self.command("reduce", reason, trace_id)
 
     def breach(self, gross: float) -> ExposureBreach:
         return exposure_breach(gross, self.max_gross, self.settings.risk_breach_fraction)
@@ -198,7 +233,7 @@ class RiskService(Service):
                 message.trace_id, strategy_id=strategy,
             )  # fmt: skip
         elif (breach := self.breach(gross)).breached:
-            self.command("reduce", breach.reason, message.trace_id)
+            self.reduce(time.monotonic(), breach.reason, message.trace_id, on_fill=True)
 
     def command(
         self, action: str, reason: str, trace_id: str, strategy_id: str | None = None

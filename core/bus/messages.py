@@ -61,7 +61,9 @@ class FillEvent(_OrderFields):
 
 class MarketBar(_Message):
     """A bar the desk trades against, on desk/md/{venue}/{symbol}: execution publishes each
-    bar its gate receives; risk marks positions and measures volatility from them."""
+    bar its gate receives ("gate"), the stream dataflow each bar it closes ("stream"); risk
+    marks positions and measures volatility from both, execution gives its gate the stream's
+    (agents/services/stream_marks.py) and never re-reads its own."""
 
     type: Literal["bar"] = "bar"
     instrument: str = Field(min_length=3, max_length=80)
@@ -72,6 +74,7 @@ class MarketBar(_Message):
     low: float = Field(gt=0, allow_inf_nan=False)
     close: float = Field(gt=0, allow_inf_nan=False)
     volume: float = Field(ge=0, allow_inf_nan=False)
+    source: Literal["gate", "stream"] = "gate"
 
 
 class RiskCommand(_Message):

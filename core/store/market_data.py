@@ -20,6 +20,8 @@ from core.store.bar_frame import (
 )
 from core.store.connection import Store
 
+# Each interval's length in seconds, as SQL: when a bar opened at `ts` closes.
+_LENGTHS = ", ".join(f"interval = '{i.value}', {int(i.duration.total_seconds())}" for i in Interval)
 _SERIES_FILTER = (
     "venue = {venue:String} AND symbol = {symbol:String} AND interval = {interval:String}"
 )
@@ -193,17 +195,37 @@ class MarketDataStore:
         finally:
             as_of.probe = probing
 
+    def latest_close(
+        self, venue: str, symbol: str, after: datetime
+    ) -> tuple[datetime, float, str] | None:
+        """The newest bar of any interval but a day's, among those opened at or after
+        `after`: (when it closed, its close, its interval). How a position is marked between
+        daily closes, to the stream's bars. In a replay, only bars closed by its now."""
+        params: dict[str, object] = {"venue": venue, "symbol": symbol, "after": _utc(after)}
+        closes_at = f"ts + toIntervalSecond(multiIf({_LENGTHS}, 0))"
+        where = ""
+        if self._store.as_of is not None:
+            where = f" AND {closes_at} <= {{now:DateTime64(3, 'UTC')}}"
+            params["now"] = _utc(self._store.as_of.now)
+        rows = self._store.client.query(
+            f"SELECT {closes_at} AS closed, close, interval FROM bars WHERE venue = "
+            "{venue:String} AND symbol = {symbol:String} AND interval != '1d' AND ts >= "
+            f"{{after:DateTime64(3, 'UTC')}}{where} ORDER BY closed DESC, ts DESC LIMIT 1",
+            parameters=params,
+        ).result_rows
+        if not rows:
+            return None
+        closed, close, interval = rows[0]
+        return _utc(closed).to_pydatetime(), float(close), str(interval)
+
     def series(self) -> list[SeriesSummary]:
         """Every stored series with its span (in a replay, the bars closed by its now)."""
         where, params = "", {}
         if self._store.as_of is not None:
             # A bar is seen once closed: its open time plus its interval's length <= now.
-            lengths = ", ".join(
-                f"interval = '{i.value}', {int(i.duration.total_seconds())}" for i in Interval
-            )
             where = (
-                "WHERE ts + toIntervalSecond(multiIf("
-                f"{lengths}, 0)) <= {{now:DateTime64(3, 'UTC')}} "
+                f"WHERE ts + toIntervalSecond(multiIf({_LENGTHS}, 0)) <= "
+                "{now:DateTime64(3, 'UTC')} "
             )
             params = {"now": _utc(self._store.as_of.now)}
         rows = self._store.client.query(

@@ -1,10 +1,12 @@
 """The desk's risk view of what it holds: positions, exposure, the book's volatility,
 historical VaR and expected shortfall, correlations, and the breach verdict. Today's holdings
-are valued at their last daily close and replayed over the last `HISTORY_DAYS` daily returns."""
+are valued at their latest mark (the last daily close, or a newer streamed bar's) and replayed
+over the last `HISTORY_DAYS` daily returns."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 
 import numpy as np
 import pandas as pd
@@ -62,10 +64,13 @@ class PortfolioRisk(BaseModel):
 def holdings(
     positions: list[Position], market: MarketDataStore
 ) -> tuple[dict[str, float], dict[str, pd.Series]]:
-    """Value per instrument ("venue:symbol") at its last daily close, and those closes;
-    an instrument with fewer than three stored closes is left out."""
+    """Value per instrument ("venue:symbol") at its latest mark, and its daily closes; an
+    instrument with fewer than three stored closes is left out. The mark is the last daily
+    close, or a newer intraday close where bars are stored after it (the stream's one-minute
+    bars): the returns that size VaR stay daily, the value is today's."""
     values: dict[str, float] = {}
     closes: dict[str, pd.Series] = {}
+    marks: dict[str, float] = {}
     for p in positions:
         key = f"{p.venue_id}:{p.symbol}"
         if p.quantity == 0:
@@ -75,7 +80,10 @@ def holdings(
             if len(frame) < 3:
                 continue
             closes[key] = pd.Series(frame["close"].to_numpy(), index=frame["ts"])
-        values[key] = values.get(key, 0.0) + p.quantity * float(closes[key].iloc[-1])
+            last_day = pd.Timestamp(frame["ts"].iloc[-1]).to_pydatetime()
+            newer = market.latest_close(p.venue_id, p.symbol, after=last_day + timedelta(days=1))
+            marks[key] = newer[1] if newer is not None else float(frame["close"].iloc[-1])
+        values[key] = values.get(key, 0.0) + p.quantity * marks[key]
     return values, closes
 
 

@@ -49,6 +49,7 @@ def bus_message(item: StreamBar | Finding) -> tuple[str, BusMessage]:
             low=bar.low,
             close=bar.close,
             volume=bar.volume,
+            source="stream",
         )
         return Keys.market_data(item.venue, item.symbol), message
     text = f"{item.feed} {item.kind} at seq {item.seq}: {item.detail}"
