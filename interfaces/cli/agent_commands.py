@@ -44,6 +44,9 @@ def agent(
     speed: Annotated[
         float, typer.Option(min=0, help="md: replay at N times real time; 0: as fast as it goes.")
     ] = 0.0,
+    books: Annotated[
+        bool, typer.Option(help="md, live: also stream each symbol's top of book.")
+    ] = True,
     bounded: Annotated[
         bool, typer.Option(help="stream: stop at the end of the topics rather than tail them.")
     ] = False,
@@ -113,6 +116,8 @@ def _stream_agent(name: AgentName, given: dict[str, Any]) -> None:
                     interval=given["interval"],
                     speed=given["speed"],
                     topic=topics[0],
+                    books=given["books"],
+                    books_topic=topics[1],
                 ),
             )
         else:

@@ -37,6 +37,8 @@ class MarketDataOptions:
     interval: str
     speed: float
     topic: str | None
+    books: bool = True
+    books_topic: str | None = None
 
 
 def stream_store_dsn(settings: Settings) -> str:
@@ -78,7 +80,13 @@ def run_stream(settings: Settings, options: StreamOptions) -> None:
 
 def run_market_data(settings: Settings, options: MarketDataOptions) -> None:
     from tools.stream.replay import new_producer
-    from tools.stream.topics import DESK_TOPICS, MD_TRADES, bootstrap_servers, ensure_topics
+    from tools.stream.topics import (
+        DESK_TOPICS,
+        MD_BOOKS,
+        MD_TRADES,
+        bootstrap_servers,
+        ensure_topics,
+    )
 
     if options.exchange != "replay":
         from rich.markup import escape
@@ -89,19 +97,22 @@ def run_market_data(settings: Settings, options: MarketDataOptions) -> None:
         if options.topic is None:
             ensure_topics(bootstrap, DESK_TOPICS)
         topic = options.topic or MD_TRADES.name
+        books = (options.books_topic or MD_BOOKS.name) if options.books else None
 
         def report(event: LiveEvent) -> None:
             colour = "yellow" if isinstance(event, Reconnect) else "red"
             console.print(f"[{colour}]md:[/] {escape(str(event))}")
 
         console.print(
-            f"md: live trades of {', '.join(options.symbols)} from {options.exchange} -> "
-            f"{topic} on {bootstrap}; Ctrl-C stops"
+            f"md: live trades{' and books' if books else ''} of {', '.join(options.symbols)} "
+            f"from {options.exchange} -> {topic}{f', {books}' if books else ''} on {bootstrap}; "
+            "Ctrl-C stops"
         )
         try:
             stats = run_live(
-                options.exchange, options.symbols, new_producer(bootstrap), topic, on_event=report
-            )
+                options.exchange, options.symbols, new_producer(bootstrap), topic,
+                books_topic=books, on_event=report,
+            )  # fmt: skip
         except LiveFeedError as exc:
             console.print(f"[red]md:[/] {escape(str(exc))}")
             raise typer.Exit(2) from None

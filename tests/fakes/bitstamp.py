@@ -1,7 +1,7 @@
 """A loopback HTTP server that answers as Bitstamp's public REST API v2 does.
 
-Response shapes follow Bitstamp's API reference (GET /api/v2/markets/ and
-GET /api/v2/ohlc/{pair}/), as quoted in ccxt's bitstamp adapter.
+Response shapes follow Bitstamp's API reference (GET /api/v2/markets/, GET /api/v2/ohlc/{pair}/
+and GET /api/v2/order_book/{pair}/), as quoted in ccxt's bitstamp adapter.
 """
 
 from __future__ import annotations
@@ -60,9 +60,11 @@ class Reply:
 
 @dataclass
 class FakeBitstamp:
-    """Serves markets; OHLC answers come from `ohlc_reply` (settable per test)."""
+    """Serves markets; OHLC answers come from `ohlc_reply`, order book snapshots from
+    `order_books` by pair id (settable per test)."""
 
     ohlc_reply: Reply = field(default_factory=lambda: Reply(200, ohlc_body("BTC/USD", [])))
+    order_books: dict[str, dict[str, object]] = field(default_factory=dict)
     requests: list[str] = field(default_factory=list)
     port: int = 0
 
@@ -81,6 +83,14 @@ def _handler(fake: FakeBitstamp) -> type[BaseHTTPRequestHandler]:
             elif url.path.startswith("/api/v2/ohlc/"):
                 parse_qs(url.query)
                 reply = fake.ohlc_reply
+            elif url.path.startswith("/api/v2/order_book/"):
+                pair = url.path.removeprefix("/api/v2/order_book/").strip("/")
+                book = fake.order_books.get(pair)
+                reply = (
+                    Reply(200, json.dumps(book).encode())
+                    if book is not None
+                    else Reply(404, b'{"status": "error", "reason": "Not found"}')
+                )
             else:
                 reply = Reply(404, b'{"status": "error", "reason": "Not found"}')
             send(self, reply.status, reply.body, reply.content_type)

@@ -33,12 +33,20 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 RECORDED = Path(__file__).resolve().parent / "recorded" / "bitstamp_ws_live_trades.json"
+RECORDED_BOOKS = Path(__file__).resolve().parent / "recorded" / "bitstamp_ws_books.json"
 
 
 def recorded_frames() -> list[dict[str, Any]]:
     """The recorded trade frames, in the order the venue sent them."""
     frames: list[dict[str, Any]] = json.loads(RECORDED.read_text())["messages"]
     return frames
+
+
+def recorded_book_tape() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The BTC/USD book's REST snapshot, and the trade and book-delta frames in the order
+    the venue sent them."""
+    recorded = json.loads(RECORDED_BOOKS.read_text())
+    return recorded["snapshot"], recorded["messages"]
 
 
 @dataclass

@@ -11,13 +11,18 @@ import asyncio
 import copy
 import uuid
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
 from tests.fakes.bitstamp import FakeBitstamp, serve_bitstamp
-from tests.fakes.bitstamp_ws import FakeBitstampWs, recorded_frames, serve_bitstamp_ws
+from tests.fakes.bitstamp_ws import (
+    FakeBitstampWs,
+    recorded_book_tape,
+    recorded_frames,
+    serve_bitstamp_ws,
+)
 from tests.kafka_fixtures import Broker, running_broker
 from tools.stream.live_adapter import (
     Backoff,
@@ -30,10 +35,12 @@ from tools.stream.live_adapter import (
     stream_live,
     trade_record,
 )
-from tools.stream.messages import TradeV1, decode
+from tools.stream.live_books import book_record
+from tools.stream.messages import BookV1, TradeV1, decode
 from tools.stream.replay import new_producer
 from tools.stream.topics import StreamTopic, ensure_topics
 
+R = TypeVar("R", TradeV1, BookV1)
 SYMBOLS = {"live_trades_btcusd": "BTC/USD", "live_trades_ethusd": "ETH/USD"}
 # Deterministic and quick: no jitter, a twentieth of a second to redial.
 QUICK = Backoff(initial_s=0.05, factor=2.0, cap_s=1.0, jitter=0.0, healthy_s=60.0)
@@ -50,13 +57,17 @@ def rest() -> Iterator[FakeBitstamp]:
         yield fake
 
 
-@pytest.fixture
-def topic(broker: Broker) -> str:
+def new_topic(broker: Broker) -> str:
     made = StreamTopic(
         name=f"t.live.{uuid.uuid4().hex[:8]}", key="venue:symbol", partitions=3, retention_ms=-1
     )
     ensure_topics(broker.bootstrap, [made])
     return made.name
+
+
+@pytest.fixture
+def topic(broker: Broker) -> str:
+    return new_topic(broker)
 
 
 def expected(frame: dict[str, Any]) -> tuple[str, str, int, float, float, str]:
@@ -86,8 +97,9 @@ def by_feed(
     return feeds
 
 
-def read_topic(bootstrap: str, topic: str) -> dict[str, list[TradeV1]]:
-    """Every record on `topic`, per key in partition order: read up to each partition's end."""
+def read_topic(bootstrap: str, topic: str, kind: type[R] = TradeV1) -> dict[str, list[R]]:  # type: ignore[assignment]
+    """Every record on `topic` (each a `kind`), per key in partition order: read up to each
+    partition's end."""
     consumer = Consumer(
         {"bootstrap.servers": bootstrap, "group.id": uuid.uuid4().hex, "enable.auto.commit": False}
     )
@@ -96,14 +108,14 @@ def read_topic(bootstrap: str, topic: str) -> dict[str, list[TradeV1]]:
         ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
                 for p in partitions}  # fmt: skip
         consumer.assign([TopicPartition(topic, p, 0) for p, end in ends.items() if end > 0])
-        records: dict[str, list[TradeV1]] = {}
+        records: dict[str, list[R]] = {}
         left = sum(ends.values())
         while left:
             message = consumer.poll(10)
             assert message is not None, f"{left} record(s) never came"
             assert message.error() is None, message.error()
             record = decode(message.value())
-            assert isinstance(record, TradeV1), record
+            assert isinstance(record, kind), record
             assert message.key() == record.key.encode()
             records.setdefault(record.key, []).append(record)
             left -= 1
@@ -329,3 +341,103 @@ def test_a_malformed_trade_is_refused_and_the_stream_goes_on(
     # The stream did not stall and redial: one connection, no break.
     assert (fake.connections, stats.reconnects, stats.gaps) == (1, [], [])
     assert stats.per_feed == {k: len(v) for k, v in by_feed(frames).items()}
+
+
+# -- books ---------------------------------------------------------------------------------
+
+
+Top = tuple[float, float, float, float]
+
+
+def book_tops(snapshot: dict[str, Any], frames: list[dict[str, Any]]) -> list[Top]:
+    """Each top the BTC/USD book takes once in line, read from the wire itself: the REST
+    snapshot, then every delta newer than it applied (a level's new amount, 0 removes it)."""
+    sides = [
+        {float(p): float(q) for p, q in snapshot["bids"]},
+        {float(p): float(q) for p, q in snapshot["asks"]},
+    ]
+
+    def top() -> Top:
+        bid, ask = max(sides[0]), min(sides[1])
+        return (bid, ask, sides[0][bid], sides[1][ask])
+
+    tops = [top()]
+    for frame in frames:
+        data = frame["data"]
+        newer = int(data["microtimestamp"]) > int(snapshot["microtimestamp"])
+        if frame["channel"] != "diff_order_book_btcusd" or not newer:
+            continue
+        for side, levels in zip(sides, (data["bids"], data["asks"]), strict=True):
+            for price, amount, _order in levels:
+                if float(amount) == 0:
+                    side.pop(float(price), None)
+                else:
+                    side[float(price)] = float(amount)
+        if top() != tops[-1]:
+            tops.append(top())
+    return tops
+
+
+def test_a_book_becomes_its_top_each_time_the_top_changes(
+    broker: Broker, rest: FakeBitstamp, topic: str
+) -> None:
+    """ccxt syncs the book from the REST snapshot and the deltas after it; each new top goes
+    to the books topic (ticks coalesced between reads, none out of order), the last one the
+    book's final top, while the trades go on to theirs."""
+    snapshot, frames = recorded_book_tape()
+    rest.order_books["btcusd"] = snapshot
+    books = new_topic(broker)
+    trades = [f for f in frames if f["channel"].startswith("live_trades_")]
+    stats = LiveStats()
+
+    async def run(url: str) -> LiveStats:
+        stop = asyncio.Event()
+
+        async def stop_once_settled() -> None:
+            seen = -1
+            while stats.records < len(trades) or stats.books != seen:
+                seen = stats.books
+                await asyncio.sleep(0.3)
+            stop.set()
+
+        watcher = asyncio.create_task(stop_once_settled())
+        try:
+            return await stream_live(
+                "bitstamp", list(SYMBOLS.values()), new_producer(broker.bootstrap), topic,
+                books_topic=books, ws_url=url, api_url=rest.api_url, stop=stop, backoff=QUICK,
+                stats=stats,
+            )  # fmt: skip
+        finally:
+            watcher.cancel()
+
+    # Frames 50 ms apart: the snapshot (asked for after six deltas) is in before the tape ends.
+    with serve_bitstamp_ws(FakeBitstampWs(frames=frames, interval_s=0.05)) as fake:
+        asyncio.run(run(fake.url))
+        assert "diff_order_book_btcusd" in fake.subscriptions
+    assert any("/api/v2/order_book/btcusd/" in r for r in rest.requests)
+    assert_in_order_once(read_topic(broker.bootstrap, topic), trades)
+    records = read_topic(broker.bootstrap, books, BookV1)
+    assert set(records) == {"bitstamp:BTC/USD"}  # the tape holds no ETH/USD book
+    sent = records["bitstamp:BTC/USD"]
+    assert stats.books == len(sent) > 1
+    tops = book_tops(snapshot, frames)
+    got = [(r.bid, r.ask, r.bid_size, r.ask_size) for r in sent]
+    assert got[-1] == tops[-1]
+    places = [tops.index(t) for t in got]  # each a top the book took...
+    assert places == sorted(set(places))  # ...in the book's order, none twice
+    assert [r.seq for r in sent] == list(range(len(sent)))
+    assert all(r.bid < r.ask for r in sent)
+    assert stats.refusals == []
+    assert stats.reconnects == []
+
+
+def test_a_ccxt_book_becomes_its_top_or_says_why_not() -> None:
+    book = {"bids": [[61480.0, 0.62], [61479.0, 1.2]], "asks": [[61490.0, 0.18]],
+            "nonce": 1709294404900246, "timestamp": 1709294404000}  # fmt: skip
+    record = book_record("bitstamp", "BTC/USD", book, 7, "s1")
+    assert record is not None
+    assert (record.bid, record.ask, record.bid_size, record.ask_size) == (61480, 61490, 0.62, 0.18)
+    assert (record.ts_ms, record.seq, record.session) == (1709294404900, 7, "s1")
+    assert book_record("bitstamp", "BTC/USD", {**book, "asks": []}, 0) is None  # one side empty
+    with pytest.raises(ValueError, match="bid"):
+        book_record("bitstamp", "BTC/USD", {**book, "bids": [[0.0, 1.0]]}, 0)

@@ -30,7 +30,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from tools.stream.messages import TradeV1, encode
+from tools.stream.live_books import BookFeed, run_books
+from tools.stream.messages import BookV1, TradeV1, encode
 from tools.stream.topics import MD_TRADES, instrument_key
 
 if TYPE_CHECKING:
@@ -61,6 +62,7 @@ class RefusalCode(StrEnum):
 
     UNPARSEABLE = "UNPARSEABLE"  # ccxt's parser raised on the venue's message
     INVALID_TRADE = "INVALID_TRADE"  # parsed, but not a valid trade.v1 (price, size, time, id)
+    INVALID_BOOK = "INVALID_BOOK"  # a book whose top is not a valid book.v1
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,7 @@ class LiveStats:
     """What a run sent, and every break, gap and refusal on the way."""
 
     records: int = 0
+    books: int = 0  # tops of book sent
     per_feed: dict[str, int] = field(default_factory=dict)
     duplicates: int = 0
     reconnects: list[Reconnect] = field(default_factory=list)
@@ -128,7 +131,8 @@ class LiveStats:
 
     def summary(self) -> str:
         return (
-            f"{self.records} trades sent ({self.stop_reason}); {len(self.reconnects)} "
+            f"{self.records} trades and {self.books} book tops sent ({self.stop_reason}); "
+            f"{len(self.reconnects)} "
             f"reconnect(s), {len(self.gaps)} possible gap(s), {self.duplicates} repeat(s) "
             f"dropped, {len(self.refusals)} message(s) refused, {self.undelivered} "
             "undelivered"
@@ -338,11 +342,13 @@ class _LiveSession:
             self.stats.stop_reason = "max_records"
             self.done.set()
 
-    def send(self, record: TradeV1) -> None:
+    def send(self, record: TradeV1 | BookV1, topic: str | None = None) -> None:
         key, value = instrument_key(record.venue, record.symbol), encode(record)
         while True:
             try:
-                self.producer.produce(self.topic, key=key, value=value, on_delivery=self.delivered)
+                self.producer.produce(
+                    topic or self.topic, key=key, value=value, on_delivery=self.delivered
+                )
                 self.producer.poll(0)
                 return
             except BufferError:
@@ -351,7 +357,7 @@ class _LiveSession:
     def delivered(self, error: KafkaError | None, message: Message) -> None:
         if error is not None:
             self.stats.undelivered += 1
-            log.error("md live: %s not delivered to %s: %s", message.key(), self.topic, error)
+            log.error("md live: %s not delivered to %s: %s", message.key(), message.topic(), error)
 
 
 def _excerpt(value: object) -> str:
@@ -405,6 +411,7 @@ async def stream_live(
     producer: Producer,
     topic: str = MD_TRADES.name,
     *,
+    books_topic: str | None = None,
     ws_url: str | None = None,
     api_url: str | None = None,
     stop: threading.Event | asyncio.Event | None = None,
@@ -414,14 +421,18 @@ async def stream_live(
     stats: LiveStats | None = None,
     rng: random.Random | None = None,
 ) -> LiveStats:
-    """Stream `symbols`' trades from `exchange_id` to `topic` until `stop` is set or
-    `max_records` are sent; `ws_url` and `api_url` point the websocket and REST (markets) at
-    another server. Reconnects, gaps and refusals go to the log, to `on_event` and to the
-    returned stats; the exchange is closed and the producer flushed on the way out."""
+    """Stream `symbols`' trades from `exchange_id` to `topic`, and with `books_topic` their
+    books' tops there (tools/stream/live_books.py), until `stop` is set or `max_records`
+    trades are sent; `ws_url` and `api_url` point the websocket and REST (markets, book
+    snapshots) at another server. Reconnects, gaps and refusals go to the log, to `on_event`
+    and to the returned stats; the exchange is closed and the producer flushed on the way
+    out."""
     if not symbols:
         raise LiveFeedError("no symbols to stream")
     stats = stats if stats is not None else LiveStats()
     exchange = _exchange(exchange_id, ws_url, api_url)
+    if books_topic is not None and not exchange.has.get("watchOrderBook"):
+        raise LiveFeedError(f"{exchange_id} streams no order book (ccxt.pro watchOrderBook)")
     # Jitter only spreads redials; nothing depends on it being unpredictable.
     rng = rng or random.Random()  # noqa: S311
     session = _LiveSession(exchange, producer, topic, stats, max_records, on_event, rng)
@@ -439,6 +450,11 @@ async def stream_live(
             )
             session.feeds[feed.key] = feed
             tasks.append(asyncio.create_task(session.run_feed(feed), name=feed.key))
+            if books_topic is not None:
+                book = BookFeed(
+                    f"{feed.key} book", feed.symbol, RedialSchedule(backoff), books_topic
+                )
+                tasks.append(asyncio.create_task(run_books(session, book), name=book.key))
         tasks.append(asyncio.create_task(_until_stopped(stop, session.done), name="stop"))
         finished, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         for task in finished:
@@ -484,6 +500,7 @@ def run_live(
     producer: Producer,
     topic: str = MD_TRADES.name,
     *,
+    books_topic: str | None = None,
     ws_url: str | None = None,
     api_url: str | None = None,
     stop: threading.Event | asyncio.Event | None = None,
@@ -504,6 +521,7 @@ def run_live(
                 symbols,
                 producer,
                 topic,
+                books_topic=books_topic,
                 ws_url=ws_url,
                 api_url=api_url,
                 stop=stop,
