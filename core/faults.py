@@ -28,12 +28,14 @@ CRASH_POINTS: tuple[CrashPoint, ...] = get_args(CrashPoint)
 """Where the order path can be stopped, in the order an approved order passes them."""
 StreamCrashPoint = Literal["stream.decoded", "stream.stored"]
 """Where the market-data dataflow can be stopped: a record read, a batch of bars stored."""
+ResearchCrashPoint = Literal["sweep.first_try"]
+"""Where a sweep's task on the cluster can die: its first try (a retry never passes it)."""
 
 ENV = "QUANTDESK_CRASH_AT"
 _hits: dict[str, int] = {}
 
 
-def crash_point(name: CrashPoint | StreamCrashPoint) -> None:
+def crash_point(name: CrashPoint | StreamCrashPoint | ResearchCrashPoint) -> None:
     """Die here if `QUANTDESK_CRASH_AT` names this point (and this is its Nth pass)."""
     wanted = os.environ.get(ENV)
     if not wanted:

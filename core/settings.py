@@ -109,6 +109,31 @@ class Settings(BaseSettings):
         "next one. Off Kafka's usual 9092/9093 (9093 is also Alertmanager's), so a broker "
         "already on the machine is not taken for ours.",
     )
+    slurm_conf: Path | None = Field(
+        default=None,
+        description="slurm.conf of an existing SLURM cluster for research sweeps. Unset: the "
+        "local one-node cluster `quantdesk services up slurm` starts under data_dir, else the "
+        "cluster the environment's SLURM_CONF names.",
+    )
+    slurm_port: int = Field(
+        default=16817, ge=1, le=65534,
+        description="The local cluster's slurmctld port on 127.0.0.1; slurmd takes the next.",
+    )  # fmt: skip
+    slurm_partition: str | None = Field(default=None, description="Partition (None: default).")
+    slurm_account: str | None = Field(default=None, description="Account to charge, if any.")
+    slurm_time_min: int = Field(default=60, ge=1, description="Time limit per task, minutes.")
+    slurm_mem_mb: int = Field(default=1024, ge=64, description="Memory per task, MiB.")
+    slurm_points_per_task: int = Field(
+        default=50, ge=1, description="Strategies one array task evaluates."
+    )
+    slurm_max_retries: int = Field(
+        default=2, ge=0, description="Tries after the first for a task that fails or is lost."
+    )
+    slurm_shared_dir: Path | None = Field(
+        default=None,
+        description="A directory every node sees (NFS, or S3/JuiceFS mounted): data snapshots "
+        "and the tasks' pickles. Unset: data_dir/shared (one node).",
+    )
     qdrant_url: str | None = Field(
         default=None,
         validation_alias=AliasChoices("qdrant_url", "QDRANT_URL", "QUANTDESK_QDRANT_URL"),

@@ -2,7 +2,8 @@
 # The Debian packages a make goal needs, installed where missing (the Makefile's bootstrap
 # runs this first):
 #   demo  Java 17 and Maven: the local Neo4j 5.26, which Maven fetches from Maven Central once
-#   test  those, Prometheus (the metrics test) and Chromium (the web page's browser test)
+#   test  those, Prometheus (the metrics test), Chromium (the web page's browser test), and
+#         SLURM 22.05 with munge (slurmctld, slurmd, the client: the research cluster's tests)
 # As root it runs apt-get, otherwise sudo apt-get where sudo exists; failing both it prints
 # the exact command to run and exits 1. Nothing comes from anywhere but Debian's archive.
 set -euo pipefail
@@ -30,6 +31,8 @@ if [ "$goal" = test ]; then
     command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
     command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
         || missing+=(chromium)
+    { command -v sbatch && command -v munge; } >/dev/null 2>&1 \
+        || missing+=(slurmctld slurmd slurm-client munge)
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 

@@ -52,7 +52,8 @@ def run(
     return done, log.read_text().splitlines() if log.exists() else []
 
 
-EVERYTHING = {"java": JAVA_17, "mvn": "", "prometheus": "", "chromium": ""}
+SLURM = {"sbatch": "", "munge": ""}
+EVERYTHING = {"java": JAVA_17, "mvn": "", "prometheus": "", "chromium": "", **SLURM}
 
 
 @pytest.mark.parametrize("goal", ["demo", "test"])
@@ -71,7 +72,8 @@ def test_root_installs_what_the_tests_miss_with_apt_get(tmp_path: Path):
     assert done.returncode == 0, done.stderr
     assert calls == [
         "|update -qq",
-        "noninteractive|install -y -qq openjdk-17-jre-headless prometheus chromium",
+        "noninteractive|install -y -qq openjdk-17-jre-headless prometheus chromium slurmctld "
+        "slurmd slurm-client munge",
     ]
 
 
@@ -94,7 +96,8 @@ def test_a_user_installs_through_sudo(tmp_path: Path):
 
 
 def test_without_root_or_sudo_it_prints_the_command_and_stops(tmp_path: Path):
-    done, calls = run(tmp_path, "test", uid=1000, present={"java": JAVA_17}, sudo=False)
+    present = {"java": JAVA_17, **SLURM}
+    done, calls = run(tmp_path, "test", uid=1000, present=present, sudo=False)
     assert done.returncode == 1
     assert calls == []
     assert (

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 console = Console(width=None if Console().is_terminal else 120)
 services = typer.Typer(
-    help="Local services the desk runs: Neo4j, Kafka, and the local model server.",
+    help="Local services the desk runs: Neo4j, Kafka, the local model server, SLURM.",
     no_args_is_help=True,
 )
 knowledge = typer.Typer(help="The knowledge graph: sync and queries.", no_args_is_help=True)
@@ -60,6 +60,7 @@ class ExtraService(StrEnum):
     """Services `services up` starts besides Neo4j when named."""
 
     llm = "llm"
+    slurm = "slurm"
 
 
 @services.command("up")
@@ -67,13 +68,15 @@ def services_up(
     also: Annotated[
         list[ExtraService] | None,
         typer.Argument(
-            help="Also start: llm (the local model server).", metavar="[llm]", show_default=False
+            help="Also start: llm (the local model server), slurm (a one-node SLURM cluster).",
+            metavar="[llm] [slurm]",
+            show_default=False,
         ),
     ] = None,
 ) -> None:
     """Start the local Neo4j (Bolt on 127.0.0.1) unless NEO4J_URI points elsewhere, and the
     local Kafka broker unless QUANTDESK_KAFKA_BOOTSTRAP does; `services up llm` serves the local
-    model too."""
+    model too, `services up slurm` a one-node SLURM cluster for research sweeps."""
     settings = get_settings()
     if settings.neo4j_uri:
         console.print(f"NEO4J_URI is set ({settings.neo4j_uri}); nothing to start")
@@ -88,6 +91,10 @@ def services_up(
     kafka_up(settings)
     if ExtraService.llm in (also or []):
         llm_up(settings)
+    if ExtraService.slurm in (also or []):
+        from interfaces.cli.slurm_service import slurm_up
+
+        slurm_up(settings, console)
 
 
 def kafka_up(settings: Settings) -> None:
@@ -130,8 +137,10 @@ def llm_up(settings: Settings) -> None:
 
 @services.command("down")
 def services_down() -> None:
-    """Stop the local Neo4j and Kafka, and the local model server if it runs."""
+    """Stop the local Neo4j and Kafka, and the local model server and SLURM cluster if they
+    run."""
     from core.llm.local_server import read_record, stop
+    from interfaces.cli.slurm_service import slurm_down
     from tools.stream.topics import local_broker_home
 
     settings = get_settings()
@@ -142,12 +151,14 @@ def services_down() -> None:
     if read_record(settings.data_dir) is not None:
         llm = stop(settings.data_dir)
         console.print(f"llm stopped (pid {llm.pid})" if llm else "llm was not running")
+    slurm_down(settings, console)
 
 
 @services.command("status")
 def services_status() -> None:
-    """Where Neo4j, Kafka and the local model server are, and whether they run."""
+    """Where Neo4j, Kafka, the local model server and SLURM are, and whether they run."""
     from core.llm.local_server import live_record
+    from interfaces.cli.slurm_service import slurm_status
     from tools.stream.topics import local_broker_home
 
     settings = get_settings()
@@ -163,6 +174,7 @@ def services_status() -> None:
         broker = kafka_launcher.status(local_broker_home(settings))
         state = f"running (pid {broker.pid}) at {broker.bootstrap}" if broker.running else "stopped"
         console.print(f"kafka: {state}; home {broker.home}")
+    slurm_status(settings, console)
     if settings.llm_base_url:
         console.print(f"llm: external, {settings.llm_base_url}")
         return

@@ -125,7 +125,16 @@ def sweep(
     interval: str = "1d",
     start: str | None = None,
     end: str | None = None,
-    backend: Annotated[str, typer.Option(help="processes, serial or submitit")] = "processes",
+    executor: Annotated[
+        str,
+        typer.Option(
+            help="local (this machine's processes) or slurm (a job array on the cluster: "
+            "`quantdesk services up slurm`, or QUANTDESK_SLURM_CONF)"
+        ),
+    ] = "local",
+    backend: Annotated[
+        str, typer.Option(help="with --executor local: processes, serial or submitit")
+    ] = "processes",
     commission: float = 0.001,
     lot: float = 1e-8,
     cash: float = 100_000.0,
@@ -137,6 +146,7 @@ def sweep(
 
     from tools.research.agent_tools import ResearchTools
     from tools.research.bars import ResearchDataError, load_bars
+    from tools.research.cluster import ClusterError, SweepCancelledError, cluster_config
     from tools.research.sweep import ParamGrid, run_sweep
 
     params = {k: [_value(v) for v in vs.split(",")] for k, vs in _pairs(grid, "--grid").items()}
@@ -150,14 +160,24 @@ def sweep(
             bars = load_bars(store, venue, symbol, interval, start, end)
         except ResearchDataError as exc:
             raise _fail(exc) from None
+        if executor not in ("local", "slurm"):
+            raise _fail(ValueError(f"--executor is local or slurm, not {executor!r}"))
+        cluster = cluster_config(get_settings()) if executor == "slurm" else None
         columns = (TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
         with Progress(*columns, console=console) as progress:
             task = progress.add_task("sweep", total=None)
-            frame = run_sweep(
-                bars, strategies, costs, cash, backend=backend,  # type: ignore[arg-type]
-                submitit_folder=get_settings().data_dir / "submitit",
-                on_progress=lambda done, total: progress.update(task, completed=done, total=total),
-            )  # fmt: skip
+            try:
+                frame = run_sweep(
+                    bars, strategies, costs, cash,
+                    backend="slurm" if cluster else backend,  # type: ignore[arg-type]
+                    submitit_folder=get_settings().data_dir / "submitit", cluster=cluster,
+                    on_progress=lambda done, total: progress.update(
+                        task, completed=done, total=total
+                    ),
+                    on_retry=lambda retry: progress.console.print(f"[yellow]slurm:[/] {retry}"),
+                )  # fmt: skip
+            except (ClusterError, SweepCancelledError) as exc:
+                raise _fail(exc) from None
         tools = ResearchTools(store, get_settings())
         run_id = tools.tracker.log_sweep(frame, bars, strategy, get_settings().data_dir / "tmp")
     table = Table(title=f"{len(frame)} tried, {refused} refused; best first", title_justify="left")

@@ -1,13 +1,15 @@
-"""Parameter sweeps: a grid of strategies evaluated in parallel processes by default, or
-through submitit (SLURM on a cluster, local processes on one node: the same code path)."""
+"""Parameter sweeps: a grid of strategies evaluated in parallel processes by default, through
+submitit's local executor (`submitit`), or as a job array on a SLURM cluster (`slurm`,
+tools/research/cluster.py). Every backend gives the same rows."""
 
 from __future__ import annotations
 
 import itertools
 import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -19,8 +21,11 @@ from tools.research.fill_model import Costs
 from tools.research.metrics import deflated_sharpe
 from tools.research.strategies import Strategy
 
+if TYPE_CHECKING:
+    from tools.research.cluster import ClusterConfig, Retry
+
 STRATEGY = TypeAdapter(Strategy)
-Backend = Literal["serial", "processes", "submitit"]
+Backend = Literal["serial", "processes", "submitit", "slurm"]
 
 
 class ParamGrid(BaseModel):
@@ -87,6 +92,9 @@ def run_sweep(
     submitit_folder: Path | None = None,
     submitit_cluster: str | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    cluster: ClusterConfig | None = None,
+    on_retry: Callable[[Retry], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> pd.DataFrame:
     """One row per strategy, best Sharpe first, with the deflated Sharpe of the best row
     given how many were tried (column `deflated_sharpe`, on the first row)."""
@@ -99,6 +107,14 @@ def run_sweep(
         for k, chunk in enumerate(serial_chunks, start=1):
             rows += evaluate_chunk(bars, chunk, costs, cash)
             progress(k, len(serial_chunks))
+    elif backend == "slurm":
+        from tools.research.cluster import run_on_cluster
+
+        if cluster is None:
+            raise ValueError("a sweep on SLURM needs a cluster config (tools.research.cluster)")
+        rows = run_on_cluster(
+            bars, specs, costs, cash, cluster, on_progress=progress, on_retry=on_retry, stop=stop
+        )
     elif backend == "processes":
         from concurrent.futures import ProcessPoolExecutor, as_completed  # multiprocessing: here
 
