@@ -124,7 +124,10 @@ class Settings(BaseSettings):
     slurm_time_min: int = Field(default=60, ge=1, description="Time limit per task, minutes.")
     slurm_mem_mb: int = Field(default=1024, ge=64, description="Memory per task, MiB.")
     slurm_points_per_task: int = Field(
-        default=50, ge=1, description="Strategies one array task evaluates."
+        default=1000,
+        ge=1,
+        description="Strategies one array task evaluates: enough that a task's work outweighs "
+        "its ~2 s of scheduling and Python start (benchmarks/RESULTS.md).",
     )
     slurm_max_retries: int = Field(
         default=2, ge=0, description="Tries after the first for a task that fails or is lost."

@@ -95,9 +95,14 @@ def _config(home: Path, port: int, user: str) -> str:
         "AccountingStorageType": "accounting_storage/none",
         "JobCompType": "jobcomp/none",
         "SchedulerType": "sched/backfill",
+        # Slurm holds a submitted batch job up to 3 s (batch_sched_delay) to schedule many
+        # at once; a sweep's tasks are short, so each would wait longer than it runs.
+        "SchedulerParameters": "batch_sched_delay=0",
         "SelectType": "select/cons_tres",
         "SelectTypeParameters": "CR_Core_Memory",
         "MpiDefault": "none",
+        # A job that names no memory gets this much a core, not the whole node.
+        "DefMemPerCPU": "1024",
         "ReturnToService": "2",
         "MaxArraySize": "100001",
         "MaxJobCount": "200000",

@@ -62,7 +62,9 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 @pytest.fixture
 def config(cluster: Path, tmp_path: Path) -> ClusterConfig:
-    return ClusterConfig(shared_dir=tmp_path / "shared", conf=cluster, lost_after_s=2.0)
+    return ClusterConfig(
+        shared_dir=tmp_path / "shared", conf=cluster, points_per_task=50, lost_after_s=2.0
+    )
 
 
 @pytest.fixture(scope="module")

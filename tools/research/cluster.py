@@ -58,7 +58,7 @@ class ClusterConfig:
     time_min: int = 60
     mem_mb: int = 1024
     cpus_per_task: int = 1
-    points_per_task: int = 50
+    points_per_task: int = 1000
     max_retries: int = 2
     array_parallelism: int = 256
     lost_after_s: float = 10.0
