@@ -146,7 +146,12 @@ def sweep(
 
     from tools.research.agent_tools import ResearchTools
     from tools.research.bars import ResearchDataError, load_bars
-    from tools.research.cluster import ClusterError, SweepCancelledError, cluster_config
+    from tools.research.cluster import (
+        ClusterError,
+        ClusterRun,
+        SweepCancelledError,
+        cluster_config,
+    )
     from tools.research.sweep import ParamGrid, run_sweep
 
     params = {k: [_value(v) for v in vs.split(",")] for k, vs in _pairs(grid, "--grid").items()}
@@ -163,6 +168,7 @@ def sweep(
         if executor not in ("local", "slurm"):
             raise _fail(ValueError(f"--executor is local or slurm, not {executor!r}"))
         cluster = cluster_config(get_settings()) if executor == "slurm" else None
+        cluster_run = ClusterRun(cluster.shared_dir) if cluster else None
         columns = (TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
         with Progress(*columns, console=console) as progress:
             task = progress.add_task("sweep", total=None)
@@ -171,6 +177,7 @@ def sweep(
                     bars, strategies, costs, cash,
                     backend="slurm" if cluster else backend,  # type: ignore[arg-type]
                     submitit_folder=get_settings().data_dir / "submitit", cluster=cluster,
+                    cluster_run=cluster_run,
                     on_progress=lambda done, total: progress.update(
                         task, completed=done, total=total
                     ),
@@ -179,7 +186,9 @@ def sweep(
             except (ClusterError, SweepCancelledError) as exc:
                 raise _fail(exc) from None
         tools = ResearchTools(store, get_settings())
-        run_id = tools.tracker.log_sweep(frame, bars, strategy, get_settings().data_dir / "tmp")
+        run_id = tools.tracker.log_sweep(
+            frame, bars, strategy, get_settings().data_dir / "tmp", cluster_run
+        )
     table = Table(title=f"{len(frame)} tried, {refused} refused; best first", title_justify="left")
     for column in ("params", "sharpe", "total_return", "max_drawdown", "trades"):
         table.add_column(column, justify="left" if column == "params" else "right")

@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 from deploy.kafka.launcher import free_port_pair
 from deploy.slurm import launcher
 from interfaces.cli.app import app
+from interfaces.cli.settings import get_settings
 from tests.waiting import wait_until
 from tools.research.bars import BarSeries
 from tools.research.cluster import (
@@ -181,6 +182,7 @@ def test_the_cli_sweeps_on_the_cluster(
     desk_env: Path, cluster: Path, monkeypatch: pytest.MonkeyPatch
 ):
     monkeypatch.setenv("QUANTDESK_SLURM_CONF", str(cluster))
+    monkeypatch.setenv("QUANTDESK_SLURM_POINTS_PER_TASK", "2")
     runner = CliRunner()
     assert runner.invoke(app, ["data", "load", "goog"]).exit_code == 0
     swept = runner.invoke(
@@ -192,6 +194,22 @@ def test_the_cli_sweeps_on_the_cluster(
     assert "6 tried" in swept.output
     assert "deflated Sharpe" in swept.output
     assert list((desk_env / "shared" / "snapshots").glob("*.parquet"))
+    # The sweep is a parent run in MLflow, each of its three tasks a child run.
+    from mlflow.tracking import MlflowClient
+
+    parent = swept.output.split("mlflow run:")[1].split()[0]
+    client = MlflowClient(get_settings().resolved_tracking_uri)
+    assert client.get_run(parent).data.tags["executor"] == "slurm"
+    assert client.get_run(parent).data.params["tasks"] == "3"
+    children = client.search_runs(
+        [client.get_run(parent).info.experiment_id],
+        filter_string=f"tags.mlflow.parentRunId = '{parent}'",
+    )
+    assert sorted(c.data.params["task"] for c in children) == ["0", "1", "2"]
+    assert all(c.data.metrics["attempts"] == 1 for c in children)
+    assert max(c.data.metrics["best_sharpe"] for c in children) == pytest.approx(
+        client.get_run(parent).data.metrics["best_sharpe"]
+    )
     refused = runner.invoke(
         app, ["research", "sweep", "--venue", "nasdaq", "--symbol", "GOOG", "sma_cross",
               "--grid", "fast=5", "--grid", "slow=20,40", "--executor", "mars"],

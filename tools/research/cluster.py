@@ -76,14 +76,29 @@ class Retry:
         return f"task {self.task}: {self.reason}; try {self.attempt}"
 
 
+@dataclass(frozen=True)
+class TaskRecord:
+    """One finished task: which job ran it last, after how many tries, on how many points,
+    the best Sharpe among them, and seconds from the sweep's start to its result."""
+
+    task: int
+    job_id: str
+    attempts: int
+    points: int
+    best_sharpe: float
+    done_after_s: float
+
+
 @dataclass
 class ClusterRun:
-    """What a sweep on the cluster did: its job ids, the retries, how long it waited."""
+    """What a sweep on the cluster did: its job ids, the retries, each task's record, how
+    long it waited."""
 
     folder: Path
     tasks: int = 0
     job_ids: list[str] = field(default_factory=list)
     retries: list[Retry] = field(default_factory=list)
+    finished: list[TaskRecord] = field(default_factory=list)
     submitted_s: float = 0.0
     total_s: float = 0.0
 
@@ -287,6 +302,11 @@ def run_on_cluster(
                             reason = f"raised {_raised(exc)}"
                         else:
                             del live[task]
+                            sharpes = [float(r["sharpe"]) for r in results[task]] or [0.0]
+                            run.finished.append(
+                                TaskRecord(task, job.job_id, attempts[task], len(chunks[task]),
+                                           max(sharpes), time.monotonic() - started)
+                            )  # fmt: skip
                             progress(len(results), n)
                             continue
                     elif in_queue is not None and job.job_id not in in_queue:

@@ -22,7 +22,7 @@ from tools.research.metrics import deflated_sharpe
 from tools.research.strategies import Strategy
 
 if TYPE_CHECKING:
-    from tools.research.cluster import ClusterConfig, Retry
+    from tools.research.cluster import ClusterConfig, ClusterRun, Retry
 
 STRATEGY = TypeAdapter(Strategy)
 Backend = Literal["serial", "processes", "submitit", "slurm"]
@@ -95,6 +95,7 @@ def run_sweep(
     cluster: ClusterConfig | None = None,
     on_retry: Callable[[Retry], None] | None = None,
     stop: threading.Event | None = None,
+    cluster_run: ClusterRun | None = None,
 ) -> pd.DataFrame:
     """One row per strategy, best Sharpe first, with the deflated Sharpe of the best row
     given how many were tried (column `deflated_sharpe`, on the first row)."""
@@ -113,8 +114,9 @@ def run_sweep(
         if cluster is None:
             raise ValueError("a sweep on SLURM needs a cluster config (tools.research.cluster)")
         rows = run_on_cluster(
-            bars, specs, costs, cash, cluster, on_progress=progress, on_retry=on_retry, stop=stop
-        )
+            bars, specs, costs, cash, cluster, on_progress=progress, on_retry=on_retry,
+            stop=stop, run=cluster_run,
+        )  # fmt: skip
     elif backend == "processes":
         from concurrent.futures import ProcessPoolExecutor, as_completed  # multiprocessing: here
 

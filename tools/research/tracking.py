@@ -18,6 +18,8 @@ from tools.research.results import BacktestResult
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
 
+    from tools.research.cluster import ClusterRun
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -96,12 +98,24 @@ class Tracker:
         self.client.set_terminated(run_id)
         return run_id
 
-    def log_sweep(self, frame: pd.DataFrame, bars: BarSeries, kind: str, tmp_dir: Path) -> str:
+    def log_sweep(
+        self,
+        frame: pd.DataFrame,
+        bars: BarSeries,
+        kind: str,
+        tmp_dir: Path,
+        cluster: ClusterRun | None = None,
+    ) -> str:
+        """The sweep as a parent run; on a cluster, each task as its child run (its job,
+        tries, points and best Sharpe) and the retries as a tag."""
         tags = {
             "kind": "sweep", "strategy": kind, "data_version": bars.data_version,
             "code_version": code_version(), "instrument": bars.instrument_id,
+            "executor": "slurm" if cluster is not None else "local",
         }  # fmt: skip
         run_id = self._start(f"sweep-{kind}", tags)
+        if cluster is not None:
+            self._log_tasks(run_id, cluster, tags)
         self.client.log_param(run_id, "trials", str(len(frame)))
         best = frame.iloc[0]
         best_params: dict[str, str] = {}
@@ -116,6 +130,25 @@ class Tracker:
         self.client.log_artifact(run_id, str(table))
         self.client.set_terminated(run_id)
         return run_id
+
+    def _log_tasks(self, parent: str, cluster: ClusterRun, tags: dict[str, str]) -> None:
+        self.client.log_param(parent, "tasks", str(cluster.tasks))
+        self.client.log_metric(parent, "retries", len(cluster.retries))
+        self.client.log_metric(parent, "cluster_seconds", cluster.total_s)
+        if cluster.retries:
+            self.client.set_tag(parent, "retries", "; ".join(map(str, cluster.retries))[:5000])
+        for record in sorted(cluster.finished, key=lambda r: r.task):
+            child = self._start(
+                f"task-{record.task}",
+                tags | {"mlflow.parentRunId": parent, "kind": "sweep-task",
+                        "slurm_job_id": record.job_id},
+            )  # fmt: skip
+            self.client.log_param(child, "task", str(record.task))
+            self.client.log_param(child, "points", str(record.points))
+            self.client.log_metric(child, "attempts", record.attempts)
+            self.client.log_metric(child, "best_sharpe", record.best_sharpe)
+            self.client.log_metric(child, "done_after_s", record.done_after_s)
+            self.client.set_terminated(child)
 
 
 def runs(settings: Settings, experiment: str = "research") -> pd.DataFrame:
