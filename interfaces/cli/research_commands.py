@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -274,3 +275,44 @@ def train(
         metrics_table(summary.walk_forward_oos, f"Walk-forward out of sample ({summary.device})")
     )
     console.print(f"model: {summary.model_dir}")
+    name = summary.registered.split("/")[1]
+    console.print(
+        f"registered: {summary.registered} (alias candidate: models:/{name}@candidate; "
+        f"`quantdesk research alias {name} champion <version>` promotes a version)"
+    )
+
+
+@app.command("models")
+def models_command(
+    name: Annotated[str, typer.Argument(help="A registered model.")] = "mlp",
+) -> None:
+    """The versions of a registered model, with their aliases and data versions."""
+    from tools.research.model_registry import ModelRegistry
+
+    table = Table(title=f"models:/{name}", title_justify="left")
+    for column in ("version", "aliases", "data version", "run"):
+        table.add_column(column)
+    for ref in ModelRegistry(get_settings()).versions(name):
+        table.add_row(ref.version, ", ".join(ref.aliases), ref.data_version or "", ref.run_id)
+    console.print(table)
+
+
+@app.command("alias")
+def alias_command(
+    name: Annotated[str, typer.Argument(help="A registered model.")],
+    alias: Annotated[str, typer.Argument(help="champion, paper, live, ...")],
+    version: Annotated[str, typer.Argument(help="The version the alias names from now.")],
+) -> None:
+    """Point an alias of a registered model at a version: strategies that load
+    models:/<name>@<alias> use it from their next run."""
+    from tools.research.model_registry import ModelRegistry, ModelRegistryError
+
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", alias) or alias.isdigit():
+        raise _fail(ValueError(f"an alias is letters, digits, _ or -, not all digits: {alias!r}"))
+    try:
+        ref = ModelRegistry(get_settings()).set_alias(name, alias, version)
+    except ModelRegistryError as exc:
+        raise _fail(exc) from None
+    console.print(
+        f"models:/{name}@{alias} -> version {ref.version} (aliases: {', '.join(ref.aliases)})"
+    )

@@ -91,6 +91,9 @@ class TrainModelSummary(BaseModel):
     cv: list[dict[str, float]]
     walk_forward_oos: Metrics
     device: str
+    registered: str
+    """The new version in MLflow's model registry (models:/<name>/<version>); its alias
+    `candidate` points at it (models:/<name>@candidate)."""
 
 
 class CompareRequest(_Request):
@@ -198,11 +201,21 @@ class ResearchTools:
             {"data_version": bars.data_version, "instrument": bars.instrument_id,
              "interval": bars.interval, "cv": cv, "walk_forward_oos": oos.metrics.model_dump()},
         )  # fmt: skip
+        from tools.research.model_registry import ModelRegistry
+        from tools.research.tracking import code_version
+
+        ref = ModelRegistry(self.settings).register(
+            folder, request.name,
+            {"data_version": bars.data_version, "instrument": bars.instrument_id,
+             "interval": bars.interval, "code_version": code_version(),
+             "oos_sharpe": f"{oos.metrics.sharpe:.4f}"},
+        )  # fmt: skip
         return TrainModelSummary(
             model_dir=str(folder),
             cv=cv,
             walk_forward_oos=oos.metrics,
             device=str(ml_model.device()),
+            registered=ref.uri,
         )
 
     def compare(self, request: CompareRequest) -> list[dict[str, object]]:

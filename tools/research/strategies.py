@@ -118,7 +118,9 @@ class DonchianBreakout(_Strategy):
 
 
 class MlSignal(_Strategy):
-    """Weights from a saved ML model (`tools.research.ml_model.save`)."""
+    """Weights from a saved ML model (`tools.research.ml_model.save`): a directory, or a
+    registered model by alias (`models:/mlp@champion`, tools/research/model_registry.py),
+    resolved when the weights are computed, so promoting another version changes them."""
 
     kind: Literal["ml_signal"] = "ml_signal"
     model_dir: str = Field(min_length=1)
@@ -127,8 +129,15 @@ class MlSignal(_Strategy):
         from pathlib import Path
 
         from tools.research import ml_model
+        from tools.research.model_registry import ModelRegistry, is_alias_uri
 
-        model = ml_model.load(Path(self.model_dir))
+        if is_alias_uri(self.model_dir):
+            from core.settings import Settings
+
+            directory = ModelRegistry(Settings()).resolve(self.model_dir)
+        else:
+            directory = Path(self.model_dir)
+        model = ml_model.load(directory)
         return self._clip(model.weights(ml_model.features(bars)))
 
 
