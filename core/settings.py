@@ -132,6 +132,14 @@ class Settings(BaseSettings):
     slurm_max_retries: int = Field(
         default=2, ge=0, description="Tries after the first for a task that fails or is lost."
     )
+    research_cluster_points: int = Field(
+        default=20_000,
+        ge=1,
+        description="A research sweep of at least this many points goes to the SLURM cluster "
+        "when one is configured (QUANTDESK_SLURM_CONF, or `services up slurm` has run); "
+        "smaller ones run on this machine, where a cluster's ~2 s a task costs more than it "
+        "saves (benchmarks/RESULTS.md).",
+    )
     slurm_shared_dir: Path | None = Field(
         default=None,
         description="A directory every node sees (NFS, or S3/JuiceFS mounted): data snapshots "

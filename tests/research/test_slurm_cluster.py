@@ -216,3 +216,33 @@ def test_the_cli_sweeps_on_the_cluster(
     )  # fmt: skip
     assert refused.exit_code == 2
     assert "--executor is local or slurm" in refused.output
+
+
+def test_the_research_tool_sends_only_large_sweeps_to_the_cluster(
+    cluster: Path, tmp_path: Path, goog_raw: pd.DataFrame
+):
+    from core.settings import Settings
+    from core.store import MarketDataStore, Store
+    from tools.research.agent_tools import ResearchTools, SweepRequest
+
+    settings = Settings(
+        data_dir=tmp_path / "desk", slurm_conf=cluster, research_cluster_points=6,
+        slurm_points_per_task=3,
+    )  # fmt: skip
+    with Store(f"chdb://{tmp_path / 'store'}") as store:
+        store.migrate()
+        MarketDataStore(store).write_bars(goog_raw)
+        tools = ResearchTools(store, settings)
+
+        def sweep(fast: list[int]) -> tuple[str, str | None]:
+            done = tools.sweep(
+                SweepRequest(venue="nasdaq", symbol="GOOG", costs=COSTS,
+                             grid=ParamGrid(kind="sma_cross", params={"fast": fast,
+                                                                      "slow": [30, 60]}))
+            )  # fmt: skip
+            run = tools.tracker.client.get_run(done.run_id)
+            return done.executor, run.data.params.get("tasks")
+
+        assert sweep([5, 10]) == ("processes", None)  # 4 points: under the settings' 6
+        assert sweep([5, 10, 20]) == ("slurm", "2")  # 6 points, 3 a task
+    assert (settings.data_dir / "shared" / "snapshots").is_dir()

@@ -52,11 +52,17 @@ class BacktestSummary(BaseModel):
 
 class SweepRequest(_Request):
     grid: ParamGrid
-    backend: Literal["serial", "processes", "submitit"] = "processes"
+    backend: Literal["auto", "serial", "processes", "submitit", "slurm"] = Field(
+        default="auto",
+        description="auto: the SLURM cluster for a sweep of research_cluster_points or more "
+        "when one is configured, else this machine's processes.",
+    )
     top: int = Field(default=10, ge=1, le=1000)
 
 
 class SweepSummary(BaseModel):
+    executor: str
+    """Where it ran: serial, processes, submitit or slurm."""
     trials: int
     refused: int
     best: list[dict[str, object]]
@@ -144,17 +150,27 @@ class ResearchTools:
         )
 
     def sweep(self, request: SweepRequest) -> SweepSummary:
+        from tools.research.cluster import ClusterRun, cluster_config, cluster_configured
+
         bars = self._bars(request)
         strategies, refused = request.grid.expand()
+        backend = request.backend
+        if backend == "auto":
+            large = len(strategies) >= self.settings.research_cluster_points
+            backend = "slurm" if large and cluster_configured(self.settings) else "processes"
+        cluster = cluster_config(self.settings) if backend == "slurm" else None
+        cluster_run = ClusterRun(cluster.shared_dir) if cluster else None
         frame = run_sweep(
-            bars, strategies, request.costs, request.cash, backend=request.backend,
-            submitit_folder=self.settings.data_dir / "submitit",
+            bars, strategies, request.costs, request.cash, backend=backend,
+            submitit_folder=self.settings.data_dir / "submitit", cluster=cluster,
+            cluster_run=cluster_run,
         )  # fmt: skip
         run_id = self.tracker.log_sweep(
-            frame, bars, request.grid.kind, self.settings.data_dir / "tmp"
+            frame, bars, request.grid.kind, self.settings.data_dir / "tmp", cluster_run
         )
         top = frame.head(request.top)
         return SweepSummary(
+            executor=backend,
             trials=len(frame),
             refused=refused,
             best=[

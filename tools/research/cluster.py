@@ -103,6 +103,11 @@ class ClusterRun:
     total_s: float = 0.0
 
 
+def cluster_configured(settings: Settings) -> bool:
+    """Whether the settings name a cluster: QUANTDESK_SLURM_CONF, or the local one's conf."""
+    return settings.slurm_conf is not None or (settings.data_dir / "slurm" / "slurm.conf").exists()
+
+
 def cluster_config(settings: Settings) -> ClusterConfig:
     """The settings' cluster: QUANTDESK_SLURM_CONF, else the local one `quantdesk services up
     slurm` runs under data_dir (deploy/slurm), else whatever SLURM_CONF names."""
