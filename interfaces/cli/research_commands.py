@@ -213,6 +213,9 @@ def walk_forward_command(
     interval: str = "1d",
     commission: float = 0.001,
     lot: float = 1e-8,
+    executor: Annotated[
+        str, typer.Option(help="auto, local, or slurm (the in-sample scores as a job array)")
+    ] = "auto",
 ) -> None:
     """Pick the best of a grid on each training window; trade it on the next test window."""
     from pydantic import ValidationError
@@ -226,17 +229,20 @@ def walk_forward_command(
         request = WalkForwardRequest(
             venue=venue, symbol=symbol, interval=interval, costs=_costs(commission, 0.0, lot),
             grid=ParamGrid(kind=strategy, params=params), train_bars=train_bars,
-            test_bars=test_bars,
+            test_bars=test_bars, executor=executor,
         )  # fmt: skip
     except ValidationError as exc:
         raise _fail(exc) from None
+    from tools.research.cluster import ClusterError
+
     with open_store() as store:
         try:
             summary = ResearchTools(store, get_settings()).walk_forward(request)
-        except (ResearchDataError, ValueError) as exc:
+        except (ResearchDataError, ValueError, ClusterError) as exc:
             raise _fail(exc) from None
     console.print(
-        f"{summary.folds} folds; in-sample mean Sharpe {summary.in_sample_mean_sharpe:.3f}"
+        f"{summary.folds} folds ({summary.executor}); in-sample mean Sharpe "
+        f"{summary.in_sample_mean_sharpe:.3f}"
     )
     console.print(metrics_table(summary.out_of_sample, "Out of sample (test windows chained)"))
 

@@ -16,6 +16,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -246,3 +247,26 @@ def test_the_research_tool_sends_only_large_sweeps_to_the_cluster(
         assert sweep([5, 10]) == ("processes", None)  # 4 points: under the settings' 6
         assert sweep([5, 10, 20]) == ("slurm", "2")  # 6 points, 3 a task
     assert (settings.data_dir / "shared" / "snapshots").is_dir()
+
+
+def test_a_walk_forward_scored_on_the_cluster_chooses_as_the_local_one(
+    goog: BarSeries, config: ClusterConfig
+):
+    from tools.research.cluster import scores_on_cluster
+    from tools.research.walk_forward import WalkForwardConfig, score_matrix, walk_forward
+
+    candidates, _ = ParamGrid(
+        kind="sma_cross", params={"fast": [5, 10, 20, 30], "slow": [40, 60, 100]}
+    ).expand()
+    windows = WalkForwardConfig(train_bars=500, test_bars=250)
+    spread = dataclasses.replace(config, points_per_task=5)  # 12 candidates: 3 tasks
+    run = ClusterRun(config.shared_dir)
+    scores = scores_on_cluster(goog, candidates, COSTS, windows, 10_000, spread, run=run)
+    assert run.tasks == 3
+    np.testing.assert_array_equal(scores, score_matrix(goog, candidates, COSTS, windows, 10_000))
+    remote = walk_forward(goog, candidates, COSTS, windows, 10_000, scores)
+    local = walk_forward(goog, candidates, COSTS, windows, 10_000)
+    pd.testing.assert_frame_equal(remote.folds, local.folds)
+    assert remote.out_of_sample == local.out_of_sample
+    with pytest.raises(ValueError, match="scores of shape"):
+        walk_forward(goog, candidates, COSTS, windows, 10_000, scores[:, :5])

@@ -74,9 +74,15 @@ class WalkForwardRequest(_Request):
     grid: ParamGrid
     train_bars: int = Field(ge=20)
     test_bars: int = Field(ge=5)
+    executor: Literal["auto", "local", "slurm"] = Field(
+        default="auto",
+        description="Where the in-sample scores are computed; auto: the SLURM cluster when "
+        "candidates x folds reaches research_cluster_points and one is configured.",
+    )
 
 
 class WalkForwardSummary(BaseModel):
+    executor: str
     folds: int
     in_sample_mean_sharpe: float
     out_of_sample: Metrics
@@ -187,10 +193,25 @@ class ResearchTools:
 
     def walk_forward(self, request: WalkForwardRequest) -> WalkForwardSummary:
         bars = self._bars(request)
+        from tools.research.cluster import cluster_config, cluster_configured, scores_on_cluster
+        from tools.research.walk_forward import folds_of
+
         strategies, _ = request.grid.expand()
         config = WalkForwardConfig(train_bars=request.train_bars, test_bars=request.test_bars)
-        result = walk_forward(bars, strategies, request.costs, config, request.cash)
+        executor = request.executor
+        if executor == "auto":
+            work = len(strategies) * len(folds_of(len(bars), config))
+            large = work >= self.settings.research_cluster_points
+            executor = "slurm" if large and cluster_configured(self.settings) else "local"
+        scores = None
+        if executor == "slurm":
+            scores = scores_on_cluster(
+                bars, strategies, request.costs, config, request.cash,
+                cluster_config(self.settings),
+            )  # fmt: skip
+        result = walk_forward(bars, strategies, request.costs, config, request.cash, scores)
         return WalkForwardSummary(
+            executor=executor,
             folds=len(result.folds),
             in_sample_mean_sharpe=result.in_sample_mean_sharpe,
             out_of_sample=result.out_of_sample,

@@ -24,16 +24,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+import numpy as np
+import numpy.typing as npt
 
-from core.faults import crash_point
-from tools.research.bars import BarSeries, ResearchDataError
+from tools.research.bars import BarSeries
+from tools.research.cluster_tasks import Work, best_of, run_task, snapshot
 from tools.research.fill_model import Costs
 
 if TYPE_CHECKING:
     import submitit
 
     from core.settings import Settings
+    from tools.research.strategies import Strategy
+    from tools.research.walk_forward import WalkForwardConfig
 
 _ROOT = Path(__file__).resolve().parents[2]
 
@@ -121,52 +124,6 @@ def cluster_config(settings: Settings) -> ClusterConfig:
     )  # fmt: skip
 
 
-def snapshot(bars: BarSeries, shared_dir: Path) -> Path:
-    """The bars on the shared directory as Parquet named by their data version; written
-    once (to a temporary name, then renamed, so a reader never sees half a file)."""
-    path = shared_dir / "snapshots" / f"{bars.data_version}.parquet"
-    if path.exists():
-        return path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    frame = pd.DataFrame(
-        {"ts": bars.ts, "open": bars.open, "high": bars.high, "low": bars.low,
-         "close": bars.close, "volume": bars.volume}
-    )  # fmt: skip
-    frame.attrs = {}
-    partial = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
-    frame.to_parquet(partial, index=False)
-    partial.replace(path)
-    return path
-
-
-def read_snapshot(path: Path, venue: str, symbol: str, interval: str) -> BarSeries:
-    """The bars of a snapshot, refused unless their content hash is the file's name."""
-    bars = BarSeries.from_frame(pd.read_parquet(path), venue, symbol, interval)
-    if bars.data_version != path.stem:
-        raise ResearchDataError(
-            f"snapshot {path.name} holds bars of version {bars.data_version}: it was altered"
-        )
-    return bars
-
-
-def evaluate_task(
-    snapshot_path: str,
-    series: tuple[str, str, str],
-    strategies: list[dict[str, Any]],
-    costs: Costs,
-    cash: float,
-    attempt: int,
-) -> list[dict[str, Any]]:
-    """One array task: its strategies on the snapshot's bars (top level: submitit pickles a
-    reference to it)."""
-    from tools.research.sweep import evaluate_chunk
-
-    if attempt == 1:
-        crash_point("sweep.first_try")  # a task lost on its first try, as to a dead node
-    bars = read_snapshot(Path(snapshot_path), *series)
-    return evaluate_chunk(bars, strategies, costs, cash)
-
-
 def _executor(config: ClusterConfig, folder: Path) -> submitit.SlurmExecutor:
     import submitit
 
@@ -248,26 +205,27 @@ def _with_conf(config: ClusterConfig) -> Callable[[], None]:
     return undo
 
 
-def run_on_cluster(
+def run_array(
+    work: Work,
     bars: BarSeries,
     specs: list[dict[str, Any]],
-    costs: Costs,
-    cash: float,
+    extra: tuple[Any, ...],
     config: ClusterConfig,
     *,
     on_progress: Callable[[int, int], None] | None = None,
     on_retry: Callable[[Retry], None] | None = None,
     stop: threading.Event | None = None,
     run: ClusterRun | None = None,
-) -> list[dict[str, Any]]:
-    """`specs` evaluated as one job array of `points_per_task` strategies a task; the rows in
-    the order of `specs`. Raises SweepCancelledError on `stop` (every job cancelled first)."""
+) -> list[Any]:
+    """`work` on `specs` as one job array of `points_per_task` strategies a task; each task's
+    result in the order of `specs`' chunks. Raises SweepCancelledError on `stop` (every job
+    cancelled first), ClusterError when a task fails past its retries."""
     started = time.monotonic()
     path = snapshot(bars, config.shared_dir)
     series = (bars.venue, bars.symbol, bars.interval)
     size = config.points_per_task
     chunks = [specs[i : i + size] for i in range(0, len(specs), size)]
-    folder = config.shared_dir / "submitit" / f"sweep-{uuid.uuid4().hex[:12]}"
+    folder = config.shared_dir / "submitit" / f"{work}-{uuid.uuid4().hex[:12]}"
     run = run or ClusterRun(folder)
     run.folder, run.tasks = folder, len(chunks)
     undo = _with_conf(config)
@@ -275,8 +233,8 @@ def run_on_cluster(
         executor = _executor(config, folder)
         n = len(chunks)
         try:
-            jobs: list[submitit.Job[list[dict[str, Any]]]] = executor.map_array(
-                evaluate_task, [str(path)] * n, [series] * n, chunks, [costs] * n, [cash] * n,
+            jobs: list[submitit.Job[Any]] = executor.map_array(
+                run_task, [work] * n, [str(path)] * n, [series] * n, chunks, [extra] * n,
                 [1] * n,
             )  # fmt: skip
         except Exception as exc:  # sbatch's refusal (no controller, a bad partition...)
@@ -285,7 +243,7 @@ def run_on_cluster(
         attempts = [1] * n
         live = dict(enumerate(jobs))
         run.job_ids = [j.job_id for j in jobs]
-        results: dict[int, list[dict[str, Any]]] = {}
+        results: dict[int, Any] = {}
         missing_since: dict[int, float] = {}
         next_squeue = 0.0
         progress = on_progress or (lambda done, total: None)
@@ -307,10 +265,10 @@ def run_on_cluster(
                             reason = f"raised {_raised(exc)}"
                         else:
                             del live[task]
-                            sharpes = [float(r["sharpe"]) for r in results[task]] or [0.0]
                             run.finished.append(
                                 TaskRecord(task, job.job_id, attempts[task], len(chunks[task]),
-                                           max(sharpes), time.monotonic() - started)
+                                           best_of(work, results[task]),
+                                           time.monotonic() - started)
                             )  # fmt: skip
                             progress(len(results), n)
                             continue
@@ -333,7 +291,7 @@ def run_on_cluster(
                         on_retry(retry)
                     missing_since.pop(task, None)
                     live[task] = executor.submit(
-                        evaluate_task, str(path), series, chunks[task], costs, cash, attempts[task]
+                        run_task, work, str(path), series, chunks[task], extra, attempts[task]
                     )
                     run.job_ids.append(live[task].job_id)
                 time.sleep(0.2)
@@ -343,4 +301,45 @@ def run_on_cluster(
     finally:
         undo()
         run.total_s = time.monotonic() - started
-    return [row for task in range(n) for row in results[task]]
+    return [results[task] for task in range(n)]
+
+
+def run_on_cluster(
+    bars: BarSeries,
+    specs: list[dict[str, Any]],
+    costs: Costs,
+    cash: float,
+    config: ClusterConfig,
+    *,
+    on_progress: Callable[[int, int], None] | None = None,
+    on_retry: Callable[[Retry], None] | None = None,
+    stop: threading.Event | None = None,
+    run: ClusterRun | None = None,
+) -> list[dict[str, Any]]:
+    """A sweep's rows, in the order of `specs`, from one job array."""
+    chunks = run_array(
+        "sweep", bars, specs, (costs, cash), config, on_progress=on_progress,
+        on_retry=on_retry, stop=stop, run=run,
+    )  # fmt: skip
+    return [row for rows in chunks for row in rows]
+
+
+def scores_on_cluster(
+    bars: BarSeries,
+    candidates: list[Strategy],
+    costs: Costs,
+    config: WalkForwardConfig,
+    cash: float,
+    cluster: ClusterConfig,
+    *,
+    on_progress: Callable[[int, int], None] | None = None,
+    run: ClusterRun | None = None,
+) -> npt.NDArray[np.float64]:
+    """A walk-forward's in-sample scores (folds x candidates), candidates split across one
+    job array; `walk_forward(..., scores=...)` then chooses exactly as it would locally."""
+    specs = [c.model_dump() for c in candidates]
+    parts = run_array(
+        "walk_forward_scores", bars, specs, (costs, cash, config), cluster,
+        on_progress=on_progress, run=run,
+    )  # fmt: skip
+    return np.concatenate([np.asarray(p, dtype=float) for p in parts], axis=1)

@@ -45,37 +45,87 @@ def _score(bars: BarSeries, weights: Floats, costs: Costs, cash: float, select_b
     return float(getattr(result.metrics, select_by))
 
 
+def folds_of(n: int, config: WalkForwardConfig) -> list[tuple[slice, slice]]:
+    """Each fold's training and test windows over `n` bars."""
+    if config.train_bars + config.test_bars > n:
+        raise ValueError(
+            f"{n} bars are too few for train {config.train_bars} + test {config.test_bars}"
+        )
+    step = config.step_bars or config.test_bars
+    return [
+        (slice(start, start + config.train_bars),
+         slice(start + config.train_bars, min(start + config.train_bars + config.test_bars, n)))
+        for start in range(0, n - config.train_bars - config.test_bars + 1, step)
+    ]  # fmt: skip
+
+
+def score_matrix(
+    bars: BarSeries,
+    candidates: list[Strategy],
+    costs: Costs,
+    config: WalkForwardConfig,
+    cash: float = 100_000.0,
+) -> Floats:
+    """Each candidate's in-sample score on each fold's training window (folds x candidates):
+    the numbers a walk-forward chooses by, computable apart (on a cluster, a chunk of
+    candidates a task)."""
+    # Weights at t use data up to t only, so they are computed once on the whole series.
+    weights = [c.weights(bars) for c in candidates]
+    return _scores(bars, weights, folds_of(len(bars), config), costs, cash, config.select_by)
+
+
+def _scores(
+    bars: BarSeries,
+    weights: list[Floats],
+    folds: list[tuple[slice, slice]],
+    costs: Costs,
+    cash: float,
+    select_by: str,
+) -> Floats:
+    out = np.empty((len(folds), len(weights)))
+    for f, (train, _) in enumerate(folds):
+        train_bars = bars.slice(train.start, train.stop)
+        for c, w in enumerate(weights):
+            out[f, c] = _score(train_bars, w[train], costs, cash, select_by)
+    return out
+
+
 def walk_forward(
     bars: BarSeries,
     candidates: list[Strategy],
     costs: Costs,
     config: WalkForwardConfig,
     cash: float = 100_000.0,
+    scores: Floats | None = None,
 ) -> WalkForwardResult:
+    """`scores` (folds x candidates, from `score_matrix`, here or on a cluster) when given,
+    else computed here."""
     n = len(bars)
-    if config.train_bars + config.test_bars > n:
-        raise ValueError(
-            f"{n} bars are too few for train {config.train_bars} + test {config.test_bars}"
-        )
+    folds = folds_of(n, config)
     if not candidates:
         raise ValueError("walk-forward needs at least one candidate")
-    # Weights at t use data up to t only, so they are computed once on the whole series.
-    weights: list[Floats] = [c.weights(bars) for c in candidates]
-    step = config.step_bars or config.test_bars
+    weights: dict[int, Floats]
+    if scores is None:
+        every = [c.weights(bars) for c in candidates]
+        scores = _scores(bars, every, folds, costs, cash, config.select_by)
+        weights = dict(enumerate(every))
+    elif scores.shape != (len(folds), len(candidates)):
+        raise ValueError(f"scores of shape {scores.shape} for {len(folds)} folds x "
+                         f"{len(candidates)} candidates")  # fmt: skip
+    else:
+        chosen = {int(np.argmax(row)) for row in scores}
+        weights = {c: candidates[c].weights(bars) for c in sorted(chosen)}
     rows = []
     oos_parts: list[pd.Series] = []
     positions: list[pd.Series] = []
     trades, fees, notional = 0, 0.0, 0.0
     capital = cash
-    for start in range(0, n - config.train_bars - config.test_bars + 1, step):
-        train = slice(start, start + config.train_bars)
-        test = slice(train.stop, min(train.stop + config.test_bars, n))
+    for f, (train, test) in enumerate(folds):
         train_bars, test_bars = (
             bars.slice(train.start, train.stop),
             bars.slice(test.start, test.stop),
         )
-        scores = [_score(train_bars, w[train], costs, cash, config.select_by) for w in weights]
-        best = int(np.argmax(scores))
+        best = int(np.argmax(scores[f]))
         is_result = run_weights_vectorised(train_bars, weights[best][train], costs, cash, {})
         oos = run_weights_vectorised(test_bars, weights[best][test], costs, capital, {})
         capital = float(oos.equity.iloc[-1])
@@ -102,10 +152,10 @@ def walk_forward(
         equity.to_numpy(), position.to_numpy(), pd.DatetimeIndex(equity.index), notional, fees,
         trades=trades, periods_per_year=PERIODS_PER_YEAR.get(bars.interval, 252.0),
     )  # fmt: skip
-    folds = pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
     return WalkForwardResult(
-        folds=folds,
+        folds=table,
         out_of_sample=metrics,
-        in_sample_mean_sharpe=float(folds["is_sharpe"].mean()),
+        in_sample_mean_sharpe=float(table["is_sharpe"].mean()),
         oos_equity=equity,
     )
