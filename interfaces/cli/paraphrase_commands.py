@@ -64,8 +64,8 @@ def paraphrases(
             "--set",
             help="Which set: main (evals/paraphrases.yaml, the rules were fitted to it), "
             "held-out, held-out-2 and held-out-3 (blind sets, since worked on; the rules' kind "
-            "reader learns from all four), held-out-4 to -7 (blind sets, never tuned "
-            "against or learnt from).",
+            "reader learns from all four), held-out-4 to -7 (blind when first measured, "
+            "worked on since; the kind reader never learns from them).",
         ),
     ] = "main",
     out: Annotated[
