@@ -255,25 +255,30 @@ def train(
     epochs: int = 40,
     train_bars: int = 750,
     test_bars: int = 250,
+    executor: Annotated[str, typer.Option(help="local, or slurm (one job on the cluster)")] = (
+        "local"
+    ),
 ) -> None:
     """Train the MLP signal: purged k-fold CV, walk-forward out-of-sample, then save it."""
     from pydantic import ValidationError
 
     from tools.research.agent_tools import ResearchTools, TrainModelRequest
     from tools.research.bars import ResearchDataError
+    from tools.research.cluster import ClusterError
     from tools.research.ml_config import MlpConfig
 
     try:
         request = TrainModelRequest(
             venue=venue, symbol=symbol, interval=interval,
             config=MlpConfig(epochs=epochs), train_bars=train_bars, test_bars=test_bars,
+            executor=executor,
         )  # fmt: skip
     except ValidationError as exc:
         raise _fail(exc) from None
     with open_store() as store:
         try:
             summary = ResearchTools(store, get_settings()).train_model(request)
-        except (ResearchDataError, ValueError) as exc:
+        except (ResearchDataError, ValueError, ClusterError) as exc:
             raise _fail(exc) from None
     for k, fold in enumerate(summary.cv):
         console.print(f"fold {k}: accuracy {fold['accuracy']:.3f}, log loss {fold['log_loss']:.4f}")

@@ -15,6 +15,7 @@ import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -270,3 +271,42 @@ def test_a_walk_forward_scored_on_the_cluster_chooses_as_the_local_one(
     assert remote.out_of_sample == local.out_of_sample
     with pytest.raises(ValueError, match="scores of shape"):
         walk_forward(goog, candidates, COSTS, windows, 10_000, scores[:, :5])
+
+
+def test_the_ml_signal_trains_as_one_job_and_is_registered(
+    cluster: Path, tmp_path: Path, goog_raw: pd.DataFrame
+):
+    from core.settings import Settings
+    from core.store import MarketDataStore, Store
+    from tools.research import ml_model
+    from tools.research.agent_tools import ResearchTools, TrainModelRequest
+    from tools.research.model_registry import ModelRegistry
+
+    settings = Settings(data_dir=tmp_path / "desk", slurm_conf=cluster)
+    config = ml_model.MlpConfig(epochs=2, hidden=8, seed=3)
+    with Store(f"chdb://{tmp_path / 'store'}") as store:
+        store.migrate()
+        MarketDataStore(store).write_bars(goog_raw)
+        tools = ResearchTools(store, settings)
+
+        def train(executor: str, name: str) -> Any:
+            return tools.train_model(
+                TrainModelRequest(venue="nasdaq", symbol="GOOG", costs=COSTS, train_bars=1_000,
+                                  test_bars=500, folds=2, config=config, name=name,
+                                  executor=executor)  # type: ignore[arg-type]
+            )  # fmt: skip
+
+        remote = train("slurm", "mlp-cluster")
+        local = train("local", "mlp-here")
+    assert remote.executor == "slurm"
+    assert Path(remote.model_dir).is_relative_to(settings.data_dir / "shared")
+    assert remote.registered == "models:/mlp-cluster/1"
+    # The same seed on the same bars: the node's model is the one this machine trains.
+    assert [f["accuracy"] for f in remote.cv] == pytest.approx([f["accuracy"] for f in local.cv])
+    bars = BarSeries.from_frame(goog_raw, "nasdaq", "GOOG", "1d")
+    registry = ModelRegistry(settings)
+    predicted = [
+        ml_model.load(registry.resolve(f"models:/{n}@candidate")).predict(ml_model.features(bars))
+        for n in ("mlp-cluster", "mlp-here")
+    ]
+    np.testing.assert_allclose(predicted[0], predicted[1], atol=1e-4)

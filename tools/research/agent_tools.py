@@ -96,6 +96,7 @@ class TrainModelRequest(_Request):
     folds: int = Field(default=5, ge=2, le=20)
     embargo: int = Field(default=10, ge=0)
     name: str = Field(default="mlp", pattern=r"^[A-Za-z0-9_.-]+$")
+    executor: Literal["local", "slurm"] = "local"
 
 
 class TrainModelSummary(BaseModel):
@@ -103,6 +104,7 @@ class TrainModelSummary(BaseModel):
     cv: list[dict[str, float]]
     walk_forward_oos: Metrics
     device: str
+    executor: str
     registered: str
     """The new version in MLflow's model registry (models:/<name>/<version>); its alias
     `candidate` points at it (models:/<name>@candidate)."""
@@ -219,25 +221,23 @@ class ResearchTools:
         )
 
     def train_model(self, request: TrainModelRequest) -> TrainModelSummary:
-        from tools.research import ml_model  # torch loads here, not when the desk starts
+        from tools.research.training import train_and_save
 
         bars = self._bars(request)
-        cv = ml_model.cross_validate(bars, request.config, request.folds, request.embargo)
-        weights, _ = ml_model.walk_forward_weights(
-            bars, request.config, request.train_bars, request.test_bars
-        )
-        from tools.research.backtesters import run_weights_vectorised
+        name = f"{request.name}-{bars.data_version}"
+        args = (request.config, request.folds, request.embargo, request.train_bars,
+                request.test_bars, request.costs, request.cash)  # fmt: skip
+        if request.executor == "slurm":
+            from tools.research.cluster import cluster_config, train_on_cluster
 
-        oos = run_weights_vectorised(bars, weights, request.costs, request.cash, {})
-        x, y = ml_model.features(bars), ml_model.labels(bars)
-        model = ml_model.train(x, y, request.config)
-        folder = self.settings.data_dir / "models" / f"{request.name}-{bars.data_version}"
-        ml_model.save(
-            model,
-            folder,
-            {"data_version": bars.data_version, "instrument": bars.instrument_id,
-             "interval": bars.interval, "cv": cv, "walk_forward_oos": oos.metrics.model_dump()},
-        )  # fmt: skip
+            cluster = cluster_config(self.settings)
+            # The node writes the model on the shared directory; the registry copies it.
+            folder = cluster.shared_dir / "models" / name
+            trained = train_on_cluster(bars, args, folder, cluster)
+        else:
+            folder = self.settings.data_dir / "models" / name
+            trained = train_and_save(bars, *args, folder)
+        cv, oos = trained["cv"], Metrics.model_validate(trained["oos"])
         from tools.research.model_registry import ModelRegistry
         from tools.research.tracking import code_version
 
@@ -245,14 +245,15 @@ class ResearchTools:
             folder, request.name,
             {"data_version": bars.data_version, "instrument": bars.instrument_id,
              "interval": bars.interval, "code_version": code_version(),
-             "oos_sharpe": f"{oos.metrics.sharpe:.4f}"},
+             "oos_sharpe": f"{oos.sharpe:.4f}", "executor": request.executor},
         )  # fmt: skip
         return TrainModelSummary(
             model_dir=str(folder),
             cv=cv,
-            walk_forward_oos=oos.metrics,
-            device=str(ml_model.device()),
+            walk_forward_oos=oos,
+            device=str(trained["device"]),
             registered=ref.uri,
+            executor=request.executor,
         )
 
     def compare(self, request: CompareRequest) -> list[dict[str, object]]:

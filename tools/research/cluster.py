@@ -324,6 +324,16 @@ def run_on_cluster(
     return [row for rows in chunks for row in rows]
 
 
+def train_on_cluster(
+    bars: BarSeries, args: tuple[Any, ...], folder: Path, cluster: ClusterConfig
+) -> dict[str, Any]:
+    """The ML signal trained as one SLURM job (`tools.research.training.train_and_save` with
+    `args` and `folder`, which must be on the shared directory); what it returns."""
+    [trained] = run_array("train", bars, [{}], (*args, str(folder)), cluster)
+    result: dict[str, Any] = trained
+    return result
+
+
 def scores_on_cluster(
     bars: BarSeries,
     candidates: list[Strategy],

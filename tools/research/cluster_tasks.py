@@ -5,7 +5,9 @@ to that name) and do one kind of work on one chunk of strategies:
 - `sweep`: each strategy's backtest row (`tools.research.sweep.evaluate_chunk`);
 - `walk_forward_scores`: each strategy's in-sample score on every walk-forward training
   window (`tools.research.walk_forward.score_matrix`), so the choice per window is made from
-  the same numbers the local walk-forward uses.
+  the same numbers the local walk-forward uses;
+- `train`: the ML signal trained and saved on the shared directory
+  (`tools.research.training.train_and_save`), one task with no strategies.
 
 Top-level functions only: submitit pickles a reference to `run_task`, not its code."""
 
@@ -20,7 +22,7 @@ import pandas as pd
 from core.faults import crash_point
 from tools.research.bars import BarSeries, ResearchDataError
 
-Work = Literal["sweep", "walk_forward_scores"]
+Work = Literal["sweep", "walk_forward_scores", "train"]
 
 
 def snapshot(bars: BarSeries, shared_dir: Path) -> Path:
@@ -68,6 +70,13 @@ def run_task(
 
         costs, cash = extra
         return evaluate_chunk(bars, strategies, costs, cash)
+    if work == "train":
+        from tools.research.training import train_and_save
+
+        config, folds, embargo, train_bars, test_bars, costs, cash, folder = extra
+        return train_and_save(
+            bars, config, folds, embargo, train_bars, test_bars, costs, cash, Path(folder)
+        )
     from tools.research.sweep import STRATEGY
     from tools.research.walk_forward import score_matrix
 
@@ -83,5 +92,7 @@ def best_of(work: Work, result: Any) -> float:
 
     if work == "sweep":
         return max((float(r["sharpe"]) for r in result), default=0.0)
+    if work == "train":
+        return float(result["oos"]["sharpe"])
     scores = np.asarray(result, dtype=float)
     return float(np.nanmax(scores)) if scores.size and np.isfinite(scores).any() else 0.0
