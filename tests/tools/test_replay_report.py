@@ -169,7 +169,10 @@ def test_bootstrap_intervals_bracket_the_estimate_and_are_seeded():
     assert first.sharpe.low != other.sharpe.low
     for name, interval in first:
         assert interval.low < interval.high, name
-        assert interval.contains(interval.value), name
+        # Turnover is near constant here: its bounds come from a matrix product, its value
+        # from a mean, and the two roundings may differ in the last bits (they did in CI).
+        slack = 1e-12 * max(1.0, abs(interval.value))
+        assert interval.low - slack <= interval.value <= interval.high + slack, name
     assert first.total_return.value == pytest.approx(equity.iloc[-1] / equity.iloc[0] - 1)
     assert first.turnover.value == pytest.approx(0.05 * 365, rel=1e-9)
 
