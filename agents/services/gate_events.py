@@ -39,14 +39,33 @@ class GateEventPublisher:
         self.source = source
 
     def __call__(self, events: list[dict[str, Any]]) -> None:
-        for event in events:
+        after = self._positions_after(events)
+        for n, event in enumerate(events):
             kind = event.get("kind")
             if kind == "gate.decision" and event.get("action") == "submit":
                 self._decision(event)
             elif kind == "order.fill":
-                self._fill(event)
+                self._fill(event, after[n])
             elif kind == "gate.trading_state":
                 self._state(event)
+
+    def _positions_after(self, events: list[dict[str, Any]]) -> dict[int, float]:
+        """Each fill's instrument position right after it: the gate's holdings now, less the
+        batch's later fills (one bar can fill an order several times in one call, and each
+        event must say where that fill left the position, not where the batch did)."""
+        fills = [(n, e) for n, e in enumerate(events) if e.get("kind") == "order.fill"]
+        if not fills:
+            return {}
+        held = self.gateway.holdings()
+        running: dict[str, float] = {}
+        out: dict[int, float] = {}
+        for n, event in reversed(fills):
+            instrument = event["instrument_id"]
+            position = running.get(instrument, held.get(instrument, 0.0))
+            out[n] = position
+            signed = event["quantity"] if event["side"] == "buy" else -event["quantity"]
+            running[instrument] = position - signed
+        return out
 
     def bar(self, bar: Bar) -> None:
         """Market data is latest-value: under congestion a bar may be dropped rather than
@@ -75,7 +94,7 @@ class GateEventPublisher:
                        reasons=list(event["reason_codes"])),
         )  # fmt: skip
 
-    def _fill(self, event: dict[str, Any]) -> None:
+    def _fill(self, event: dict[str, Any], position_after: float) -> None:
         instrument = event["instrument_id"]
         strategy = event["strategy_id"]
         FILLS.labels(strategy).inc()
@@ -84,7 +103,7 @@ class GateEventPublisher:
             FillEvent(order_id=event["order_id"], strategy_id=strategy, instrument=instrument,
                       side=event["side"], quantity=event["quantity"], price=event["price"],
                       fee=event["fee"],
-                      position_after=self.gateway.holdings().get(instrument, 0.0),
+                      position_after=position_after,
                       equity=self.gateway.equity),
         )  # fmt: skip
 

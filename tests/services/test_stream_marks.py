@@ -6,6 +6,7 @@ come from this test's peer exactly as the dataflow's bus sink builds them."""
 
 from __future__ import annotations
 
+import itertools
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,10 +24,12 @@ from tools.stream.outputs import bus_message
 BTC = "bitstamp:BTC/USD"
 
 
-def streamed(at: datetime, open_: float, close: float, instrument: str = BTC) -> MarketBar:
+def streamed(
+    at: datetime, open_: float, close: float, instrument: str = BTC, volume: float = 5_000.0
+) -> MarketBar:
     """The dataflow's announcement of a closed one-minute bar."""
     venue, symbol = instrument.split(":", 1)
-    bar = BarSoFar(open_, max(open_, close), min(open_, close), close, 5_000.0, 70)
+    bar = BarSoFar(open_, max(open_, close), min(open_, close), close, volume, 70)
     key, message = bus_message(StreamBar(venue, symbol, "1m", at, bar))
     assert key == Keys.market_data(venue, symbol)
     assert isinstance(message, MarketBar)
@@ -113,7 +116,11 @@ def test_execution_and_risk_mark_to_the_streamed_bars(
     assert resting.body["verdict"] == "ACCEPT", resting
     assert resting.body["filled"] == 0
     start = datetime.now(UTC).replace(second=0, microsecond=0)
-    peer.publish(Keys.market_data("bitstamp", "BTC/USD"), streamed(start, price, price * 0.97))
+    # Thin enough that no one print fills it: the paper venue takes a tenth of each print's
+    # quarter of the volume, 0.8 BTC at the low and 0.8 at the close.
+    peer.publish(
+        Keys.market_data("bitstamp", "BTC/USD"), streamed(start, price, price * 0.97, volume=32)
+    )
     wait_until(
         lambda: state(peer).body["positions"].get(BTC, 0) >= 0.01 + quantity - 1e-9,
         15,
@@ -122,6 +129,11 @@ def test_execution_and_risk_mark_to_the_streamed_bars(
     )
     assert any(f.price <= limit for f in fills[1:])
     held = state(peer).body["positions"][BTC]
+    # One bar filled the order in several prints: each fill says where it left the position.
+    steps = [(f.quantity, f.position_after) for f in fills]
+    for (_, before), (quantity, after) in itertools.pairwise(steps):
+        assert after == pytest.approx(before + quantity), steps
+    assert steps[-1][1] == pytest.approx(held)
     # Marks follow the stream: equity moves by the holding times the close's change.
     before = state(peer).body["equity"]
     close = price * 1.1
