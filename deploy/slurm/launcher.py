@@ -210,8 +210,12 @@ def start(home: Path, port: int = 16817, timeout_s: float = 60.0) -> Path:
 
 
 def stop(home: Path, timeout_s: float = 30.0) -> bool:
-    """Stop the cluster's daemons (slurmd, slurmctld, munged); whether any ran. Jobs still
-    running are killed with slurmd, as on a node that goes down."""
+    """Stop the cluster: cancel its jobs (waiting a little for them to end), then slurmd,
+    slurmctld and munged, then any job step left running without its slurmd; whether any
+    daemon ran."""
+    conf = conf_path(home)
+    if _pid(_pid_files(home)["slurmctld"]) is not None and conf.exists():
+        _cancel_all(conf, deadline=time.monotonic() + min(timeout_s, 10.0))
     stopped = False
     for name in ("slurmd", "slurmctld", "munged"):
         pid = _pid(_pid_files(home)[name])
@@ -224,4 +228,44 @@ def stop(home: Path, timeout_s: float = 30.0) -> bool:
             time.sleep(0.1)
         if _pid(_pid_files(home)[name]) == pid:
             os.kill(pid, signal.SIGKILL)
+    for pid in leftover_steps(home):
+        # A step whose slurmd is gone waits for it forever: nothing else would end it.
+        os.kill(pid, signal.SIGKILL)
     return stopped
+
+
+def _cancel_all(conf: Path, deadline: float) -> None:
+    env = client_env(conf)
+    if shutil.which("scancel") is None or shutil.which("squeue") is None:
+        return
+    subprocess.run(  # noqa: S603 - fixed argv, no shell
+        [_binary("scancel"), "-p", PARTITION], capture_output=True, env=env, timeout=10,
+        check=False,
+    )  # fmt: skip
+    while time.monotonic() < deadline:
+        listed = subprocess.run(  # noqa: S603 - fixed argv, no shell
+            [_binary("squeue"), "-h", "-o", "%i"], capture_output=True, text=True, env=env,
+            timeout=10, check=False,
+        )  # fmt: skip
+        if listed.returncode != 0 or not listed.stdout.strip():
+            return
+        time.sleep(0.2)
+
+
+def leftover_steps(home: Path) -> list[int]:
+    """Job step daemons (slurmstepd) of this cluster still running: its slurmd starts them
+    in its log directory, so their working directory is under `home`."""
+    found = []
+    root = str(home.resolve())
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() != "slurmstepd":
+                continue
+            cwd = str((entry / "cwd").readlink()).removesuffix(" (deleted)")
+        except OSError:
+            continue
+        if cwd == root or cwd.startswith(root + "/"):
+            found.append(int(entry.name))
+    return found

@@ -61,6 +61,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     finally:
         launcher.stop(home)
         assert not launcher.status(home).running
+        assert launcher.leftover_steps(home) == []  # no job step outlives the cluster
 
 
 @pytest.fixture
