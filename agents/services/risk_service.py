@@ -164,11 +164,12 @@ class RiskService(Service):
             if self.halted:
                 return
             gross = self.gross
-            losing = {
+            losses = {
                 s: -self.strategy_pnl(s)
                 for s in self.strategy_cash
-                if s not in self.halted_strategies and -self.strategy_pnl(s) > limit
+                if s not in self.halted_strategies
             }
+            losing = {s: loss for s, loss in losses.items() if loss > limit}
             self.halted_strategies.update(losing)
         for strategy, loss in losing.items():
             self.command("halt_strategy", f"strategy {strategy} lost {loss:,.2f} > {limit:,.0f} "

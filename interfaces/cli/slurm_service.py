@@ -17,7 +17,9 @@ if TYPE_CHECKING:
 
 
 def local_cluster_home(settings: Settings) -> Path:
-    return settings.data_dir / "slurm"
+    from tools.research.cluster import local_conf
+
+    return local_conf(settings).parent
 
 
 def slurm_up(settings: Settings, console: Console) -> None:

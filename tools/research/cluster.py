@@ -106,15 +106,21 @@ class ClusterRun:
     total_s: float = 0.0
 
 
+def local_conf(settings: Settings) -> Path:
+    """Where `quantdesk services up slurm` writes the local cluster's slurm.conf
+    (deploy/slurm, which tools do not import)."""
+    return settings.data_dir / "slurm" / "slurm.conf"
+
+
 def cluster_configured(settings: Settings) -> bool:
     """Whether the settings name a cluster: QUANTDESK_SLURM_CONF, or the local one's conf."""
-    return settings.slurm_conf is not None or (settings.data_dir / "slurm" / "slurm.conf").exists()
+    return settings.slurm_conf is not None or local_conf(settings).exists()
 
 
 def cluster_config(settings: Settings) -> ClusterConfig:
     """The settings' cluster: QUANTDESK_SLURM_CONF, else the local one `quantdesk services up
     slurm` runs under data_dir (deploy/slurm), else whatever SLURM_CONF names."""
-    local = settings.data_dir / "slurm" / "slurm.conf"
+    local = local_conf(settings)
     conf = settings.slurm_conf or (local.resolve() if local.exists() else None)
     return ClusterConfig(
         shared_dir=(settings.slurm_shared_dir or settings.data_dir / "shared").resolve(),

@@ -115,6 +115,7 @@ class ModelRegistry:
 
     def versions(self, name: str) -> list[ModelVersionRef]:
         found = self.client.search_model_versions(f"name = '{name}'")
+        # Each version fetched again: a search's results carry no aliases.
         return sorted(
             (self.version(name, str(v.version)) for v in found), key=lambda r: int(r.version)
         )
