@@ -120,7 +120,7 @@ def run_market_data(settings: Settings, options: MarketDataOptions) -> None:
         return
     from core.store import Store
     from core.store.market_data import MarketDataStore
-    from tools.stream.dataflow import INTERVALS
+    from tools.stream.bars import INTERVALS
     from tools.stream.replay import produce, trades_from_bars
 
     interval_ms = int(INTERVALS[options.interval].total_seconds() * 1000)

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from tools.stream.messages import TradeV1
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+INTERVALS = {"1m": timedelta(minutes=1), "5m": timedelta(minutes=5), "1h": timedelta(hours=1)}
 
 
 @dataclass(frozen=True)
