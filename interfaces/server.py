@@ -138,7 +138,7 @@ def serve_in_background(app: FastAPI, host: str = "127.0.0.1") -> Iterator[str]:
     as the block lasts (tests and benchmarks); yields its base URL."""
     server = uvicorn.Server(
         uvicorn.Config(app, host=host, port=0, log_config=None, log_level="warning",
-                       lifespan="off")
+                       lifespan="on")
     )  # fmt: skip
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
     thread.start()

@@ -1,5 +1,6 @@
-"""The desk's HTTP app: the API under /v1 (OpenAPI at /openapi.json, docs at /docs), the web
-page at /, and Slack's events endpoint at /slack/events when Slack is configured."""
+"""The desk's HTTP app: the API under /v1 (OpenAPI at /openapi.json, docs at /docs), the MCP
+server at /mcp/, the web page at /, and Slack's events endpoint at /slack/events when Slack
+is configured."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,6 +28,8 @@ from interfaces.api import routes_cockpit, routes_desk, routes_ops, routes_views
 from interfaces.api.keys import KeyRing
 from interfaces.api.rate_limit import RateLimiter
 from interfaces.desk_host import DeskHost
+from interfaces.mcp.http_mount import PATH as MCP_PATH
+from interfaces.mcp.http_mount import mcp_app
 from interfaces.scheduler import Scheduler
 from interfaces.slack import SlackDesk
 
@@ -43,7 +47,16 @@ def create_app(
     slack: SlackDesk | None = None,
     services: ServiceGroup | None = None,
 ) -> FastAPI:
+    keys = KeyRing(settings.api_keys.get_secret_value() if settings.api_keys else None)
+    mcp, mcp_sessions = mcp_app(host, keys)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        async with mcp_sessions:
+            yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="QuantDesk",
         version="1",
         description="Chat with the PM, answer approvals, and read the desk's state. Every "
@@ -52,7 +65,7 @@ def create_app(
     # Starlette leaves event streams and already compressed files alone.
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.state.host = host
-    app.state.keys = KeyRing(settings.api_keys.get_secret_value() if settings.api_keys else None)
+    app.state.keys = keys
     app.state.limiter = RateLimiter(settings.api_rate_per_minute)
     app.state.scheduler = scheduler
     app.state.services = services.services if services is not None else None
@@ -66,6 +79,7 @@ def create_app(
         routes_cockpit.static,
     ):
         app.include_router(router)
+    app.mount(MCP_PATH, mcp)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:

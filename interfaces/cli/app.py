@@ -12,6 +12,7 @@ from interfaces.cli import (
     gateway_commands,
     knowledge_commands,
     llm_commands,
+    mcp_commands,
     replay_commands,
     research_commands,
     serve_commands,
@@ -39,6 +40,7 @@ app.command("run")(desk_commands.run)
 app.command("demo")(demo)
 app.command("agent")(agent_commands.agent)
 app.command("serve")(serve_commands.serve)
+app.command("mcp")(mcp_commands.mcp)
 app.command("replay")(replay_commands.replay)
 app.add_typer(eval_commands.app, name="eval")
 
