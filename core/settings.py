@@ -70,6 +70,15 @@ class Settings(BaseSettings):
         default=None,
         description="MLflow tracking URI. Unset: a local SQLite store under data_dir.",
     )
+    alpaca_api_key: SecretStr | None = Field(default=None, description="Never logged or shown.")
+    alpaca_api_secret: SecretStr | None = Field(default=None, description="Never logged or shown.")
+    alpaca_paper: bool = Field(default=True, description="Alpaca's paper endpoint (False: live).")
+    alpaca_api_url: str | None = Field(
+        default=None, description="Alpaca's trading REST base instead of its own (a proxy)."
+    )
+    alpaca_stream_url: str | None = Field(
+        default=None, description="Alpaca's trade-update websocket instead of its own."
+    )
     venue_exchange: str = Field(default="bitstamp", description="ccxt exchange id for live orders.")
     venue_api_key: SecretStr | None = Field(default=None, description="Never logged or shown.")
     venue_api_secret: SecretStr | None = Field(default=None, description="Never logged or shown.")

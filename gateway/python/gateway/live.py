@@ -12,7 +12,8 @@ from pydantic import BaseModel, ConfigDict
 from core.models.trading import Order, TradingState
 from gateway.api import Gateway, instrument_id
 from gateway.decisions import GateDecision
-from gateway.venues.ccxt_venue import CcxtVenue, VenueError, VenueOrderState
+from gateway.venues.ccxt_venue import VenueError, VenueOrderState
+from gateway.venues.protocol import Venue
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ class Reconciliation(BaseModel):
 class LiveExecutor:
     """Routes the gateway's accepted orders to one live venue and books what comes back."""
 
-    def __init__(self, gateway: Gateway, venue: CcxtVenue, *, venue_id: str) -> None:
+    def __init__(self, gateway: Gateway, venue: Venue, *, venue_id: str) -> None:
         if gateway.venue_mode != "external":
             raise ValueError("a live executor needs a Gateway built with venue='external'")
         self.gateway = gateway
@@ -107,6 +108,13 @@ class LiveExecutor:
             if order_id in self._venue_ids:
                 self.sync_order(order_id)
 
+    def sync_venue_orders(self, venue_order_ids: list[str]) -> None:
+        """Read again the orders a venue's stream named (Alpaca's trade updates)."""
+        wanted = set(venue_order_ids)
+        for order_id, venue_order_id in list(self._venue_ids.items()):
+            if venue_order_id in wanted:
+                self.sync_order(order_id)
+
     def cancel(self, order_id: UUID) -> None:
         self.gateway.cancel(order_id)
         self._cancel_at_venue(order_id)
@@ -152,13 +160,13 @@ class LiveExecutor:
         for position in self.gateway.positions():
             if position.venue_id != self.venue_id:
                 continue
-            base, quote = position.symbol.split("/")
+            base, quote = _currencies(position.symbol)
             expected[base] = expected.get(base, 0.0) + position.quantity
             quote_currencies.add(quote)
         for inst in self.gateway.limits.instruments:
             venue_id, symbol = inst.id.split(":", 1)
-            if venue_id == self.venue_id and "/" in symbol:
-                base, quote = symbol.split("/")
+            if venue_id == self.venue_id:
+                base, quote = _currencies(symbol)
                 expected.setdefault(base, 0.0)
                 quote_currencies.add(quote)
         for quote in quote_currencies:
@@ -182,6 +190,13 @@ class LiveExecutor:
                 TradingState.REDUCING, "reconciliation", "venue state differs from ours"
             )
         return report
+
+
+def _currencies(symbol: str) -> tuple[str, str]:
+    """What a position is held in and paid in: BTC/USD -> (BTC, USD); a share, GOOG -> (GOOG,
+    USD), as US equity venues hold shares under their symbol."""
+    base, _, quote = symbol.partition("/")
+    return base, quote or "USD"
 
 
 __all__ = ["BalanceMismatch", "LiveExecutor", "Reconciliation", "instrument_id"]
