@@ -21,6 +21,7 @@ from tools.lifecycle import LifecycleError, risk_class
 from tools.research.agent_tools import ResearchTools
 
 if TYPE_CHECKING:
+    from tools.custody.fireblocks_vault import FireblocksVault
     from tools.knowledge_tools import KnowledgeTools
 
 
@@ -35,6 +36,7 @@ class Desk:
     book: InstrumentBook
     """The instruments the gate limits name, and how a request's symbol resolves to one."""
     _knowledge: KnowledgeTools | None = None
+    _custody: tuple[FireblocksVault | None] | None = None
 
     @classmethod
     def open(cls, settings: Settings, store: Store) -> Desk:
@@ -150,6 +152,15 @@ class Desk:
 
             self._knowledge = KnowledgeTools(self.settings, self.store)
         return self._knowledge
+
+    @property
+    def custody(self) -> FireblocksVault | None:
+        """The Fireblocks vault, when configured (the SDK loads on first use)."""
+        if self._custody is None:
+            from tools.custody.fireblocks_vault import FireblocksVault
+
+            self._custody = (FireblocksVault.from_settings(self.settings),)
+        return self._custody[0]
 
     def close(self) -> None:
         self.gateway.close()

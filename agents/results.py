@@ -209,6 +209,8 @@ class RiskResult(TypedDict):
     proposal_ok: NotRequired[bool]
     concerns: NotRequired[list[str]]
     correlated_exposure: NotRequired[list[str]]
+    custody: NotRequired[dict[str, Any]]
+    """The vault against the ledger (tools/custody/reconcile.py), when Fireblocks is set up."""
 
 
 # data

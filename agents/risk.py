@@ -116,6 +116,11 @@ def node(desk: Desk) -> Node:
             out["instruction"] = "reduce"
         decay = review_all(desk.store)
         out["decay"] = check_decay([asdict(c) for c in decay])
+        custody = desk.custody
+        if custody is not None:
+            from tools.custody.reconcile import review_custody
+
+            out["custody"] = review_custody(desk.gateway, custody, desk.now).model_dump()
         for check in decay:
             # A demoted strategy opens nothing more at the gate; what it holds may be cut.
             if (
@@ -139,6 +144,16 @@ def node(desk: Desk) -> Node:
             f"net {view['net_exposure']:,.0f}, VaR95 {view['var_95']:,.0f}, "
             f"ES95 {view['expected_shortfall_95']:,.0f}, state {view['trading_state']}"
         ]
+        if "custody" in out:
+            held = out["custody"]
+            lines.append(
+                f"custody unreadable ({held['error']})" if held["error"] else
+                "custody matches the ledger" if not held["mismatches"] else
+                "custody differs from the ledger: " + ", ".join(
+                    f"{m['asset']} vault {m['vault']:g} vs ledger {m['ledger']:g}"
+                    for m in held["mismatches"]
+                )
+            )  # fmt: skip
         if intent.get("kind") == "correlation":
             out["market_correlations"] = market_correlations(desk)
             lines.append(

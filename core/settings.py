@@ -70,6 +70,17 @@ class Settings(BaseSettings):
         default=None,
         description="MLflow tracking URI. Unset: a local SQLite store under data_dir.",
     )
+    fireblocks_api_key: SecretStr | None = Field(default=None, description="Never logged.")
+    fireblocks_secret_key_path: Path | None = Field(
+        default=None, description="The API user's RSA private key (PEM), kept outside the repo."
+    )
+    fireblocks_vault_id: str = Field(default="0", description="The desk's vault account id.")
+    fireblocks_base_url: str = Field(
+        default="https://api.fireblocks.io/v1", description="Fireblocks' API (or a proxy)."
+    )
+    custody_whitelist: str = Field(
+        default="", description="Where transfers may go: ASSET:address entries, comma separated."
+    )
     alpaca_api_key: SecretStr | None = Field(default=None, description="Never logged or shown.")
     alpaca_api_secret: SecretStr | None = Field(default=None, description="Never logged or shown.")
     alpaca_paper: bool = Field(default=True, description="Alpaca's paper endpoint (False: live).")
