@@ -24,7 +24,7 @@ from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_r
 
 from core.logs import trace_id_var
 from core.settings import Settings
-from interfaces.api import routes_cockpit, routes_desk, routes_ops, routes_views
+from interfaces.api import routes_cockpit, routes_custody, routes_desk, routes_ops, routes_views
 from interfaces.api.keys import KeyRing
 from interfaces.api.rate_limit import RateLimiter
 from interfaces.desk_host import DeskHost
@@ -73,6 +73,7 @@ def create_app(
     app.state.closing = threading.Event()
     for router in (
         routes_desk.router,
+        routes_custody.router,
         routes_views.router,
         routes_ops.router,
         routes_cockpit.router,

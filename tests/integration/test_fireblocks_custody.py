@@ -13,14 +13,16 @@ import pandas as pd
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from core.models.trading import TradingState
 from core.store import Store
 from graph.session import DeskSession
+from interfaces.api import create_app
 from interfaces.desk_host import DeskHost
 from tests.fakes.fireblocks_api import FakeFireblocks, serve_fireblocks
-from tests.interfaces.conftest import desk_settings
+from tests.interfaces.conftest import auth, desk_settings
 from tools.custody.fireblocks_vault import CustodyError, FireblocksVault
 from tools.custody.transfers import TransferDesk, parse_whitelist
 
@@ -160,6 +162,7 @@ def custody_host(
     settings = desk_settings(
         tmp_path, fireblocks_api_key=SecretStr(API_KEY), fireblocks_secret_key_path=pem,
         fireblocks_vault_id="7", fireblocks_base_url=fake.base_url,
+        custody_whitelist=f"BTC:{ADDRESS}",
     )  # fmt: skip
     with DeskSession(settings, loaded) as session:
         yield DeskHost(session)
@@ -185,6 +188,46 @@ def test_a_risk_review_reconciles_the_vault_and_a_mismatch_reduces(
     ).result_rows
     assert rows == [("risk",)]
     assert fake.verified == 2
+
+
+def test_transfers_over_the_api_need_two_approvers_with_their_own_keys(
+    custody_host: DeskHost, fake: FakeFireblocks, tmp_path: Path
+):
+    settings = custody_host.session.desk.settings
+    with TestClient(create_app(settings, custody_host)) as client:
+        held = client.get("/v1/custody/balances", headers=auth("viewer")).json()
+        assert held["mismatches"] == [{"asset": "BTC", "ledger": 0.0, "vault": 1.5}]
+        unlisted = client.post(
+            "/v1/custody/transfers", headers=auth("trader"),
+            json={"asset": "BTC", "amount": 0.5, "address": "bc1qnot0on0the0list0000000"},
+        )  # fmt: skip
+        assert unlisted.status_code == 400
+        assert "not a whitelisted BTC address" in unlisted.json()["detail"]
+        made = client.post(
+            "/v1/custody/transfers", headers=auth("trader"),
+            json={"asset": "BTC", "amount": 0.5, "address": ADDRESS},
+        ).json()  # fmt: skip
+        path = f"/v1/custody/transfers/{made['id']}/approve"
+        assert client.post(path, headers=auth("trader")).status_code == 403
+        first = client.post(path, headers=auth("approver")).json()
+        assert (first["status"], first["approvers"]) == ("pending", ["api:approver"])
+        again = client.post(path, headers=auth("approver")).json()
+        assert again["approvers"] == ["api:approver"]
+        assert fake.transactions == {}
+        sent = client.post(path, headers=auth("approver2")).json()
+        assert (sent["status"], sent["approvers"]) == ("sent", ["api:approver", "api:approver2"])
+        assert client.get("/v1/custody/transfers", headers=auth("viewer")).json() == []
+    [body] = fake.transactions.values()
+    assert (body["externalTxId"], body["amount"]) == (made["id"], "0.50000000")
+    kinds = [
+        k for (k,) in custody_host.session.store.client.query(
+            "SELECT kind FROM audit_log WHERE kind LIKE 'custody.%' ORDER BY ts"
+        ).result_rows
+    ]  # fmt: skip
+    assert sorted(kinds) == sorted(
+        ["custody.transfer_refused", "custody.transfer_requested", "custody.transfer_approved",
+         "custody.transfer_approved", "custody.transfer_sent"]
+    )  # fmt: skip
 
 
 @pytest.fixture

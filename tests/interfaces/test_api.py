@@ -46,9 +46,15 @@ NEEDS = {
     ("GET", "/v1/agents"): "viewer",
     ("GET", "/v1/audit"): "viewer",
     ("GET", "/v1/events"): "viewer",
+    ("GET", "/v1/custody/balances"): "viewer",
+    ("GET", "/v1/custody/transfers"): "viewer",
+    ("POST", "/v1/custody/transfers"): "trader",
+    ("POST", "/v1/custody/transfers/{transfer_id}/approve"): "approver",
+    ("POST", "/v1/custody/transfers/{transfer_id}/reject"): "approver",
 }
 ORDER = ["viewer", "trader", "approver", "admin"]
-SAMPLE = {"thread_id": "t1", "name": "desk-20260101T000000", "file": "report.md", "job": "ingest"}
+SAMPLE = {"thread_id": "t1", "name": "desk-20260101T000000", "file": "report.md", "job": "ingest",
+          "transfer_id": "qd-tr-0123456789abcdef0123"}  # fmt: skip
 BODY = {"message": "health", "reason": "because"}
 
 
