@@ -19,7 +19,8 @@ from tools.custody.transfers import TransferDesk, TransferRequest, parse_whiteli
 router = APIRouter(prefix="/v1/custody", tags=["custody"])
 TransferId = Annotated[str, Path(pattern=r"^qd-tr-[0-9a-f]{20}$")]
 _STATUS = {"ADDRESS_NOT_WHITELISTED": 400, "TRANSFER_UNKNOWN": 404, "TRANSFER_CLOSED": 409,
-           "APPROVER_IS_REQUESTER": 409, "TRANSFER_NOT_APPROVED": 409}  # fmt: skip
+           "APPROVER_IS_REQUESTER": 409, "TRANSFER_NOT_APPROVED": 409,
+           "CUSTODY_NOT_CONFIGURED": 409}  # fmt: skip
 
 
 class TransferIn(BaseModel):
@@ -48,7 +49,7 @@ def _refused(exc: CustodyError) -> HTTPException:
     return HTTPException(_STATUS.get(exc.code, 502), str(exc))
 
 
-@router.get("/balances", responses={503: {"model": Problem}})
+@router.get("/balances", responses={404: {"model": Problem}, 502: {"model": Problem}})
 def balances(request: Request, caller: Caller = Viewer) -> dict[str, Any]:
     """The vault's assets, the ledger's, and where they differ (reading changes nothing; the
     risk review is what reduces on a mismatch)."""
@@ -57,7 +58,7 @@ def balances(request: Request, caller: Caller = Viewer) -> dict[str, Any]:
     host = host_of(request)
     vault = host.session.desk.custody
     if vault is None:
-        raise HTTPException(503, "custody is not configured (QUANTDESK_FIREBLOCKS_API_KEY)")
+        raise HTTPException(404, "custody is not configured (QUANTDESK_FIREBLOCKS_API_KEY)")
     try:
         held = vault.balances()
     except CustodyError as exc:
