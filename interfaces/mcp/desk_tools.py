@@ -11,13 +11,14 @@ started with (`QUANTDESK_MCP_API_KEY`)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Literal, TypeVar, cast
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from pydantic import Field
+from pydantic import BaseModel, Field
 
+from agents.desk import Desk
 from graph.session import NotWaitingError
 from graph.supervisor import refused
 from interfaces import views
@@ -117,6 +118,13 @@ def build_server(host: DeskHost, keys: KeyRing, stdio_caller: Caller | None = No
 
         return gate.run(ctx, tool, Role.trader, args, work)
 
+    def rows(label: str, fetch: Callable[[Desk], Sequence[BaseModel]]) -> list[dict[str, Any]]:
+        try:
+            found = host.read(fetch)
+        except Exception as exc:  # Neo4j's and Qdrant's own errors say what is missing
+            raise ToolError(f"{label}: {exc}") from None
+        return [f.model_dump(mode="json") for f in found]
+
     @server.tool()
     def positions(ctx: Context) -> list[dict[str, Any]]:
         """The desk's open positions."""
@@ -195,11 +203,7 @@ def build_server(host: DeskHost, keys: KeyRing, stdio_caller: Caller | None = No
 
         def work() -> list[dict[str, Any]]:
             query = InstrumentsOnVenue(venue=venue, tradable_only=tradable_only)
-            try:
-                found = host.read(lambda desk: desk.knowledge.instruments_on_venue(query))
-            except Exception as exc:  # the graph's own errors say what is missing
-                raise ToolError(f"knowledge graph: {exc}") from None
-            return [f.model_dump(mode="json") for f in found]
+            return rows("knowledge graph", lambda desk: desk.knowledge.instruments_on_venue(query))
 
         return gate.run(ctx, "knowledge_instruments", Role.viewer, args, work)
 
@@ -217,11 +221,7 @@ def build_server(host: DeskHost, keys: KeyRing, stdio_caller: Caller | None = No
 
         def work() -> list[dict[str, Any]]:
             asked = Recall(query=query, collection=collection, limit=limit)
-            try:
-                found = host.read(lambda desk: desk.knowledge.recall(asked))
-            except Exception as exc:  # the memory's own errors say what is missing
-                raise ToolError(f"memory: {exc}") from None
-            return [m.model_dump(mode="json") for m in found]
+            return rows("memory", lambda desk: desk.knowledge.recall(asked))
 
         return gate.run(ctx, "recall", Role.viewer, args, work)
 
