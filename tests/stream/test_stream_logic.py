@@ -5,14 +5,13 @@ from."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from tools.quality.config import QualityConfig
-from tools.stream.bars import event_time, fold, window_start
+from tools.stream.bars import fold
 from tools.stream.checks import FeedState, check, stale_feeds
 from tools.stream.messages import BookV1, TradeV1, decode, encode
 from tools.stream.replay import trades_from_bars
@@ -107,9 +106,8 @@ def test_replayed_trades_fold_back_into_the_stored_bars():
     assert [t.seq for t in trades] == list(range(len(trades)))
     assert len(trades) == 4 * 49
     folded: dict[int, object] = {}
-    minute = timedelta(minutes=1)
     for t in trades:
-        window = int((event_time(t) - window_start(0, minute)) / minute)
+        window = t.ts_ms // 60_000
         folded[window] = fold(folded.get(window), t)  # type: ignore[arg-type]
     kept = bars[bars["volume"] > 0]
     assert len(folded) == len(kept)
@@ -126,3 +124,10 @@ def test_a_restarted_adapter_counts_afresh_and_is_not_a_repeat():
     state, found, keep = check(state, trade(0).model_copy(update={"session": "run2"}), QUALITY)
     assert not keep
     assert [f.kind for f in found] == ["repeated_record"]
+
+
+def test_an_unknown_bar_interval_is_refused_when_the_flow_is_built():
+    from tools.stream.dataflow import FlowConfig, build_flow
+
+    with pytest.raises(ValueError, match="no bar interval '7m'"):
+        build_flow(FlowConfig(bootstrap="127.0.0.1:9", store_dsn="", interval="7m"))

@@ -39,12 +39,8 @@ def fold(bar: BarSoFar | None, trade: TradeV1) -> BarSoFar:
     )
 
 
-def event_time(trade: TradeV1) -> datetime:
-    return EPOCH + timedelta(milliseconds=trade.ts_ms)
-
-
 def window_start(window_id: int, interval: timedelta) -> datetime:
-    """The start of Bytewax's tumbling window `window_id` aligned to the epoch."""
+    """The start of tumbling window `window_id` (of `interval`s since the epoch)."""
     return EPOCH + window_id * interval
 
 

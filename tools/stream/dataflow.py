@@ -53,7 +53,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("quantdesk.stream")
 
-__all__ = ["INTERVALS", "FlowConfig", "build_flow", "run_flow"]
+__all__ = ["FlowConfig", "build_flow", "run_flow"]
 
 
 @dataclass(frozen=True)
@@ -184,6 +184,8 @@ class _FeedLogic(StatefulLogic[tuple[str, list[Any]], StreamBar | Finding, FeedW
 
 def build_flow(config: FlowConfig) -> Dataflow:
     """The dataflow for `config`; run it with `run_flow` (recovery) or Bytewax's runners."""
+    if config.interval not in INTERVALS:  # at build, not at the first record mid-stream
+        raise ValueError(f"no bar interval {config.interval!r}; known: {', '.join(INTERVALS)}")
     quality = QualityConfig()
     lateness_ms = round(config.lateness_s * 1000)
     brokers = config.bootstrap.split(",")

@@ -10,6 +10,7 @@ import asyncio
 import logging
 import queue
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
@@ -217,12 +218,13 @@ class TradeUpdates:
 
     def stop(self) -> None:
         if self._thread.is_alive():
-            deadline = threading.Event()
-            while getattr(self._stream, "_loop", None) is None and not deadline.wait(0.05):
-                pass  # the stream's loop is set as its thread starts
-            self._stream.stop()
+            deadline = time.monotonic() + 10
+            while self._stream._loop is None and time.monotonic() < deadline:
+                time.sleep(0.05)  # the stream's loop is set as its thread starts
             loop = self._stream._loop
-            if loop is not None and loop.is_running():
-                # Closing the socket ends the stream's wait for a message (else up to 5 s).
-                asyncio.run_coroutine_threadsafe(self._stream.close(), loop).result(timeout=5)
+            if loop is not None:
+                self._stream.stop()
+                if loop.is_running():
+                    # Closing the socket ends the stream's wait for a message (else up to 5 s).
+                    asyncio.run_coroutine_threadsafe(self._stream.close(), loop).result(timeout=5)
         self._thread.join(timeout=10)
