@@ -1,20 +1,29 @@
 """Bus latency between processes on loopback:
 
-1. round trip: this process publishes a typed message, an echo process answers on another key;
-   through our Bus (pydantic messages, worker-thread handlers) and, as the peer baseline, raw
-   zenoh-python (bytes, handler in Zenoh's callback) in the same run;
-2. breach to halt: a fill that breaches the drawdown limit is published; the risk service
-   (its own process) orders the kill switch; the execution service (its own process) halts
-   the gate and says so on the bus. Timed from publishing the fill to hearing the halt.
+1. round trip: this process publishes a typed message, an echo process answers on another key.
+   Each side is either Python (core.bus: pydantic messages, worker-thread handlers) or Rust
+   (the gateway extension's own Zenoh session: serde messages, handled in Zenoh's callback),
+   so Rust<->Rust, Rust<->Python and Python<->Python run in the same run, with raw
+   zenoh-python (bytes, handler in Zenoh's callback) as the baseline;
+2. breach to halt: a fill that breaches the drawdown limit is published; the execution
+   service's Rust fast path (gateway.fast_path) trips its drawdown breaker and halts the gate
+   through the latch, and says so on the bus. Timed from the fill's publication to the halt
+   in force (the `StateChange`'s stamp, taken by the fast path when its latch took the halt,
+   against the fill's own stamp taken just before it was published: one machine, one wall
+   clock) and to hearing the halt back here. The risk service (its own process) runs too, as
+   in a desk: its heartbeats arm the dead-man switch and it orders the same kill switch;
 3. the served desk (`quantdesk serve` with its services): a kill switch published while a
    PM research turn holds the desk's lock, timed to hearing the halt.
 
-Targets: round-trip p99 <= 250 us; breach-to-halt <= 10 ms.
-Run: uv run python -m benchmarks.bus_latency
+Goals (issue 23): p99 <= 150 us for a fill's path to the breaker and the halt back to the
+gate; breach to halt in force p99 <= 1 ms over 1,000 breaches.
+Run: uv run python -m benchmarks.bus_latency [--breaches 1000]
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import signal
 import statistics
@@ -23,31 +32,37 @@ import sys
 import tempfile
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from uuid import uuid4
 
 import zenoh
 
 from benchmarks.timing import free_port
-from core.bus import Alert, Bus, Control, FillEvent, Heartbeat, Keys, RiskCommand
+from core.bus import Alert, Bus, Control, FillEvent, Heartbeat, Keys, RiskCommand, StateChange
 from core.bus.session import config
 from core.models.market import SessionCalendar
 from core.settings import Settings
 from core.store import Store
 from gateway import Actor
+from gateway._core import BusEcho, bus_ping
 from tools.ingest.pipeline import ingest_bars
 from tools.ingest.real_datasets import DATASETS
 
 ROUNDS = 5_000
 
 
-def echo(endpoint: str, raw: bool) -> None:
-    """Child: answer every ping with a pong until killed."""
-    if raw:
-        session = zenoh.open(config("peer", ["tcp/127.0.0.1:0"], [endpoint]))
+def echo(endpoint: str, kind: str) -> None:
+    """Child: listen on `endpoint` and answer every ping with a pong until killed."""
+    if kind == "raw":
+        session = zenoh.open(config("peer", [endpoint], []))
         pong = session.declare_publisher("bench/raw/pong", express=True)
         session.declare_subscriber("bench/raw/ping", lambda s: pong.put(s.payload))
+    elif kind == "rust":
+        endpoints = {"mode": "peer", "listen": [endpoint], "connect": []}
+        held = BusEcho(json.dumps(endpoints), "bench/bus/ping", "bench/bus/pong")  # noqa: F841
     else:
-        bus = Bus.open("peer", listen=["tcp/127.0.0.1:0"], connect=[endpoint])
+        bus = Bus.open("peer", listen=[endpoint])
         bus.subscribe("bench/bus/ping", lambda m, k: bus.publish("bench/bus/pong", m))
     print("echo ready", flush=True)
     threading.Event().wait()
@@ -72,17 +87,15 @@ def spawn(*args: str, env: dict[str, str] | None = None, ready: str) -> subproce
     raise RuntimeError(f"{args} did not start")
 
 
-def round_trips(raw: bool) -> str:
-    endpoint = f"tcp/127.0.0.1:{free_port()}"
+def python_pings(endpoint: str, raw: bool) -> list[float]:
     got = threading.Event()
     if raw:
-        session = zenoh.open(config("peer", [endpoint], []))
+        session = zenoh.open(config("peer", ["tcp/127.0.0.1:0"], [endpoint]))
         ping = session.declare_publisher("bench/raw/ping", express=True)
         session.declare_subscriber("bench/raw/pong", lambda s: got.set())
     else:
-        bus = Bus.open("peer", listen=[endpoint])
+        bus = Bus.open("peer", listen=["tcp/127.0.0.1:0"], connect=[endpoint])
         bus.subscribe("bench/bus/pong", lambda m, k: got.set())
-    child = spawn("-m", "benchmarks.bus_latency", "--echo", endpoint, str(raw), ready="echo ready")
     time.sleep(1.5)
     samples = []
     try:
@@ -98,12 +111,27 @@ def round_trips(raw: bool) -> str:
             if i >= 500:
                 samples.append(time.perf_counter() - start)
     finally:
-        child.send_signal(signal.SIGKILL)
-        child.wait()
         if raw:
             session.close()  # type: ignore[no-untyped-call]
         else:
             bus.close()
+    return samples
+
+
+def round_trips(pinger: str, echoer: str) -> str:
+    """`pinger` and `echoer`: "raw" (zenoh-python), "bus" (core.bus) or "rust"."""
+    endpoint = f"tcp/127.0.0.1:{free_port()}"
+    child = spawn("-m", "benchmarks.bus_latency", "--echo", endpoint, echoer, ready="echo ready")
+    try:
+        if pinger == "rust":
+            endpoints = json.dumps({"mode": "peer", "listen": ["tcp/127.0.0.1:0"],
+                                    "connect": [endpoint]})  # fmt: skip
+            samples = bus_ping(endpoints, "bench/bus/ping", "bench/bus/pong", ROUNDS)
+        else:
+            samples = python_pings(endpoint, raw=pinger == "raw")
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
     return percentiles(samples)
 
 
@@ -118,69 +146,142 @@ def bitstamp_desk(tmp: Path) -> Path:
     return data_dir
 
 
-def breach_to_halt(runs: int = 20) -> None:
+def breach_to_halt(runs: int, fast_path: bool) -> None:
+    """`fast_path=False`: the Python path it replaced, in the same run (risk's Python breaker
+    orders the kill switch, execution's Python handler pulls it)."""
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = bitstamp_desk(Path(tmp))
         hub = f"tcp/127.0.0.1:{free_port()}"
         env = os.environ | {
             "QUANTDESK_DATA_DIR": str(data_dir), "QUANTDESK_BUS_HUB": hub,
             "QUANTDESK_LOG_JSON": "false", "QUANTDESK_HEARTBEAT_INTERVAL_S": "0.1",
+            "QUANTDESK_FAST_PATH": str(fast_path).lower(),
         }  # fmt: skip
         cli = ("-m", "agents.services")
         services = [spawn(*cli, "execution", env=env, ready="execution ready"),
                     spawn(*cli, "risk", env=env, ready="risk ready")]  # fmt: skip
-        halted: dict[str, float] = {}
-        rearmed = threading.Event()
+        halts: dict[str, tuple[float, StateChange]] = {}
+        halted = threading.Event()
         bus = Bus.open("peer", listen=["tcp/127.0.0.1:0"], connect=[hub])
 
-        def on_alert(message: object, key: str) -> None:
-            if isinstance(message, Alert) and message.text.startswith("gate halted"):
-                halted[message.trace_id] = time.perf_counter()
-            if isinstance(message, Alert) and message.text.startswith("gate active"):
-                rearmed.set()
+        def on_change(message: object, key: str) -> None:
+            if isinstance(message, StateChange) and message.state == "halted":
+                halts.setdefault(message.trace_id, (time.perf_counter(), message))
+                halted.set()
 
-        bus.subscribe(Keys.ALL_ALERTS, on_alert)
-        samples = []
+        bus.subscribe(Keys.health("execution"), on_change)
+        in_force, heard = [], []
+        control = Keys.rpc("execution", "control")
         try:
             state = "reducing"
             deadline = time.monotonic() + 30
             while state != "active" and time.monotonic() < deadline:
                 try:
-                    asked = bus.request(Keys.rpc("execution", "control"), Control(action="state"))
-                    state = str(asked.body["state"])
+                    state = str(bus.request(control, Control(action="state")).body["state"])
                 except Exception:
                     time.sleep(0.2)
+            fill = {
+                "order_id": "bench", "strategy_id": "bench", "side": "buy",
+                "instrument": "bitstamp:BTC/USD", "quantity": 1.0, "price": 20_000.0,
+                "fee": 0.0, "position_after": 0.0,
+            }  # fmt: skip
             for _ in range(runs):
-                fill = {
-                    "order_id": "bench", "strategy_id": "bench", "side": "buy",
-                    "instrument": "bitstamp:BTC/USD", "quantity": 1.0, "price": 20_000.0,
-                    "fee": 0.0, "position_after": 0.0,
-                }  # fmt: skip
-                bus.publish(
-                    Keys.fills("bench"), FillEvent.model_validate(fill | {"equity": 1_000_000.0})
+                bus.publish(Keys.fills("bench"), FillEvent.model_validate(fill | {"equity": 1e6}))
+                breach = FillEvent.model_validate(
+                    fill | {"equity": 850_000.0, "ts": datetime.now(UTC)}
                 )
-                time.sleep(0.05)
-                breach = FillEvent.model_validate(fill | {"equity": 850_000.0})
+                halted.clear()
                 start = time.perf_counter()
                 bus.publish(Keys.fills("bench"), breach)
-                while breach.trace_id not in halted and time.perf_counter() - start < 2:
-                    time.sleep(0.0002)
-                samples.append(halted[breach.trace_id] - start)
-                rearmed.clear()
+                while breach.trace_id not in halts and time.perf_counter() - start < 2:
+                    halted.wait(0.5)
+                    halted.clear()
+                at, change = halts[breach.trace_id]
+                heard.append(at - start)
+                in_force.append((change.ts - breach.ts).total_seconds())
+                # Risk's own kill switch for the same fill follows; let it land before the
+                # rearm, or it would halt the next round.
+                time.sleep(0.02)
                 rearm = Control(action="rearm", actor="human:bench", reason="benchmark")
-                bus.request(Keys.rpc("execution", "control"), rearm)
-                rearmed.wait(2)
-                time.sleep(0.1)
+                if bus.request(control, rearm).body.get("state") != "active":
+                    raise RuntimeError("the rearm did not take")
         finally:
             bus.close()
             for s in services:
                 s.send_signal(signal.SIGTERM)
             for s in services:
                 s.wait(timeout=30)
-        samples.sort()
-        print(f"breach to halt (fill -> risk -> kill switch -> execution halted -> alert): "
-              f"p50 {statistics.median(samples) * 1e3:.2f} ms, max {samples[-1] * 1e3:.2f} ms "
-              f"over {len(samples)} breaches")  # fmt: skip
+
+        def ms(samples: list[float]) -> str:
+            samples.sort()
+            p99 = samples[max(0, int(len(samples) * 0.99) - 1)]
+            return (f"p50 {statistics.median(samples) * 1e3:.3f} ms, p99 {p99 * 1e3:.3f} ms, "
+                    f"max {samples[-1] * 1e3:.3f} ms")  # fmt: skip
+
+        path = ("fill -> execution's Rust breaker -> latch" if fast_path else
+                "Python path: fill -> risk's breaker -> kill switch -> execution")  # fmt: skip
+        print(f"breach to halt over {len(in_force)} breaches ({path}):\n"
+              f"  in force (fill's stamp -> the halt's): {ms(in_force)}\n"
+              f"  heard back here:                       {ms(heard)}", flush=True)  # fmt: skip
+
+
+def own_fill_to_halt(runs: int) -> None:
+    """The desk's own fills: the gate books a fill, its fill watch hands it to the breakers
+    inside the same call, and the halt is in force before the call returns. Timed from just
+    before the submit that books the fill to the latch's stamp; strategy `momentum` has lost
+    past its limit, so each of its fills after a human rearm trips it again."""
+    from core.models.market import Trade
+    from core.models.trading import Order, OrderType, Side, TimeInForce
+    from gateway import Gateway, load_limits
+    from gateway.fast_path import BreakerLimits, BusEndpoints, FastPath, FastPathConfig
+    from gateway.limits import DEFAULT_LIMITS
+
+    now = datetime.now(UTC)
+    desk_time = [now]  # a second a breach: the gate's submit rate limit stays out of it
+    gateway = Gateway(load_limits(DEFAULT_LIMITS), clock=lambda: desk_time[0])
+    config = FastPathConfig(
+        bus=BusEndpoints(mode="peer", connect=[]), deadman_reduce_after_s=3600,
+        deadman_halt_after_s=7200,
+        limits=BreakerLimits(max_drawdown=0.5, daily_loss_limit=1e9, strategy_loss_limit=100),
+    )  # fmt: skip
+    fast = FastPath(gateway, config)
+
+    def trade(price: float) -> Trade:
+        return Trade(venue_id="bitstamp", symbol="BTC/USD", ts=now, trade_id=uuid4().hex,
+                     price=price, quantity=100.0)  # fmt: skip
+
+    def market(side: Side) -> Order:
+        return Order(client_order_id=f"b-{uuid4().hex[:12]}", strategy_id="momentum",
+                     account_id="paper", venue_id="bitstamp", symbol="BTC/USD", side=side,
+                     order_type=OrderType.MARKET, quantity=0.01,
+                     time_in_force=TimeInForce.IOC, created_at=now)  # fmt: skip
+
+    samples, calls = [], []
+    try:
+        gateway.on_trade(trade(30_000.0))
+        gateway.submit(market(Side.BUY))
+        gateway.on_trade(trade(10_000.0))
+        gateway.submit(market(Side.SELL))  # a 200 USD loss: past the 100 limit
+        for i in range(runs):
+            desk_time[0] += timedelta(seconds=1)
+            gateway.rearm("human:bench", "benchmark")
+            start = time.time_ns() // 1000
+            began = time.perf_counter()
+            decision = gateway.submit(market(Side.BUY if i % 2 else Side.SELL))
+            calls.append(time.perf_counter() - began)
+            if gateway.strategy_state("momentum").value != "halted":
+                raise RuntimeError(f"the fill did not halt its strategy: {decision}, "
+                                   f"{fast.stats()}")  # fmt: skip
+            samples.append((fast.stats()["last_in_force_us"] - start) / 1e6)
+    finally:
+        fast.close()
+        gateway.close()
+    samples.sort()
+    calls.sort()
+    p99 = samples[int(len(samples) * 0.99) - 1]
+    print(f"own fill to halt in force, in process ({runs} breaches): p50 "
+          f"{statistics.median(samples) * 1e6:.1f} us, p99 {p99 * 1e6:.1f} us; the submit call "
+          f"that booked it: p50 {statistics.median(calls) * 1e6:.1f} us")  # fmt: skip
 
 
 def served_kill_during_turns(runs: int = 8) -> None:
@@ -241,14 +342,31 @@ def served_kill_during_turns(runs: int = 8) -> None:
 
 
 def main() -> None:
-    print("round trip, raw zenoh-python (bytes, callback handler):", round_trips(raw=True))
-    print("round trip, core.bus (typed messages, worker thread):  ", round_trips(raw=False))
-    breach_to_halt()
-    served_kill_during_turns()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--breaches", type=int, default=1_000)
+    parser.add_argument("--part", choices=["all", "round-trips", "breach", "own", "served"],
+                        default="all")  # fmt: skip
+    args = parser.parse_args()
+    if args.part in ("all", "round-trips"):
+        for name, pinger, echoer in [
+            ("raw zenoh-python <-> raw zenoh-python (bytes, callback)", "raw", "raw"),
+            ("Rust <-> Rust (typed, callback)                         ", "rust", "rust"),
+            ("Python core.bus -> Rust echo                            ", "bus", "rust"),
+            ("Rust -> Python core.bus echo                            ", "rust", "bus"),
+            ("Python core.bus <-> Python core.bus (worker thread)     ", "bus", "bus"),
+        ]:
+            print(f"round trip, {name}: {round_trips(pinger, echoer)}", flush=True)
+    if args.part in ("all", "own"):
+        own_fill_to_halt(args.breaches)
+    if args.part in ("all", "breach"):
+        breach_to_halt(args.breaches, fast_path=True)
+        breach_to_halt(args.breaches, fast_path=False)
+    if args.part in ("all", "served"):
+        served_kill_during_turns()
 
 
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "--echo":
-        echo(sys.argv[2], sys.argv[3] == "True")
+        echo(sys.argv[2], sys.argv[3])
     else:
         main()

@@ -30,12 +30,16 @@ StreamCrashPoint = Literal["stream.decoded", "stream.stored"]
 """Where the market-data dataflow can be stopped: a record read, a batch of bars stored."""
 ResearchCrashPoint = Literal["sweep.first_try"]
 """Where a sweep's task on the cluster can die: its first try (a retry never passes it)."""
+SafetyCrashPoint = Literal["latch.applied"]
+"""Where the gate's fast path can die: a move it latched, just journaled by the gateway."""
 
 ENV = "QUANTDESK_CRASH_AT"
 _hits: dict[str, int] = {}
 
 
-def crash_point(name: CrashPoint | StreamCrashPoint | ResearchCrashPoint) -> None:
+def crash_point(
+    name: CrashPoint | StreamCrashPoint | ResearchCrashPoint | SafetyCrashPoint,
+) -> None:
     """Die here if `QUANTDESK_CRASH_AT` names this point (and this is its Nth pass)."""
     wanted = os.environ.get(ENV)
     if not wanted:

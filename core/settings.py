@@ -191,6 +191,12 @@ class Settings(BaseSettings):
         default_factory=list, description="More endpoints to connect to (a router, peers)."
     )
     heartbeat_interval_s: float = Field(default=0.2, gt=0, le=60)
+    fast_path: bool = Field(
+        default=True,
+        description="Execution runs the gate's Rust fast path on the bus: the kill switch, "
+        "risk's halts, the drawdown, daily-loss and strategy-loss breakers and the dead-man "
+        "switch act in Rust threads, not in Python handlers.",
+    )
     deadman_reduce_after_s: float = Field(
         default=1.0, gt=0, description="Risk silent this long: the gate moves to REDUCING."
     )

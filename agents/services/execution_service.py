@@ -38,6 +38,7 @@ from core.settings import Settings
 from core.store import MarketDataStore, Store
 from core.telemetry import GATE_LATENCY
 from gateway import GateDecision, GatewayError
+from gateway.fast_path import BreakerLimits, BusEndpoints, FastPath, FastPathConfig
 from tools.instruments import NoInstrument
 from tools.orders import reduce_orders
 
@@ -61,6 +62,24 @@ def recent_closes(desk: Desk, days: int) -> dict[str, object]:
 
 
 WAITING = "waiting for the risk service's heartbeats"
+
+
+def fast_path_config(settings: Settings, desk: Desk) -> FastPathConfig:
+    """The fast path's own bus session is a client of the hub, the router this service runs
+    (runtime.open_bus): a router forwards every publication to its clients, where a peer
+    hears another peer only once gossip has linked the two, which can take longer than a
+    short-lived publisher lives."""
+    bus = BusEndpoints(mode="client", listen=[], connect=[settings.bus_hub, *settings.bus_connect])
+    limits = BreakerLimits(
+        max_drawdown=desk.limits.max_drawdown,
+        daily_loss_limit=desk.limits.daily_loss_limit,
+        strategy_loss_limit=settings.risk_strategy_loss_limit,
+    )
+    return FastPathConfig(
+        bus=bus, limits=limits, deadman_reduce_after_s=settings.deadman_reduce_after_s,
+        deadman_halt_after_s=settings.deadman_halt_after_s,
+        heartbeat_interval_s=settings.heartbeat_interval_s,
+    )  # fmt: skip
 
 
 def _waiting_for_risk(desk: Desk) -> bool:
@@ -112,6 +131,11 @@ class ExecutionService(Service):
             if self._holding:
                 self.desk.gateway.set_trading_state(TradingState.REDUCING, "deadman", WAITING)
         self.marks = StreamMarks({inst.id for inst in desk.limits.instruments}, desk.gateway.on_bar)
+        # The kill switch, risk's strategy halts, the breakers and the dead-man switch's trips
+        # act in Rust (gateway.fast_path); off, the handlers below do them in Python.
+        self.fast_path = (
+            FastPath(desk.gateway, fast_path_config(settings, desk)) if settings.fast_path else None
+        )
         bus.subscribe(Keys.health("risk"), self._risk_heartbeat)
         bus.subscribe(Keys.RISK_COMMANDS, self._command)
         bus.subscribe(Keys.ALL_MARKET_DATA, self.marks.heard)
@@ -156,6 +180,8 @@ class ExecutionService(Service):
                 self.armed = True
                 if self._holding:
                     self._set_state(TradingState.ACTIVE, "deadman", "risk heartbeats began")
+            return
+        if self.fast_path is not None:
             return
         silent = time.monotonic() - self.last_risk
         current = self.desk.gateway.trading_state
@@ -210,6 +236,8 @@ class ExecutionService(Service):
     def _command(self, message: BusMessage, key: str) -> None:
         if not isinstance(message, RiskCommand):
             log.warning("ignored a %s on %s", message.type, key)
+            return
+        if self.fast_path is not None and message.action != "reduce":
             return
         if message.action == "kill_switch":
             # The engine is halted, and the bus told, when this returns, whoever holds the
@@ -280,6 +308,8 @@ class ExecutionService(Service):
         # A reduce in flight finishes (its orders and events go out) before anything closes.
         self.stopping.set()
         self._reducing.join(timeout=30)
+        if self.fast_path is not None:
+            self.fast_path.close()
         with self.lock:
             for stop in self._stops:
                 stop()

@@ -114,6 +114,9 @@ class GateEventPublisher:
         scope = "account" if account else raw_scope
         if account:
             TRADING_STATE.set(STATE_CODE[TradingState(state)])
+        if event.get("announced"):
+            # The fast path told the bus when it put the move in force (gateway.fast_path).
+            return
         severity = "info" if state == "active" else "critical" if account else "warning"
         text = state_text(scope, state, actor, reason)[:2000]
         self.bus.publish(

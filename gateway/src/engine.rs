@@ -3,6 +3,7 @@
 //! which runs the gate first.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::sync::Arc;
 
 use crate::actor::Actor;
 use crate::approval::ApprovalKey;
@@ -11,6 +12,11 @@ use crate::config::GateConfig;
 use crate::events::{Action, Event, Verdict};
 pub use crate::events::{Decision, TradingState};
 use crate::increments::Grid;
+use crate::latch::{Latch, LatchOrder};
+
+/// Called with every fill the engine books, as the bus would carry it (the fast path's
+/// breakers: crate::fast_path). Runs inside the engine's call, so it must not block.
+pub type FillWatch = Arc<dyn Fn(&crate::bus_messages::FillEvent) + Send + Sync>;
 use crate::ledger::Ledger;
 use crate::order::{
     Lifecycle, OrderEvent, OrderRequest, OrderStatus, OrderType, RequestView, Side, TimeInForce,
@@ -152,6 +158,10 @@ pub struct Engine {
     /// (expiry, handle) of paper orders with a GTD or DAY expiry.
     pub(crate) expiries: BTreeSet<(i64, u64)>,
     pub(crate) events: Vec<Event>,
+    /// What the fast path's threads ordered (crate::latch): read by every check, applied to
+    /// the state above on the next call.
+    pub(crate) latch: Arc<Latch>,
+    pub(crate) fill_watch: Option<FillWatch>,
 }
 
 /// Worst-case exposures (every open order filled), valued at reference prices; rebuilt on
@@ -252,6 +262,8 @@ impl Engine {
             queue: VecDeque::new(),
             expiries: BTreeSet::new(),
             events: Vec::new(),
+            latch: Arc::new(Latch::default()),
+            fill_watch: None,
             key,
             mode,
             config,
@@ -262,14 +274,86 @@ impl Engine {
         &self.config
     }
 
+    /// The account's state in force: the engine's own, or what the latch holds it to.
     pub fn account_state(&self) -> TradingState {
-        self.account_state
+        match (self.account_state, self.latch.account()) {
+            (TradingState::Halted, _) | (_, TradingState::Halted) => TradingState::Halted,
+            (TradingState::Reducing, _) | (_, TradingState::Reducing) => TradingState::Reducing,
+            _ => TradingState::Active,
+        }
     }
 
     pub fn strategy_state(&self, strategy_id: &str) -> Option<TradingState> {
-        self.strategy_index
-            .get(strategy_id)
-            .map(|&s| self.strategy_states[s])
+        self.strategy_index.get(strategy_id).map(|&s| {
+            if self.latch.strategy_halted(strategy_id) {
+                TradingState::Halted
+            } else {
+                self.strategy_states[s]
+            }
+        })
+    }
+
+    /// Whether strategy `s` is halted, by the engine or the latch.
+    pub(crate) fn strategy_halted(&self, s: usize) -> bool {
+        self.strategy_states[s] == TradingState::Halted
+            || self.latch.strategy_halted(&self.strategies[s].id)
+    }
+
+    /// Hand every fill this engine books to `watch` (None: to no one).
+    pub fn watch_fills(&mut self, watch: Option<FillWatch>) {
+        self.fill_watch = watch;
+    }
+
+    /// The latch the fast path orders this engine through.
+    pub fn latch(&self) -> Arc<Latch> {
+        self.latch.clone()
+    }
+
+    /// Take what the latch ordered into the engine's own state: the kill switch cancels open
+    /// orders here, and each move becomes a trading-state event marked `announced` (the
+    /// fast path already told the bus).
+    pub fn apply_latch(&mut self) {
+        if self.latch.moves() == 0 {
+            return;
+        }
+        for order in self.latch.take() {
+            self.apply_latch_order(order);
+        }
+    }
+
+    fn apply_latch_order(&mut self, order: LatchOrder) {
+        match &order.strategy {
+            None if order.kill => {
+                self.kill_as(&order.actor, &order.reason, order.ts_ms, true);
+            }
+            None => {
+                if order.state == TradingState::Halted || self.account_state == TradingState::Active
+                {
+                    self.change_account_state(
+                        order.state,
+                        &order.actor,
+                        &order.reason,
+                        order.ts_ms,
+                        true,
+                    );
+                }
+            }
+            Some(id) => {
+                if let Some(&s) = self.strategy_index.get(id) {
+                    if self.strategy_states[s] != TradingState::Halted {
+                        self.strategy_states[s] = TradingState::Halted;
+                        self.events.push(Event::TradingState {
+                            scope: format!("strategy:{id}"),
+                            state: TradingState::Halted,
+                            actor: order.actor.clone(),
+                            reason: order.reason.clone(),
+                            ts_ms: order.ts_ms,
+                            announced: true,
+                        });
+                    }
+                }
+            }
+        }
     }
 
     pub fn instrument_index(&self, id: &str) -> Option<usize> {
@@ -353,6 +437,7 @@ impl Engine {
     }
 
     pub fn drain_events(&mut self) -> Vec<Event> {
+        self.apply_latch();
         std::mem::take(&mut self.events)
     }
 
@@ -432,6 +517,7 @@ impl Engine {
     /// Run the gate and, on ACCEPT, send the order on. NEEDS_APPROVAL parks the order in
     /// PENDING_APPROVAL; DENY changes nothing but the event log.
     pub fn submit(&mut self, request: OrderRequest, now_ms: i64) -> Decision {
+        self.apply_latch();
         let decision = self.check(&request, now_ms);
         let pending = self.handles.get(&request.order_id).copied();
         self.events.push(Event::Decision {
@@ -602,6 +688,7 @@ impl Engine {
         quantity: Option<f64>,
         now_ms: i64,
     ) -> Result<Decision, EngineError> {
+        self.apply_latch();
         let handle = self.handle_of(order_id)?;
         let o = &self.orders[&handle];
         if !matches!(
@@ -677,6 +764,7 @@ impl Engine {
         approvers: &[String],
         now_ms: i64,
     ) -> Result<String, EngineError> {
+        self.apply_latch();
         let approvers = crate::approval::distinct(approvers).map_err(EngineError::BadArgument)?;
         let handle = self.handle_of(order_id)?;
         let o = &self.orders[&handle];
@@ -766,6 +854,17 @@ impl Engine {
     // ----- trading states and the kill switch -------------------------------------------
 
     fn set_account_state(&mut self, state: TradingState, actor: &str, reason: &str, now_ms: i64) {
+        self.change_account_state(state, actor, reason, now_ms, false);
+    }
+
+    fn change_account_state(
+        &mut self,
+        state: TradingState,
+        actor: &str,
+        reason: &str,
+        now_ms: i64,
+        announced: bool,
+    ) {
         if self.account_state != state {
             self.account_state = state;
             self.events.push(Event::TradingState {
@@ -774,6 +873,7 @@ impl Engine {
                 actor: actor.to_string(),
                 reason: reason.to_string(),
                 ts_ms: now_ms,
+                announced,
             });
         }
     }
@@ -793,12 +893,16 @@ impl Engine {
                 "a trading-state change needs an actor and a reason".into(),
             ));
         }
+        self.apply_latch();
         match strategy_id {
             None => {
                 if self.account_state == TradingState::Halted && state != TradingState::Halted {
                     return Err(EngineError::BadArgument(
                         "the account is HALTED: only rearm can lift it".into(),
                     ));
+                }
+                if state == TradingState::Active {
+                    self.latch.lift_reducing();
                 }
                 self.set_account_state(state, actor, reason, now_ms);
             }
@@ -820,6 +924,7 @@ impl Engine {
                         actor: actor.to_string(),
                         reason: reason.to_string(),
                         ts_ms: now_ms,
+                        announced: false,
                     });
                 }
             }
@@ -830,12 +935,17 @@ impl Engine {
     /// Cancel every open order and HALT the account, in one call. Returns the canceled
     /// order ids; with an external venue they are PENDING_CANCEL until the venue confirms.
     pub fn kill(&mut self, actor: &str, reason: &str, now_ms: i64) -> Vec<String> {
+        self.apply_latch();
+        self.kill_as(actor, reason, now_ms, false)
+    }
+
+    fn kill_as(&mut self, actor: &str, reason: &str, now_ms: i64, announced: bool) -> Vec<String> {
         let actor = if actor.trim().is_empty() {
             "unknown"
         } else {
             actor
         };
-        self.set_account_state(TradingState::Halted, actor, reason, now_ms);
+        self.change_account_state(TradingState::Halted, actor, reason, now_ms, announced);
         let mut handles: Vec<u64> = self
             .orders
             .iter()
@@ -871,6 +981,7 @@ impl Engine {
     /// `rearm.refused` event, so no caller's own check is what stands between an agent and a
     /// live desk.
     pub fn rearm(&mut self, actor: &Actor, reason: &str, now_ms: i64) -> Result<(), EngineError> {
+        self.apply_latch();
         if !actor.is_named_human() {
             let why = match actor {
                 Actor::Human(_) => actor.validate().err().map_or_else(String::new, |e| e.0),
@@ -886,6 +997,9 @@ impl Engine {
             return Err(EngineError::BadArgument("rearming needs a reason".into()));
         }
         let actor = actor.to_string();
+        for order in self.latch.rearm() {
+            self.apply_latch_order(order);
+        }
         self.daily_breaker = false;
         self.drawdown_breaker = false;
         let equity = self.equity();
@@ -901,6 +1015,7 @@ impl Engine {
                     actor: actor.clone(),
                     reason: reason.to_string(),
                     ts_ms: now_ms,
+                    announced: false,
                 });
             }
         }
@@ -1018,7 +1133,7 @@ impl Engine {
         self.add_open(handle, 1.0);
         self.events.push(Event::Fill {
             fill_id,
-            order_id,
+            order_id: order_id.clone(),
             strategy_id,
             instrument_id: self.config.instruments[i].id.clone(),
             side,
@@ -1033,7 +1148,38 @@ impl Engine {
             self.forget_resting(handle);
         }
         self.evaluate_breakers(now_ms);
+        if let Some(watch) = self.fill_watch.clone() {
+            watch(&self.fill_seen(order_id, (s, i, side), quantity, price, fee, now_ms));
+        }
         Ok(())
+    }
+
+    /// A booked fill as the bus carries it (core.bus FillEvent), for the fill watch.
+    fn fill_seen(
+        &self,
+        order_id: String,
+        (strategy, instrument, side): (usize, usize, Side),
+        quantity: f64,
+        price: f64,
+        fee: f64,
+        now_ms: i64,
+    ) -> crate::bus_messages::FillEvent {
+        crate::bus_messages::FillEvent {
+            ts: crate::clock::format_micros(now_ms.saturating_mul(1000)),
+            trace_id: order_id.chars().take(64).collect(),
+            order_id,
+            strategy_id: self.strategies[strategy].id.clone(),
+            instrument: self.config.instruments[instrument].id.clone(),
+            side: match side {
+                Side::Buy => crate::bus_messages::Side::Buy,
+                Side::Sell => crate::bus_messages::Side::Sell,
+            },
+            quantity,
+            price,
+            fee,
+            position_after: self.ledger.account_position(instrument),
+            equity: self.equity(),
+        }
     }
 
     /// Book a fill from an earlier run of this account (read back from the fills table) so a

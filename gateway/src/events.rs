@@ -106,6 +106,8 @@ pub enum Event {
         actor: String,
         reason: String,
         ts_ms: i64,
+        /// Already on the bus: the fast path told it when it ordered the move.
+        announced: bool,
     },
     /// A re-arm the engine refused (an agent, a service, or text that names no actor):
     /// `actor` as it was given, `reason` why it was refused, `requested_reason` the one given.

@@ -114,10 +114,10 @@ impl Engine {
         if !inst.venue_up {
             r.insert(Reason::VenueDown);
         }
-        if self.account_state == TradingState::Halted {
+        if self.account_state() == TradingState::Halted {
             r.insert(Reason::TradingHalted);
         }
-        if self.strategy_states[o.strategy] == TradingState::Halted {
+        if self.strategy_halted(o.strategy) {
             r.insert(Reason::StrategyHalted);
         }
         let price_ok = match o.price {
@@ -300,7 +300,7 @@ impl Engine {
             if self.drawdown_breaker {
                 r.insert(Reason::DrawdownBreaker);
             }
-            if self.account_state == TradingState::Reducing {
+            if self.account_state() == TradingState::Reducing {
                 r.insert(Reason::ReducingOnly);
             }
             if o.reduce_only {

@@ -7,11 +7,19 @@
 pub mod actor;
 pub mod approval;
 pub mod book;
+pub mod breakers;
+pub mod bus_messages;
+#[cfg(feature = "bus")]
+pub mod bus_probe;
+pub mod clock;
 pub mod config;
 pub mod engine;
 pub mod events;
+#[cfg(feature = "bus")]
+pub mod fast_path;
 pub mod gate;
 pub mod increments;
+pub mod latch;
 pub mod ledger;
 pub mod order;
 pub mod paper;
@@ -26,5 +34,6 @@ pub use config::{ConfigError, GateConfig};
 pub use engine::{Engine, EngineError, StrategyEntry, VenueMode};
 pub use events::{Action, Decision, Event, TradingState, Verdict};
 pub use increments::{is_on_increment, IncrementError};
+pub use latch::{Latch, LatchOrder};
 pub use order::{OrderRequest, OrderStatus, OrderType, Side, TimeInForce};
 pub use reason::{Reason, ReasonSet};

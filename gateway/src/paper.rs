@@ -30,6 +30,7 @@ impl Engine {
 
     /// Let simulated time pass: deliver due actions, expire orders, re-check breakers.
     pub fn advance(&mut self, now_ms: i64) {
+        self.apply_latch();
         self.process_due(now_ms);
         self.expire_due(now_ms);
         self.evaluate_breakers(now_ms);
@@ -226,6 +227,7 @@ impl Engine {
                 "a print needs a finite price > 0 and size >= 0, got {price} x {size}"
             )));
         }
+        self.apply_latch();
         self.process_due(ts_ms);
         let offered = size * self.config.paper.liquidity_fraction;
         let (tick, lot) = (

@@ -185,3 +185,62 @@ def test_a_halt_killed_before_its_audit_row_is_written_comes_back_halted_and_rec
         assert session.ask("buy 0.01 BTC", "t").results["execution"]["reasons"] == [
             "TRADING_HALTED"
         ]
+
+
+# The fast path halts the gate from a Rust thread (risk's kill switch on the bus) while a PM
+# turn holds the store; its apply thread journals the move and the process dies right there
+# (QUANTDESK_CRASH_AT=latch.applied), before the audit row could be written.
+_FAST_HALT_WHILE_HELD = """
+import sys, threading, time
+from pathlib import Path
+from core.bus import Bus, Keys, RiskCommand
+from core.settings import Settings
+from gateway.fast_path import BreakerLimits, BusEndpoints, FastPath, FastPathConfig
+from graph.session import DeskSession
+from tests.services.conftest import heard
+session = DeskSession(Settings(data_dir=Path(sys.argv[1]), log_json=False))
+gateway = session.desk.gateway
+hub = sys.argv[2]
+bus = Bus.open("peer", listen=[hub])
+config = FastPathConfig(
+    bus=BusEndpoints(mode="peer", connect=[hub]),
+    limits=BreakerLimits(max_drawdown=0.1, daily_loss_limit=1e6, strategy_loss_limit=1e6),
+    deadman_reduce_after_s=60, deadman_halt_after_s=120,
+)
+fast = FastPath(gateway, config)
+heard(bus, Keys.RISK_COMMANDS)
+held = threading.Event()
+def turn():  # another thread holds the store, as a PM turn does
+    with gateway.store_lock:
+        held.set()
+        time.sleep(600)
+threading.Thread(target=turn, daemon=True).start()
+held.wait()
+bus.publish(Keys.RISK_COMMANDS, RiskCommand(action="kill_switch", reason="fast drill",
+                                            issued_by="risk"))
+time.sleep(60)
+"""
+
+
+def test_a_fast_path_halt_killed_after_its_journal_comes_back_halted_and_recorded(
+    desk_dir: Path,
+):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QUANTDESK_")}
+    env["QUANTDESK_CRASH_AT"] = "latch.applied"
+    hub = f"tcp/127.0.0.1:{free_port()}"
+    killed = subprocess.run(
+        [sys.executable, "-c", _FAST_HALT_WHILE_HELD, str(desk_dir), hub],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=240, check=False,
+    )  # fmt: skip
+    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+    audit = "SELECT payload FROM audit_log WHERE kind = 'gate.trading_state'"
+    with Store(f"chdb://{desk_dir / 'clickhouse'}") as store:
+        assert not store.client.query(audit).result_rows
+    settings = Settings(data_dir=desk_dir, log_json=False)
+    with DeskSession(settings) as session:
+        assert session.desk.gateway.trading_state is TradingState.HALTED
+        rows = session.store.client.query(audit).result_rows
+        assert any("fast drill" in r[0] for r in rows), rows
+        assert session.ask("buy 0.01 BTC", "t").results["execution"]["reasons"] == [
+            "TRADING_HALTED"
+        ]

@@ -8,13 +8,18 @@ import signal
 import time
 from pathlib import Path
 
+import pytest
+
 from core.bus import Bus, Control, Keys, OrderRequest
 from tests.services.conftest import OUTPUT, Launch, state, until_gate
 from tests.waiting import wait_until
 
 
-def test_killing_risk_moves_the_gate_to_reducing_then_halted(launch: Launch, peer: Bus):
-    launch("execution", via_cli=True)
+@pytest.mark.parametrize("fast_path", ["true", "false"], ids=["rust-fast-path", "python"])
+def test_killing_risk_moves_the_gate_to_reducing_then_halted(
+    launch: Launch, peer: Bus, fast_path: str
+):
+    launch("execution", via_cli=True, QUANTDESK_FAST_PATH=fast_path)
     # Until risk's first heartbeat the gate only reduces.
     assert state(peer).body["state"] == "reducing"
     risk = launch("risk", via_cli=True)

@@ -8,10 +8,13 @@ from core.models.trading import Order
 _Array = Buffer | np.ndarray[Any, Any]
 
 __all__ = [
+    "BusEcho",
     "Engine",
+    "FastPathNode",
     "GatewayError",
     "OrderRequest",
     "__version__",
+    "bus_ping",
     "is_on_increment",
     "reason_codes",
     "validate_config",
@@ -192,3 +195,34 @@ class Engine:
     def book_depth(self, instrument_id: str) -> tuple[float, float]: ...
     def positions(self) -> list[tuple[str, str, float, float, float, float, float | None]]: ...
     def drain_events(self) -> list[dict[str, Any]]: ...
+
+@final
+class FastPathNode:
+    """The engine's safety fast path on the bus (src/fast_path.rs), running on Rust threads."""
+
+    def __new__(cls, engine: Engine, config_json: str) -> Self: ...
+    def wait_moved(self, seen: int, timeout_s: float) -> int:
+        """Block (without the GIL) until the latch has moved more than `seen` times, or
+        `timeout_s`; returns how many times it has moved."""
+    def stats(self) -> list[tuple[str, int]]:
+        """received, dropped, own_fills, trips, published, publish_failed, last_in_force_us,
+        deadman_armed."""
+    def close(self) -> None:
+        """Stop; what is queued for the bus goes out first. Closing twice is a no-op."""
+
+@final
+class BusEcho:
+    """An echo on the bus in Rust, for the latency benchmark."""
+
+    def __new__(cls, endpoints_json: str, ping_key: str, pong_key: str) -> Self: ...
+    def close(self) -> None: ...
+
+def bus_ping(
+    endpoints_json: str,
+    ping_key: str,
+    pong_key: str,
+    rounds: int,
+    warmup: int = 500,
+    settle_s: float = 1.5,
+) -> list[float]:
+    """Round trips timed in Rust (seconds each): heartbeats out on `ping_key`, echoes back."""

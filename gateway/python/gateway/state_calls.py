@@ -53,6 +53,13 @@ class StateCalls(EngineFace):
             self._collect()
             self._write(wait=wait)
 
+    def apply_latch(self) -> None:
+        """Take what the fast path latched (gateway.fast_path) into the engine's state and
+        events; the trading-state moves are journaled now, their audit rows written when the
+        store is free (as `kill_switch(wait=False)`)."""
+        self._collect()
+        self._write(wait=False)
+
     @property
     def trading_state(self) -> TradingState:
         return TradingState(self._engine.account_state)

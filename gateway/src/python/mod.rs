@@ -17,6 +17,8 @@ use crate::order::{OrderRequest, OrderStatus, OrderType, RequestView, Side, Time
 use crate::reason::Reason;
 use crate::replay::ReplayInput;
 
+mod fast_path;
+
 create_exception!(
     _core,
     GatewayError,
@@ -858,12 +860,16 @@ impl Engine_ {
                     actor,
                     reason,
                     ts_ms,
+                    announced,
                 } => {
                     d.set_item(intern!(py, "scope"), scope)?;
                     d.set_item(intern!(py, "state"), state.code())?;
                     d.set_item(intern!(py, "actor"), actor)?;
                     d.set_item(intern!(py, "reason"), reason)?;
                     d.set_item(intern!(py, "ts_ms"), ts_ms)?;
+                    if announced {
+                        d.set_item(intern!(py, "announced"), true)?;
+                    }
                 }
                 Event::RearmRefused {
                     scope,
@@ -932,6 +938,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("GatewayError", m.py().get_type::<GatewayError>())?;
     m.add_class::<Engine_>()?;
     m.add_class::<PyOrderRequest>()?;
+    m.add_class::<fast_path::FastPathNode>()?;
+    m.add_class::<fast_path::BusEcho>()?;
+    m.add_function(wrap_pyfunction!(fast_path::bus_ping, m)?)?;
     m.add_function(wrap_pyfunction!(is_on_increment, m)?)?;
     m.add_function(wrap_pyfunction!(reason_codes, m)?)?;
     m.add_function(wrap_pyfunction!(validate_config, m)?)?;
