@@ -19,10 +19,11 @@ from agents.data import ingest
 from agents.desk import Desk
 from agents.monitor import health
 from agents.services.gate_events import GateEventPublisher
-from agents.services.runtime import Service
+from agents.services.runtime import Service, open_bus
 from agents.services.stream_marks import StreamMarks
 from core.bus import (
     Bus,
+    BusError,
     BusMessage,
     Control,
     Heartbeat,
@@ -64,12 +65,7 @@ def recent_closes(desk: Desk, days: int) -> dict[str, object]:
 WAITING = "waiting for the risk service's heartbeats"
 
 
-def fast_path_config(settings: Settings, desk: Desk) -> FastPathConfig:
-    """The fast path's own bus session is a client of the hub, the router this service runs
-    (runtime.open_bus): a router forwards every publication to its clients, where a peer
-    hears another peer only once gossip has linked the two, which can take longer than a
-    short-lived publisher lives."""
-    bus = BusEndpoints(mode="client", listen=[], connect=[settings.bus_hub, *settings.bus_connect])
+def fast_path_config(settings: Settings, desk: Desk, bus: BusEndpoints) -> FastPathConfig:
     limits = BreakerLimits(
         max_drawdown=desk.limits.max_drawdown,
         daily_loss_limit=desk.limits.daily_loss_limit,
@@ -80,6 +76,33 @@ def fast_path_config(settings: Settings, desk: Desk) -> FastPathConfig:
         deadman_halt_after_s=settings.deadman_halt_after_s,
         heartbeat_interval_s=settings.heartbeat_interval_s,
     )  # fmt: skip
+
+
+def open_hub(settings: Settings, desk: Desk) -> tuple[Bus, FastPath | None]:
+    """Execution's bus, and the gate's fast path (gateway.fast_path) unless it is off.
+
+    With the fast path, its Rust session is the hub: the Zenoh router on `bus_hub` that every
+    service connects to, so a fill or a command reaches the breakers in one hop and nothing
+    on that path waits for Python; this service's own Python bus is a client of it. Under
+    `bus_mode=client` (a router elsewhere) both are clients of that router."""
+    if not settings.fast_path:
+        return open_bus(settings, hub=True), None
+    connect = [settings.bus_hub, *settings.bus_connect]
+    if settings.bus_mode == "client":
+        endpoints = BusEndpoints(mode="client", listen=[], connect=connect)
+    else:
+        endpoints = BusEndpoints(mode="router", listen=[settings.bus_hub],
+                                 connect=settings.bus_connect)  # fmt: skip
+    try:
+        fast = FastPath(desk.gateway, fast_path_config(settings, desk, endpoints))
+    except RuntimeError as exc:
+        raise BusError(f"the bus could not open (fast path {endpoints.mode}, listen "
+                       f"{endpoints.listen}): {exc}") from exc  # fmt: skip
+    try:
+        return Bus.open("client", connect=connect), fast
+    except BusError:
+        fast.close()
+        raise
 
 
 def _waiting_for_risk(desk: Desk) -> bool:
@@ -101,12 +124,14 @@ class ExecutionService(Service):
     def __init__(
         self,
         settings: Settings,
-        bus: Bus,
         desk: Desk,
         lock: threading.RLock | None = None,
         *,
         owns_desk: bool = False,
     ) -> None:
+        # The kill switch, risk's strategy halts, the breakers and the dead-man switch's trips
+        # act in Rust (gateway.fast_path); off, the handlers below do them in Python.
+        bus, self.fast_path = open_hub(settings, desk)
         super().__init__(settings, bus)
         self.desk = desk
         self.lock = lock or desk.gateway.store_lock
@@ -131,11 +156,6 @@ class ExecutionService(Service):
             if self._holding:
                 self.desk.gateway.set_trading_state(TradingState.REDUCING, "deadman", WAITING)
         self.marks = StreamMarks({inst.id for inst in desk.limits.instruments}, desk.gateway.on_bar)
-        # The kill switch, risk's strategy halts, the breakers and the dead-man switch's trips
-        # act in Rust (gateway.fast_path); off, the handlers below do them in Python.
-        self.fast_path = (
-            FastPath(desk.gateway, fast_path_config(settings, desk)) if settings.fast_path else None
-        )
         bus.subscribe(Keys.health("risk"), self._risk_heartbeat)
         bus.subscribe(Keys.RISK_COMMANDS, self._command)
         bus.subscribe(Keys.ALL_MARKET_DATA, self.marks.heard)
@@ -144,8 +164,8 @@ class ExecutionService(Service):
         bus.serve(Keys.rpc("store", "ingest"), self._ingest)
 
     @classmethod
-    def open(cls, settings: Settings, bus: Bus, store: Store) -> ExecutionService:
-        return cls(settings, bus, Desk.open(settings, store), owns_desk=True)
+    def open(cls, settings: Settings, store: Store) -> ExecutionService:
+        return cls(settings, Desk.open(settings, store), owns_desk=True)
 
     # -- state and the dead-man switch ---------------------------------------------------
     # Every state move reaches the bus through the gate's events (GateEventPublisher): the
@@ -308,11 +328,12 @@ class ExecutionService(Service):
         # A reduce in flight finishes (its orders and events go out) before anything closes.
         self.stopping.set()
         self._reducing.join(timeout=30)
-        if self.fast_path is not None:
-            self.fast_path.close()
         with self.lock:
             for stop in self._stops:
                 stop()
         super().close()
+        # After the bus: the fast path's session is the hub the bus is a client of.
+        if self.fast_path is not None:
+            self.fast_path.close()
         if self.owns_desk:
             self.desk.close()

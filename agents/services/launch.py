@@ -27,7 +27,7 @@ def run_agent(name: str, settings: Settings) -> None:
         from agents.services.execution_service import ExecutionService
 
         with Store.open(settings) as store:
-            execution = ExecutionService.open(settings, open_bus(settings, hub=True), store)
+            execution = ExecutionService.open(settings, store)
             if name == "execution":
                 execution.run()
                 return
@@ -68,7 +68,7 @@ def host_services(settings: Settings, desk: Desk, lock: threading.RLock) -> Serv
     from core.bus import Keys
     from core.llm.budget import on_usage
 
-    services: list[Service] = [ExecutionService(settings, open_bus(settings, hub=True), desk, lock)]
+    services: list[Service] = [ExecutionService(settings, desk, lock)]
     try:
         services += [
             kind(settings, open_bus(settings, hub=False))

@@ -21,7 +21,7 @@ from gateway._core import Engine, FastPathNode
 class BusEndpoints(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    mode: Literal["peer", "client"] = "peer"
+    mode: Literal["peer", "client", "router"] = "peer"
     listen: list[str] = Field(default_factory=lambda: ["tcp/127.0.0.1:0"])
     connect: list[str] = Field(default_factory=list)
 
