@@ -164,24 +164,37 @@ os.kill(os.getpid(), signal.SIGKILL)
 def test_a_halt_killed_before_its_audit_row_is_written_comes_back_halted_and_recorded(
     desk_dir: Path,
 ):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QUANTDESK_")}
+    killed = _killed(desk_dir, _HALT_WHILE_HELD)
+    assert killed.stdout.strip() == "halted"
+    _back_halted_and_recorded(desk_dir, "drill while a turn holds the desk", "human:bob")
+
+
+def _killed(
+    desk_dir: Path, script: str, *args: str, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """Run `script` on the desk until it is killed (SIGKILL), with none of this shell's
+    QUANTDESK_ settings but `env`."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("QUANTDESK_")} | env
     killed = subprocess.run(
-        [sys.executable, "-c", _HALT_WHILE_HELD, str(desk_dir)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=240, check=False,
+        [sys.executable, "-c", script, str(desk_dir), *args],
+        cwd=ROOT, env=clean, capture_output=True, text=True, timeout=240, check=False,
     )  # fmt: skip
     assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
-    assert killed.stdout.strip() == "halted"
+    return killed
+
+
+def _back_halted_and_recorded(desk_dir: Path, *recorded: str) -> None:
+    """The halt's audit row was never written before the kill; the restart is HALTED,
+    records the halt it restored (with each of `recorded`), and refuses an order."""
     audit = "SELECT payload FROM audit_log WHERE kind = 'gate.trading_state'"
     with Store(f"chdb://{desk_dir / 'clickhouse'}") as store:
-        # The kill came first: the halt's own row was never written.
         assert not store.client.query(audit).result_rows
     settings = Settings(data_dir=desk_dir, log_json=False)
     with DeskSession(settings) as session:
         assert session.desk.gateway.trading_state is TradingState.HALTED
         rows = session.store.client.query(audit).result_rows
-        # The restart records the halt it restored, with who pulled it and why.
-        assert any("drill while a turn holds the desk" in r[0] for r in rows), rows
-        assert any("human:bob" in r[0] for r in rows), rows
+        for text in recorded:
+            assert any(text in r[0] for r in rows), rows
         assert session.ask("buy 0.01 BTC", "t").results["execution"]["reasons"] == [
             "TRADING_HALTED"
         ]
@@ -225,22 +238,6 @@ time.sleep(60)
 def test_a_fast_path_halt_killed_after_its_journal_comes_back_halted_and_recorded(
     desk_dir: Path,
 ):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QUANTDESK_")}
-    env["QUANTDESK_CRASH_AT"] = "latch.applied"
     hub = f"tcp/127.0.0.1:{free_port()}"
-    killed = subprocess.run(
-        [sys.executable, "-c", _FAST_HALT_WHILE_HELD, str(desk_dir), hub],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=240, check=False,
-    )  # fmt: skip
-    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
-    audit = "SELECT payload FROM audit_log WHERE kind = 'gate.trading_state'"
-    with Store(f"chdb://{desk_dir / 'clickhouse'}") as store:
-        assert not store.client.query(audit).result_rows
-    settings = Settings(data_dir=desk_dir, log_json=False)
-    with DeskSession(settings) as session:
-        assert session.desk.gateway.trading_state is TradingState.HALTED
-        rows = session.store.client.query(audit).result_rows
-        assert any("fast drill" in r[0] for r in rows), rows
-        assert session.ask("buy 0.01 BTC", "t").results["execution"]["reasons"] == [
-            "TRADING_HALTED"
-        ]
+    _killed(desk_dir, _FAST_HALT_WHILE_HELD, hub, QUANTDESK_CRASH_AT="latch.applied")
+    _back_halted_and_recorded(desk_dir, "fast drill")
