@@ -143,8 +143,11 @@ class ExecutionService(Service):
             target=self._reducer, name="execution-reduce", daemon=True
         )
         self._reducing.start()
+        if self.fast_path is not None:
+            desk.gateway.trace_source = trace_id_var.get
         with self.lock:
-            publisher = GateEventPublisher(bus, desk.gateway)
+            rust = self.fast_path is not None
+            publisher = GateEventPublisher(bus, desk.gateway, told_by_rust=rust)
             self._stops = [desk.gateway.listen(publisher), desk.gateway.listen_bars(publisher.bar)]
             # A state restored from before a restart (a halt, risk's reduce) stays until a
             # human re-arms; the dead-man switch holds only an ACTIVE desk, and lifts only

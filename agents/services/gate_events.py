@@ -33,21 +33,41 @@ def state_text(scope: str, state: str, actor: str, reason: str) -> str:
 
 
 class GateEventPublisher:
-    def __init__(self, bus: Bus, gateway: Gateway, source: str = "execution") -> None:
+    """`told_by_rust`: the gate's fast path publishes its decisions and fills itself
+    (gateway.fast_path); here they are only counted."""
+
+    def __init__(
+        self, bus: Bus, gateway: Gateway, source: str = "execution", *, told_by_rust: bool = False
+    ) -> None:
         self.bus = bus
         self.gateway = gateway
         self.source = source
+        self.told_by_rust = told_by_rust
 
     def __call__(self, events: list[dict[str, Any]]) -> None:
-        after = self._positions_after(events)
-        for n, event in enumerate(events):
+        if self.told_by_rust:
+            self._count(events)
+        else:
+            after = self._positions_after(events)
+            for n, event in enumerate(events):
+                kind = event.get("kind")
+                if kind == "gate.decision" and event.get("action") == "submit":
+                    self._decision(event)
+                elif kind == "order.fill":
+                    self._fill(event, after[n])
+        for event in events:
+            if event.get("kind") == "gate.trading_state":
+                self._state(event)
+
+    def _count(self, events: list[dict[str, Any]]) -> None:
+        for event in events:
             kind = event.get("kind")
             if kind == "gate.decision" and event.get("action") == "submit":
-                self._decision(event)
+                ORDERS.labels(event["verdict"]).inc()
+                for reason in event["reason_codes"]:
+                    DENIALS.labels(reason).inc()
             elif kind == "order.fill":
-                self._fill(event, after[n])
-            elif kind == "gate.trading_state":
-                self._state(event)
+                FILLS.labels(event["strategy_id"]).inc()
 
     def _positions_after(self, events: list[dict[str, Any]]) -> dict[int, float]:
         """Each fill's instrument position right after it: the gate's holdings now, less the

@@ -8,6 +8,8 @@ use std::sync::Arc;
 use crate::actor::Actor;
 use crate::approval::ApprovalKey;
 use crate::book::{Book, IdMap};
+use crate::bus_messages::{BusMessage, OrderEvent as OrderMessage};
+use crate::clock::{format_micros, now_micros};
 use crate::config::GateConfig;
 use crate::events::{Action, Event, Verdict};
 pub use crate::events::{Decision, TradingState};
@@ -17,6 +19,10 @@ use crate::latch::{Latch, LatchOrder};
 /// Called with every fill the engine books, as the bus would carry it (the fast path's
 /// breakers: crate::fast_path). Runs inside the engine's call, so it must not block.
 pub type FillWatch = Arc<dyn Fn(&crate::bus_messages::FillEvent) + Send + Sync>;
+
+/// Where the engine's fills and order decisions go as bus messages (the fast path's
+/// publisher), a batch at each drain, with the trace the drain is given.
+pub type BusOut = Arc<dyn Fn(Vec<BusMessage>) + Send + Sync>;
 use crate::ledger::Ledger;
 use crate::order::{
     Lifecycle, OrderEvent, OrderRequest, OrderStatus, OrderType, RequestView, Side, TimeInForce,
@@ -162,6 +168,9 @@ pub struct Engine {
     /// the state above on the next call.
     pub(crate) latch: Arc<Latch>,
     pub(crate) fill_watch: Option<FillWatch>,
+    pub(crate) bus_out: Option<BusOut>,
+    /// Messages for `bus_out`, sent at the next drain.
+    pub(crate) pending_bus: Vec<BusMessage>,
 }
 
 /// Worst-case exposures (every open order filled), valued at reference prices; rebuilt on
@@ -264,6 +273,8 @@ impl Engine {
             events: Vec::new(),
             latch: Arc::new(Latch::default()),
             fill_watch: None,
+            bus_out: None,
+            pending_bus: Vec::new(),
             key,
             mode,
             config,
@@ -302,6 +313,11 @@ impl Engine {
     /// Hand every fill this engine books to `watch` (None: to no one).
     pub fn watch_fills(&mut self, watch: Option<FillWatch>) {
         self.fill_watch = watch;
+    }
+
+    /// Send every fill and submit decision to `out` as bus messages (None: keep them).
+    pub fn publish_through(&mut self, out: Option<BusOut>) {
+        self.bus_out = out;
     }
 
     /// The latch the fast path orders this engine through.
@@ -437,7 +453,30 @@ impl Engine {
     }
 
     pub fn drain_events(&mut self) -> Vec<Event> {
+        self.drain_events_traced(None)
+    }
+
+    /// `drain_events`, and the fills and decisions since the last drain sent to `bus_out`
+    /// under `trace` (the caller's request; None: each its own).
+    pub fn drain_events_traced(&mut self, trace: Option<&str>) -> Vec<Event> {
         self.apply_latch();
+        if !self.pending_bus.is_empty() {
+            let mut batch = std::mem::take(&mut self.pending_bus);
+            let stamp = format_micros(now_micros());
+            for message in &mut batch {
+                let trace_id = trace
+                    .map(|t| t.chars().take(64).collect())
+                    .unwrap_or_else(crate::bus_messages::new_trace_id);
+                match message {
+                    BusMessage::Fill(m) => (m.ts, m.trace_id) = (stamp.clone(), trace_id),
+                    BusMessage::Order(m) => (m.ts, m.trace_id) = (stamp.clone(), trace_id),
+                    _ => {}
+                }
+            }
+            if let Some(out) = &self.bus_out {
+                out(batch);
+            }
+        }
         std::mem::take(&mut self.events)
     }
 
@@ -520,6 +559,27 @@ impl Engine {
         self.apply_latch();
         let decision = self.check(&request, now_ms);
         let pending = self.handles.get(&request.order_id).copied();
+        if self.bus_out.is_some() && request.quantity.is_finite() && request.quantity > 0.0 {
+            self.pending_bus.push(BusMessage::Order(OrderMessage {
+                ts: String::new(),
+                trace_id: String::new(),
+                order_id: request.order_id.clone(),
+                strategy_id: request.strategy_id.clone(),
+                instrument: request.instrument_id.clone(),
+                side: match request.side {
+                    Side::Buy => crate::bus_messages::Side::Buy,
+                    Side::Sell => crate::bus_messages::Side::Sell,
+                },
+                quantity: request.quantity,
+                verdict: decision.verdict.code().into(),
+                reasons: decision
+                    .reasons
+                    .codes()
+                    .into_iter()
+                    .map(String::from)
+                    .collect(),
+            }));
+        }
         self.events.push(Event::Decision {
             order_id: request.order_id.clone(),
             strategy_id: request.strategy_id.clone(),
@@ -1148,8 +1208,14 @@ impl Engine {
             self.forget_resting(handle);
         }
         self.evaluate_breakers(now_ms);
-        if let Some(watch) = self.fill_watch.clone() {
-            watch(&self.fill_seen(order_id, (s, i, side), quantity, price, fee, now_ms));
+        if self.fill_watch.is_some() || self.bus_out.is_some() {
+            let seen = self.fill_seen(order_id, (s, i, side), quantity, price, fee, now_ms);
+            if let Some(watch) = self.fill_watch.clone() {
+                watch(&seen);
+            }
+            if self.bus_out.is_some() {
+                self.pending_bus.push(BusMessage::Fill(seen));
+            }
         }
         Ok(())
     }

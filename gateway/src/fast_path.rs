@@ -26,7 +26,7 @@ use crate::bus_messages::{
     StateName,
 };
 use crate::clock::{format_micros, now_micros};
-use crate::engine::FillWatch;
+use crate::engine::{BusOut, FillWatch};
 use crate::events::TradingState;
 use crate::latch::{Latch, LatchOrder};
 
@@ -460,6 +460,26 @@ impl FastPath {
 
     pub fn stats(&self) -> &Stats {
         &self.core.stats
+    }
+
+    /// Where the engine sends its fills and decisions (`Engine::publish_through`): out on
+    /// `desk/fills/{strategy}` and `desk/orders/{strategy}` from the publisher thread, after
+    /// whatever trip they caused.
+    pub fn bus_out(&self) -> BusOut {
+        let core = self.core.clone();
+        Arc::new(move |batch| {
+            if core.closed.load(Ordering::Acquire) {
+                return;
+            }
+            for message in batch {
+                let key = match &message {
+                    BusMessage::Fill(m) => format!("desk/fills/{}", segment(&m.strategy_id)),
+                    BusMessage::Order(m) => format!("desk/orders/{}", segment(&m.strategy_id)),
+                    _ => continue,
+                };
+                core.send(key, message);
+            }
+        })
     }
 
     /// What the engine calls with each fill it books (`Engine::watch_fills`).

@@ -306,3 +306,33 @@ def test_the_engines_own_fills_trip_the_breaker_inside_the_call(guarded):
     assert gateway.check(order(Side.BUY, 0.1, None, strategy="mean_reversion")).accepted
     wait_until(lambda: changes, 5, what="the halt on the bus")
     assert (changes[0].scope, changes[0].actor) == ("strategy:momentum", "breaker")
+
+
+def test_the_gates_decisions_and_fills_go_out_from_rust_under_the_callers_trace(guarded):
+    gateway, fast, bus, _changes = guarded
+    heard: list[BusMessage] = []
+    bus.subscribe(Keys.ALL_ORDERS, lambda m, k: heard.append(m))
+    bus.subscribe(Keys.ALL_FILLS, lambda m, k: heard.append(m))
+    gateway.trace_source = lambda: "request-42"
+    gateway.on_trade(trade(30_000.0))
+    buy = gateway.submit(order(Side.BUY, 0.5, None))
+    denied = gateway.submit(order(Side.BUY, 1e6, None))
+    assert buy.accepted
+    assert not denied.accepted
+    wait_until(lambda: len(heard) >= 3, 5, what="two decisions and a fill", show=lambda: heard)
+    orders = [m for m in heard if isinstance(m, OrderEvent)]
+    fills = [m for m in heard if isinstance(m, FillEvent)]
+    assert [(o.order_id, o.verdict) for o in orders] == [
+        (str(buy.order_id), "ACCEPT"), (str(denied.order_id), "DENY"),
+    ]  # fmt: skip
+    assert orders[1].reasons == list(denied.reason_codes)
+    assert sum(f.quantity for f in fills) == pytest.approx(0.5)
+    assert fills[-1].position_after == pytest.approx(0.5)
+    assert fills[-1].equity == pytest.approx(gateway.equity)
+    assert {m.trace_id for m in heard} == {"request-42"}
+    assert {(f.strategy_id, f.instrument, f.side) for f in fills} == {
+        ("momentum", "paper:BTC/USD", "buy")
+    }
+    # Its own fills, heard back on the bus, are not counted again.
+    assert fast.stats()["own_fills"] == len(fills)
+    assert fast.stats()["trips"] == 0

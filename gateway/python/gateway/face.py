@@ -76,6 +76,9 @@ class EngineFace:
         self.clock = clock
         self.actor = actor
         self.venue_mode = venue
+        # The trace of the request being served, for what the fast path publishes from the
+        # engine (gateway.fast_path); the desk points it at its logging context.
+        self.trace_source: Callable[[], str | None] | None = None
 
     @classmethod
     def from_file(cls, path: str, **kwargs: Any) -> Self:
@@ -104,7 +107,8 @@ class EngineFace:
 
     def _collect(self) -> None:
         """Drain the engine's events into the recorder, then the listeners."""
-        events = self._engine.drain_events()
+        trace = self.trace_source() if self.trace_source is not None else None
+        events = self._engine.drain_events(trace)
         self.recorder.take(events, journal_states=not self._restoring)
         self.fanout.events(events)
 

@@ -39,6 +39,8 @@ impl FastPathNode {
             .map_err(PyRuntimeError::new_err)?;
         // The engine's own fills reach the breakers inside its call, before any bus.
         engine.inner.watch_fills(Some(node.fill_watch()));
+        // And they, with its order decisions, go out on the bus from Rust.
+        engine.inner.publish_through(Some(node.bus_out()));
         Ok(FastPathNode {
             node: Mutex::new(Some(node)),
             latch,

@@ -777,9 +777,16 @@ impl Engine_ {
 
     /// Everything that happened since the last call, oldest first, as plain dicts. The keys
     /// are interned: every order makes several events, each would allocate its key strings.
-    fn drain_events<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+    /// With a fast path attached, the fills and order decisions since the last drain go out
+    /// on the bus under `trace` (the caller's request; None: each its own).
+    #[pyo3(signature = (trace = None))]
+    fn drain_events<'py>(
+        &mut self,
+        py: Python<'py>,
+        trace: Option<&str>,
+    ) -> PyResult<Bound<'py, PyList>> {
         let list = PyList::empty(py);
-        for event in self.inner.drain_events() {
+        for event in self.inner.drain_events_traced(trace) {
             let d = PyDict::new(py);
             d.set_item(intern!(py, "kind"), event.kind())?;
             match event {
