@@ -232,7 +232,7 @@ def breach_to_halt(runs: int, fast_path: bool) -> None:
               f"  heard back here:                       {ms(heard)}", flush=True)  # fmt: skip
 
 
-def own_fill_to_halt(runs: int) -> None:
+def own_fill_to_halt(runs: int, pause_s: float) -> None:
     """The desk's own fills: the gate books a fill, its fill watch hands it to the breakers
     inside the same call, and the halt is in force before the call returns. Timed from just
     before the submit that books the fill to the latch's stamp; strategy `momentum` has lost
@@ -272,6 +272,9 @@ def own_fill_to_halt(runs: int) -> None:
         for i in range(runs):
             desk_time[0] += timedelta(seconds=1)
             gateway.rearm("human:bench", "benchmark")
+            # Also timed with the bus breach's pause: the last breach's messages are out, and
+            # the machine has gone quiet, before the next one.
+            time.sleep(pause_s)
             start = time.time_ns() // 1000
             began = time.perf_counter()
             decision = gateway.submit(market(Side.BUY if i % 2 else Side.SELL))
@@ -286,7 +289,8 @@ def own_fill_to_halt(runs: int) -> None:
     samples.sort()
     calls.sort()
     p99 = samples[int(len(samples) * 0.99) - 1]
-    print(f"own fill to halt in force, in process ({runs} breaches): p50 "
+    print(f"own fill to halt in force, in process ({runs} breaches, {pause_s * 1e3:g} ms "
+          f"apart): p50 "
           f"{statistics.median(samples) * 1e6:.1f} us, p99 {p99 * 1e6:.1f} us; the submit call "
           f"that booked it: p50 {statistics.median(calls) * 1e6:.1f} us")  # fmt: skip
 
@@ -364,7 +368,8 @@ def main() -> None:
         ]:
             print(f"round trip, {name}: {round_trips(pinger, echoer)}", flush=True)
     if args.part in ("all", "own"):
-        own_fill_to_halt(args.breaches)
+        own_fill_to_halt(args.breaches, pause_s=0.0)
+        own_fill_to_halt(args.breaches, pause_s=SETTLE_S)
     if args.part in ("all", "breach"):
         breach_to_halt(args.breaches, fast_path=True)
         breach_to_halt(args.breaches, fast_path=False)
