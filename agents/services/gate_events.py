@@ -45,29 +45,21 @@ class GateEventPublisher:
         self.told_by_rust = told_by_rust
 
     def __call__(self, events: list[dict[str, Any]]) -> None:
-        if self.told_by_rust:
-            self._count(events)
-        else:
-            after = self._positions_after(events)
-            for n, event in enumerate(events):
-                kind = event.get("kind")
-                if kind == "gate.decision" and event.get("action") == "submit":
-                    self._decision(event)
-                elif kind == "order.fill":
-                    self._fill(event, after[n])
-        for event in events:
-            if event.get("kind") == "gate.trading_state":
-                self._state(event)
-
-    def _count(self, events: list[dict[str, Any]]) -> None:
-        for event in events:
+        after = {} if self.told_by_rust else self._positions_after(events)
+        for n, event in enumerate(events):
             kind = event.get("kind")
             if kind == "gate.decision" and event.get("action") == "submit":
                 ORDERS.labels(event["verdict"]).inc()
                 for reason in event["reason_codes"]:
                     DENIALS.labels(reason).inc()
+                if not self.told_by_rust:
+                    self._decision(event)
             elif kind == "order.fill":
                 FILLS.labels(event["strategy_id"]).inc()
+                if not self.told_by_rust:
+                    self._fill(event, after[n])
+            elif kind == "gate.trading_state":
+                self._state(event)
 
     def _positions_after(self, events: list[dict[str, Any]]) -> dict[int, float]:
         """Each fill's instrument position right after it: the gate's holdings now, less the
@@ -99,9 +91,6 @@ class GateEventPublisher:
         )  # fmt: skip
 
     def _decision(self, event: dict[str, Any]) -> None:
-        ORDERS.labels(event["verdict"]).inc()
-        for reason in event["reason_codes"]:
-            DENIALS.labels(reason).inc()
         order = self.gateway.order(event["order_id"])
         if order is None:
             log.warning("gate decision for an order the gateway no longer knows: %s", event)
@@ -117,7 +106,6 @@ class GateEventPublisher:
     def _fill(self, event: dict[str, Any], position_after: float) -> None:
         instrument = event["instrument_id"]
         strategy = event["strategy_id"]
-        FILLS.labels(strategy).inc()
         self.bus.publish(
             Keys.fills(strategy),
             FillEvent(order_id=event["order_id"], strategy_id=strategy, instrument=instrument,

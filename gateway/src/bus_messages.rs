@@ -47,6 +47,15 @@ pub enum Side {
     Sell,
 }
 
+impl From<crate::order::Side> for Side {
+    fn from(side: crate::order::Side) -> Side {
+        match side {
+            crate::order::Side::Buy => Side::Buy,
+            crate::order::Side::Sell => Side::Sell,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Heartbeat {
@@ -219,6 +228,16 @@ pub enum StateName {
     Active,
     Reducing,
     Halted,
+}
+
+impl From<crate::events::TradingState> for StateName {
+    fn from(state: crate::events::TradingState) -> StateName {
+        match state {
+            crate::events::TradingState::Active => StateName::Active,
+            crate::events::TradingState::Reducing => StateName::Reducing,
+            crate::events::TradingState::Halted => StateName::Halted,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

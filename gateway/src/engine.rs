@@ -356,17 +356,15 @@ impl Engine {
             }
             Some(id) => {
                 if let Some(&s) = self.strategy_index.get(id) {
-                    if self.strategy_states[s] != TradingState::Halted {
-                        self.strategy_states[s] = TradingState::Halted;
-                        self.events.push(Event::TradingState {
-                            scope: format!("strategy:{id}"),
-                            state: TradingState::Halted,
-                            actor: order.actor.clone(),
-                            reason: order.reason.clone(),
-                            ts_ms: order.ts_ms,
-                            announced: true,
-                        });
-                    }
+                    let state = TradingState::Halted;
+                    self.change_strategy_state(
+                        s,
+                        state,
+                        &order.actor,
+                        &order.reason,
+                        order.ts_ms,
+                        true,
+                    );
                 }
             }
         }
@@ -566,10 +564,7 @@ impl Engine {
                 order_id: request.order_id.clone(),
                 strategy_id: request.strategy_id.clone(),
                 instrument: request.instrument_id.clone(),
-                side: match request.side {
-                    Side::Buy => crate::bus_messages::Side::Buy,
-                    Side::Sell => crate::bus_messages::Side::Sell,
-                },
+                side: request.side.into(),
                 quantity: request.quantity,
                 verdict: decision.verdict.code().into(),
                 reasons: decision
@@ -976,20 +971,32 @@ impl Engine {
                         "strategy {id} is HALTED: only rearm can lift it"
                     )));
                 }
-                if self.strategy_states[s] != state {
-                    self.strategy_states[s] = state;
-                    self.events.push(Event::TradingState {
-                        scope: format!("strategy:{id}"),
-                        state,
-                        actor: actor.to_string(),
-                        reason: reason.to_string(),
-                        ts_ms: now_ms,
-                        announced: false,
-                    });
-                }
+                self.change_strategy_state(s, state, actor, reason, now_ms, false);
             }
         }
         Ok(())
+    }
+
+    fn change_strategy_state(
+        &mut self,
+        s: usize,
+        state: TradingState,
+        actor: &str,
+        reason: &str,
+        now_ms: i64,
+        announced: bool,
+    ) {
+        if self.strategy_states[s] != state {
+            self.strategy_states[s] = state;
+            self.events.push(Event::TradingState {
+                scope: format!("strategy:{}", self.strategies[s].id),
+                state,
+                actor: actor.to_string(),
+                reason: reason.to_string(),
+                ts_ms: now_ms,
+                announced,
+            });
+        }
     }
 
     /// Cancel every open order and HALT the account, in one call. Returns the canceled
@@ -1067,17 +1074,7 @@ impl Engine {
         self.day_start_equity = equity;
         self.set_account_state(TradingState::Active, &actor, reason, now_ms);
         for s in 0..self.strategy_states.len() {
-            if self.strategy_states[s] != TradingState::Active {
-                self.strategy_states[s] = TradingState::Active;
-                self.events.push(Event::TradingState {
-                    scope: format!("strategy:{}", self.strategies[s].id),
-                    state: TradingState::Active,
-                    actor: actor.clone(),
-                    reason: reason.to_string(),
-                    ts_ms: now_ms,
-                    announced: false,
-                });
-            }
+            self.change_strategy_state(s, TradingState::Active, &actor, reason, now_ms, false);
         }
         Ok(())
     }
@@ -1236,10 +1233,7 @@ impl Engine {
             order_id,
             strategy_id: self.strategies[strategy].id.clone(),
             instrument: self.config.instruments[instrument].id.clone(),
-            side: match side {
-                Side::Buy => crate::bus_messages::Side::Buy,
-                Side::Sell => crate::bus_messages::Side::Sell,
-            },
+            side: side.into(),
             quantity,
             price,
             fee,

@@ -23,7 +23,6 @@ use zenoh::{Session, Wait};
 use crate::breakers::{BreakerLimits, Breakers, DeadMan, Trip};
 use crate::bus_messages::{
     decode, encode, new_trace_id, Alert, BusMessage, Heartbeat, RiskAction, Severity, StateChange,
-    StateName,
 };
 use crate::clock::{format_micros, now_micros};
 use crate::engine::{BusOut, FillWatch};
@@ -241,11 +240,7 @@ impl Core {
             ts: format_micros(in_force),
             trace_id,
             scope: scope.chars().take(80).collect(),
-            state: match state {
-                TradingState::Active => StateName::Active,
-                TradingState::Reducing => StateName::Reducing,
-                TradingState::Halted => StateName::Halted,
-            },
+            state: state.into(),
             actor: actor.chars().take(64).collect(),
             reason: reason.chars().take(500).collect(),
         };
@@ -264,8 +259,12 @@ impl Core {
         self.stats.own_fills.fetch_add(1, Ordering::AcqRel);
         self.catch_up_rearms();
         let trips = lock(&self.breakers).on_fill(fill);
+        self.trip_all(trips, &fill.trace_id);
+    }
+
+    fn trip_all(&self, trips: Vec<Trip>, trace_id: &str) {
         for trip in trips {
-            self.trip(trip, &fill.trace_id);
+            self.trip(trip, trace_id);
         }
     }
 
@@ -286,15 +285,11 @@ impl Core {
                     return;
                 }
                 let trips = lock(&self.breakers).on_fill(fill);
-                for trip in trips {
-                    self.trip(trip, &fill.trace_id);
-                }
+                self.trip_all(trips, &fill.trace_id);
             }
             BusMessage::Bar(bar) => {
                 let trips = lock(&self.breakers).on_bar(bar);
-                for trip in trips {
-                    self.trip(trip, &bar.trace_id);
-                }
+                self.trip_all(trips, &bar.trace_id);
             }
             BusMessage::RiskCommand(command) => {
                 let strategy = match command.action {
