@@ -35,10 +35,13 @@ was worked on against it; never trained on."""
 HELD_OUT_7 = PARAPHRASES.with_name("paraphrases_heldout7.yaml")
 """Written blind while the seventh round was worked on (on held-out-6), measured after it;
 its three unsafe outcomes then mended in general form; never trained on."""
+HELD_OUT_8 = PARAPHRASES.with_name("paraphrases_heldout8.yaml")
+"""Written blind while the eighth round was worked on (on held-out-7), measured after it;
+never trained on."""
 SETS = {
     "main": PARAPHRASES, "held-out": HELD_OUT, "held-out-2": HELD_OUT_2, "held-out-3": HELD_OUT_3,
     "held-out-4": HELD_OUT_4, "held-out-5": HELD_OUT_5, "held-out-6": HELD_OUT_6,
-    "held-out-7": HELD_OUT_7,
+    "held-out-7": HELD_OUT_7, "held-out-8": HELD_OUT_8,
 }  # fmt: skip
 # `clarify` is what a router should answer when the words give no quantity, side or
 # instrument: the desk asks back rather than guess.

@@ -243,10 +243,10 @@ class LlmRouter:
 
     def route(self, text: str) -> Intent:
         self.budget.start_request()
-        rules = self.fallback.route(text)
+        rules, settled = self.fallback.read(text)
         self.last_error = None
         try:
-            return admit(self._read(text), text, rules)
+            return admit(self._read(text), text, rules, settled)
         except _ModelSkippedError:
             # The rules decide, and the answer says so: a fallback is never silent.
             note = f"model skipped: {self.last_error}"[:300]

@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Literal, cast, get_args
+from typing import Literal, NamedTuple, cast, get_args
 
 from graph.desk_phrases import EXCEPTION, WHICH_FLATTEN, read_desk_phrase, vague_order
-from graph.directives import instructs_halt, instructs_paper_trade
+from graph.directives import HALT_MENTION, instructs_halt, instructs_paper_trade
 from graph.evidence import acting_clauses
 from graph.instruction import Instruction, own_words
 from graph.instrument_names import named_bases
 from graph.intents import ACTING_KINDS, Intent, IntentKind, Refusal, RoutedKind
-from graph.kind_reader import kind_reader
+from graph.kind_reader import KindGuess, kind_reader
 from graph.numbers import numbers_in_text
 from graph.order_slots import ONE_ORDER, instructing_sentences, read_order, read_sentence_order
 from graph.request_keywords import (
@@ -113,31 +113,55 @@ def _checked(trade: TradePhrase, command: str, words: Instruction) -> Intent:
 
 def classify(words: Instruction) -> Intent:
     """The intent the user's own words give."""
+    return read(words).intent
+
+
+class Reading(NamedTuple):
+    intent: Intent
+    settled: str | None = None
+    """Why this reading of a request that instructs nothing should stand against another
+    reader's, if it should: every clause negated, a general question about trading, a few
+    words beside a refusal, a request unlike every labelled one, or the keywords and the
+    learned reader naming the same kind. On the development sets each of these matched the
+    label's kind every time (evals/RESULTS.md, eighth round)."""
+
+
+def read(words: Instruction) -> Reading:
+    """The intent the user's own words give, and whether it is settled."""
     if instructs_halt(words):
-        return Intent(kind="halt")
+        return Reading(Intent(kind="halt"))
     acted = _instructed(words)
     if acted is not None:
-        return acted
+        return Reading(acted)
     # Negated clauses ("don't halt, just show exposure") say what not to do: only the rest
     # is read for what to show.
     kept = _not_negated(words)
     text = " ".join(kept)
-    if not kept or GENERAL_QUESTION.match(kept[0]):
-        return Intent(kind="unknown")
+    if not kept:
+        return Reading(Intent(kind="unknown"), "nothing in your own words is asked for")
+    if GENERAL_QUESTION.match(kept[0]):
+        return Reading(Intent(kind="unknown"), "a general question, not about the desk")
     keyword = next((kind for kind, pattern in KEYWORDS if pattern.search(text)), None)
     if keyword is None and len(kept) < len(words.clauses) and len(text.split()) < 4:
         # "no halt pls, we're fine": a few words left beside a refusal to act ask for nothing,
         # and a likeness guessed from them ("we're fine" looks like health) is no request.
-        return Intent(kind="unknown")
-    kind = _reading_kind(keyword, text)
+        return Reading(Intent(kind="unknown"), "a few words beside a refusal ask for nothing")
+    guess = kind_reader().read(text)
+    # A halt mentioned, not instructed, asks for the trading state or to lift it: "are we in
+    # a halt state atm" is no question about positions, however like one it looks.
+    halted = (
+        keyword == "health" and HALT_MENTION.search(text) is not None and guess.kind != "resume"
+    )
+    kind = keyword if halted else _reading_kind(keyword, guess)
     if kind is None:
-        return Intent(kind="unknown")
+        unlike = "unlike every labelled desk request" if guess.likeness < UNLIKE else None
+        return Reading(Intent(kind="unknown"), unlike)
     lowered = text.lower()
     # What to show is read from the kept clauses; what it is about may stand in a negated
     # one ("I don't trust the momentum numbers on google. Walk it forward").
     named = symbols_named(text) or named_bases(text)
     named = named or symbols_named(words.text) or named_bases(words.text)
-    return Intent(
+    intent = Intent(
         kind=kind,
         symbol=named[0] if named else None,
         strategy=strategy_named(lowered) or strategy_named(words.text),
@@ -145,15 +169,16 @@ def classify(words: Instruction) -> Intent:
         stage=_stage(lowered) if kind == "promote" else None,
         paper_trade=kind in ("research", "backtest") and instructs_paper_trade(words),
     )
+    agreed = keyword == guess.kind == kind
+    return Reading(intent, "its keywords and the learned reader agree" if agreed else None)
 
 
-def _reading_kind(keyword: IntentKind | None, text: str) -> IntentKind | None:
-    """What a request that instructs no action asks to see. The learned reader
+def _reading_kind(keyword: IntentKind | None, guess: KindGuess) -> IntentKind | None:
+    """What a request that instructs nothing asks to see. The learned reader
     (graph/kind_reader.py) answers where no keyword does, unless the request is like none
     of its labelled requests ("x"); where a keyword answers, the reader overrides it only
     when sure. It never gives an acting kind, `unknown` or `clarify` (the reader is
     trained on `clarify` labels but only the grammar asks back)."""
-    guess = kind_reader().read(text)
     if guess.kind in READING_KINDS and (
         guess.margin >= READER_MARGIN if keyword else guess.likeness >= READER_LIKENESS
     ):
@@ -168,6 +193,10 @@ READING_KINDS = frozenset(get_args(RoutedKind)) - ACTING_KINDS - {"unknown"}
 # likenesses 0 to 0.35.
 READER_MARGIN = 0.5
 READER_LIKENESS = 0.3
+# Below this likeness a request that no keyword reads is no desk request: on held-out-4 to
+# -7 the unknown-labelled requests no keyword read had likenesses 0.19 to 1.0, the others
+# 0.29 and up ("put on the usual size", to be asked back).
+UNLIKE = 0.25
 
 _STAGES = r"(live|paper|production|prod)"
 
@@ -203,12 +232,17 @@ class RuleRouter:
     name = "rules"
 
     def route(self, text: str) -> Intent:
+        return self.read(text).intent
+
+    def read(self, text: str) -> Reading:
+        """The reading of `text`, and whether it is settled (`Reading.settled`)."""
         words = own_words(text)
-        intent = classify(words)
+        reading = read(words)
+        intent = reading.intent
         if words.override and intent.router_note is None:
             note = (
                 f"set aside from '{words.override}' on: it tries to change the desk's rules; "
                 "no order in this request is acted on"
             )
             intent = intent.model_copy(update={"router_note": note[:300]})
-        return intent
+        return reading._replace(intent=intent)

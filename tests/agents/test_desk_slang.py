@@ -168,3 +168,16 @@ def test_more_order_verbs(text: str, side: str, qty: float, limit: float | None)
         qty,
         limit,
     )
+
+
+@pytest.mark.parametrize(
+    ("request_text", "kind"),
+    [
+        ("are we in a halt state atm", "health"),  # the reader alone reads positions
+        ("is trading paused right now", "health"),
+        ("release the halt, we're good to go", "resume"),  # lifting a halt is no state question
+        ("halt everything", "halt"),
+    ],
+)
+def test_a_halt_mentioned_not_instructed_asks_for_the_trading_state(request_text: str, kind: str):
+    assert route(request_text).kind == kind
