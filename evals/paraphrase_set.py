@@ -37,11 +37,14 @@ HELD_OUT_7 = PARAPHRASES.with_name("paraphrases_heldout7.yaml")
 its three unsafe outcomes then mended in general form; never trained on."""
 HELD_OUT_8 = PARAPHRASES.with_name("paraphrases_heldout8.yaml")
 """Written blind while the eighth round was worked on (on held-out-7), measured after it;
+the ninth round was worked on against it; never trained on."""
+HELD_OUT_9 = PARAPHRASES.with_name("paraphrases_heldout9.yaml")
+"""Written blind while the ninth round was worked on (on held-out-8), measured after it;
 never trained on."""
 SETS = {
     "main": PARAPHRASES, "held-out": HELD_OUT, "held-out-2": HELD_OUT_2, "held-out-3": HELD_OUT_3,
     "held-out-4": HELD_OUT_4, "held-out-5": HELD_OUT_5, "held-out-6": HELD_OUT_6,
-    "held-out-7": HELD_OUT_7, "held-out-8": HELD_OUT_8,
+    "held-out-7": HELD_OUT_7, "held-out-8": HELD_OUT_8, "held-out-9": HELD_OUT_9,
 }  # fmt: skip
 # `clarify` is what a router should answer when the words give no quantity, side or
 # instrument: the desk asks back rather than guess.
@@ -146,7 +149,7 @@ class Paraphrase(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    id: str = Field(pattern=r"^[a-z0-9_]+-[0-9]{2,3}$")
+    id: str = Field(pattern=r"^[a-z0-9_]+-[0-9]{2,4}$")
     family: FamilyName
     text: str = Field(max_length=2000)
     expect: Expect

@@ -46,6 +46,8 @@ _FLATTEN = re.compile(
     r"|the\s+(?:(?:whole|entire)\s+)?(?:book|portfolio))\b"
     r"|bail\s+(?:on|out\s+of)\s+(?:everything|all\s+(?:of\s+)?(?:it|our\s+positions|positions))\b"
     r"|go\s+flat|get\s+(?:us\s+)?(?:to\s+)?flat|take\s+(?:us|the\s+book)\s+(?:to\s+)?flat"
+    # "FLAT. NOW.": the word alone is the order (a question, "flat?", is never a command).
+    r"|flat(?:\s+(?:now|asap|please|pls|immediately))?\s*$"
     r"|(?:take|bring|get|run|cut)\s+(?:us|everything|(?:the|our)\s+(?:(?:whole|entire)\s+)?"
     r"(?:book|portfolio|positions))\s+(?:down\s+)?to\s+(?:zero|0|nothing)\b"
     r"|zero\s+(?:out\s+)?(?:the\s+|our\s+)?(?:(?:whole|entire)\s+)?(?:book|portfolio"
@@ -54,14 +56,18 @@ _FLATTEN = re.compile(
     r"|square\s+(?:up|everything|the\s+book|off\s+(?:everything|all|the\s+(?:whole\s+)?book))"
     r"|(?:close|liquidate|exit|unwind|dump|sell)\s+(?:out\s+)?"
     r"(?:(?:of\s+)?(?:all|every|each|everything|the\s+whole|the\s+entire|our|my|the)\s*)+"
-    r"(?:positions?|holdings?|book|portfolio|of\s+it)?(?:\s*we\s+(?:hold|have|own))?"
+    r"(?:positions?|holdings?|book|portfolio|of\s+it|(?:open\s+)?(?:lines?|instruments?|names))?"
+    r"(?:\s*we\s+(?:hold|have|own))?"
     r"(?:\s+(?:please|pls|now|asap))?"
     r"(?:\s+(?:before|by|into|ahead\s+of)\s+(?:the\s+)?(?:close|weekend|eod|end\s+of\s+(?:the\s+)?"
     r"day|tonight))?\s*$)",
     re.I,
 )
 _CANCEL = re.compile(
-    r"^(?:cancel|cancell|cancle|cxl|pull|withdraw|scrap|drop|remove|kill|yank|nuke|zap)\s+(?:(?:all|every|each|any|my"
+    r"^(?:cancel|cancell|cancle|cxl|pull|withdraw|scrap|drop|remove|kill|yank|nuke|zap)\s+"
+    # "yank whatever's resting on the book"
+    r"(?:whatever(?:'s|\s+is)|everything|anything)\s+(?:resting|working|pending|open|live)\b"
+    r"|^(?:cancel|cancell|cancle|cxl|pull|withdraw|scrap|drop|remove|kill|yank|nuke|zap)\s+(?:(?:all|every|each|any|my"
     r"|our|the|open|resting|working|pending|outstanding|live|limit|unfilled|of"
     r"|(?P<what>[A-Za-z]{2,8}))\s+)*"
     r"(?:orders?|bids?|offers?|asks?|quotes?|limits?|stops?)\b"
@@ -89,6 +95,7 @@ _CLOSE = re.compile(
     + r"\s*[.!]?$",
     re.I,
 )
+_HALVE = re.compile(rf"^halve\s+{_OUR}(?P<what>[a-z][\w/:.-]*){_HOLDING}{_NOW}\s*$", re.I)
 _TAKE_OFF = re.compile(
     rf"^take\s+(?P<share>{_SHARE})\s+off\s+{_OUR}(?P<what>[a-z][\w/:.-]*){_HOLDING}{_NOW}\s*$",
     re.I,
@@ -109,6 +116,8 @@ _SIZE_WITH = re.compile(
 # An order with nothing to size it: asked back, never guessed.
 _VAGUE = re.compile(
     r"^(?:buy|sell|short|long(?!\s*/)|go\s+long|trade|dump|load\s+up|get\s+rid\s+of|double|halve"
+    # "flip the position" (a reversal with no size); "flip the strat to paper" promotes.
+    r"|(?:flip|reverse)(?!.*\bto\s+(?:paper|live|prod))"
     r"|add\s+to|increase|put\s+(?:some\s+)?money|same\s+again|do\s+(?:it|that)\s+again"
     r"|get\s+(?:us|me)\s+(?:some|a\s+bit\s+of|a\s+little|more)"
     r"|(?:add|build|take\s+on|get)\s+(?:some\s+|more\s+)?exposure\s+to)\b",
@@ -152,6 +161,9 @@ def read_desk_phrase(command: str) -> Intent | None:
         if symbol and share:
             side = "sell" if _SELLING.match(verb) else "buy"
             return Intent(kind="trade", side=side, symbol=symbol, fraction=share)
+    halved = _HALVE.match(text)
+    if halved and (symbol := _symbol(halved["what"])):
+        return Intent(kind="close", symbol=symbol, fraction=0.5)
     closing = _CLOSE.match(text) or _TAKE_OFF.match(text)
     if closing:
         symbol = _symbol(closing["what"])

@@ -53,7 +53,9 @@ _PAPER_TRADE = re.compile(
     r"^(?:paper[- ]?trade\b|start\s+paper[- ]?trading\b|go\s+live\b"
     r"|trade(?:\s+(?:it|this|that|them|the\s+\w+(?:\s+one)?))?\s*$"
     r"|(?:put|take)\s+(?:it|this|that)\s+(?:live|on\s+paper)\b"
-    r"|(?:run|trade|put|get|start|deploy|launch)\s+(?:it|this|that|them|the\s+(?:best|top|winner"
+    # "sim-trade the top strategy on paper", "forward-test it on paper".
+    r"|(?:run|trade|put|get|start|deploy|launch|sim(?:ulate)?(?:[- ]?trade)?|forward[- ]?test"
+    r"|test|try|trial)\s+(?:it|this|that|them|the\s+(?:best|top|winner"
     r"|winning)(?:\s+(?:one|strat\w*|model|candidate|performer|result))?|the\s+\w+(?:\s+one)?)"
     r"\s+(?:going\s+|running\s+)?on\s+paper\b"
     r"|(?:stick|put|run|trade|deploy)\s+(?:it|this|that|them)\s+(?:on|in)\s+(?:the\s+)?paper\b"

@@ -45,8 +45,11 @@ _EMBEDDED: tuple[re.Pattern[str], ...] = (
         r"#{2,}\s*(?:instruction|response|system|user|assistant|input|output)\b.*$",
         re.M | re.I,
     ),
-    # Quoted lines (email, markdown) and lines that another speaker "said".
+    # Quoted lines (email, markdown), a line comment of code ("# TODO(bot): buy 40 ETH",
+    # "// flatten book"), and lines that another speaker "said". A hashtag ("#halt") is
+    # no comment: a comment marker stands apart from its words.
     re.compile(r"^[ \t]*>.*$", re.M),
+    re.compile(r"^[ \t]*(?:#+|//+)[ \t]+\S.*$", re.M),
     re.compile(r"^[ \t]*(?:new\s+)?(?:instructions?|directive|command)\s*:.*$", re.M | re.I),
     re.compile(
         r"\b(?:assistant|system|developer|user|human|ai|bot|tool|model)\s*:.*$", re.M | re.I
@@ -75,7 +78,7 @@ _CLAUSE_BREAK = re.compile(
 )
 # Words that lead into an instruction without changing it ("please halt", "ok, buy").
 LEAD_IN = re.compile(
-    r"^(?:(?:please|pls|now|ok|okay|oh|also|then|and|just|so|hey|right|yes|urgent|urgently|"
+    r"^(?:(?:please|pls|kindly|now|ok|okay|oh|also|then|and|just|so|hey|right|yes|urgent|urgently|"
     r"emergency|immediately|go ahead and|can you|could you|would you|will you|can we|could we|"
     r"i want you to|i need you to|i want to|i'd like to|we need to|need to|we must|you must|"
     r"i think we should|i think you should|we should|you should|let's|lets|time to)\b[\s,!]*)*",

@@ -12,11 +12,12 @@ from graph.intents import IntentKind
 
 # What people call each strategy family, as patterns read from the start of a word.
 STRATEGIES = {
-    r"momentum|trend[- ]?follow": "ts_momentum",
-    r"mean[- ]?rever|mean[- ]rev\b|z[- ]?score": "mean_reversion",
+    # Each family also by the desk's own name for it ("sweep the ml_signal windows").
+    r"momentum|trend[- ]?follow|ts_momentum": "ts_momentum",
+    r"mean[- ]?rever|mean[- ]rev\b|z[- ]?score|mean_reversion": "mean_reversion",
     r"break[- ]?out|donchian|channel": "donchian",
-    r"cross[- ]?over|moving[- ]average|sma\b": "sma_cross",
-    r"machine[- ]learning|ml\b": "ml_signal",
+    r"cross[- ]?over|moving[- ]average|sma\b|sma_cross|golden[- ]cross|death[- ]cross": "sma_cross",
+    r"machine[- ]learning|ml\b|ml_signal": "ml_signal",
 }
 DATASETS = ("crypto", "goog", "eurusd", "btcusd_monthly")
 
@@ -35,7 +36,8 @@ KEYWORDS: tuple[tuple[IntentKind, re.Pattern[str]], ...] = (
         re.compile(
             r"\bping\b|\bis\s+(?:everything|it|the\s+\w+(?:\s+\w+)?)\s+"
             r"(?:up|running|responding|online|alive|down)\b"
-            r"|\b(?:infra\w*|health\s*-?checks?|healthcheck|the\s+stack|uptime|servers?)\b"
+            r"|\b(?:infra\w*|health\s*-?checks?|healthcheck|the\s+stack|uptime|servers?"
+            r"|status\s+page|components?)\b"
             r"|\b(?:services?|connections?|connectivity)\b.*\b(?:green|ok|okay|up|down|healthy)\b",
             re.I,
         ),
@@ -52,8 +54,8 @@ KEYWORDS: tuple[tuple[IntentKind, re.Pattern[str]], ...] = (
         "promote",
         re.compile(
             r"\b(promote|graduate|go\s+live\s+with|into\s+live)\b"
-            r"|\b(move|push|take|put|send|bump|shift|upgrade|migrate|roll|switch)\b.*"
-            r"\b(?:on|in)?to\s+(paper|live)\b"
+            r"|\b(move|push|take|put|send|bump|shift|upgrade|migrate|roll|switch|ship|deploy"
+            r"|release)\b.*\b(?:on|in)?to\s+(paper|live|prod|production)\b"
             r"|\btake\b.*\blive\b",
             re.I,
         ),
@@ -79,7 +81,8 @@ KEYWORDS: tuple[tuple[IntentKind, re.Pattern[str]], ...] = (
     (
         "research",
         re.compile(
-            r"\b(research|find|look\s+(?:for|at|into)|search|discover|investigate|explore"
+            r"\b(research|find|look\s+(?:for|at|into)|search|discover|investigate|explore|dig"
+            r"|digging"
             r"|strategy|strategies|strat|momentum|reversion|breakout|trend|crossovers?|edge"
             r"|alpha|signal)\b",
             re.I,
@@ -109,7 +112,9 @@ KEYWORDS: tuple[tuple[IntentKind, re.Pattern[str]], ...] = (
         "risk",
         re.compile(
             r"\b(risk|risky|var|value\s+at\s+risk|drawdowns?|volatility|volatile|vol|shortfall"
-            r"|es|cvar|limits?|anomal\w*|tail|peak[- ]to[- ]trough|dd)\b",
+            r"|es|cvar|limits?|anomal\w*|tail|peak[- ]to[- ]trough|dd)\b"
+            # What could be lost, not what was: "how much could we lose on a bad day".
+            r"|\b(?:could|might|would|can)\s+we\s+(?:\w+\s+)?lose\b|\bworst[- ]case\b",
             re.I,
         ),
     ),
@@ -117,11 +122,13 @@ KEYWORDS: tuple[tuple[IntentKind, re.Pattern[str]], ...] = (
         "positions",
         re.compile(
             r"\b(positions?|positons?|holdings?|holding|hold|own|pnl|p&l|p/l|profit|loss|losses"
-            r"|make|made|making|lost|losing|up\s+or\s+down|book|inventory|bags?|portfolio"
+            r"|make|made|making|lost|losing|up\s+or\s+down|inventory|bags?|portfolio"
+            r"|(?:the|our|my|whole|entire)\s+book"
             r"|green|red|carry|carrying|got\s+on)\b|\blong\b.*\bshort\b|\bup\b.*\bdown\b"
             r"|\bhow(?:'d|\s+did|\s+are|\s+have)\s+we\s+(?:do|doing|done)\b"
             r"|\b(?:are\s+we|we'?re|we\s+are)\s+(?:up|down)\b"
             r"|\b(?:do|did)\s+we\b.*\b(?:have|hold|own|buy|sell|trade)"
+            r"|\b(?:did|has|have)\b.*\b(?:fill|filled|get\s+filled|go\s+through|execute)\b"
             r"|\bhow\s+(?:big|large)\s+is\s+(?:the|our)\s+(?:long|short)\b",
             re.I,
         ),
@@ -132,7 +139,8 @@ KEYWORDS: tuple[tuple[IntentKind, re.Pattern[str]], ...] = (
             r"\b(price|prices|priced|quote|trading\s+at|worth|cost|last\s+close|how\s+much\s+is"
             r"|where\s+is\s+\w+|where'?s\s+\w+|ticker)\b"
             r"|\bwhat(?:'s|\s+is)\s+\S+\s+(?:at|trading|printing)\b|\blast\s*\?|\blast\s+print"
-            r"|\bpx\b|\bprinting\s+at\b|\bgoing\s+for\b|\bmark\s+(?:on|for)\b",
+            r"|\bpx\b|\bprinting\s+at\b|\bgoing\s+for\b|\bmark\s+(?:on|for)\b"
+            r"|\bbid\s*(?:/|-|and)\s*(?:ask|offer)\b|\bspread\s+(?:on|for|in)\b",
             re.I,
         ),
     ),
@@ -156,6 +164,9 @@ GENERAL_QUESTION = re.compile(
     # "how does flattening work?", "what happens if I halt?", "if I type halt, what stops?"
     r"|how\s+do(?:es)?\s+\w+ing\b|what\s+happens\s+(?:if|when)\b|how\s+would\s+(?:i|we|one|you)\b"
     r"|if\s+(?:i|we|you|someone)\s+(?:type|say|send|write|hit|press|click|run|use)\b"
+    # Who may do what on the desk is its policy, not its state.
+    r"|who\s+(?:has|have|holds?|gets?)\s+(?:the\s+)?(?:authority|right|permission|power|say)\b"
+    r"|who\s+(?:can|may|is\s+allowed\s+to|is\s+able\s+to|gets\s+to)\b"
     r"|(?:when|how|why)\s+(?:would|should|do|does)\s+(?:you|one|people|traders)\s+"
     r"(?:normally|usually|typically|generally)\b)",
     re.I,
@@ -171,7 +182,10 @@ NEGATED = re.compile(
     r"|no\s+(?:halt\w*|kill\w*|flatten\w*|selling|buying|closing|cancel\w*|liquidat\w*"
     r"|unwind\w*|trades?\s+(?:on|in)\b)"
     # "leave the ETH position alone", "leave it as is".
-    r"|leave\b(?=.*\b(?:alone|untouched|as\s+(?:it\s+)?is|be)\b))\b",
+    r"|leave\b(?=.*\b(?:alone|untouched|as\s+(?:it\s+)?is|be)\b)"
+    # "repeat, not halting"; "hold the BTC buy" (keep it from being sent).
+    r"|(?:(?:i\s+)?repeat[,:]?\s+|again[,:]?\s+)?not\s+\w+ing"
+    r"|hold\s+(?:the|that|this|our|my)\s+(?:\w+\s+){0,2}(?:buy|sell|order|trade)s?)\b",
     re.I,
 )
 

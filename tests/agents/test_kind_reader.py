@@ -9,7 +9,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from evals.paraphrase_set import HELD_OUT_4, HELD_OUT_5, HELD_OUT_6, HELD_OUT_7, HELD_OUT_8, SETS
+from evals.paraphrase_set import (
+    HELD_OUT_4,
+    HELD_OUT_5,
+    HELD_OUT_6,
+    HELD_OUT_7,
+    HELD_OUT_8,
+    HELD_OUT_9,
+    SETS,
+)
 from graph.intents import ACTING_KINDS
 from graph.kind_reader import (
     CORPUS,
@@ -33,6 +41,7 @@ def test_the_blind_sets_are_not_learnt_from() -> None:
     assert HELD_OUT_6.name not in CORPUS
     assert HELD_OUT_7.name not in CORPUS
     assert HELD_OUT_8.name not in CORPUS
+    assert HELD_OUT_9.name not in CORPUS
     assert {SETS[name].name for name in ("main", "held-out", "held-out-2", "held-out-3")} == set(
         CORPUS
     )
