@@ -119,11 +119,13 @@ def classify(words: Instruction) -> Intent:
 class Reading(NamedTuple):
     intent: Intent
     settled: str | None = None
-    """Why this reading of a request that instructs nothing should stand against another
-    reader's, if it should: every clause negated, a general question about trading, a few
-    words beside a refusal, a request unlike every labelled one, or the keywords and the
-    learned reader naming the same kind. On the development sets each of these matched the
-    label's kind every time (evals/RESULTS.md, eighth round)."""
+    """Why this reading should stand against another reader's reading of a kind that does
+    not act, if it should: every clause negated, a general question about trading, a few
+    words beside a refusal, a request with no desk word or unlike every labelled one, the
+    keywords and the learned reader naming the same kind, or an instruction the grammar
+    asks about. On the development sets each of these matched the label's kind, or (asked
+    back, or no desk word) was no reading of another kind to see (evals/RESULTS.md, eighth
+    and tenth rounds)."""
 
 
 def read(words: Instruction) -> Reading:
@@ -132,7 +134,9 @@ def read(words: Instruction) -> Reading:
         return Reading(Intent(kind="halt"))
     acted = _instructed(words)
     if acted is not None:
-        return Reading(acted)
+        # An instruction the grammar asks about (an order with no size, two orders, a
+        # flatten with an exception) is no request to see something.
+        return Reading(acted, "an instruction to ask about" if acted.kind == "clarify" else None)
     # Negated clauses ("don't halt, just show exposure") say what not to do: only the rest
     # is read for what to show.
     kept = _not_negated(words)
@@ -154,7 +158,12 @@ def read(words: Instruction) -> Reading:
     )
     kind = keyword if halted else _reading_kind(keyword, guess)
     if kind is None:
-        unlike = "unlike every labelled desk request" if guess.likeness < UNLIKE else None
+        named = symbols_named(words.text) or named_bases(words.text) or strategy_named(words.text)
+        unlike = (
+            "no desk word and no instrument in it" if not named
+            else "unlike every labelled desk request" if guess.likeness < UNLIKE
+            else None
+        )  # fmt: skip
         return Reading(Intent(kind="unknown"), unlike)
     lowered = text.lower()
     # What to show is read from the kept clauses; what it is about may stand in a negated
