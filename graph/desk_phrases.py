@@ -53,21 +53,23 @@ _FLATTEN = re.compile(
     r"|zero\s+(?:out\s+)?(?:the\s+|our\s+)?(?:(?:whole|entire)\s+)?(?:book|portfolio"
     r"|everything|all\s+(?:our\s+)?positions)\b"
     r"|(?:i|we)\s+(?:want|need)\s+(?:us|the\s+book)\s+(?:to\s+be\s+)?flat\b"
+    r"|(?:i|we)\s+(?:want|need)\s+a\s+flat\s+book\b"
     r"|square\s+(?:up|everything|the\s+book|off\s+(?:everything|all|the\s+(?:whole\s+)?book))"
     r"|(?:close|liquidate|exit|unwind|dump|sell)\s+(?:out\s+)?"
-    r"(?:(?:of\s+)?(?:all|every|each|everything|the\s+whole|the\s+entire|our|my|the)\s*)+"
+    r"(?:(?:of\s+)?(?:all|every|each|everything|the\s+whole|the\s+entire|our|my|the|single|open"
+    r"|remaining|current)\s*)+"
     r"(?:positions?|holdings?|book|portfolio|of\s+it|(?:open\s+)?(?:lines?|instruments?|names))?"
     r"(?:\s*we\s+(?:hold|have|own))?"
-    r"(?:\s+(?:please|pls|now|asap))?"
+    r"(?:\s+at\s+(?:the\s+)?market)?(?:\s+(?:please|pls|now|asap))?"
     r"(?:\s+(?:before|by|into|ahead\s+of)\s+(?:the\s+)?(?:close|weekend|eod|end\s+of\s+(?:the\s+)?"
     r"day|tonight))?\s*$)",
     re.I,
 )
 _CANCEL = re.compile(
-    r"^(?:cancel|cancell|cancle|cxl|pull|withdraw|scrap|drop|remove|kill|yank|nuke|zap)\s+"
+    r"^(?:cancel|cancell|cancle|cxl|pull|withdraw|scrap|scratch|drop|remove|kill|yank|nuke|zap)\s+"
     # "yank whatever's resting on the book"
     r"(?:whatever(?:'s|\s+is)|everything|anything)\s+(?:resting|working|pending|open|live)\b"
-    r"|^(?:cancel|cancell|cancle|cxl|pull|withdraw|scrap|drop|remove|kill|yank|nuke|zap)\s+(?:(?:all|every|each|any|my"
+    r"|^(?:cancel|cancell|cancle|cxl|pull|withdraw|scrap|scratch|drop|remove|kill|yank|nuke|zap)\s+(?:(?:all|every|each|any|my"
     r"|our|the|open|resting|working|pending|outstanding|live|limit|unfilled|of"
     r"|(?P<what>[A-Za-z]{2,8}))\s+)*"
     r"(?:orders?|bids?|offers?|asks?|quotes?|limits?|stops?)\b"
@@ -115,7 +117,8 @@ _SIZE_WITH = re.compile(
 )
 # An order with nothing to size it: asked back, never guessed.
 _VAGUE = re.compile(
-    r"^(?:buy|sell|short|long(?!\s*/)|go\s+long|trade|dump|load\s+up|get\s+rid\s+of|double|halve"
+    r"^(?:buy|sell|short|long(?!\s*(?:/|minus\b|vs\b|versus\b|and\s+short|or\s+short|-\s*short))|go\s+long"
+    r"|trade|dump|load\s+up|get\s+rid\s+of|double|halve"
     # "flip the position" (a reversal with no size); "flip the strat to paper" promotes.
     r"|(?:flip|reverse)(?!.*\bto\s+(?:paper|live|prod))"
     r"|add\s+to|increase|put\s+(?:some\s+)?money|same\s+again|do\s+(?:it|that)\s+again"

@@ -59,11 +59,24 @@ _PAPER_TRADE = re.compile(
     r"|winning)(?:\s+(?:one|strat\w*|model|candidate|performer|result))?|the\s+\w+(?:\s+one)?)"
     r"\s+(?:going\s+|running\s+)?on\s+paper\b"
     r"|(?:stick|put|run|trade|deploy)\s+(?:it|this|that|them)\s+(?:on|in)\s+(?:the\s+)?paper\b"
+    r"|(?:begin|commence)\s+paper[- ]?trading\b"
     r"|promote\s+(?:it|this|that)\b"
     r"|paper(?:[- ]?trade)?\s+(?:it|this|that|them|the\s+(?:best|top|winner|winning)(?:\s+(?:one"
     r"|strat\w*|model|candidate|performer|result))?)\b"
     r"|(?:get|start|have|set)\s+(?:it|this|that|them)\s+(?:going\s+|running\s+)?(?:on\s+)?"
     r"paper[- ]?trad\w*)",
+    re.I | re.A,
+)
+
+# A verb that sets the found strategy going, wherever it stands in the clause, with "paper"
+# as where it goes: "if it looks decent spin it up in paper", "let it run in the paper
+# account". Never in a clause that says not to.
+_ONTO_PAPER = re.compile(
+    r"^(?!.*\b(?:not|don'?t|never|no|without)\b).*\b(?:spin|fire|set|stand|start|put|get|run"
+    r"|let|deploy|launch|move|send|stick|throw|trade|test|try|take)\s+(?:it|this|that|them"
+    r"|the\s+(?:best|top|winner|winning)\w*(?:\s+(?:one|strat\w*|model|variant|candidate))?)\s+"
+    r"(?:up\s+|going\s+|running\s+|run\s+|trade\s+|go\s+|live\s+)?(?:in|on|into|to)\s+(?:the\s+)?"
+    r"paper\b",
     re.I | re.A,
 )
 
@@ -75,7 +88,9 @@ def instructs_halt(words: Instruction) -> bool:
 
 def instructs_paper_trade(words: Instruction) -> bool:
     """Some clause tells the desk to trade the strategy it finds (paper, or live)."""
-    return not words.override and any(_PAPER_TRADE.match(command) for command in words.commands())
+    return not words.override and any(
+        _PAPER_TRADE.match(command) or _ONTO_PAPER.search(command) for command in words.commands()
+    )
 
 
 def trades_said(words: Instruction) -> list[TradePhrase]:

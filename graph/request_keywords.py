@@ -37,7 +37,7 @@ KEYWORDS: tuple[tuple[IntentKind, re.Pattern[str]], ...] = (
             r"\bping\b|\bis\s+(?:everything|it|the\s+\w+(?:\s+\w+)?)\s+"
             r"(?:up|running|responding|online|alive|down)\b"
             r"|\b(?:infra\w*|health\s*-?checks?|healthcheck|the\s+stack|uptime|servers?"
-            r"|status\s+page|components?)\b"
+            r"|status\s+page|components?|heartbeats?|broker\s+connection)\b"
             r"|\b(?:services?|connections?|connectivity)\b.*\b(?:green|ok|okay|up|down|healthy)\b",
             re.I,
         ),
@@ -128,6 +128,7 @@ KEYWORDS: tuple[tuple[IntentKind, re.Pattern[str]], ...] = (
             r"|\bhow(?:'d|\s+did|\s+are|\s+have)\s+we\s+(?:do|doing|done)\b"
             r"|\b(?:are\s+we|we'?re|we\s+are)\s+(?:up|down)\b"
             r"|\b(?:do|did)\s+we\b.*\b(?:have|hold|own|buy|sell|trade)"
+            r"|\bmoney[- ]?wise\b|\b(?:vs\.?|versus|against|compared\s+to)\s+yesterday"
             r"|\b(?:did|has|have)\b.*\b(?:fill|filled|get\s+filled|go\s+through|execute)\b"
             r"|\bhow\s+(?:big|large)\s+is\s+(?:the|our)\s+(?:long|short)\b",
             re.I,
@@ -158,7 +159,9 @@ KEYWORDS: tuple[tuple[IntentKind, re.Pattern[str]], ...] = (
 # A question about trading itself, not about the desk ("what does a stop loss do?", "how
 # does the kill switch work?"): nothing to look up or do, the desk says what it can.
 GENERAL_QUESTION = re.compile(
-    r"^(?:what\s+(?:does|do|is|are)\s+(?:a|an)\s|what'?s\s+(?:a|an)\s"
+    r"^(?:(?:in\s+your\s+(?:opinion|view|experience)|generally(?:\s+speaking)?|honestly"
+    r"|out\s+of\s+curiosity|just\s+curious)[,\s]+)?"
+    r"(?:what\s+(?:does|do|is|are)\s+(?:a|an)\s|what'?s\s+(?:a|an)\s"
     r"|what'?s\s+the\s+difference\s+between|how\s+do(?:es)?\s+(?:i|you|one|a|an|the)\b"
     r"|define\b|is\s+(?:buying|selling|shorting)\b|should\s+i\b"
     # "how does flattening work?", "what happens if I halt?", "if I type halt, what stops?"
@@ -171,8 +174,16 @@ GENERAL_QUESTION = re.compile(
     r"(?:normally|usually|typically|generally)\b)",
     re.I,
 )
+# Work on a text the request carries ("summarise this for me: ...", "translate the
+# following"): no desk request, whatever the text says.
+TEXT_TASK = re.compile(
+    r"^(?:(?:pls|please|can\s+you|could\s+you|can\s+u)\s+)?(?:summari[sz]e|translate|rewrite"
+    r"|proofread|paraphrase|reword|tl;?dr)\s+(?:this|that|the\s+following|it|the\s+(?:email|text"
+    r"|message|note|paragraph))\b",
+    re.I,
+)
 NEGATED = re.compile(
-    r"^(?:(?:no|nah|ok|okay)[,\s]+)?(?:don'?t|do\s+not|dont|never|not\s+now|let'?s\s+not"
+    r"^(?:(?:no|nah|ok|okay|pls|please|plz|kindly)[,\s]+)?(?:don'?t|do\s+not|dont|never|not\s+now|let'?s\s+not"
     r"|i\s+(?:don'?t|do\s+not)|we\s+(?:don'?t|do\s+not)|hold\s+off|no\s+need\s+to"
     r"|never\s*mind|nevermind|forget"
     # "we are NOT selling", "I won't close it": the speaker says what will not be done.
