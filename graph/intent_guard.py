@@ -46,7 +46,7 @@ from graph.kind_reader import kind_reader
 from graph.numbers import numbers_in_text
 from graph.order_slots import ONE_ORDER
 from graph.request_keywords import strategy_named
-from graph.trade_phrase import TradePhrase, read_symbol, read_trade
+from graph.trade_phrase import TradePhrase, read_symbol, read_trade, symbols_named
 
 # Chosen on the development sets, the reader trained without the set it read: at 0.5 its
 # acting clauses agreed 29 times with the label and 2 times with another kind (a trade read
@@ -88,6 +88,10 @@ def _order(proposed: Intent, words: Instruction) -> Intent:
             "Is that number the quantity or the price? Write both, e.g. 'buy 1 ETH at 3000'."
         )
     symbol = as_named(proposed.symbol, text) if proposed.symbol else None
+    if symbol is not None and what == "close" and not _known(symbol, text):
+        # A close acts on a holding: "we need to be flat going into FOMC, dump it all" holds
+        # no FOMC; a word in capitals is an instrument only where an order sizes it.
+        symbol = None
     if symbol is None:
         return clarify(f"Which instrument should I {what}? Name it, e.g. 'sell 0.5 ETH'.")
     proposed = proposed.model_copy(update={"symbol": symbol})
@@ -120,6 +124,12 @@ def _order(proposed: Intent, words: Instruction) -> Intent:
         fraction=proposed.fraction, symbol=proposed.symbol,
         limit_price=proposed.limit_price if what == "trade" else None, router="llm",
     )  # fmt: skip
+
+
+def _known(symbol: str, text: str) -> bool:
+    """Whether `text` names `symbol` as an instrument the desk knows by name or as a pair."""
+    base = base_of(symbol)
+    return base in named_bases(text) or any(base_of(s) == base for s in symbols_named(text))
 
 
 def admit(proposed: Intent, request: str, rules: Intent, settled: str | None = None) -> Intent:

@@ -524,3 +524,19 @@ def test_a_system_notice_in_the_request_is_not_the_user_s_instruction(
     intent = router(fake, tmp_path).route(request)
     assert intent.kind == "risk"
     assert "flatten" in (intent.router_note or "")
+
+
+def test_a_close_acts_only_on_an_instrument_the_desk_knows_by_name(
+    fake: FakeOpenAI, tmp_path: Path
+):
+    """The tenth blind set's unsafe outcome: the 1.5B read "we need to be flat going into
+    FOMC, dump it all" as a close of all of "FOMC", and the guard let it stand because the
+    word is written in capitals. A close acts on a holding; FOMC is none."""
+    request = "we need to be flat going into FOMC, dump it all"
+    fake.replies += route_replies("close", symbol="FOMC", fraction=1.0)
+    intent = router(fake, tmp_path).route(request)
+    assert intent.kind != "close"
+    assert intent.symbol != "FOMC"
+    fake.replies += route_replies("close", symbol="LTC", fraction=0.5)
+    named = router(fake, tmp_path).route("sell half our litecoin")
+    assert (named.kind, named.symbol, named.fraction) == ("close", "LTC", 0.5)
