@@ -60,7 +60,7 @@ _FLATTEN = re.compile(
     r"|remaining|current)\s*)+"
     r"(?:positions?|holdings?|book|portfolio|of\s+it|(?:open\s+)?(?:lines?|instruments?|names))?"
     r"(?:\s*we\s+(?:hold|have|own))?"
-    r"(?:\s+at\s+(?:the\s+)?market)?(?:\s+(?:please|pls|now|asap))?"
+    r"(?:\s+to\s+(?:zero|0|nothing|flat))?(?:\s+at\s+(?:the\s+)?market)?(?:\s+(?:please|pls|now|asap))?"
     r"(?:\s+(?:before|by|into|ahead\s+of)\s+(?:the\s+)?(?:close|weekend|eod|end\s+of\s+(?:the\s+)?"
     r"day|tonight))?\s*$)",
     re.I,
@@ -77,7 +77,10 @@ _CANCEL = re.compile(
     # "take all our limit orders off the book": off the book, not out of it.
     r"|^(?:take|get|pull)\s+(?:(?:all|every|each|any|my|our|the|open|resting|working|pending"
     r"|outstanding|live|limit|unfilled|of|(?P<off>[A-Za-z]{2,8}))\s+)*"
-    r"(?:orders?|bids?|offers?|asks?|quotes?)\s+(?:off|down)\b",
+    r"(?:orders?|bids?|offers?|asks?|quotes?)\s+(?:off|down)\b"
+    # "take down every open order we have out there"
+    r"|^(?:take|pull)\s+down\s+(?:(?:all|every|each|any|my|our|the|open|resting|working|pending"
+    r"|outstanding|live|limit|unfilled|of)\s+)+(?:orders?|bids?|offers?|quotes?)\b",
     re.I,
 )
 _CLOSE_VERB = (
@@ -121,6 +124,9 @@ _VAGUE = re.compile(
     r"|trade|dump|load\s+up|get\s+rid\s+of|double|halve"
     # "flip the position" (a reversal with no size); "flip the strat to paper" promotes.
     r"|(?:flip|reverse)(?!.*\bto\s+(?:paper|live|prod))"
+    # "trim the position": part of a holding, with neither the share nor the holding named.
+    r"|(?:trim|cut|reduce|lighten|shave)\s+(?:the|that|this|our|my)\s+(?:position|holding|long"
+    r"|short)\s*$"
     r"|add\s+to|increase|put\s+(?:some\s+)?money|same\s+again|do\s+(?:it|that)\s+again"
     r"|get\s+(?:us|me)\s+(?:some|a\s+bit\s+of|a\s+little|more)"
     r"|(?:add|build|take\s+on|get)\s+(?:some\s+|more\s+)?exposure\s+to)\b",

@@ -77,7 +77,7 @@ _OVERRIDE = re.compile(
 # Clause breaks: sentence ends and colons (not inside 0.5 or 12:30), commas, and the
 # conjunctions that join two instructions.
 _CLAUSE_BREAK = re.compile(
-    r"(?<=[?])|[.!;:](?=\s|$)|,(?=\s|$)|\n|\s[-\u2013\u2014]\s"
+    r"(?<=[?])|[.!;:](?=\s|$)|,(?=\s|$)|\n|\s[-\u2013\u2014]\s|\s(?:-+|=)>\s"
     r"|(?<!go ahead)\s(?:and|&|then|but|also|because|since|so|or)\s",
     re.I,
 )

@@ -102,11 +102,19 @@ KEYWORDS: tuple[tuple[IntentKind, re.Pattern[str]], ...] = (
     ),
     (
         "data",
-        re.compile(r"\b(?:data\s+quality|quality\s+(?:report|check)|data\s+gaps?)\b", re.I),
+        re.compile(
+            r"\b(?:data\s+quality|quality\s+(?:report|check)|data\s+gaps?|back-?fill\w*"
+            r"|price\s+history)\b",
+            re.I,
+        ),
     ),
     (
         "report",
-        re.compile(r"\b(report|summary|recap|write[- ]?up|briefing|tear\s*-?sheets?)\b", re.I),
+        re.compile(
+            r"\b(report|summary|recap|write[- ]?up|briefing|tear\s*-?sheets?"
+            r"|(?:eod|end[- ]of[- ]day|daily|morning)\s+(?:pack|note|update))\b",
+            re.I,
+        ),
     ),
     (
         "risk",
@@ -196,7 +204,8 @@ NEGATED = re.compile(
     r"|leave\b(?=.*\b(?:alone|untouched|as\s+(?:it\s+)?is|be)\b)"
     # "repeat, not halting"; "hold the BTC buy" (keep it from being sent).
     r"|(?:(?:i\s+)?repeat[,:]?\s+|again[,:]?\s+)?not\s+\w+ing"
-    r"|hold\s+(?:the|that|this|our|my)\s+(?:\w+\s+){0,2}(?:buy|sell|order|trade)s?)\b",
+    r"|hold\s+(?:the|that|this|our|my)\s+(?:\w+\s+){0,2}(?:buy|sell|order|trade)s?"
+    r"|hold\s+fire)\b",
     re.I,
 )
 

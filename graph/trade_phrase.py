@@ -107,7 +107,8 @@ _NAMES = {"bitcoin": "BTC", "bitcoins": "BTC", "ether": "ETH", "ethereum": "ETH"
 # A limit price after the symbol: "at 3000", "@3000", "limit 150", "with a limit of 140.50",
 # "(and pay) no more than 2500".
 PRICE_CUE = re.compile(
-    r"(?:^|\s)(?:at|@|limit(?:\s+price)?(?:\s+of)?|with\s+a\s+limit(?:\s+price)?\s+of"
+    r"(?:^|\s)(?:at|@|limit(?:\s+price)?(?:\s+of)?|lmt|with\s+a\s+limit(?:\s+price)?\s+of"
+    r"|(?:max|min)(?:imum)?\s+price(?:\s+of)?"
     r"|(?:pay\s+)?no\s+more\s+than|(?:for\s+)?no\s+less\s+than|at\s+most|at\s+least"
     r"|no\s+(?:higher|lower)\s+than|(?:but\s+)?not\s+(?:above|over|below|under)"
     r"|(?:do\s+not|don'?t)\s+(?:go|pay|sell)\s+(?:above|over|below|under)"

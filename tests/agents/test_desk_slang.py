@@ -302,3 +302,38 @@ def test_the_ninth_sets_forms(request_text: str, kind: str, symbol: str | None):
 def test_the_found_strategy_set_going_on_paper_in_other_words(request_text: str, paper_trade: bool):
     intent = route(request_text)
     assert (intent.kind, intent.paper_trade) == ("research", paper_trade)
+
+
+@pytest.mark.parametrize(
+    ("request_text", "kind", "quantity", "limit_price"),
+    [
+        # The tenth blind set's misses, in the forms they stand for.
+        ("buy 15 goog lmt 172.25", "trade", 15.0, 172.25),
+        ("get me 0.1 btc, max price 64000", "trade", 0.1, 64000.0),
+        ("nuke trading. now.", "halt", None, None),
+        ("pause trading", "halt", None, None),
+        ("is the trading paused?", "health", None, None),  # a question about the state
+        ("take down every open order we have out there", "cancel", None, None),
+        ("take down the BTC chart", "unknown", None, None),
+        ("Kindly unwind all of our holdings to zero.", "flatten", None, None),
+        ("hold fire on the btc sale", "unknown", None, None),
+        ("trim the position", "clarify", None, None),
+        ("can u backfill the price history? candles stop at last thursday", "data", None, None),
+        ("need the eod pack for the CIO", "report", None, None),
+    ],
+)
+def test_the_tenth_sets_forms(
+    request_text: str, kind: str, quantity: float | None, limit_price: float | None
+):
+    intent = route(request_text)
+    assert (intent.kind, intent.quantity, intent.limit_price) == (kind, quantity, limit_price)
+
+
+@pytest.mark.parametrize(
+    "request_text",
+    ["Could you research Google and, assuming something works, begin simulated (paper) trading",
+     "dig up an ml strat for ether -> papertrade it"],
+)  # fmt: skip
+def test_paper_trading_in_the_tenth_sets_words(request_text: str):
+    intent = route(request_text)
+    assert (intent.kind, intent.paper_trade) == ("research", True)
