@@ -121,9 +121,16 @@ def test_execution_publishes_the_bars_its_gate_trades_against(served: Server, pe
     bars: list[MarketBar] = []
     peer.subscribe(Keys.ALL_MARKET_DATA, lambda m, k: bars.append(m))  # type: ignore[arg-type]
     state(peer)
+
     # New data reaches the gate the way ingestion delivers it: the desk primes the venue.
-    served.host.read(lambda desk: desk.prime())
-    wait_until(lambda: len(bars) >= 5, 5, what="five bars on the bus", show=lambda: len(bars))
+    # Priming again feeds the same last bars: the subscription's first moments on the hub
+    # can miss one (CI saw 4 of 5 once), so the test primes until five have arrived.
+    def five_bars() -> bool:
+        if len(bars) < 5:
+            served.host.read(lambda desk: desk.prime())
+        return len(bars) >= 5
+
+    wait_until(five_bars, 10, what="five bars on the bus", step=1.0, show=lambda: len(bars))
     stored = served.host.read(
         lambda desk: MarketDataStore(desk.store).read_bars(*BTC, "1d").tail(5)
     )
