@@ -12,8 +12,7 @@ user's own instruction (graph/instruction.py) bears it out (graph/evidence.py):
   holding, computed later from the book; a number the request does not hold is never sent;
 - paper-trading (or going live) exactly when the own words instruct it;
 - a reading of a request that instructs nothing gives way to the rules' where theirs is
-  settled: every clause negated, a general question, a request unlike any desk request,
-  or their keywords and learned reader agreeing (graph/rule_router.py `Reading`);
+  settled (graph/rule_router.py `Reading.settled` lists the reasons);
 - a flatten gives way to the rules' close of the one holding the words name;
 - a symbol only when the own words name it; otherwise the rules' symbol (or none);
 - nothing at all when the request holds none of the user's own words (all of it embedded).
