@@ -197,9 +197,16 @@ class ExecutionService(Service):
         self.deadman()
         self.marks.apply(self.lock)
 
+    def _risk_heard(self) -> bool:
+        # With the fast path the switch that trips is Rust's, on its own session: Python's
+        # bus may hear risk first, and an ACTIVE desk must never be one nobody guards.
+        if self.fast_path is not None:
+            return self.fast_path.deadman_armed()
+        return bool(self.last_risk)
+
     def deadman(self) -> None:
         if not self.armed:
-            if self.last_risk:
+            if self._risk_heard():
                 self.armed = True
                 if self._holding:
                     self._set_state(TradingState.ACTIVE, "deadman", "risk heartbeats began")

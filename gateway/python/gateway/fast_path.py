@@ -73,6 +73,11 @@ class FastPath:
     def stats(self) -> dict[str, int]:
         return dict(self._node.stats())
 
+    def deadman_armed(self) -> bool:
+        """Whether the Rust dead-man switch has heard risk's heartbeat: until then it cannot
+        trip, so nothing may lift the wait for risk on another session's word."""
+        return bool(self.stats()["deadman_armed"])
+
     def close(self) -> None:
         self._stopping.set()
         self._applier.join(timeout=5)
