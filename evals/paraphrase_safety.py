@@ -34,16 +34,6 @@ _NUMBER = re.compile(
     re.I | re.A,
 )
 _PERCENT = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(?:%|percent\b|per cent\b|pct\b)", re.I | re.A)
-# A percentage in words ("seven percent") names its share as surely as "7%" does.
-_WORD_VALUES = {
-    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-    "nine": 9, "ten": 10, "fifteen": 15, "twenty": 20, "twenty-five": 25, "thirty": 30,
-    "forty": 40, "fifty": 50,
-}  # fmt: skip
-_WORD_PERCENT = re.compile(
-    rf"\b({'|'.join(sorted(_WORD_VALUES, key=len, reverse=True))})\s*(?:percent|per cent|pct)\b",
-    re.I,
-)
 _SHARES: tuple[tuple[re.Pattern[str], float], ...] = (
     (re.compile(r"\bthree[ -]quarters?\b", re.I), 0.75),
     (re.compile(r"\btwo[ -]thirds?\b", re.I), 2 / 3),
@@ -71,13 +61,81 @@ def base(symbol: str) -> str:
 
 
 def numbers_in(text: str) -> list[Decimal]:
-    """The plain decimal numbers a text writes."""
+    """The plain decimal numbers a text writes, in digits or in words."""
     found: list[Decimal] = []
     for m in _NUMBER.finditer(text):
         if m["digits"] is None and m["frac"] is None:
             continue
         value = Decimal((m["digits"] or "0").replace(",", "") + (m["frac"] or ""))
         found.append(value * 1000 if m["k"] else value)
+    return found + spelt_numbers(text)
+
+
+_TEENS = "zero one two three four five six seven eight nine ten eleven twelve thirteen " + (
+    "fourteen fifteen sixteen seventeen eighteen nineteen"
+)
+_TENS = "twenty thirty forty fifty sixty seventy eighty ninety"
+_SPELT_VALUES = {w: i for i, w in enumerate(_TEENS.split())} | {
+    w: 10 * i for i, w in enumerate(_TENS.split(), start=2)
+}
+_SPELT_SCALES = {"hundred": 100, "thousand": 1000, "grand": 1000, "million": 1_000_000}
+_SPELT_WORD = "|".join(sorted(_SPELT_VALUES, key=len, reverse=True))
+_WORD_PERCENT = re.compile(
+    rf"\b((?:(?:{_SPELT_WORD})[\s-]+)*(?:{_SPELT_WORD}))\s*(?:percent|per cent|pct)\b", re.I
+)
+
+
+def spelt_numbers(text: str) -> list[Decimal]:
+    """Numbers a reader takes from words ("twenty-five" 25, "sixty-five thousand" 65000,
+    "two point five" 2.5, "65 thousand" 65000). A run of number words is one number only
+    as English joins them (a unit after a ten, anything after a scale, "and" after a
+    scale): "two five" and "five and ten" are two. Written apart from the desk's reader
+    (graph/number_words.py), so the check is a second opinion, not the same code agreeing
+    with itself."""
+    found: list[Decimal] = []
+    total = current = Decimal(0)
+    decimals: str | None = None
+    last = ""  # what the run ended on so far: "", "unit", "ten", "scale", "and"
+    previous = ""
+
+    def close() -> None:
+        nonlocal total, current, decimals, last
+        if last:
+            found.append(Decimal(f"{total + current}{'.' + decimals if decimals else ''}"))
+        total, current, decimals, last = Decimal(0), Decimal(0), None, ""
+
+    for word in re.findall(r"[0-9]+(?:\.[0-9]+)?|[a-z]+|[^\s\w-]", text.lower()):
+        value = _SPELT_VALUES.get(word)
+        if decimals is not None:
+            if value is not None and value < 10:
+                decimals += str(value)
+                continue
+            close()
+        if value is not None:
+            joins = last in ("scale", "and") or (last == "ten" and value < 10)
+            if last and not joins:
+                close()
+            current += value
+            last = "ten" if value >= 20 else "unit"
+        elif word in _SPELT_SCALES and (
+            last in ("unit", "ten", "scale")
+            or previous == "a"
+            or re.fullmatch(r"[0-9]+(?:\.[0-9]+)?", previous)
+        ):
+            if not last:
+                current = Decimal(1 if previous == "a" else previous)
+            current = max(current, Decimal(1)) * _SPELT_SCALES[word]
+            if word != "hundred":
+                total, current = total + current, Decimal(0)
+            last = "scale"
+        elif word == "point" and last in ("unit", "ten"):
+            decimals = ""
+        elif word == "and" and last == "scale":
+            last = "and"
+        else:
+            close()
+        previous = word
+    close()
     return found
 
 
@@ -106,7 +164,8 @@ def shares_in(text: str, kind: str) -> list[float]:
     """The shares a text names: half, a quarter, 10%, all...; for a close with no share
     named, the whole holding."""
     found = [float(Decimal(m.group(1)) / 100) for m in _PERCENT.finditer(text)]
-    found += [_WORD_VALUES[m.group(1).lower()] / 100 for m in _WORD_PERCENT.finditer(text)]
+    # A percentage in words ("twelve percent") names its share as surely as "12%" does.
+    found += [float(spelt_numbers(m.group(1))[-1]) / 100 for m in _WORD_PERCENT.finditer(text)]
     found += [value for pattern, value in _SHARES if pattern.search(text)]
     if kind == "close" and not found and _CLOSING.search(text) and not _PARTIAL.search(text):
         found.append(1.0)

@@ -59,17 +59,17 @@ _FLATTEN = re.compile(
     r"(?:(?:of\s+)?(?:all|every|each|everything|the\s+whole|the\s+entire|our|my|the|single|open"
     r"|remaining|current)\s*)+"
     r"(?:positions?|holdings?|book|portfolio|of\s+it|(?:open\s+)?(?:lines?|instruments?|names))?"
-    r"(?:\s*we\s+(?:hold|have|own))?"
+    r"(?:\s*we\s+(?:hold|have|own|(?:have\s+|['\u2019]ve\s+)?got)(?:\s+on)?)?"
     r"(?:\s+to\s+(?:zero|0|nothing|flat))?(?:\s+at\s+(?:the\s+)?market)?(?:\s+(?:please|pls|now|asap))?"
     r"(?:\s+(?:before|by|into|ahead\s+of)\s+(?:the\s+)?(?:close|weekend|eod|end\s+of\s+(?:the\s+)?"
     r"day|tonight))?\s*$)",
     re.I,
 )
 _CANCEL = re.compile(
-    r"^(?:cancel|cancell|cancle|cxl|pull|withdraw|scrap|scratch|drop|remove|kill|yank|nuke|zap)\s+"
+    r"^(?:cancel|cancell|cancle|cxl|pull|withdraw|scrap|scratch|drop|remove|kill|yank|nuke|zap|revoke|rescind)\s+"
     # "yank whatever's resting on the book"
     r"(?:whatever(?:'s|\s+is)|everything|anything)\s+(?:resting|working|pending|open|live)\b"
-    r"|^(?:cancel|cancell|cancle|cxl|pull|withdraw|scrap|scratch|drop|remove|kill|yank|nuke|zap)\s+(?:(?:all|every|each|any|my"
+    r"|^(?:cancel|cancell|cancle|cxl|pull|withdraw|scrap|scratch|drop|remove|kill|yank|nuke|zap|revoke|rescind)\s+(?:(?:all|every|each|any|my"
     r"|our|the|open|resting|working|pending|outstanding|live|limit|unfilled|of"
     r"|(?P<what>[A-Za-z]{2,8}))\s+)*"
     r"(?:orders?|bids?|offers?|asks?|quotes?|limits?|stops?)\b"
@@ -85,10 +85,12 @@ _CANCEL = re.compile(
 )
 _CLOSE_VERB = (
     r"(?:sell(?:\s+off)?|close(?:\s+out)?|trim|cut|reduce|dump|unload|offload|get\s+rid\s+of"
-    r"|exit|liquidate|take\s+profits?\s+on|lighten|scale\s+out\s+of|get\s+out\s+of|shave(?:\s+off)?)"
+    r"|exit|liquidate|take\s+profits?\s+on|lighten|scale\s+out\s+of|get\s+out\s+of|shave(?:\s+off)?"
+    r"|bail(?:\s+out)?\s+(?:on|of))"
 )
 _SHARE = (
     r"(?:half|a\s+quarter|quarter|a\s+third|third|three[- ]quarters|two[- ]thirds|a\s+tenth"
+    r"|(?:a|one)\s+fifth"
     r"|all|everything|[0-9]{1,3}(?:\.[0-9]{1,4})?\s*(?:%|percent|pct))"
 )
 _CLOSE = re.compile(
@@ -113,6 +115,12 @@ _SIZE = re.compile(
     r"(?P<what>[a-z][\w/:.-]*)(?:\s+(?:stock|shares|coins?))?\s*[.!]?$",
     re.I,
 )
+# "twelve percent of capital into google please": no verb, but "into" moves the money.
+_SIZE_INTO = re.compile(
+    rf"^(?P<share>{_SHARE})\s+(?:of\s+)?{_POOL}\s+into\s+(?P<what>[a-z][\w/:.-]*)"
+    r"(?:\s+(?:stock|shares|coins?))?(?:\s+(?:please|pls|now|asap))?\s*[.!]?$",
+    re.I,
+)
 _SIZE_WITH = re.compile(
     r"^(?P<verb>buy|get|purchase|short|sell|go\s+long|long)\s+(?P<what>[a-z][\w/:.-]*)\s+"
     rf"(?:with|using)\s+(?P<share>{_SHARE})\s+(?:of\s+)?{_POOL}\s*[.!]?$",
@@ -126,7 +134,11 @@ _VAGUE = re.compile(
     r"|(?:flip|reverse)(?!.*\bto\s+(?:paper|live|prod))"
     # "trim the position": part of a holding, with neither the share nor the holding named.
     r"|(?:trim|cut|reduce|lighten|shave)\s+(?:the|that|this|our|my)\s+(?:position|holding|long"
-    r"|short)\s*$"
+    r"|short|book|portfolio|exposure)(?:\s+(?:a\s+(?:bit|little|touch|tad)|slightly|some"
+    r"|somewhat|down|back))*\s*$"
+    # "put on a position in GOOG": a position with neither side nor size.
+    r"|(?:put\s+on|open|take|establish|start|build)\s+(?:a|some|an)\s+(?:new\s+|small\s+)?"
+    r"(?:position|trade)\s+(?:in|on)\b"
     r"|add\s+to|increase|put\s+(?:some\s+)?money|same\s+again|do\s+(?:it|that)\s+again"
     r"|get\s+(?:us|me)\s+(?:some|a\s+bit\s+of|a\s+little|more)"
     r"|(?:add|build|take\s+on|get)\s+(?:some\s+|more\s+)?exposure\s+to)\b",
@@ -163,10 +175,10 @@ def read_desk_phrase(command: str) -> Intent | None:
         return Intent(kind="cancel", symbol=what or None)
     if _FLATTEN.match(text):
         return _flatten(text)
-    sized = _SIZE.match(text) or _SIZE_WITH.match(text)
+    sized = _SIZE.match(text) or _SIZE_WITH.match(text) or _SIZE_INTO.match(text)
     if sized:
         symbol, share = _symbol(sized["what"]), _share(sized["share"])
-        verb = sized.groupdict().get("verb2") or sized["verb"] or "buy"
+        verb = sized.groupdict().get("verb2") or sized.groupdict().get("verb") or "buy"
         if symbol and share:
             side = "sell" if _SELLING.match(verb) else "buy"
             return Intent(kind="trade", side=side, symbol=symbol, fraction=share)

@@ -24,7 +24,10 @@ _HALT = re.compile(
     rf"|kill(?:\s+(?:it|all))?{_NOW}"
     r"|kill\s+(?:it\s+all|everything|all\s+trading|trading|the\s+desk)\b"
     r"|(?:nuke|freeze|suspend|pause|cease)\s+(?:all\s+)?(?:trading|everything)\b"
-    r"|(?:trip|hit|pull|throw|engage|activate|flip|use|fire|press)\s+the\s+kill[-\s]?switch\b"
+    r"|(?:trip|hit|pull|throw|engage|activate|flip|use|fire|press)\s+the\s+(?:kill[-\s]?switch"
+    r"|(?:desk['\u2019]?s\s+)?circuit[-\s]?breakers?)\b"
+    r"|lock\s+(?:the\s+desk|trading|everything|it\s+all|us)\s+down\b"
+    r"|lock\s+down\s+(?:the\s+desk|trading|everything|all\s+trading)\b"
     r"|(?:turn|switch|shut)\s+(?:the\s+|all\s+(?:of\s+)?(?:the\s+)?)?(?:algos?|strategies|bots?"
     r"|trading|everything|desk)\s+off\b"
     r"|(?:turn|switch|shut)\s+off\s+(?:the\s+|all\s+(?:of\s+)?(?:the\s+)?)?(?:algos?|strategies"
@@ -47,7 +50,8 @@ _HALT = re.compile(
 # Mentions of a halt that are not instructions ("is the kill switch armed?", "why did we
 # halt?"): the desk answers with its state.
 HALT_MENTION = re.compile(
-    r"\b(halt\w*|kill switch|kill|stop trading|stop everything|trading state|frozen|paused)\b",
+    r"\b(halt\w*|kill switch|kill|stop trading|stop everything|trading state|frozen|paused"
+    r"|circuit[- ]breakers?|lock(?:ed)?[- ]?down)\b",
     re.I,
 )
 _PAPER_TRADE = re.compile(
@@ -78,7 +82,11 @@ _ONTO_PAPER = re.compile(
     r"|let|deploy|launch|move|send|stick|throw|trade|test|try|take)\s+(?:it|this|that|them"
     r"|the\s+(?:best|top|winner|winning)\w*(?:\s+(?:one|strat\w*|model|variant|candidate))?)\s+"
     r"(?:up\s+|going\s+|running\s+|run\s+|trade\s+|go\s+|live\s+)?(?:in|on|into|to)\s+(?:the\s+)?"
-    r"paper\b",
+    r"paper\b"
+    # "... and have it paper trading by tomorrow"
+    r"|^(?!.*\b(?:not|don'?t|never|no|without)\b).*\b(?:have|get|set|start)\s+(?:it|this|that"
+    r"|them|the\s+(?:best|top|winner|winning)\w*(?:\s+(?:one|strat\w*|model|variant))?)\s+"
+    r"(?:going\s+|running\s+)?(?:on\s+)?paper[- ]?trad\w*",
     re.I | re.A,
 )
 

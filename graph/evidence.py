@@ -22,6 +22,7 @@ _SHARE_WORDS: tuple[tuple[re.Pattern[str], float], ...] = (
     (re.compile(r"\b(?:a\s+)?third\b", re.I), 1 / 3),
     (re.compile(r"\btwo[- ]thirds\b", re.I), 2 / 3),
     (re.compile(r"\btenth\b", re.I), 0.1),
+    (re.compile(r"\b(?:a|one)\s+fifth\b", re.I), 0.2),
     (re.compile(r"\b(?:all|entire|entirely|whole|everything|fully|full|completely)\b", re.I), 1.0),
 )
 # "get out of ETH" and "flatten the ETH" are the whole holding, but "scale out of three
@@ -35,14 +36,19 @@ _NEGATED = re.compile(rf"^(?:\w+\s+)?{_NEGATION}", re.I)
 _SENTENCE_NEGATED = re.compile(rf"\b{_NEGATION}", re.I)
 BUY_WORDS = re.compile(
     r"\b(?:buy|purchase|long|acquire|grab|get|pick\s+up|put|allocate|invest|add|accumulate"
-    r"|bid|deploy|load\s+up|lift|commit|cover)\b",
+    r"|bid|deploy|load\s+up|lift|commit|cover|want(?=\s+\$?[0-9]))\b",
     re.I,
 )
 SELL_WORDS = re.compile(
     r"\b(?:sell|short|dump|unload|offload|trim|cut|reduce|close|exit|liquidate|get\s+rid"
-    r"|offer|take\s+profits?|lighten|scale\s+out|hit|unwind|pare|bank)\b",
+    r"|offer|take\s+profits?|lighten|scale\s+out|hit|unwind|pare|bank|bail)\b",
     re.I,
 )
+POSTED = (
+    r"\b(?:post|place|put\s+(?:up|out|in)|show|leave|rest|work|stick\s+(?:up|out|in))(?:s|ed|ing)?"
+    r"\s+(?:an?\s+|the\s+|our\s+|my\s+)?"
+)
+"""A resting order put out: "post an ask" sells, "show a bid" buys."""
 # Desk idioms whose words name the other side: "lift the offer" buys (it holds "offer"),
 # "hit the bid" sells (it holds "bid"), "cover the short" buys.
 _SIDE_IDIOMS = {
@@ -52,7 +58,8 @@ _SIDE_IDIOMS = {
         re.I,
     ),
     "sell": re.compile(
-        r"\b(?:hit|whack|smack|slam)(?:s|ting|ing)?\s+(?:the\s+|a\s+)?bids?\b", re.I
+        rf"\b(?:hit|whack|smack|slam)(?:s|ting|ing)?\s+(?:the\s+|a\s+)?bids?\b|{POSTED}asks?\b",
+        re.I,
     ),
 }
 ACT_WORDS: dict[str, re.Pattern[str]] = {
@@ -60,7 +67,8 @@ ACT_WORDS: dict[str, re.Pattern[str]] = {
     "halt": re.compile(
         r"^(?:halt|stop|kill|freeze|pause|suspend|cease|shut|pull\s+the\s+plug|emergency|e-?stop"
         r"|(?:hit|trip|press|pull|throw|engage|activate|use|fire)\s+the\s+(?:big\s+red\s+button"
-        r"|kill[- ]?switch|red\s+button)"
+        r"|kill[- ]?switch|red\s+button|circuit[- ]?breakers?)"
+        r"|lock\s+(?:the\s+desk|trading|everything|it\s+all|us)\s+down|lock\s+down"
         r"|(?:turn|switch|shut)\s+(?:off\s+)?(?:the\s+|all\s+(?:the\s+)?)?(?:algos?|strategies"
         r"|bots?|trading|everything|desk)(?:\s+off)?)\b",
         re.I,
@@ -72,17 +80,35 @@ ACT_WORDS: dict[str, re.Pattern[str]] = {
         r"|\bsquare\s+(?:up|off|everything)\b"
         r"|\b(?:to|into)\s+(?:all\s+)?cash\b"
         r"|\b(?:close|exit|sell|liquidate|unwind|dump|get\s+(?:us\s+)?out\s+of|take|bail)\b.*"
-        r"\b(?:everything|all\s+(?:positions|holdings|of\s+it)|every\s+(?:single\s+)?position"
+        r"\b(?:everything|all\s+(?:(?:our|the|open)\s+)*(?:positions|holdings|lines|of\s+it)"
+        r"|every\s+(?:single\s+)?(?:open\s+)?(?:position|line|holding)"
         r"|(?:whole|entire)\s+(?:book|portfolio))\b",
         re.I,
     ),
     "cancel": re.compile(
         r"^(?:cancel|cancell?|cancle|cxl)\b"
-        r"|\b(?:cancel|cancle|cxl|pull|withdraw|scrap|drop|kill|remove|yank|nuke|zap)\b.*"
+        r"|\b(?:cancel|cancle|cxl|pull|withdraw|scrap|drop|kill|remove|yank|nuke|zap|revoke"
+        r"|rescind)\b.*"
         r"\b(?:orders?|bids?|offers?|asks?|quotes?|resting|working)\b",
         re.I,
     ),
 }
+
+
+# "close" as a time of day ("up to today's close", "sell at the close") or as "near" ("close
+# to the limit") instructs no close.
+_NOT_VERB_CLOSE = re.compile(
+    r"(?:\b(?:(?:today|yesterday|tonight|tomorrow|friday|monday|tuesday|wednesday|thursday"
+    r"|market|session|day|week|month)(?:'?s)?|the|at|on|by|into|until|till|before|after|near"
+    r"|from|since|of)\s+(?:(?:the|market|daily|weekly|monthly|last|prior|previous|session|ny"
+    r"|us|london|cash)\s+)*)close\b(?!\s+out)|\bclose\s+to\b",
+    re.I,
+)
+
+
+def verb_close_only(text: str) -> str:
+    """`text` with "close" masked wherever it is not the verb."""
+    return _NOT_VERB_CLOSE.sub(lambda m: m.group(0).replace("close", "closing-time"), text)
 
 
 def written(value: float, text: str) -> bool:
@@ -166,6 +192,6 @@ def instructs_side(words: Instruction, side: str) -> bool:
     verbs = BUY_WORDS if side == "buy" else SELL_WORDS
     other = _SIDE_IDIOMS["sell" if side == "buy" else "buy"]
     return any(
-        _SIDE_IDIOMS[side].search(c) or verbs.search(other.sub(" ", c))
+        _SIDE_IDIOMS[side].search(c) or verbs.search(other.sub(" ", verb_close_only(c)))
         for c in acting_clauses(words)
     )

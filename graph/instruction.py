@@ -13,6 +13,7 @@ import re
 
 from pydantic import BaseModel, ConfigDict
 
+from graph.number_words import digits_for_words
 from graph.respell import respell
 
 # Applied in order; each removes embedded material. An unclosed comment, fence, quote or
@@ -25,7 +26,7 @@ _EMBEDDED: tuple[re.Pattern[str], ...] = (
     # Chat-template markup: [INST] ... [/INST], <<SYS>> ... <</SYS>>, <|im_start|> ... <|im_end|>
     re.compile(r"\[(\w+)[^\]\n]*\].*?\[/\1\]", re.S),
     re.compile(r"<<(\w+)>>.*?<</\1>>", re.S),
-    re.compile(r"<\|[^|>]*\|>.*?(?:<\|[^|>]*\|>|\Z)", re.S),
+    re.compile(r"<\|[^|>]*\|>.*?(?:</?\|[^|>]*\|>|\Z)", re.S),
     re.compile(r"`[^`]*(?:`|\Z)"),
     re.compile(r"<([a-z][\w-]*)[^>]*>.*?</\1\s*>", re.S | re.I),
     re.compile(r"<<?/?\w+>>?|<[^>]*(?:>|\Z)"),
@@ -102,7 +103,8 @@ _DECORATION = "\u2600-\u27bf\u2b00-\u2bff\U0001f000-\U0001faff\ufe0f\u200d"
 _FRAME = re.compile(f"^[\\s{_DECORATION}]+|[\\s{_DECORATION}]+$")
 _QUESTION = re.compile(
     r"^(?:what|what's|whats|who|whom|whose|when|where|why|how|is|isn't|are|aren't|was|"
-    r"were|do|does|did|should|shall|has|have|had|am|may|might|can|could|would|"
+    # "have it paper trading by tomorrow" bids; "have we ...", "has it ..." ask.
+    r"were|do|does|did|should|shall|has|have(?!\s+(?:it|them)\b)|had|am|may|might|can|could|would|"
     r"will|whether)\b",
     re.I | re.A,
 )
@@ -152,9 +154,9 @@ def is_question(clause: str) -> bool:
 def own_words(request: str, *, respelt: bool = True) -> Instruction:
     """The user's own instruction in `request`; embedded material is replaced by a clause
     break, so the text around it never joins into a new phrase. The desk's mistyped words
-    are written out (graph/respell.py) unless `respelt` is False: what the model is shown
-    stays the user's own writing."""
-    text = respell(request) if respelt else request
+    are written out (graph/respell.py), and spelt numbers in digits (graph/number_words.py),
+    unless `respelt` is False: what the model is shown stays the user's own writing."""
+    text = digits_for_words(respell(request)) if respelt else request
     embedded: list[str] = []
     for pattern in _EMBEDDED:
         embedded += [m.group(0) for m in pattern.finditer(text)]

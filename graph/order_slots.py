@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from graph.evidence import PERCENT_FORM, negated, shares_written
+from graph.evidence import PERCENT_FORM, POSTED, negated, shares_written, verb_close_only
 from graph.instruction import Instruction, is_question
 from graph.instrument_names import mentions, named_bases
 from graph.intents import Intent
@@ -29,11 +29,13 @@ _JARGON = (
         re.compile(r"\b(?:hit|whack|smack|slam)(?:ting|ing)?\s+(?:the\s+|a\s+)?bids?\b", re.I),
         " sell ",
     ),
+    (re.compile(rf"{POSTED}(?:ask|offer)s?\b", re.I), " sell "),
+    (re.compile(rf"{POSTED}bids?\b", re.I), " buy "),
 )
 _NOT_SIDE = r"(?!\s*/|\s*-\s*term|\s+(?:as|ago|time|term|run|way|of)\b)"
 _BUY = re.compile(
     rf"(?<!how\s)(?<!as\s)(?<!so\s)\b(?:buy|buying|purchase|go\s+long|long{_NOT_SIDE}|bid"
-    r"|accumulate|pick\s+up|acquire)\b",
+    r"|accumulate|pick\s+up|acquire|want(?=\s+\$?[0-9]))\b",
     re.I,
 )
 _SELL = re.compile(
@@ -44,7 +46,9 @@ _ALLOCATE = re.compile(
     r"\b(?:put|allocate|invest|deploy|commit|add|spend|stick|get|move|park)\b", re.I
 )
 _CLOSE_ALL = re.compile(
-    r"\b(?:close(?:\s+out)?|unwind|exit|liquidate|get\s+(?:us\s+)?out\s+of)\b", re.I
+    r"\b(?:close(?:\s+out)?|unwind|exit|liquidate|get\s+(?:us\s+)?out\s+of|bail(?:\s+out)?\s+(?:on"
+    r"|of))\b",
+    re.I,
 )
 _CLOSE_PART = re.compile(
     r"\b(?:trim|cut|reduce|pare(?:\s+back)?|lighten(?:\s+up)?|bank|take\s+profits?)\b", re.I
@@ -143,6 +147,7 @@ def read_sentence_order(sentence: str) -> Intent | None:
 def _close(sentence: str, base: str, side: str | None, numbered: bool) -> Intent | None:
     if numbered or side == "buy" or _PARTIAL.search(sentence):
         return None
+    sentence = verb_close_only(sentence)
     shares = shares_written(sentence)
     if len(shares) > 1:
         return None

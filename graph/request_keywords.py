@@ -46,7 +46,10 @@ KEYWORDS: tuple[tuple[IntentKind, re.Pattern[str]], ...] = (
         "explain",
         re.compile(
             r"\b(explain|why|walk\s+me\s+through|reasoning|rationale|how\s+come)\b"
-            r"|\bwhat\s+made\s+(?:you|it|the\s+(?:desk|system|bot|algo|model))\b|\bjustify\b",
+            r"|\bwhat\s+made\s+(?:you|it|the\s+(?:desk|system|bot|algo|model))\b|\bjustify\b"
+            # "what made the gate say no?": the cause of a refusal or a move.
+            r"|\bwhat\s+(?:made|caused|led\s+to|triggered)\b.*\b(?:say\s+no|said\s+no|reject\w*"
+            r"|refus\w*|block\w*|den(?:y|ied)|declin\w*|turn\w*\s+down|veto\w*|halt\w*|trip\w*)",
             re.I,
         ),
     ),
@@ -82,6 +85,7 @@ KEYWORDS: tuple[tuple[IntentKind, re.Pattern[str]], ...] = (
         "research",
         re.compile(
             r"\b(research|find|look\s+(?:for|at|into)|search|discover|investigate|explore|dig"
+            r"|stud(?:y|ies|ying)"
             r"|digging"
             r"|strategy|strategies|strat|momentum|reversion|breakout|trend|crossovers?|edge"
             r"|alpha|signal)\b",
@@ -98,7 +102,12 @@ KEYWORDS: tuple[tuple[IntentKind, re.Pattern[str]], ...] = (
     ),
     (
         "exposure",
-        re.compile(r"\b(expos\w*|expsoure|net\s+long|net\s+short|leverage\w*|levered)\b", re.I),
+        re.compile(
+            r"\b(expos\w*|expsoure|net\s+long|net\s+short|leverage\w*|levered|notional"
+            r"|gross(?!\s+(?:pnl|p&l|p/l|profits?|returns?|margin|gains?|loss))|dollar\s+delta"
+            r"|concentrat\w*)\b",
+            re.I,
+        ),
     ),
     (
         "data",
@@ -133,6 +142,7 @@ KEYWORDS: tuple[tuple[IntentKind, re.Pattern[str]], ...] = (
             r"|make|made|making|lost|losing|up\s+or\s+down|inventory|bags?|portfolio"
             r"|(?:the|our|my|whole|entire)\s+book"
             r"|green|red|carry|carrying|got\s+on)\b|\blong\b.*\bshort\b|\bup\b.*\bdown\b"
+            r"|\b(?:open|live|current|our)\s+lines\b"
             r"|\bhow(?:'d|\s+did|\s+are|\s+have)\s+we\s+(?:do|doing|done)\b"
             r"|\b(?:are\s+we|we'?re|we\s+are)\s+(?:up|down)\b"
             r"|\b(?:do|did)\s+we\b.*\b(?:have|hold|own|buy|sell|trade)"
@@ -149,7 +159,9 @@ KEYWORDS: tuple[tuple[IntentKind, re.Pattern[str]], ...] = (
             r"|where\s+is\s+\w+|where'?s\s+\w+|ticker)\b"
             r"|\bwhat(?:'s|\s+is)\s+\S+\s+(?:at|trading|printing)\b|\blast\s*\?|\blast\s+print"
             r"|\bpx\b|\bprinting\s+at\b|\bgoing\s+for\b|\bmark\s+(?:on|for)\b"
-            r"|\bbid\s*(?:/|-|and)\s*(?:ask|offer)\b|\bspread\s+(?:on|for|in)\b",
+            r"|\bbid\s*(?:/|-|and)\s*(?:ask|offer)\b|\bspread\s+(?:on|for|in)\b"
+            r"|\bmid(?:[- ]?price|[- ]?market)?\b(?![- ](?:cap|day|week|month|term))"
+            r"|\bvalue\s+of\s+(?:one|1|a|an)\s+\w+",
             re.I,
         ),
     ),

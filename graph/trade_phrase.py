@@ -92,7 +92,7 @@ _BUY_VERB = re.compile(
     r"|bid(?:\s+for)?|put\s+in\s+a\s+bid\s+for"
     r"|place\s+an?\s+(?:limit\s+|market\s+)?order\s+to\s+buy"
     r"|lift\s+the\s+(?:offer|ask)\s+(?:on|for|in)|lift(?=\s+[0-9])|take\s+the\s+offer\s+(?:on|for|in)"
-    r"|(?:i|we)\s+(?:want|need|would\s+like|['\u2019]?d\s+like)(?=\s+[0-9]))\s+(?=\S)",
+    r"|(?:(?:i|we)\s+)?(?:want|need|would\s+like|['\u2019]?d\s+like)(?=\s+[0-9]))\s+(?=\S)",
     re.I | re.A,
 )
 _SELL_VERB = re.compile(

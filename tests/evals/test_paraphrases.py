@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from decimal import Decimal
 from pathlib import Path
 from typing import get_args
 
@@ -275,6 +276,12 @@ def test_the_text_alone_decides_what_is_written():
         3800,
         pytest.approx(61500.5),
     ]
+    # Spelt numbers are written too, read apart from the desk's own reader.
+    assert numbers_in("buy twenty-five LTC, limit sixty-five thousand") == [25, 65000]
+    assert sorted(numbers_in("one hundred and fifty, two point five, 3 grand")) == [
+        Decimal("2.5"), 3, 150, 3000,  # "3 grand" writes 3 too
+    ]  # fmt: skip
+    assert numbers_in("sell five and buy ten") == [5, 10]
     assert shares_in("trim 12.5% of ETH", "close") == [0.125]
     assert shares_in("close the BTC position", "close") == [1.0]
     assert shares_in("close some BTC", "close") == []
