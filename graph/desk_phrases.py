@@ -21,7 +21,8 @@ _HOLDING = (
 _NOW = r"(?:\s+(?:entirely|completely|fully|in\s+full|altogether|now|please|pls|asap|today))*"
 _RESUME = re.compile(
     r"^(?:resume|restart|re-?arm|un-?halt|re-?enable|reactivate|re-?activate"
-    r"|lift\s+the\s+(?:trading\s+)?(?:halt|kill\s*switch|freeze|pause)"
+    r"|(?:lift|release|remove|clear|undo|end)\s+the\s+(?:trading\s+)?(?:halt|kill\s*switch|freeze"
+    r"|pause)"
     r"|turn\s+(?:trading\s+)?back\s+on"
     r"|(?:start|get)\s+(?:trading|going)\s+again|back\s+to\s+(?:normal\s+)?trading"
     r"|unfreeze|un-?pause|end\s+the\s+(?:halt|freeze|pause)"
@@ -51,11 +52,11 @@ _FLATTEN = re.compile(
     r"|(?:take|bring|get|run|cut)\s+(?:us|everything|(?:the|our)\s+(?:(?:whole|entire)\s+)?"
     r"(?:book|portfolio|positions))\s+(?:down\s+)?to\s+(?:zero|0|nothing)\b"
     r"|zero\s+(?:out\s+)?(?:the\s+|our\s+)?(?:(?:whole|entire)\s+)?(?:book|portfolio"
-    r"|everything|all\s+(?:our\s+)?positions)\b"
+    r"|everything|all\s+(?:our\s+)?positions|every\s+(?:single\s+)?(?:position|holding|line))\b"
     r"|(?:i|we)\s+(?:want|need)\s+(?:us|the\s+book)\s+(?:to\s+be\s+)?flat\b"
     r"|(?:i|we)\s+(?:want|need)\s+a\s+flat\s+book\b"
     r"|square\s+(?:up|everything|the\s+book|off\s+(?:everything|all|the\s+(?:whole\s+)?book))"
-    r"|(?:close|liquidate|exit|unwind|dump|sell)\s+(?:out\s+)?"
+    r"|(?:close|liquidate|exit|unwind|dump|sell)\s+(?:out\s+|down\s+|off\s+)?"
     r"(?:(?:of\s+)?(?:all|every|each|everything|the\s+whole|the\s+entire|our|my|the|single|open"
     r"|remaining|current)\s*)+"
     r"(?:positions?|holdings?|book|portfolio|of\s+it|(?:open\s+)?(?:lines?|instruments?|names))?"
@@ -68,7 +69,8 @@ _FLATTEN = re.compile(
 _CANCEL = re.compile(
     r"^(?:cancel|cancell|cancle|cxl|pull|withdraw|scrap|scratch|drop|remove|kill|yank|nuke|zap|revoke|rescind)\s+"
     # "yank whatever's resting on the book"
-    r"(?:whatever(?:'s|\s+is)|everything|anything)\s+(?:resting|working|pending|open|live)\b"
+    r"(?:whatever(?:'s|\s+is)|everything|anything)\s+(?:still\s+)?(?:resting|working|pending|open"
+    r"|live)\b"
     r"|^(?:cancel|cancell|cancle|cxl|pull|withdraw|scrap|scratch|drop|remove|kill|yank|nuke|zap|revoke|rescind)\s+(?:(?:all|every|each|any|my"
     r"|our|the|open|resting|working|pending|outstanding|live|limit|unfilled|of"
     r"|(?P<what>[A-Za-z]{2,8}))\s+)*"
@@ -80,7 +82,8 @@ _CANCEL = re.compile(
     r"(?:orders?|bids?|offers?|asks?|quotes?)\s+(?:off|down)\b"
     # "take down every open order we have out there"
     r"|^(?:take|pull)\s+down\s+(?:(?:all|every|each|any|my|our|the|open|resting|working|pending"
-    r"|outstanding|live|limit|unfilled|of)\s+)+(?:orders?|bids?|offers?|quotes?)\b",
+    r"|outstanding|live|limit|unfilled|of|(?P<down>[A-Za-z]{2,8}))\s+)+(?:orders?|bids?|offers?"
+    r"|quotes?)\b",
     re.I,
 )
 _CLOSE_VERB = (
@@ -107,12 +110,13 @@ _TAKE_OFF = re.compile(
     rf"^take\s+(?P<share>{_SHARE})\s+off\s+{_OUR}(?P<what>[a-z][\w/:.-]*){_HOLDING}{_NOW}\s*$",
     re.I,
 )
-_POOL = r"(?:(?:the|our|my)\s+)?(?:account|equity|capital|portfolio|book|money|cash|nav|funds)"
+_POOL = r"(?:(?:the|our|my)\s+)?(?:account|equity|capital|portfolio|book|money|cash|nav|funds?|aum)"
 _SIZE = re.compile(
-    r"^(?:put|allocate|invest|add|deploy|throw|move|commit|spend|use|i'?d\s+like|i\s+want"
+    r"^(?:put|allocate|invest|add|deploy|throw|move|commit|spend|use|get|i'?d\s+like|i\s+want"
     rf"|(?P<verb>buy|short|sell))\s+(?P<share>{_SHARE})\s+(?:of\s+)?(?:{_POOL}\s+)?"
-    r"(?:(?:to|and)\s+(?P<verb2>buy|short|sell)|into|in|to|on|at|towards?|of)\s+"
-    r"(?P<what>[a-z][\w/:.-]*)(?:\s+(?:stock|shares|coins?))?\s*[.!]?$",
+    r"(?:(?:to|and)\s+(?P<verb2>buy|short|sell)|into|in|to|on|at|towards?|of|(?P<side>long|short))"
+    r"\s+(?P<what>[a-z][\w/:.-]*)(?:\s+(?:stock|shares|coins?))?(?:\s+(?:please|pls|now|asap))?"
+    r"\s*[.!]?$",
     re.I,
 )
 # "twelve percent of capital into google please": no verb, but "into" moves the money.
@@ -170,17 +174,21 @@ def read_desk_phrase(command: str) -> Intent | None:
         return Intent(kind="resume")
     cancel = _CANCEL.match(text)
     if cancel:
-        named = cancel["what"] or cancel["off"]
+        named = cancel["what"] or cancel["off"] or cancel["down"]
         what = named and _symbol(named)
+        if not named and len(bases := set(named_bases(text))) == 1:
+            what = bases.pop()  # "cancel whatever's still working on LTC"
         return Intent(kind="cancel", symbol=what or None)
     if _FLATTEN.match(text):
         return _flatten(text)
     sized = _SIZE.match(text) or _SIZE_WITH.match(text) or _SIZE_INTO.match(text)
     if sized:
         symbol, share = _symbol(sized["what"]), _share(sized["share"])
-        verb = sized.groupdict().get("verb2") or sized.groupdict().get("verb") or "buy"
+        verb = next(
+            (v for k in ("verb2", "verb", "side") if (v := sized.groupdict().get(k))), "buy"
+        )
         if symbol and share:
-            side = "sell" if _SELLING.match(verb) else "buy"
+            side = "sell" if _SELLING.match(verb) else "buy"  # "long BTC" buys, "short" sells
             return Intent(kind="trade", side=side, symbol=symbol, fraction=share)
     halved = _HALVE.match(text)
     if halved and (symbol := _symbol(halved["what"])):

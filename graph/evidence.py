@@ -40,7 +40,7 @@ BUY_WORDS = re.compile(
     re.I,
 )
 SELL_WORDS = re.compile(
-    r"\b(?:sell|short|dump|unload|offload|trim|cut|reduce|close|exit|liquidate|get\s+rid"
+    r"\b(?:sell|sale|short|dump|unload|offload|trim|cut|reduce|close|exit|liquidate|get\s+rid"
     r"|offer|take\s+profits?|lighten|scale\s+out|hit|unwind|pare|bank|bail)\b",
     re.I,
 )
@@ -69,6 +69,8 @@ ACT_WORDS: dict[str, re.Pattern[str]] = {
         r"|(?:hit|trip|press|pull|throw|engage|activate|use|fire)\s+the\s+(?:big\s+red\s+button"
         r"|kill[- ]?switch|red\s+button|circuit[- ]?breakers?)"
         r"|lock\s+(?:the\s+desk|trading|everything|it\s+all|us)\s+down|lock\s+down"
+        r"|(?:put|switch|set|move)\s+(?:the\s+desk|trading|everything|us|the\s+gate)\s+(?:in|into"
+        r"|to)\s+(?:halt(?:ed)?|freeze|frozen|kill)"
         r"|(?:turn|switch|shut)\s+(?:off\s+)?(?:the\s+|all\s+(?:the\s+)?)?(?:algos?|strategies"
         r"|bots?|trading|everything|desk)(?:\s+off)?)\b",
         re.I,

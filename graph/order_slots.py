@@ -35,11 +35,12 @@ _JARGON = (
 _NOT_SIDE = r"(?!\s*/|\s*-\s*term|\s+(?:as|ago|time|term|run|way|of)\b)"
 _BUY = re.compile(
     rf"(?<!how\s)(?<!as\s)(?<!so\s)\b(?:buy|buying|purchase|go\s+long|long{_NOT_SIDE}|bid"
-    r"|accumulate|pick\s+up|acquire|want(?=\s+\$?[0-9]))\b",
+    r"|accumulate|pick\s+up|acquire|(?:want|add)(?=\s+\$?[0-9]))\b",
     re.I,
 )
 _SELL = re.compile(
-    rf"(?<!in\s)\b(?:sell|selling|go\s+short|short{_NOT_SIDE}|offer|dump|unload|offload)\b",
+    rf"(?<!in\s)\b(?:sell|selling|go\s+short|short{_NOT_SIDE}|offer|dump|unload|offload"
+    r"|sale\s+of)\b",
     re.I,
 )
 _ALLOCATE = re.compile(
@@ -61,7 +62,8 @@ _POOL = re.compile(
 )
 _PRICE = re.compile(
     rf"(?:(?:^|\s)(?:at|@|limit(?:\s+price)?(?:\s+(?:of|at))?|with\s+a\s+limit(?:\s+price)?\s+of"
-    r"|no\s+more\s+than|no\s+less\s+than|at\s+most|at\s+least|(?:dips?|drops?|falls?|comes?"
+    r"|no\s+more\s+than|no\s+less\s+than|at\s+most|at\s+least"
+    r"|nothing\s+(?:below|under|above|over|lower\s+than|higher\s+than|worse\s+than)|(?:dips?|drops?|falls?|comes?"
     rf"\s+(?:back\s+)?down|trades?|gets?)\s+(?:back\s+)?to)\s*(?P<cued>{_NUM})"
     rf"|(?P<trailed>{_NUM})\s+(?:limit|or\s+better)\b)",
     re.I | re.A,

@@ -37,7 +37,8 @@ KEYWORDS: tuple[tuple[IntentKind, re.Pattern[str]], ...] = (
             r"\bping\b|\bis\s+(?:everything|it|the\s+\w+(?:\s+\w+)?)\s+"
             r"(?:up|running|responding|online|alive|down)\b"
             r"|\b(?:infra\w*|health\s*-?checks?|healthcheck|the\s+stack|uptime|servers?"
-            r"|status\s+page|components?|heartbeats?|broker\s+connection)\b"
+            r"|status\s+page|components?|heartbeats?|broker\s+connection|(?:un)?reachable"
+            r"|f[ae]ll(?:en)?\s+over)\b"
             r"|\b(?:services?|connections?|connectivity)\b.*\b(?:green|ok|okay|up|down|healthy)\b",
             re.I,
         ),
@@ -47,6 +48,8 @@ KEYWORDS: tuple[tuple[IntentKind, re.Pattern[str]], ...] = (
         re.compile(
             r"\b(explain|why|walk\s+me\s+through|reasoning|rationale|how\s+come)\b"
             r"|\bwhat\s+made\s+(?:you|it|the\s+(?:desk|system|bot|algo|model))\b|\bjustify\b"
+            r"|\bwhat\s+(?:logic|reasoning|thinking)\b|\bbreak\s+(?:it|that|this)\s+down\b"
+            r"|\bled\s+to\s+(?:that|this|the)\s+(?:outcome|decision|result|call|move)\b"
             # "what made the gate say no?": the cause of a refusal or a move.
             r"|\bwhat\s+(?:made|caused|led\s+to|triggered)\b.*\b(?:say\s+no|said\s+no|reject\w*"
             r"|refus\w*|block\w*|den(?:y|ied)|declin\w*|turn\w*\s+down|veto\w*|halt\w*|trip\w*)",
@@ -56,9 +59,11 @@ KEYWORDS: tuple[tuple[IntentKind, re.Pattern[str]], ...] = (
     (
         "promote",
         re.compile(
-            r"\b(promote|graduate|go\s+live\s+with|into\s+live)\b"
+            r"\b(promote|graduate|go\s+live\s+with|into\s+live|(?:goes|going)\s+live"
+            r"|green[- ]?light)\b"
             r"|\b(move|push|take|put|send|bump|shift|upgrade|migrate|roll|switch|ship|deploy"
-            r"|release)\b.*\b(?:on|in)?to\s+(paper|live|prod|production)\b"
+            r"|release|advance|elevate|progress)\b.*\b(?:on|in)?to\s+(?:the\s+)?(paper|live|prod"
+            r"|production)\b"
             r"|\btake\b.*\blive\b",
             re.I,
         ),
@@ -77,7 +82,7 @@ KEYWORDS: tuple[tuple[IntentKind, re.Pattern[str]], ...] = (
         "backtest",
         re.compile(
             r"\b(back-?test|sweep|walk[- ]?f(?:or)?w(?:ar)?d|wfo|grid|parameter|optimi[sz]e|tune"
-            r"|out[- ]of[- ]sample|oos\b|walk\s+(?:it|them|this|that)\s+forward)",
+            r"|out[- ]of[- ]sample|oos\b|walk\s+(?:it|them|this|that)\s+forward|wfa?\b|anchored)",
             re.I,
         ),
     ),
@@ -95,7 +100,7 @@ KEYWORDS: tuple[tuple[IntentKind, re.Pattern[str]], ...] = (
     (
         "correlation",
         re.compile(
-            r"\b(correlat\w*|corrs?\b|mov(?:e|es|ed|ing)\s+(?:in\s+)?(?:together|with|lockstep|sync)"
+            r"\b(correlat\w*|corrs?\b|rho\b|mov(?:e|es|ed|ing)\s+(?:in\s+)?(?:together|with|lockstep|sync)"
             r"|lock-?step|co-?move\w*|co-?movement|diversif\w*|de-?coupl\w*)",
             re.I,
         ),
@@ -113,14 +118,14 @@ KEYWORDS: tuple[tuple[IntentKind, re.Pattern[str]], ...] = (
         "data",
         re.compile(
             r"\b(?:data\s+quality|quality\s+(?:report|check)|data\s+gaps?|back-?fill\w*"
-            r"|price\s+history)\b",
+            r"|price\s+history|(?:re-?)?sync\w*\b.*\b(?:store|feed|data|bars|vendor))\b",
             re.I,
         ),
     ),
     (
         "report",
         re.compile(
-            r"\b(report|summary|recap|write[- ]?up|briefing|tear\s*-?sheets?"
+            r"\b(report|rpt|summary|recap|write[- ]?up|briefing|tear\s*-?sheets?"
             r"|(?:eod|end[- ]of[- ]day|daily|morning)\s+(?:pack|note|update))\b",
             re.I,
         ),
@@ -142,7 +147,8 @@ KEYWORDS: tuple[tuple[IntentKind, re.Pattern[str]], ...] = (
             r"|make|made|making|lost|losing|up\s+or\s+down|inventory|bags?|portfolio"
             r"|(?:the|our|my|whole|entire)\s+book"
             r"|green|red|carry|carrying|got\s+on)\b|\blong\b.*\bshort\b|\bup\b.*\bdown\b"
-            r"|\b(?:open|live|current|our)\s+lines\b"
+            r"|\b(?:open|live|current|our)\s+lines\b|\bon\s+hand\b|\bunderwater\b"
+            r"|\bmark[- ]to[- ]market\b|\bmtm\b"
             r"|\bhow(?:'d|\s+did|\s+are|\s+have)\s+we\s+(?:do|doing|done)\b"
             r"|\b(?:are\s+we|we'?re|we\s+are)\s+(?:up|down)\b"
             r"|\b(?:do|did)\s+we\b.*\b(?:have|hold|own|buy|sell|trade)"
@@ -182,7 +188,8 @@ GENERAL_QUESTION = re.compile(
     r"^(?:(?:in\s+your\s+(?:opinion|view|experience)|generally(?:\s+speaking)?|honestly"
     r"|out\s+of\s+curiosity|just\s+curious)[,\s]+)?"
     r"(?:what\s+(?:does|do|is|are)\s+(?:a|an)\s|what'?s\s+(?:a|an)\s"
-    r"|what'?s\s+the\s+difference\s+between|how\s+do(?:es)?\s+(?:i|you|one|a|an|the)\b"
+    r"|what'?s\s+the\s+(?:difference|diff)\s+between|is\s+it\s+(?:smart|wise|sensible|a\s+good"
+    r"\s+idea|a\s+bad\s+idea|dumb|crazy)\s+to\b|how\s+do(?:es)?\s+(?:i|you|one|a|an|the)\b"
     r"|define\b|is\s+(?:buying|selling|shorting)\b|should\s+i\b"
     # "how does flattening work?", "what happens if I halt?", "if I type halt, what stops?"
     r"|how\s+do(?:es)?\s+\w+ing\b|what\s+happens\s+(?:if|when)\b|how\s+would\s+(?:i|we|one|you)\b"
@@ -213,7 +220,7 @@ NEGATED = re.compile(
     r"|no\s+(?:halt\w*|kill\w*|flatten\w*|selling|buying|closing|cancel\w*|liquidat\w*"
     r"|unwind\w*|trades?\s+(?:on|in)\b)"
     # "leave the ETH position alone", "leave it as is".
-    r"|leave\b(?=.*\b(?:alone|untouched|as\s+(?:it\s+)?is|be)\b)"
+    r"|leave\b(?=.*\b(?:alone|untouched|as\s+(?:it\s+)?is|be|halted|paused|frozen|stopped)\b)"
     # "repeat, not halting"; "hold the BTC buy" (keep it from being sent).
     r"|(?:(?:i\s+)?repeat[,:]?\s+|again[,:]?\s+)?not\s+\w+ing"
     r"|hold\s+(?:the|that|this|our|my)\s+(?:\w+\s+){0,2}(?:buy|sell|order|trade)s?"

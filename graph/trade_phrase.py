@@ -91,13 +91,15 @@ _BUY_VERB = re.compile(
     r"^(?:grab|purchase|pick\s+up|scoop(?:\s+up)?|go\s+long|long|get(?!\s+rid\b)(?:\s+me)?|need|acquire"
     r"|bid(?:\s+for)?|put\s+in\s+a\s+bid\s+for"
     r"|place\s+an?\s+(?:limit\s+|market\s+)?order\s+to\s+buy"
+    r"|(?:execute|make|do|place|book)\s+an?\s+purchase\s+of|add(?=\s+[0-9])"
     r"|lift\s+the\s+(?:offer|ask)\s+(?:on|for|in)|lift(?=\s+[0-9])|take\s+the\s+offer\s+(?:on|for|in)"
     r"|(?:(?:i|we)\s+)?(?:want|need|would\s+like|['\u2019]?d\s+like)(?=\s+[0-9]))\s+(?=\S)",
     re.I | re.A,
 )
 _SELL_VERB = re.compile(
     r"^(?:short|go\s+short|dump|offload|unload|sel(?=\s+[0-9])|get\s+rid\s+of(?=\s+[0-9])|hit\s+the\s+bid\s+(?:on|for)|offer"
-    r"|place\s+an?\s+(?:limit\s+|market\s+)?order\s+to\s+sell)\s+(?=\S)",
+    r"|place\s+an?\s+(?:limit\s+|market\s+)?order\s+to\s+sell"
+    r"|(?:execute|make|do|place|book)\s+an?\s+sale\s+of)\s+(?=\S)",
     re.I | re.A,
 )
 _FILLER = frozenset({"shares", "share", "units", "unit", "coins", "coin", "of", "lots", "lot"})
@@ -109,6 +111,7 @@ _NAMES = {"bitcoin": "BTC", "bitcoins": "BTC", "ether": "ETH", "ethereum": "ETH"
 PRICE_CUE = re.compile(
     r"(?:^|\s)(?:at|@|limit(?:\s+price)?(?:\s+of)?|lmt|with\s+a\s+limit(?:\s+price)?\s+of"
     r"|(?:max|min)(?:imum)?\s+price(?:\s+of)?"
+    r"|nothing\s+(?:below|under|above|over|lower\s+than|higher\s+than|worse\s+than)"
     r"|(?:pay\s+)?no\s+more\s+than|(?:for\s+)?no\s+less\s+than|at\s+most|at\s+least"
     r"|no\s+(?:higher|lower)\s+than|(?:but\s+)?not\s+(?:above|over|below|under)"
     r"|(?:do\s+not|don'?t)\s+(?:go|pay|sell)\s+(?:above|over|below|under)"
