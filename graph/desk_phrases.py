@@ -11,6 +11,7 @@ import re
 from graph.evidence import base_of, shares_written
 from graph.instrument_names import named_bases
 from graph.intents import Intent
+from graph.numbers import parse_number
 from graph.trade_phrase import symbols_named
 
 _OUR = r"(?:(?:of\s+)?(?:our|my|the|us|all|out|whole|entire|full)\s+)*"
@@ -24,6 +25,8 @@ _RESUME = re.compile(
     r"|(?:lift|release|remove|clear|undo|end)\s+the\s+(?:trading\s+)?(?:halt|kill\s*switch|freeze"
     r"|pause)"
     r"|turn\s+(?:trading\s+)?back\s+on"
+    r"|take\s+(?:the\s+desk|trading|us|everything|the\s+gate)\s+off\s+(?:the\s+)?(?:halt|freeze"
+    r"|pause|kill[-\s]?switch)"
     r"|(?:start|get)\s+(?:trading|going)\s+again|back\s+to\s+(?:normal\s+)?trading"
     r"|unfreeze|un-?pause|end\s+the\s+(?:halt|freeze|pause)"
     r"|let\s+(?:us|me)\s+trade\s+again"
@@ -63,7 +66,7 @@ _FLATTEN = re.compile(
     r"(?:\s*we\s+(?:hold|have|own|(?:have\s+|['\u2019]ve\s+)?got)(?:\s+on)?)?"
     r"(?:\s+to\s+(?:zero|0|nothing|flat))?(?:\s+at\s+(?:the\s+)?market)?(?:\s+(?:please|pls|now|asap))?"
     r"(?:\s+(?:before|by|into|ahead\s+of)\s+(?:the\s+)?(?:close|weekend|eod|end\s+of\s+(?:the\s+)?"
-    r"day|tonight))?\s*$)",
+    r"day|tonight|[\w-]+(?:\s+[\w-]+)?\s+(?:print|release|number|meeting|announcement|data)))?\s*$)",
     re.I,
 )
 _CANCEL = re.compile(
@@ -114,7 +117,8 @@ _POOL = r"(?:(?:the|our|my)\s+)?(?:account|equity|capital|portfolio|book|money|c
 _SIZE = re.compile(
     r"^(?:put|allocate|invest|add|deploy|throw|move|commit|spend|use|get|i'?d\s+like|i\s+want"
     rf"|(?P<verb>buy|short|sell))\s+(?P<share>{_SHARE})\s+(?:of\s+)?(?:{_POOL}\s+)?"
-    r"(?:(?:to|and)\s+(?P<verb2>buy|short|sell)|into|in|to|on|at|towards?|of|(?P<side>long|short))"
+    r"(?:to\s+work\s+)?(?:(?:to|and)\s+(?P<verb2>buy|short|sell)|into|in|to|on|at|towards?|of"
+    r"|(?P<side>long|short))"
     r"\s+(?P<what>[a-z][\w/:.-]*)(?:\s+(?:stock|shares|coins?))?(?:\s+(?:please|pls|now|asap))?"
     r"\s*[.!]?$",
     re.I,
@@ -130,6 +134,13 @@ _SIZE_WITH = re.compile(
     rf"(?:with|using)\s+(?P<share>{_SHARE})\s+(?:of\s+)?{_POOL}\s*[.!]?$",
     re.I,
 )
+# "put on a 15-share short in GOOG", "open a 2-coin long in ETH": the size is the order's.
+SIZED_POSITION = re.compile(
+    r"^(?:put\s+on|open|take\s+on|take|establish|do|initiate|start)\s+an?\s+(?P<qty>[0-9][0-9.,]*k?)"
+    r"[- ](?:shares?|coins?|units?|lots?)\s+(?P<side>long|short)\s+(?:position\s+)?(?:in|on|of)\s+"
+    r"(?P<what>[a-z][\w/:.-]*)\s*[.!]?$",
+    re.I,
+)
 # An order with nothing to size it: asked back, never guessed.
 _VAGUE = re.compile(
     r"^(?:buy|sell|short|long(?!\s*(?:/|minus\b|vs\b|versus\b|and\s+short|or\s+short|-\s*short))|go\s+long"
@@ -140,6 +151,8 @@ _VAGUE = re.compile(
     r"|(?:trim|cut|reduce|lighten|shave)\s+(?:the|that|this|our|my)\s+(?:position|holding|long"
     r"|short|book|portfolio|exposure)(?:\s+(?:a\s+(?:bit|little|touch|tad)|slightly|some"
     r"|somewhat|down|back))*\s*$"
+    # "put on the trade we discussed": which trade is the user's to say.
+    r"|(?:put\s+on|do|execute|place|send|book)\s+(?:the|that)\s+(?:trade|order)\b"
     # "put on a position in GOOG": a position with neither side nor size.
     r"|(?:put\s+on|open|take|establish|start|build)\s+(?:a|some|an)\s+(?:new\s+|small\s+)?"
     r"(?:position|trade)\s+(?:in|on)\b"
@@ -190,6 +203,12 @@ def read_desk_phrase(command: str) -> Intent | None:
         if symbol and share:
             side = "sell" if _SELLING.match(verb) else "buy"  # "long BTC" buys, "short" sells
             return Intent(kind="trade", side=side, symbol=symbol, fraction=share)
+    position = SIZED_POSITION.match(text)
+    if position and (symbol := _symbol(position["what"])):
+        quantity = parse_number(position["qty"])
+        if quantity is not None and quantity > 0:
+            side = "sell" if position["side"].lower() == "short" else "buy"
+            return Intent(kind="trade", side=side, symbol=symbol, quantity=float(quantity))
     halved = _HALVE.match(text)
     if halved and (symbol := _symbol(halved["what"])):
         return Intent(kind="close", symbol=symbol, fraction=0.5)

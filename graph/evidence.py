@@ -68,7 +68,7 @@ ACT_WORDS: dict[str, re.Pattern[str]] = {
         r"^(?:halt|stop|kill|freeze|pause|suspend|cease|shut|pull\s+the\s+plug|emergency|e-?stop"
         r"|(?:hit|trip|press|pull|throw|engage|activate|use|fire)\s+the\s+(?:big\s+red\s+button"
         r"|kill[- ]?switch|red\s+button|circuit[- ]?breakers?)"
-        r"|lock\s+(?:the\s+desk|trading|everything|it\s+all|us)\s+down|lock\s+down"
+        r"|(?:lock|stand)\s+(?:the\s+desk|trading|everything|it\s+all|us)\s+down|lock\s+down"
         r"|(?:put|switch|set|move)\s+(?:the\s+desk|trading|everything|us|the\s+gate)\s+(?:in|into"
         r"|to)\s+(?:halt(?:ed)?|freeze|frozen|kill)"
         r"|(?:turn|switch|shut)\s+(?:off\s+)?(?:the\s+|all\s+(?:the\s+)?)?(?:algos?|strategies"

@@ -62,8 +62,9 @@ _POOL = re.compile(
 )
 _PRICE = re.compile(
     rf"(?:(?:^|\s)(?:at|@|limit(?:\s+price)?(?:\s+(?:of|at))?|with\s+a\s+limit(?:\s+price)?\s+of"
-    r"|no\s+more\s+than|no\s+less\s+than|at\s+most|at\s+least"
-    r"|nothing\s+(?:below|under|above|over|lower\s+than|higher\s+than|worse\s+than)|(?:dips?|drops?|falls?|comes?"
+    r"|no\s+more\s+than|no\s+less\s+than|at\s+most|at\s+least|price\s*:?"
+    r"|nothing\s+(?:below|under|above|over|lower\s+than|higher\s+than|worse\s+than)"
+    r"|(?:dips?|drops?|falls?|comes?"
     rf"\s+(?:back\s+)?down|trades?|gets?)\s+(?:back\s+)?to)\s*(?P<cued>{_NUM})"
     rf"|(?P<trailed>{_NUM})\s+(?:limit|or\s+better)\b)",
     re.I | re.A,

@@ -13,8 +13,8 @@ from graph.intents import IntentKind
 # What people call each strategy family, as patterns read from the start of a word.
 STRATEGIES = {
     # Each family also by the desk's own name for it ("sweep the ml_signal windows").
-    r"momentum|trend[- ]?follow|ts_momentum": "ts_momentum",
-    r"mean[- ]?rever|mean[- ]rev\b|z[- ]?score|mean_reversion": "mean_reversion",
+    r"momentum|trend[- ]?follow|trend[- ]?(?:strat|system|model)|ts_momentum": "ts_momentum",
+    r"mean[- ]?rever|mean[- ]rev\b|z[- ]?score|mean_reversion|reversion[- ]to\b": "mean_reversion",
     r"break[- ]?out|donchian|channel": "donchian",
     r"cross[- ]?over|moving[- ]average|sma\b|sma_cross|golden[- ]cross|death[- ]cross": "sma_cross",
     r"machine[- ]learning|ml\b|ml_signal": "ml_signal",
@@ -34,7 +34,8 @@ KEYWORDS: tuple[tuple[IntentKind, re.Pattern[str]], ...] = (
     (
         "health",
         re.compile(
-            r"\bping\b|\bis\s+(?:everything|it|the\s+\w+(?:\s+\w+)?)\s+"
+            r"\bping\b|\bis\s+(?:everything|it|the\s+(?!(?:\w+\s+)?(?:positions?|holdings?|trades?|book"
+            r"|pnl|longs?|shorts?|stake)\b)\w+(?:\s+\w+)?)\s+"
             r"(?:up|running|responding|online|alive|down)\b"
             r"|\b(?:infra\w*|health\s*-?checks?|healthcheck|the\s+stack|uptime|servers?"
             r"|status\s+page|components?|heartbeats?|broker\s+connection|(?:un)?reachable"
@@ -64,7 +65,9 @@ KEYWORDS: tuple[tuple[IntentKind, re.Pattern[str]], ...] = (
             r"|\b(move|push|take|put|send|bump|shift|upgrade|migrate|roll|switch|ship|deploy"
             r"|release|advance|elevate|progress)\b.*\b(?:on|in)?to\s+(?:the\s+)?(paper|live|prod"
             r"|production)\b"
-            r"|\btake\b.*\blive\b",
+            r"|\btake\b.*\blive\b"
+            r"|\b(?:put|send|move|push|flip|switch|turn)\s+(?:the\s+|our\s+)?(?:[\w/-]+\s+){0,3}"
+            r"(?:strat\w*|model|system|algo)\s+live\b",
             re.I,
         ),
     ),
@@ -90,7 +93,7 @@ KEYWORDS: tuple[tuple[IntentKind, re.Pattern[str]], ...] = (
         "research",
         re.compile(
             r"\b(research|find|look\s+(?:for|at|into)|search|discover|investigate|explore|dig"
-            r"|stud(?:y|ies|ying)"
+            r"|stud(?:y|ies|ying)|homework|worth\s+trading|opportunit(?:y|ies)"
             r"|digging"
             r"|strategy|strategies|strat|momentum|reversion|breakout|trend|crossovers?|edge"
             r"|alpha|signal)\b",
@@ -100,7 +103,7 @@ KEYWORDS: tuple[tuple[IntentKind, re.Pattern[str]], ...] = (
     (
         "correlation",
         re.compile(
-            r"\b(correlat\w*|corrs?\b|rho\b|mov(?:e|es|ed|ing)\s+(?:in\s+)?(?:together|with|lockstep|sync)"
+            r"\b(correlat\w*|corrs?\b|rho\b|pearson|spearman|linked|how\s+tightly|mov(?:e|es|ed|ing)\s+(?:in\s+)?(?:together|with|lockstep|sync)"
             r"|lock-?step|co-?move\w*|co-?movement|diversif\w*|de-?coupl\w*)",
             re.I,
         ),
@@ -197,8 +200,18 @@ GENERAL_QUESTION = re.compile(
     # Who may do what on the desk is its policy, not its state.
     r"|who\s+(?:has|have|holds?|gets?)\s+(?:the\s+)?(?:authority|right|permission|power|say)\b"
     r"|who\s+(?:can|may|is\s+allowed\s+to|is\s+able\s+to|gets\s+to)\b"
+    r"|when\s+(?:should|would|do|does)\s+(?:you|one|i|we|people|traders)\s+(?:use|pick|choose"
+    r"|prefer|want)\b"
     r"|(?:when|how|why)\s+(?:would|should|do|does)\s+(?:you|one|people|traders)\s+"
     r"(?:normally|usually|typically|generally)\b)",
+    re.I,
+)
+# Small talk, all of it ("happy friday all!!", "gm team"): nothing is asked of the desk.
+SMALL_TALK = re.compile(
+    r"^(?:happy\s+(?:friday|monday|weekend|holidays?|new\s+year|\w+day)|good\s+(?:morning|afternoon"
+    r"|evening|night)|hi|hello|hey|yo|thanks|thank\s+you|thx|cheers|gm|gn|ty|bye|lol|haha"
+    r"|have\s+a\s+(?:good|great|nice)\s+(?:one|day|weekend|evening))"
+    r"(?:\s+(?:all|everyone|team|folks|guys|y'?all|everybody|desk|bot))?[\s!.,:;)]*$",
     re.I,
 )
 # Work on a text the request carries ("summarise this for me: ...", "translate the

@@ -30,6 +30,7 @@ from graph.request_keywords import (
     GENERAL_QUESTION,
     KEYWORDS,
     NEGATED,
+    SMALL_TALK,
     TEXT_TASK,
     strategy_named,
 )
@@ -148,6 +149,8 @@ def read(words: Instruction) -> Reading:
         return Reading(Intent(kind="unknown"), "a general question, not about the desk")
     if TEXT_TASK.match(kept[0]):
         return Reading(Intent(kind="unknown"), "work on a text, not a desk request")
+    if SMALL_TALK.match(text):
+        return Reading(Intent(kind="unknown"), "small talk: nothing asked of the desk")
     keyword = next((kind for kind, pattern in KEYWORDS if pattern.search(text)), None)
     if keyword is None and len(kept) < len(words.clauses) and len(text.split()) < 4:
         # "no halt pls, we're fine": a few words left beside a refusal to act ask for nothing,

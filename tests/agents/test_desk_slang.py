@@ -479,3 +479,61 @@ def test_paper_trading_in_the_twelfth_sets_words(request_text: str):
 )  # fmt: skip
 def test_a_forged_speakers_line_is_set_aside(request_text: str, kind: str):
     assert route(request_text).kind == kind
+
+
+@pytest.mark.parametrize(
+    ("request_text", "kind", "symbol"),
+    [
+        # The thirteenth blind set's misses, in the forms they stand for, and near misses.
+        ("how far is the google position up or down vs our entry?", "positions", "GOOG"),
+        ("is the gateway up?", "health", None),
+        ("how tightly are sol and eth linked, return-wise?", "correlation", "ETH"),
+        ("LTC - anything worth trading there? do the homework and come back to me", "research",
+         "LTC"),
+        ("IC signed off this morning, go ahead and put the GOOG ML strategy live", "promote",
+         "GOOG"),
+        ("something's off with the fills, stand the desk down until further notice", "halt",
+         None),
+        ("take the desk off halt", "resume", None),
+        ("close out the entire portfolio before the CPI print", "flatten", None),
+        ("when should you use a market order instead of a limit?", "unknown", None),
+        ("put on the trade we discussed this morning", "clarify", None),
+        ("happy friday all!!", "unknown", None),
+        ("happy friday all, what's our exposure?", "exposure", None),
+    ],
+)  # fmt: skip
+def test_the_thirteenth_sets_forms(request_text: str, kind: str, symbol: str | None):
+    intent = route(request_text)
+    assert (intent.kind, intent.symbol) == (kind, symbol)
+
+
+@pytest.mark.parametrize(
+    ("request_text", "side", "quantity", "limit_price", "fraction"),
+    [
+        ("put on a 15-share short in GOOG", "sell", 15.0, None, None),
+        ("open a 2-coin long in ETH", "buy", 2.0, None, None),
+        ("Place a buy limit: 2 LTC, price 85.00", "buy", 2.0, 85.0, None),
+        ("put a fifth of our equity to work in ether", "buy", None, None, 0.2),
+    ],
+)
+def test_orders_in_the_thirteenth_sets_words(
+    request_text: str,
+    side: str,
+    quantity: float | None,
+    limit_price: float | None,
+    fraction: float | None,
+):
+    intent = route(request_text)
+    assert (intent.kind, intent.side, intent.quantity, intent.limit_price, intent.fraction) == (
+        "trade", side, quantity, limit_price, fraction,
+    )  # fmt: skip
+
+
+def test_strategies_and_paper_trading_in_the_thirteenth_sets_words():
+    assert route("research a reversion-to-the-mean play on google").strategy == "mean_reversion"
+    assert route("the LTC trend strat has done 3 months on paper, flip it to live").strategy == (
+        "ts_momentum"
+    )
+    intent = route("Research BTC and put whichever strategy comes out on top into simulated "
+                   "(paper) trading")  # fmt: skip
+    assert (intent.kind, intent.paper_trade) == ("research", True)
