@@ -170,6 +170,11 @@ def test_a_cancel_acts_on_the_one_instrument_its_words_name():
         "could you research GOOG and put the winner on paper?",
         "look for an ML-based strat on btc & run it in the paper account",
         "Research a donchian breakout on GOOG and, if it looks reasonable, stick it on paper.",
+        # The eleventh to thirteenth blind sets' words for it.
+        "find whatever works best on BTC and have it paper trading by tomorrow",
+        "research LTC and run the top pick in the paper account",
+        "find a decent breakout system for ether, then let it trade with paper money",
+        "Research BTC and put whichever strategy comes out on top into simulated (paper) trading",
     ],
 )
 def test_a_polite_or_joined_request_to_paper_trade_is_an_instruction(text: str):
