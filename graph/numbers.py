@@ -1,6 +1,7 @@
 """How the desk reads a number a person writes: ASCII decimals ("0.5", "61500"), optionally
 with thousands grouped by commas in threes ("61,500"), a dollar sign ("$3,100") or a k for
-thousands ("67k", "2.5k"), as trading desks write prices. Nothing else is a number here:
+thousands ("67k", "2.5k"), as trading desks write prices; spelt numbers are written in
+digits before this reads them (graph/number_words.py). Nothing else is a number here:
 a decimal comma ("1,5"), a bad grouping ("1,0000"), an exponent ("1e5"), other scripts'
 digits or a sign are refused where a number must stand (graph/trade_phrase.py)."""
 
