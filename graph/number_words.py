@@ -1,8 +1,8 @@
 """Numbers as people spell them, written in digits before the desk reads a request:
-"twenty-five" 25, "sixty-five thousand" 65000, "two point five" 2.5, "65 thousand" 65000,
-".5" 0.5. The grammar (graph/numbers.py) and the guard's evidence then see the same
-number, so "buy twenty-five LTC" is an order for 25 and a model that reads 25 there has
-read what was written.
+"twenty-five" 25, "sixty-five thousand" 65000, "two point five" 2.5, "65 thousand" 65000.
+The grammar (graph/numbers.py) and the guard's evidence then see the same number, so "buy
+twenty-five LTC" is an order for 25 and a model that reads 25 there has read what was
+written. A number with its point first (".5") stays the grammar's to refuse.
 
 Left in words, on purpose: "zero" ("unwind to zero" is a phrase of the desk's), a lone
 "one" ("one of our positions", "no one") and "a"/"an" ("a hundred" is 100, "a BTC" is
@@ -39,7 +39,6 @@ _SPELT = re.compile(
     re.I,
 )
 _DIGITS_SCALE = re.compile(rf"(?<![\w.,])([0-9]+(?:\.[0-9]+)?)\s+({_SCALE})\b", re.I)
-_BARE_POINT = re.compile(r"(?<![\w.,])\.([0-9]+)\b")
 
 
 def _value(words: list[str]) -> Decimal | None:
@@ -77,9 +76,7 @@ def _spelt(match: re.Match[str]) -> str:
 
 def digits_for_words(text: str) -> str:
     """`text` with its spelt numbers written in digits."""
-    text = _SPELT.sub(_spelt, text)
-    text = _DIGITS_SCALE.sub(
+    return _DIGITS_SCALE.sub(
         lambda m: format((Decimal(m.group(1)) * _SCALES[m.group(2).lower()]).normalize(), "f"),
-        text,
+        _SPELT.sub(_spelt, text),
     )
-    return _BARE_POINT.sub(r"0.\1", text)
