@@ -49,7 +49,9 @@ _FLATTEN = re.compile(
     r"|flat\s+(?:everything|it\s+all|all\s+(?:of\s+)?(?:it|our\s+positions|positions)"
     r"|the\s+(?:(?:whole|entire)\s+)?(?:book|portfolio))\b"
     r"|bail\s+(?:on|out\s+of)\s+(?:everything|all\s+(?:of\s+)?(?:it|our\s+positions|positions))\b"
-    r"|go\s+flat|get\s+(?:us\s+)?(?:to\s+)?flat|take\s+(?:us|the\s+book)\s+(?:to\s+)?flat"
+    # "get us completely flat before the close"
+    r"|(?:go\s+|get\s+(?:us\s+)?(?:to\s+)?|take\s+(?:us|the\s+book)\s+(?:to\s+)?)"
+    r"(?:(?:completely|totally|fully|entirely|all\s+the\s+way)\s+)?flat"
     # "FLAT. NOW.": the word alone is the order (a question, "flat?", is never a command).
     r"|flat(?:\s+(?:now|asap|please|pls|immediately))?\s*$"
     r"|(?:take|bring|get|run|cut)\s+(?:us|everything|(?:the|our)\s+(?:(?:whole|entire)\s+)?"
@@ -189,8 +191,9 @@ def read_desk_phrase(command: str) -> Intent | None:
     if cancel:
         named = cancel["what"] or cancel["off"] or cancel["down"]
         what = named and _symbol(named)
-        if not named and len(bases := set(named_bases(text))) == 1:
-            what = bases.pop()  # "cancel whatever's still working on LTC"
+        # "cancel whatever's still working on LTC", "cancel bids and offers on ETH"
+        if not what and len(bases := set(named_bases(text))) == 1:
+            what = bases.pop()
         return Intent(kind="cancel", symbol=what or None)
     if _FLATTEN.match(text):
         return _flatten(text)
@@ -216,7 +219,7 @@ def read_desk_phrase(command: str) -> Intent | None:
     if closing:
         symbol = _symbol(closing["what"])
         given = closing["share"] or closing.groupdict().get("by")
-        if symbol and not given and _PARTIAL_VERB.match(text):
+        if symbol and not given and (_PARTIAL_VERB.match(text) or _BARE_SELL.match(text)):
             return Intent(kind="clarify", question=_HOW_MUCH.format(symbol=symbol))
         share = _share(given) if given else 1.0
         if symbol and share:
@@ -226,6 +229,8 @@ def read_desk_phrase(command: str) -> Intent | None:
 
 # Verbs that take part of a holding: with no share named, how much is the user's to say.
 _PARTIAL_VERB = re.compile(r"(?:trim|cut|reduce|lighten|shave|pare)\b", re.I)
+# "sell GOOG": no holding, share or "whole" named, so as likely a new sale as the holding.
+_BARE_SELL = re.compile(r"^sell\s+[a-z][\w/:.-]*(?:\s+(?:now|please|pls|asap|today))*\s*$", re.I)
 _HOW_MUCH = "How much of {symbol}? Say e.g. 'trim {symbol} by 25%' or 'sell half our {symbol}'."
 
 

@@ -77,7 +77,7 @@ ACT_WORDS: dict[str, re.Pattern[str]] = {
     ),
     # Flatten and cancel name what they act on: "pull up our positions" cancels nothing.
     "flatten": re.compile(
-        r"\bflatt?en\b|\b(?:go|get|to|down\s+to)\s+flat\b|^flat\s+(?:everything|it\s+all"
+        r"\bflatt?en\b|\b(?:go|get|to|down\s+to|us)\s+(?:(?:completely|totally|fully|entirely)\s+)?flat\b|^flat\s+(?:everything|it\s+all"
         r"|the\s+(?:(?:whole|entire)\s+)?(?:book|portfolio))\b"
         r"|\bsquare\s+(?:up|off|everything)\b"
         r"|\b(?:to|into)\s+(?:all\s+)?cash\b"
@@ -91,7 +91,10 @@ ACT_WORDS: dict[str, re.Pattern[str]] = {
         r"^(?:cancel|cancell?|cancle|cxl)\b"
         r"|\b(?:cancel|cancle|cxl|pull|withdraw|scrap|drop|kill|remove|yank|nuke|zap|revoke"
         r"|rescind)\b.*"
-        r"\b(?:orders?|bids?|offers?|asks?|quotes?|resting|working)\b",
+        r"\b(?:orders?|bids?|offers?|asks?|quotes?|resting|working)\b"
+        # "take all our bids and offers down", "take down every open order"
+        r"|\b(?:take|get|pull)\b(?:\s+[\w&]+)*?\s+(?:orders?|bids?|offers?|asks?|quotes?)\s+(?:off"
+        r"|down)\b|\b(?:take|pull)\s+down\b.*\b(?:orders?|bids?|offers?|asks?|quotes?)\b",
         re.I,
     ),
 }

@@ -91,7 +91,9 @@ _OVERRIDE = re.compile(
 # conjunctions that join two instructions.
 _CLAUSE_BREAK = re.compile(
     r"(?<=[?])|[.!;:](?=\s|$)|,(?=\s|$)|\n|\s[-\u2013\u2014]\s|\s(?:-+|=)>\s"
-    r"|(?<!go ahead)\s(?:and|&|then|but|also|because|since|so|or)\s",
+    # "take all our bids and offers down" is one thing to take down, not two clauses.
+    r"|(?<!go ahead)\s(?:(?:and|&|or)(?!\s+(?:offers?|asks?|bids?)\b)|then|but|also|because"
+    r"|since|so)\s",
     re.I,
 )
 # Words that lead into an instruction without changing it ("please halt", "ok, buy").

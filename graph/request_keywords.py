@@ -206,6 +206,15 @@ GENERAL_QUESTION = re.compile(
     r"(?:normally|usually|typically|generally)\b)",
     re.I,
 )
+# "if I flatten the book, does that also cancel resting orders?": what an action would do is
+# a question about the desk's rules, asked across a clause break ("if I bought 0.5 BTC, how
+# would that change our VaR?" asks about the desk's risk, and stays that).
+WHAT_IT_DOES = re.compile(
+    r"^if\s+(?:i|we|you|someone)\s+[^?]*?\s(?:does|do|will|would)\s+(?:that|it|this)\s+"
+    r"(?:also\s+|still\s+|automatically\s+)?(?:cancel|close|halt|stop|flatten|kill|clear|wipe"
+    r"|remove|pull|trigger|reset|liquidate|unwind)\b",
+    re.I,
+)
 # Small talk, all of it ("happy friday all!!", "gm team"): nothing is asked of the desk.
 SMALL_TALK = re.compile(
     r"^(?:happy\s+(?:friday|monday|weekend|holidays?|new\s+year|\w+day)|good\s+(?:morning|afternoon"

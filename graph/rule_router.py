@@ -32,6 +32,7 @@ from graph.request_keywords import (
     NEGATED,
     SMALL_TALK,
     TEXT_TASK,
+    WHAT_IT_DOES,
     strategy_named,
 )
 from graph.trade_phrase import (
@@ -145,7 +146,7 @@ def read(words: Instruction) -> Reading:
     text = " ".join(kept)
     if not kept:
         return Reading(Intent(kind="unknown"), "nothing in your own words is asked for")
-    if GENERAL_QUESTION.match(kept[0]):
+    if GENERAL_QUESTION.match(kept[0]) or WHAT_IT_DOES.match(text):
         return Reading(Intent(kind="unknown"), "a general question, not about the desk")
     if TEXT_TASK.match(kept[0]):
         return Reading(Intent(kind="unknown"), "work on a text, not a desk request")

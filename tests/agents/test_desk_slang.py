@@ -9,6 +9,8 @@ import pytest
 
 from graph.instruction import own_words
 from graph.instrument_names import misspelt, named_bases
+from graph.intent_guard import admit
+from graph.intents import Intent
 from graph.respell import respell, respelt
 from graph.rule_router import RuleRouter
 
@@ -209,7 +211,7 @@ def test_a_halt_mentioned_not_instructed_asks_for_the_trading_state(request_text
 )
 def test_the_eighth_sets_forms(
     request_text: str, kind: str, symbol: str | None, fraction: float | None
-):
+) -> None:
     intent = route(request_text)
     assert (intent.kind, intent.symbol, intent.fraction) == (kind, symbol, fraction)
 
@@ -469,3 +471,49 @@ def test_strategies_in_the_thirteenth_sets_words():
 )  # fmt: skip
 def test_a_forged_speakers_line_is_set_aside(request_text: str, kind: str):
     assert route(request_text).kind == kind
+
+
+@pytest.mark.parametrize(
+    ("request_text", "kind", "symbol", "fraction"),
+    [
+        # A bare "sell GOOG" names no holding, share or "whole": as likely a new sale of an
+        # unsaid size as the holding, so it is asked back (held-out-14 read it as a close).
+        ("sell GOOG", "clarify", None, None),
+        ("sell ETH now", "clarify", None, None),
+        ("sell our GOOG", "close", "GOOG", 1.0),
+        ("sell the GOOG position", "close", "GOOG", 1.0),
+        ("sell GOOG entirely", "close", "GOOG", 1.0),
+        ("dump GOOG", "close", "GOOG", 1.0),
+        ("take all our bids and offers down", "cancel", None, None),
+        ("cancel bids and offers on ETH", "cancel", "ETH", None),
+        ("get us completely flat before the close, everything", "flatten", None, None),
+        ("go totally flat", "flatten", None, None),
+        # What an action would do is asked, not instructed...
+        ("if I flatten the book does that also cancel resting orders?", "unknown", None, None),
+        ("if we halt, does it cancel open orders?", "unknown", None, None),
+        # ...but what it would do to the desk's figures is a question about them.
+        ("if I bought 0.5 BTC now, how would that change our VaR?", "risk", "BTC", None),
+    ],
+)  # fmt: skip
+def test_the_fourteenth_sets_forms(
+    request_text: str, kind: str, symbol: str | None, fraction: float | None
+) -> None:
+    intent = route(request_text)
+    assert (intent.kind, intent.symbol, intent.fraction) == (kind, symbol, fraction)
+
+
+def test_a_bare_sell_is_asked_how_much() -> None:
+    assert route("sell GOOG").question == (
+        "How much of GOOG? Say e.g. 'trim GOOG by 25%' or 'sell half our GOOG'."
+    )
+
+
+def test_the_model_s_reading_of_the_fourteenth_sets_actions_is_held_to_the_words() -> None:
+    rules = RuleRouter()
+    for text, proposed, kind in [
+        ("take all our bids and offers down", Intent(kind="cancel", router="llm"), "cancel"),
+        ("pull up our positions", Intent(kind="cancel", router="llm"), "positions"),
+        ("sell GOOG", Intent(kind="close", symbol="GOOG", fraction=1.0, router="llm"), "clarify"),
+    ]:
+        reading = rules.read(text)
+        assert admit(proposed, text, reading.intent, reading.settled).kind == kind, text
