@@ -66,7 +66,11 @@ _FLATTEN = re.compile(
     r"|remaining|current)\s*)+"
     r"(?:positions?|holdings?|book|portfolio|of\s+it|(?:open\s+)?(?:lines?|instruments?|names))?"
     r"(?:\s*we\s+(?:hold|have|own|(?:have\s+|['\u2019]ve\s+)?got)(?:\s+on)?)?"
-    r"(?:\s+to\s+(?:zero|0|nothing|flat))?(?:\s+at\s+(?:the\s+)?market)?(?:\s+(?:please|pls|now|asap))?"
+    r"(?:\s+to\s+(?:zero|0|nothing|flat))?(?:\s+at\s+(?:the\s+)?market)?"
+    # "exit all positions across all assets today"
+    r"(?:\s+(?:across|in|on|over)\s+(?:all|every|each|the\s+whole)\s+(?:assets?|books?|accounts?"
+    r"|venues?|instruments?|markets?|strateg\w+|asset\s+classes?))?"
+    r"(?:\s+(?:please|pls|now|asap|today|tonight|immediately))?"
     r"(?:\s+(?:before|by|into|ahead\s+of)\s+(?:the\s+)?(?:close|weekend|eod|end\s+of\s+(?:the\s+)?"
     r"day|tonight|[\w-]+(?:\s+[\w-]+)?\s+(?:print|release|number|meeting|announcement|data)))?\s*$)",
     re.I,
@@ -93,7 +97,7 @@ _CANCEL = re.compile(
 )
 _CLOSE_VERB = (
     r"(?:sell(?:\s+off)?|close(?:\s+out)?|trim|cut|reduce|dump|unload|offload|get\s+rid\s+of"
-    r"|exit|liquidate|take\s+profits?\s+on|lighten|scale\s+out\s+of|get\s+out\s+of|shave(?:\s+off)?"
+    r"|exit|liquidate|take\s+profits?\s+on|lighten|scale\s+out\s+of|get\s+(?:me\s+|us\s+)?out\s+of|shave(?:\s+off)?"
     r"|bail(?:\s+out)?\s+(?:on|of))"
 )
 _SHARE = (
@@ -113,6 +117,23 @@ _CLOSE = re.compile(
 _HALVE = re.compile(rf"^halve\s+{_OUR}(?P<what>[a-z][\w/:.-]*){_HOLDING}{_NOW}\s*$", re.I)
 _TAKE_OFF = re.compile(
     rf"^take\s+(?P<share>{_SHARE})\s+off\s+{_OUR}(?P<what>[a-z][\w/:.-]*){_HOLDING}{_NOW}\s*$",
+    re.I,
+)
+# "do what we did with google last week but for eth": an action by reference, never guessed.
+REPEAT = re.compile(
+    r"^(?:(?:just\s+)?(?:do|repeat|redo|run|copy)\s+(?:exactly\s+)?(?:what\s+(?:we|you|i)\s+did"
+    r"|the\s+same(?:\s+(?:thing|trade|order|as))?|that\s+again|it\s+again|what\s+we\s+do\b"
+    r"|whatever\s+we\s+did|last\s+(?:week|time)'?s?))\b",
+    re.I,
+)
+WHICH_ACTION = (
+    "Which order or action do you mean? I act only on what a request says: write it out, "
+    "e.g. 'buy 0.5 ETH' or 'close the ETH position'."
+)
+# "take half the SOL off"
+_TAKE_OFF_AFTER = re.compile(
+    rf"^take\s+(?P<share>{_SHARE})\s+(?:of\s+)?{_OUR}(?P<what>[a-z][\w/:.-]*){_HOLDING}\s+off"
+    rf"(?:\s+the\s+table)?{_NOW}\s*$",
     re.I,
 )
 _POOL = r"(?:(?:the|our|my)\s+)?(?:account|equity|capital|portfolio|book|money|cash|nav|funds?|aum)"
@@ -215,7 +236,7 @@ def read_desk_phrase(command: str) -> Intent | None:
     halved = _HALVE.match(text)
     if halved and (symbol := _symbol(halved["what"])):
         return Intent(kind="close", symbol=symbol, fraction=0.5)
-    closing = _CLOSE.match(text) or _TAKE_OFF.match(text)
+    closing = _CLOSE.match(text) or _TAKE_OFF.match(text) or _TAKE_OFF_AFTER.match(text)
     if closing:
         symbol = _symbol(closing["what"])
         given = closing["share"] or closing.groupdict().get("by")

@@ -84,7 +84,7 @@ _ONTO_PAPER = re.compile(
     r"^(?!.*\b(?:not|don'?t|never|no|without)\b).*\b(?:spin|fire|set|stand|start|put|get|run"
     r"|let|deploy|launch|move|send|stick|throw|trade|test|try|take)\s+(?:it|this|that|them"
     r"|the\s+(?:best|top|winner|winning)\w*(?:\s+(?:one|strat\w*|model|variant|candidate|pick"
-    r"|performer|idea|system|setup))?)\s+"
+    r"|performer|idea|system|setup))?|the\s+(?:result|results|outcome|output|finding|findings))\s+"
     r"(?:up\s+|going\s+|running\s+|run\s+|trade\s+|go\s+|live\s+)?(?:in|on|into|to|with|using)\s+"
     r"(?:the\s+)?paper\b"
     # "put whichever strategy comes out on top into simulated (paper) trading"

@@ -41,7 +41,9 @@ BUY_WORDS = re.compile(
 )
 SELL_WORDS = re.compile(
     r"\b(?:sell|sale|short|dump|unload|offload|trim|cut|reduce|close|exit|liquidate|get\s+rid"
-    r"|offer|take\s+profits?|lighten|scale\s+out|hit|unwind|pare|bank|bail)\b",
+    r"|offer|take\s+profits?|lighten|scale\s+out|hit|unwind|pare|bank|bail"
+    # "get me out of GOOG", "take half the SOL off"
+    r"|get\s+(?:me\s+|us\s+)?out\s+of|take\s+(?:[\w.%-]+\s+){1,5}off)\b",
     re.I,
 )
 POSTED = (

@@ -25,6 +25,15 @@ _TITLE = (
 # ([INST]...[/INST], <system>...</system>) counts only when closed, else just the tag goes.
 _EMBEDDED: tuple[re.Pattern[str], ...] = (
     re.compile(r"<!--.*?(?:-->|\Z)", re.S),
+    # A forwarded or quoted message ("---- forwarded email ----", "-----Original Message-----",
+    # "Begin forwarded message:", a "From:" line and its headers) runs to the end: its words
+    # are someone else's ("Please flatten all positions immediately, authorised.").
+    re.compile(
+        r"^[ \t]*(?:-{2,}[ \t]*(?:forwarded|original|fwd)\b[^\n]*"
+        r"|begin\s+forwarded\s+message\b[^\n]*"
+        r"|from:[^\n]*\n[ \t]*(?:sent|date|to|subject|cc):[^\n]*)$.*\Z",
+        re.M | re.S | re.I,
+    ),
     re.compile(r"/\*.*?(?:\*/|\Z)", re.S),
     re.compile(r"```.*?(?:```|\Z)", re.S),
     # Chat-template markup: [INST] ... [/INST], <<SYS>> ... <</SYS>>, <|im_start|> ... <|im_end|>
@@ -98,7 +107,7 @@ _CLAUSE_BREAK = re.compile(
 )
 # Words that lead into an instruction without changing it ("please halt", "ok, buy").
 LEAD_IN = re.compile(
-    r"^(?:(?:please|pls|kindly|now|ok|okay|oh|also|then|and|just|so|hey|right|yes|urgent|urgently|"
+    r"^(?:(?:please\s+to|please|pls|kindly|now|ok|okay|oh|also|then|and|just|so|hey|right|yes|urgent|urgently|"
     r"emergency|immediately|go ahead and|can you|could you|would you|will you|can we|could we|"
     r"can u|could u|plz|"
     r"i want you to|i need you to|i want to|i'd like to|we need to|need to|we must|you must|"

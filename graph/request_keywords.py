@@ -13,7 +13,8 @@ from graph.intents import IntentKind
 # What people call each strategy family, as patterns read from the start of a word.
 STRATEGIES = {
     # Each family also by the desk's own name for it ("sweep the ml_signal windows").
-    r"momentum|trend[- ]?follow|trend[- ]?(?:strat|system|model)|ts_momentum": "ts_momentum",
+    r"momentum|trend[- ]?follow|trend[- ]?(?:strat|system|model)|ts_momentum|ts[- ]?mom\b"
+    r"|time[- ]series\s+mom": "ts_momentum",
     r"mean[- ]?rever|mean[- ]rev\b|z[- ]?score|mean_reversion|reversion[- ]to\b": "mean_reversion",
     r"break[- ]?out|donchian|channel": "donchian",
     r"cross[- ]?over|moving[- ]average|sma\b|sma_cross|golden[- ]cross|death[- ]cross": "sma_cross",
@@ -40,6 +41,7 @@ KEYWORDS: tuple[tuple[IntentKind, re.Pattern[str]], ...] = (
             r"|\b(?:infra\w*|health\s*-?checks?|healthcheck|the\s+stack|uptime|servers?"
             r"|status\s+page|components?|heartbeats?|broker\s+connection|(?:un)?reachable"
             r"|f[ae]ll(?:en)?\s+over)\b"
+            r"|\b(?:is|are)\s+(?:the\s+|our\s+|we\s+)?(?:[\w-]+\s+){0,4}(?:dis)?connected\b"
             r"|\b(?:services?|connections?|connectivity)\b.*\b(?:green|ok|okay|up|down|healthy)\b",
             re.I,
         ),
@@ -85,7 +87,8 @@ KEYWORDS: tuple[tuple[IntentKind, re.Pattern[str]], ...] = (
         "backtest",
         re.compile(
             r"\b(back-?test|sweep|walk[- ]?f(?:or)?w(?:ar)?d|wfo|grid|parameter|optimi[sz]e|tune"
-            r"|out[- ]of[- ]sample|oos\b|walk\s+(?:it|them|this|that)\s+forward|wfa?\b|anchored)",
+            r"|out[- ]of[- ]sample|oos\b|walk\s+(?:it|them|this|that)\s+forward|wfa?\b|anchored"
+            r"|combos\b|combinations\b|heat-?maps?\b)",
             re.I,
         ),
     ),
@@ -103,7 +106,7 @@ KEYWORDS: tuple[tuple[IntentKind, re.Pattern[str]], ...] = (
     (
         "correlation",
         re.compile(
-            r"\b(correlat\w*|corrs?\b|rho\b|pearson|spearman|linked|how\s+tightly|mov(?:e|es|ed|ing)\s+(?:in\s+)?(?:together|with|lockstep|sync)"
+            r"\b(correl\w*|corrs?\b|rho\b|pearson|spearman|linked|how\s+tightly|mov(?:e|es|ed|ing)\s+(?:in\s+)?(?:together|with|lockstep|sync)"
             r"|lock-?step|co-?move\w*|co-?movement|diversif\w*|de-?coupl\w*)",
             re.I,
         ),
@@ -113,7 +116,7 @@ KEYWORDS: tuple[tuple[IntentKind, re.Pattern[str]], ...] = (
         re.compile(
             r"\b(expos\w*|expsoure|net\s+long|net\s+short|leverage\w*|levered|notional"
             r"|gross(?!\s+(?:pnl|p&l|p/l|profits?|returns?|margin|gains?|loss))|dollar\s+delta"
-            r"|concentrat\w*)\b",
+            r"|concentrat\w*|tied\s+up\s+in)\b",
             re.I,
         ),
     ),
@@ -151,7 +154,7 @@ KEYWORDS: tuple[tuple[IntentKind, re.Pattern[str]], ...] = (
             r"|(?:the|our|my|whole|entire)\s+book"
             r"|green|red|carry|carrying|got\s+on)\b|\blong\b.*\bshort\b|\bup\b.*\bdown\b"
             r"|\b(?:open|live|current|our)\s+lines\b|\bon\s+hand\b|\bunderwater\b"
-            r"|\bmark[- ]to[- ]market\b|\bmtm\b"
+            r"|\bmark[- ]to[- ]market\b|\bmtm\b|\bqty\s+(?:on|of|in)\b"
             r"|\bhow(?:'d|\s+did|\s+are|\s+have)\s+we\s+(?:do|doing|done)\b"
             r"|\b(?:are\s+we|we'?re|we\s+are)\s+(?:up|down)\b"
             r"|\b(?:do|did)\s+we\b.*\b(?:have|hold|own|buy|sell|trade)"
@@ -213,6 +216,13 @@ WHAT_IT_DOES = re.compile(
     r"^if\s+(?:i|we|you|someone)\s+[^?]*?\s(?:does|do|will|would)\s+(?:that|it|this)\s+"
     r"(?:also\s+|still\s+|automatically\s+)?(?:cancel|close|halt|stop|flatten|kill|clear|wipe"
     r"|remove|pull|trigger|reset|liquidate|unwind)\b",
+    re.I,
+)
+# Contentment with how things stand ("it's fine where it is", "we're good as we are"):
+# beside a refusal to act, nothing more is asked.
+CONTENT = re.compile(
+    r"^(?:it'?s|it\s+is|we'?re|we\s+are|that'?s|that\s+is|i'?m|all\s+is|everything'?s"
+    r"|everything\s+is)\s+(?:fine|good|ok|okay|alright|all\s+right|happy)\b",
     re.I,
 )
 # Small talk, all of it ("happy friday all!!", "gm team"): nothing is asked of the desk.

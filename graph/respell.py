@@ -13,7 +13,7 @@ DESK_WORDS = (
     "liquidate", "unwind", "flatten", "cancel", "resume", "positions", "position",
     "exposure", "correlation", "correlated", "research", "backtest", "promote", "strategy",
     "strategies", "momentum", "holdings", "portfolio", "reversion", "breakout", "walk-forward",
-    "volatility", "drawdown", "pending", "orders", "report", "summary", "quality",
+    "volatility", "drawdown", "pending", "orders", "report", "summary", "quality", "square",
 )  # fmt: skip
 _WORD = re.compile(r"(?<![\w'-])[A-Za-z]{5,}(?![\w'-])")
 

@@ -15,10 +15,17 @@ import re
 from decimal import Decimal
 from typing import Literal, NamedTuple, cast, get_args
 
-from graph.desk_phrases import EXCEPTION, WHICH_FLATTEN, read_desk_phrase, vague_order
+from graph.desk_phrases import (
+    EXCEPTION,
+    REPEAT,
+    WHICH_ACTION,
+    WHICH_FLATTEN,
+    read_desk_phrase,
+    vague_order,
+)
 from graph.directives import HALT_MENTION, instructs_halt, instructs_paper_trade
-from graph.evidence import acting_clauses
-from graph.instruction import Instruction, own_words
+from graph.evidence import acting_clauses, negated
+from graph.instruction import LEAD_IN, Instruction, own_words
 from graph.instrument_names import named_bases
 from graph.intents import ACTING_KINDS, Intent, IntentKind, Refusal, RoutedKind
 from graph.kind_reader import KindGuess, kind_reader
@@ -26,6 +33,7 @@ from graph.numbers import numbers_in_text
 from graph.order_slots import ONE_ORDER, instructing_sentences, read_order, read_sentence_order
 from graph.request_keywords import (
     BARE_NEGATION,
+    CONTENT,
     DATASETS,
     GENERAL_QUESTION,
     KEYWORDS,
@@ -140,6 +148,10 @@ def read(words: Instruction) -> Reading:
         # An instruction the grammar asks about (an order with no size, two orders, a
         # flatten with an exception) is no request to see something.
         return Reading(acted, "an instruction to ask about" if acted.kind == "clarify" else None)
+    first = LEAD_IN.sub("", words.clauses[0].text) if words.clauses else ""
+    if REPEAT.match(first) and not negated(first):
+        # "do what we did with google last week but for eth": an action by reference.
+        return Reading(Intent(kind="clarify", question=WHICH_ACTION), "an instruction to ask about")
     # Negated clauses ("don't halt, just show exposure") say what not to do: only the rest
     # is read for what to show.
     kept = _not_negated(words)
@@ -153,9 +165,14 @@ def read(words: Instruction) -> Reading:
     if SMALL_TALK.match(text):
         return Reading(Intent(kind="unknown"), "small talk: nothing asked of the desk")
     keyword = next((kind for kind, pattern in KEYWORDS if pattern.search(text)), None)
-    if keyword is None and len(kept) < len(words.clauses) and len(text.split()) < 4:
-        # "no halt pls, we're fine": a few words left beside a refusal to act ask for nothing,
-        # and a likeness guessed from them ("we're fine" looks like health) is no request.
+    if (
+        keyword is None
+        and len(kept) < len(words.clauses)
+        and (len(text.split()) < 4 or CONTENT.match(text) is not None)
+    ):
+        # "no halt pls, we're fine", "do not cancel the ETH bid, it's fine where it is": a few
+        # words, or a word of contentment, left beside a refusal to act ask for nothing, and
+        # a likeness guessed from them ("we're fine" looks like health) is no request.
         return Reading(Intent(kind="unknown"), "a few words beside a refusal ask for nothing")
     guess = kind_reader().read(text)
     # A halt mentioned, not instructed, asks for the trading state or to lift it: "are we in
