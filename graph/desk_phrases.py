@@ -122,7 +122,7 @@ _TAKE_OFF = re.compile(
 # "do what we did with google last week but for eth": an action by reference, never guessed.
 REPEAT = re.compile(
     r"^(?:(?:just\s+)?(?:do|repeat|redo|run|copy)\s+(?:exactly\s+)?(?:what\s+(?:we|you|i)\s+did"
-    r"|the\s+same(?:\s+(?:thing|trade|order|as))?|that\s+again|it\s+again|what\s+we\s+do\b"
+    r"|the\s+same(?:\s+(?:thing|trade|order|as))?|that\s+again|it\s+again|what\s+we\s+do\b|the\s+usual\b"
     r"|whatever\s+we\s+did|last\s+(?:week|time)'?s?))\b",
     re.I,
 )
@@ -166,7 +166,9 @@ SIZED_POSITION = re.compile(
 )
 # An order with nothing to size it: asked back, never guessed.
 _VAGUE = re.compile(
-    r"^(?:buy|sell|short|long(?!\s*(?:/|minus\b|vs\b|versus\b|and\s+short|or\s+short|-\s*short))|go\s+long"
+    # "since long time", "long term": time, not a side.
+    r"^(?:buy|sell|short|long(?!\s*(?:/|minus\b|vs\b|versus\b|and\s+short|or\s+short|-\s*short"
+    r"|time\b|term\b|run\b|ago\b|while\b|story\b|day\b|week\b))|go\s+long"
     r"|trade|dump|load\s+up|get\s+rid\s+of|double|halve"
     # "flip the position" (a reversal with no size); "flip the strat to paper" promotes.
     r"|(?:flip|reverse)(?!.*\bto\s+(?:paper|live|prod))"

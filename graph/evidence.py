@@ -29,7 +29,11 @@ _SHARE_WORDS: tuple[tuple[re.Pattern[str], float], ...] = (
 # quarters" is not.
 _OUT = re.compile(r"\bout\b|\bflatt?en\b", re.I)
 _NEGATION = (
-    r"(?:don'?t|dont|do\s+not|never|no\s+need|not\b|hold\s+off|no\b|avoid|without"
+    # A price cap is no negation: "buy 25 SOL no higher than 140", "not paying over 61000".
+    r"(?:don'?t|dont|do\s+not|never|no\s+need|hold\s+off|avoid|without"
+    r"|not\b(?!\s+(?:(?:paying|going|selling|buying)\s+)?(?:above|over|below|under|more\s+than"
+    r"|less\s+than)\s+\$?[0-9])"
+    r"|no\b(?!\s+(?:higher|lower|more|less|worse)\s+than\s+\$?[0-9])"
     r"|under\s+no\s+circumstances|stop\s+asking)"
 )
 _NEGATED = re.compile(rf"^(?:\w+\s+)?{_NEGATION}", re.I)

@@ -88,7 +88,7 @@ KEYWORDS: tuple[tuple[IntentKind, re.Pattern[str]], ...] = (
         re.compile(
             r"\b(back-?test|sweep|walk[- ]?f(?:or)?w(?:ar)?d|wfo|grid|parameter|optimi[sz]e|tune"
             r"|out[- ]of[- ]sample|oos\b|walk\s+(?:it|them|this|that)\s+forward|wfa?\b|anchored"
-            r"|combos\b|combinations\b|heat-?maps?\b)",
+            r"|combos\b|combinations\b|heat-?maps?\b|hyper-?param\w*|random\s+search)",
             re.I,
         ),
     ),
@@ -114,7 +114,7 @@ KEYWORDS: tuple[tuple[IntentKind, re.Pattern[str]], ...] = (
     (
         "exposure",
         re.compile(
-            r"\b(expos\w*|expsoure|net\s+long|net\s+short|leverage\w*|levered|notional"
+            r"\b(expos\w*|(?:over|under)-?expos\w*|expsoure|net\s+long|net\s+short|leverage\w*|levered|notional"
             r"|gross(?!\s+(?:pnl|p&l|p/l|profits?|returns?|margin|gains?|loss))|dollar\s+delta"
             r"|concentrat\w*|tied\s+up\s+in)\b",
             re.I,
@@ -167,7 +167,7 @@ KEYWORDS: tuple[tuple[IntentKind, re.Pattern[str]], ...] = (
     (
         "price",
         re.compile(
-            r"\b(price|prices|priced|quote|trading\s+at|worth|cost|last\s+close|how\s+much\s+is"
+            r"\b(price|prices|priced|quote|trading\s+at|worth|costs?|last\s+close|how\s+much\s+is"
             r"|where\s+is\s+\w+|where'?s\s+\w+|ticker)\b"
             r"|\bwhat(?:'s|\s+is)\s+\S+\s+(?:at|trading|printing)\b|\blast\s*\?|\blast\s+print"
             r"|\bpx\b|\bprinting\s+at\b|\bgoing\s+for\b|\bmark\s+(?:on|for)\b"
@@ -200,6 +200,7 @@ GENERAL_QUESTION = re.compile(
     # "how does flattening work?", "what happens if I halt?", "if I type halt, what stops?"
     r"|how\s+do(?:es)?\s+\w+ing\b|what\s+happens\s+(?:if|when)\b|how\s+would\s+(?:i|we|one|you)\b"
     r"|if\s+(?:i|we|you|someone)\s+(?:type|say|send|write|hit|press|click|run|use)\b"
+    r"|how\s+(?:many|long)\s+(?:days|weeks|hours|months|sleeps)\s+(?:until|till|to|before)\b"
     # Who may do what on the desk is its policy, not its state.
     r"|who\s+(?:has|have|holds?|gets?)\s+(?:the\s+)?(?:authority|right|permission|power|say)\b"
     r"|who\s+(?:can|may|is\s+allowed\s+to|is\s+able\s+to|gets\s+to)\b"
@@ -222,7 +223,9 @@ WHAT_IT_DOES = re.compile(
 # beside a refusal to act, nothing more is asked.
 CONTENT = re.compile(
     r"^(?:it'?s|it\s+is|we'?re|we\s+are|that'?s|that\s+is|i'?m|all\s+is|everything'?s"
-    r"|everything\s+is)\s+(?:fine|good|ok|okay|alright|all\s+right|happy)\b",
+    r"|everything\s+is)\s+(?:fine|good|ok|okay|alright|all\s+right|happy)\b"
+    # "hold off on flattening, let's wait for the CRO"
+    r"|(?:let'?s\s+|we'?ll\s+|i'?ll\s+)?wait\s+(?:for|until|till|and\s+see)\b",
     re.I,
 )
 # Small talk, all of it ("happy friday all!!", "gm team"): nothing is asked of the desk.

@@ -595,3 +595,45 @@ def test_a_forwarded_message_is_someone_elses_words(request_text: str) -> None:
     assert words.embedded
     assert not any(w in words.text.lower() for w in ("flatten", "buy", "sell", "halt"))
     assert route(request_text).kind not in ("flatten", "trade", "halt", "cancel")
+
+
+@pytest.mark.parametrize(
+    ("request_text", "kind", "symbol"),
+    [
+        ("are we overexposed to sol? feels like a lot tbh", "exposure", "SOL"),
+        ("can u check how much 1 litecoin costs atm", "price", "LTC"),
+        ("hyperparam search on the ml signal for goog pls, random search is fine", "backtest",
+         "GOOG"),
+        # "long" as time is no side: the request is research, not an order asked about.
+        ("Please research BTC for a new strategy, we have nothing running there since long "
+         "time", "research", "BTC"),
+        ("hold off on flattening, let's wait for the CRO", "unknown", None),
+        ("how many days until christmas", "unknown", None),
+        ("do the usual on btc", "clarify", None),
+    ],
+)  # fmt: skip
+def test_the_sixteenth_sets_forms(request_text: str, kind: str, symbol: str | None) -> None:
+    intent = route(request_text)
+    assert (intent.kind, intent.symbol) == (kind, symbol)
+
+
+def test_a_price_cap_is_no_negation() -> None:
+    for text, side, quantity, price in [
+        ("buy 25 SOL no higher than 140", "buy", 25.0, 140.0),
+        ("buy 2 ETH not paying more than 3000", "buy", 2.0, 3000.0),
+        ("sell 1 BTC not below 60000", "sell", 1.0, 60000.0),
+    ]:
+        intent = route(text)
+        assert (intent.kind, intent.side, intent.quantity, intent.limit_price) == (
+            "trade", side, quantity, price,
+        ), text  # fmt: skip
+    # ...while a negated order stays one that is not given.
+    for text in ("do not buy more than 2 BTC", "dont buy 2 BTC no higher than 50000"):
+        assert route(text).kind == "unknown", text
+
+
+def test_paper_trading_joined_by_a_plus() -> None:
+    intent = route("research breakouts on eth + start a paper trade with the winner, NOT live")
+    assert (intent.kind, intent.symbol, intent.strategy, intent.paper_trade) == (
+        "research", "ETH", "donchian", True,
+    )  # fmt: skip
