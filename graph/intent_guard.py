@@ -43,7 +43,7 @@ from graph.intents import ACTING_KINDS as ACTING
 from graph.intents import Intent
 from graph.kind_reader import kind_reader
 from graph.numbers import numbers_in_text
-from graph.order_slots import ONE_ORDER
+from graph.order_slots import ONE_ACTION, ONE_ORDER
 from graph.request_keywords import strategy_named
 from graph.trade_phrase import TradePhrase, read_symbol, read_trade, symbols_named
 
@@ -179,6 +179,9 @@ def admit(proposed: Intent, request: str, rules: Intent, settled: str | None = N
         return rules.model_copy(update={"router_note": note[:300]})
     else:
         return _reading(proposed, words, rules)
+    if held.kind in ACTING and rules.kind == "clarify" and rules.question == ONE_ACTION:
+        # "cancel the BTC bid and buy 1 ETH": the model's one action would drop the other.
+        return clarify(ONE_ACTION)
     if held.kind == "flatten" and rules.kind == "close":
         # "flatten just the ETH position": the grammar read a close of the one holding the
         # words name; the whole book would be more than was asked.

@@ -73,6 +73,10 @@ ONE_ORDER = (
     "I send one order per request, and this one holds more than one: send them one at a "
     "time, e.g. 'buy 0.5 BTC', then 'sell 1 ETH'."
 )
+ONE_ACTION = (
+    "I do one thing per request, and this one asks for more than one: send them one at a "
+    "time, the one you want first, e.g. 'cancel the BTC bid', then 'buy 1 ETH'."
+)
 _QUANTITY_FILLER = r"(?:\s+(?:shares?|units?|coins?|lots?))?(?:\s+of)?(?:\s+(?:the|our))?"
 
 

@@ -30,7 +30,13 @@ from graph.instrument_names import named_bases
 from graph.intents import ACTING_KINDS, Intent, IntentKind, Refusal, RoutedKind
 from graph.kind_reader import KindGuess, kind_reader
 from graph.numbers import numbers_in_text
-from graph.order_slots import ONE_ORDER, instructing_sentences, read_order, read_sentence_order
+from graph.order_slots import (
+    ONE_ACTION,
+    ONE_ORDER,
+    instructing_sentences,
+    read_order,
+    read_sentence_order,
+)
 from graph.request_keywords import (
     BARE_NEGATION,
     CONTENT,
@@ -59,6 +65,10 @@ def _instructed(words: Instruction) -> Intent | None:
     the request asks anything, so "what is X? buy 1 BTC" is not an order. An order written
     out of the grammar's order ("for 0.3 BTC, buy") is read from its whole sentence
     (graph/order_slots.py) before a clause is called vague."""
+    if len(_actions(words)) > 1:
+        # "cancel the BTC bid and buy 1 ETH", "flatten the book and cancel resting orders":
+        # doing the first alone would drop the rest unsaid.
+        return Intent(kind="clarify", question=ONE_ACTION)
     for command in acting_clauses(words):
         phrase = read_desk_phrase(command)
         if (
@@ -90,6 +100,22 @@ def _instructed(words: Instruction) -> Intent | None:
         if vague is not None:
             return read_order(words) or vague
     return read_order(words)
+
+
+def _actions(words: Instruction) -> set[str]:
+    """The kinds of action the acting clauses give: an order (trade or close), a cancel, a
+    flatten, a resume."""
+    found: set[str] = set()
+    for command in acting_clauses(words):
+        phrase = read_desk_phrase(command)
+        kind = phrase.kind if phrase is not None else None
+        if kind is None and isinstance(read_trade(command), TradePhrase):
+            kind = "trade"
+        if kind in {"trade", "close"}:
+            found.add("order")
+        elif kind in {"cancel", "flatten", "resume"}:
+            found.add(kind)
+    return found
 
 
 def _checked(trade: TradePhrase, command: str, words: Instruction) -> Intent:

@@ -637,3 +637,26 @@ def test_paper_trading_joined_by_a_plus() -> None:
     assert (intent.kind, intent.symbol, intent.strategy, intent.paper_trade) == (
         "research", "ETH", "donchian", True,
     )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "request_text",
+    ["cancel the BTC bid and buy 1 ETH", "flatten the book and cancel resting orders",
+     "resume trading and buy 0.5 BTC", "sell half our ETH, then cancel the LTC offer"],
+)  # fmt: skip
+def test_two_actions_are_asked_back_by_both_routers(request_text: str) -> None:
+    """Doing the first action alone would drop the rest unsaid, and the model picking one
+    of them would too."""
+    rules = route(request_text)
+    assert rules.kind == "clarify"
+    assert "one at a time" in (rules.question or "")
+    for proposed in (Intent(kind="cancel"), Intent(kind="flatten"),
+                     Intent(kind="trade", side="buy", symbol="ETH", quantity=1.0)):  # fmt: skip
+        assert admit(proposed, request_text, rules, "an instruction to ask about").kind == (
+            "clarify"
+        ), proposed.kind
+
+
+def test_one_action_in_two_clauses_is_still_done() -> None:
+    assert route("cancel the BTC bid and the ETH offer").kind == "cancel"
+    assert route("flatten everything and then tell me the pnl").kind == "flatten"
