@@ -31,7 +31,7 @@ _OUT = re.compile(r"\bout\b|\bflatt?en\b", re.I)
 _NEGATION = (
     # A price cap is no negation: "buy 25 SOL no higher than 140", "not paying over 61000".
     r"(?:don'?t|dont|do\s+not|never|no\s+need|hold\s+off|avoid|without"
-    r"|not\b(?!\s+(?:(?:paying|going|selling|buying)\s+)?(?:above|over|below|under|more\s+than"
+    r"|not\b(?!\s+(?:(?:pay(?:ing)?|go(?:ing)?|sell(?:ing)?|buy(?:ing)?)\s+)?(?:above|over|below|under|more\s+than"
     r"|less\s+than)\s+\$?[0-9])"
     r"|no\b(?!\s+(?:higher|lower|more|less|worse)\s+than\s+\$?[0-9])"
     r"|under\s+no\s+circumstances|stop\s+asking)"
@@ -172,6 +172,9 @@ def negated(text: str) -> bool:
     return _SENTENCE_NEGATED.search(text) is not None
 
 
+_CONSEQUENCE = re.compile(r"\b(?:so|therefore|hence|thus)\b", re.I)
+
+
 def acting_clauses(words: Instruction) -> list[str]:
     """The clauses that may instruct an action: instructions (lead-in removed) before the
     request first asks anything ("what is X? buy 1 BTC" instructs nothing, as for the
@@ -185,8 +188,13 @@ def acting_clauses(words: Instruction) -> list[str]:
         if clause.question:
             break
         start = words.text.find(clause.text, at)
+        joint = words.text[at : max(start, at)]
         at = max(at, start + len(clause.text)) if start >= 0 else at
         sentence = re.split(r"[.!?;\n]", words.text[: max(start, 0)])[-1]
+        if _CONSEQUENCE.search(joint):
+            # "I don't like how the book looks, so let's just flatten everything": what
+            # follows "so" is the conclusion, not more of what was refused.
+            sentence = ""
         if clause.command and not negated(sentence + " " + clause.text):
             found.append(clause.command)
     return found

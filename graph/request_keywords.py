@@ -149,7 +149,7 @@ KEYWORDS: tuple[tuple[IntentKind, re.Pattern[str]], ...] = (
     (
         "positions",
         re.compile(
-            r"\b(positions?|positons?|holdings?|holding|hold|own|pnl|p&l|p/l|profit|loss|losses"
+            r"\b(positions?|positons?|pos|posn|holdings?|holding|hold|own|pnl|p&l|p/l|profit|loss|losses"
             r"|make|made|making|lost|losing|up\s+or\s+down|inventory|bags?|portfolio"
             r"|(?:the|our|my|whole|entire)\s+book"
             r"|green|red|carry|carrying|got\s+on)\b|\blong\b.*\bshort\b|\bup\b.*\bdown\b"
@@ -216,7 +216,12 @@ GENERAL_QUESTION = re.compile(
 WHAT_IT_DOES = re.compile(
     r"^if\s+(?:i|we|you|someone)\s+[^?]*?\s(?:does|do|will|would)\s+(?:that|it|this)\s+"
     r"(?:also\s+|still\s+|automatically\s+)?(?:cancel|close|halt|stop|flatten|kill|clear|wipe"
-    r"|remove|pull|trigger|reset|liquidate|unwind)\b",
+    r"|remove|pull|trigger|reset|liquidate|unwind)\b"
+    # "when you halt, do resting orders get cancelled too?"
+    r"|^(?:when|once|after|if)\s+(?:i|we|you|someone|the\s+desk)\s+(?:halt|flatten|kill|cancel"
+    r"|close|stop|liquidate|unwind)\w*\b[^?]*?\s(?:do|does|will|would|are|is)\s[^?]*?"
+    r"\b(?:cancel|close|halt|stop|flatten|kill|clear|wipe|remove|pull|trigger|reset|liquidate"
+    r"|unwind)\w*",
     re.I,
 )
 # Contentment with how things stand ("it's fine where it is", "we're good as we are"):
@@ -225,7 +230,17 @@ CONTENT = re.compile(
     r"^(?:it'?s|it\s+is|we'?re|we\s+are|that'?s|that\s+is|i'?m|all\s+is|everything'?s"
     r"|everything\s+is)\s+(?:fine|good|ok|okay|alright|all\s+right|happy)\b"
     # "hold off on flattening, let's wait for the CRO"
-    r"|(?:let'?s\s+|we'?ll\s+|i'?ll\s+)?wait\s+(?:for|until|till|and\s+see)\b",
+    r"|(?:let'?s\s+|we'?ll\s+|i'?ll\s+)?wait\s+(?:for|until|till|and\s+see)\b"
+    # "we're holding through the event"
+    r"|(?:we'?re|we\s+are|i'?m|we'?ll|i'?ll)\s+(?:hold(?:ing)?|keep(?:ing)?|sit(?:ting)?\s+on"
+    r"|stay(?:ing)?)\b(?:\s+(?:it|them|this|that|on|in))?\s+(?:through|into|over|until|till|past)\b",
+    re.I,
+)
+# A clause that hands something over ("here's the research note I mentioned", "attached is
+# the report"): a statement, not what is asked.
+HANDED = re.compile(
+    r"^(?:(?:ok|so|and|also)\s+)?(?:here'?s|here\s+(?:is|are)|attached(?:\s+(?:is|are))?|attaching"
+    r"|fyi|as\s+(?:i|we)\s+(?:mentioned|said))\b",
     re.I,
 )
 # Small talk, all of it ("happy friday all!!", "gm team"): nothing is asked of the desk.

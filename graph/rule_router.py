@@ -42,6 +42,7 @@ from graph.request_keywords import (
     CONTENT,
     DATASETS,
     GENERAL_QUESTION,
+    HANDED,
     KEYWORDS,
     NEGATED,
     SMALL_TALK,
@@ -181,6 +182,9 @@ def read(words: Instruction) -> Reading:
     # Negated clauses ("don't halt, just show exposure") say what not to do: only the rest
     # is read for what to show.
     kept = _not_negated(words)
+    # "here's the research note I mentioned, anyway, how deep is our drawdown?": what is
+    # handed over is no request; the rest says what is asked.
+    kept = [c for c in kept if not HANDED.match(c)] or kept
     text = " ".join(kept)
     if not kept:
         return Reading(Intent(kind="unknown"), "nothing in your own words is asked for")
@@ -191,10 +195,11 @@ def read(words: Instruction) -> Reading:
     if SMALL_TALK.match(text):
         return Reading(Intent(kind="unknown"), "small talk: nothing asked of the desk")
     keyword = next((kind for kind, pattern in KEYWORDS if pattern.search(text)), None)
-    if (
-        keyword is None
-        and len(kept) < len(words.clauses)
-        and (len(text.split()) < 4 or CONTENT.match(text) is not None)
+    content = CONTENT.match(text) is not None
+    if len(kept) < len(words.clauses) and (
+        (keyword is None and (len(text.split()) < 4 or content))
+        # "don't sell the SOL, we're holding through the event": "holding" is no question.
+        or (len(kept) == 1 and content)
     ):
         # "no halt pls, we're fine", "do not cancel the ETH bid, it's fine where it is": a few
         # words, or a word of contentment, left beside a refusal to act ask for nothing, and
@@ -206,7 +211,7 @@ def read(words: Instruction) -> Reading:
     halted = (
         keyword == "health" and HALT_MENTION.search(text) is not None and guess.kind != "resume"
     )
-    kind = keyword if halted else _reading_kind(keyword, guess)
+    kind = keyword if halted else _reading_kind(keyword, guess, text)
     if kind is None:
         named = symbols_named(words.text) or named_bases(words.text) or strategy_named(words.text)
         unlike = (
@@ -232,12 +237,21 @@ def read(words: Instruction) -> Reading:
     return Reading(intent, "its keywords and the learned reader agree" if agreed else None)
 
 
-def _reading_kind(keyword: IntentKind | None, guess: KindGuess) -> IntentKind | None:
+WRITTEN_UP = re.compile(
+    r"\b(?:write[- ]?up|draft|doc|document|one[- ]pager|tear\s*-?sheets?|briefing)\b", re.I
+)
+
+
+def _reading_kind(keyword: IntentKind | None, guess: KindGuess, text: str) -> IntentKind | None:
     """What a request that instructs nothing asks to see. The learned reader
     (graph/kind_reader.py) answers where no keyword does, unless the request is like none
     of its labelled requests ("x"); where a keyword answers, the reader overrides it only
     when sure. It never gives an acting kind, `unknown` or `clarify` (the reader is
     trained on `clarify` labels but only the grammar asks back)."""
+    if keyword == "report" and WRITTEN_UP.search(text):
+        # "write up today for me - positions, risk, pnl all in one doc": what it lists is
+        # what the document holds; the reader, seeing "positions", would answer only those.
+        return keyword
     if guess.kind in READING_KINDS and (
         guess.margin >= READER_MARGIN if keyword else guess.likeness >= READER_LIKENESS
     ):

@@ -115,7 +115,7 @@ PRICE_CUE = re.compile(
     r"|(?:pay\s+)?no\s+more\s+than|(?:for\s+)?no\s+less\s+than|at\s+most|at\s+least"
     r"|no\s+(?:higher|lower)\s+than"
     # "but not paying over 61000 for it"
-    r"|(?:but\s+)?not\s+(?:(?:paying|going|selling|buying)\s+)?(?:above|over|below|under"
+    r"|(?:but\s+)?not\s+(?:(?:pay(?:ing)?|go(?:ing)?|sell(?:ing)?|buy(?:ing)?)\s+)?(?:above|over|below|under"
     r"|more\s+than|less\s+than)"
     r"|(?:do\s+not|don'?t)\s+(?:go|pay|sell)\s+(?:above|over|below|under)"
     r"|(?:do\s+not|don'?t)\s+(?:pay\s+more|sell\s+(?:for\s+)?less|go\s+(?:higher|lower))\s+than"
