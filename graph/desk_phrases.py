@@ -17,7 +17,8 @@ from graph.trade_phrase import symbols_named
 _OUR = r"(?:(?:of\s+)?(?:our|my|the|us|all|out|whole|entire|full)\s+)*"
 _HOLDING = (
     r"(?:\s+(?:position|positions|holding|holdings|stack|bag|exposure|long|book|stock|shares))?"
-    r"(?:\s+(?:we|i)\s+(?:hold|have|own))?"
+    # "the ether we hold", "the ether we've got"
+    r"(?:\s+(?:we|i)(?:\s+(?:hold|have|own)|\s+(?:have\s+)?got|['\u2019]ve\s+got)(?:\s+on)?)?"
 )
 _NOW = r"(?:\s+(?:entirely|completely|fully|in\s+full|altogether|now|please|pls|asap|today))*"
 _RESUME = re.compile(
@@ -62,7 +63,8 @@ _FLATTEN = re.compile(
     r"|be\s+(?:completely\s+|totally\s+)?flat\b"  # "we need to be flat" (lead-in gone)
     r"|(?:close|sell|exit|unwind|liquidate)\s+it\s+all(?:\s+out|\s+down)?\b"
     r"|(?:i|we)\s+(?:want|need)\s+a\s+flat\s+book\b"
-    r"|square\s+(?:up|everything|the\s+book|off\s+(?:everything|all|the\s+(?:whole\s+)?book))"
+    r"|square\s+(?:up|everything|the\s+(?:(?:whole|entire)\s+)?book"
+    r"|off\s+(?:everything|all|the\s+(?:whole\s+)?book))"
     r"|(?:close|liquidate|exit|unwind|dump|sell)\s+(?:out\s+|down\s+|off\s+)?"
     r"(?:(?:of\s+)?(?:all|every|each|everything|the\s+whole|the\s+entire|our|my|the|single|open"
     r"|remaining|current)\s*)+"
@@ -71,7 +73,7 @@ _FLATTEN = re.compile(
     r"(?:\s*we\s+(?:hold|have|own|(?:have\s+|['\u2019]ve\s+)?got)(?:\s+on)?)?"
     r"(?:\s+to\s+(?:zero|0|nothing|flat))?(?:\s+at\s+(?:the\s+)?market)?"
     # "exit all positions across all assets today"
-    r"(?:\s+(?:across|in|on|over)\s+(?:all|every|each|the\s+whole)\s+(?:assets?|books?|accounts?"
+    r"(?:\s+(?:across|in|on|over)\s+(?:(?:all|every|each|the\s+whole)\s+|the\s+)(?:assets?|books?|accounts?"
     r"|venues?|instruments?|markets?|strateg\w+|asset\s+classes?))?"
     r"(?:\s+(?:please|pls|now|asap|today|tonight|immediately))?"
     r"(?:\s+(?:before|by|into|ahead\s+of)\s+(?:the\s+)?(?:close|weekend|eod|end\s+of\s+(?:the\s+)?"
@@ -128,6 +130,14 @@ REPEAT = re.compile(
     r"|the\s+same(?:\s+(?:thing|trade|order|as))?|that\s+again|it\s+again|what\s+we\s+do\b|the\s+usual\b"
     r"|whatever\s+we\s+did|last\s+(?:week|time)'?s?))\b",
     re.I,
+)
+# "the thing we discussed on the call with Marco, just go ahead and do it": the same, by what
+# was said elsewhere; a question about it ("the trade we discussed, what's its pnl?") is not.
+REFERRED = re.compile(
+    r"^(?:(?:hey|so|ok|okay)\s+)?(?:the|that)\s+(?:thing|idea|trade|plan|order)\s+(?:we|you|i)\s+"
+    r"(?:discussed|talked\s+about|mentioned|agreed|spoke\s+about)\b"
+    r"(?=.*\b(?:do|execute|send|run|place|book)\s+(?:it|that)\b)",
+    re.I | re.S,
 )
 WHICH_ACTION = (
     "Which order or action do you mean? I act only on what a request says: write it out, "

@@ -59,6 +59,7 @@ HALT_MENTION = re.compile(
 )
 _PAPER_TRADE = re.compile(
     r"^(?:paper[- ]?trade\b|start\s+(?:a\s+|the\s+)?paper[- ]?trad(?:e|ing)\b|go\s+live\b"
+    r"|(?:to\s+|on\s+)?paper\s*$"  # "find a breakout strat for litecoin -> paper"
     r"|trade(?:\s+(?:it|this|that|them|the\s+\w+(?:\s+one)?))?\s*$"
     r"|(?:put|take)\s+(?:it|this|that)\s+(?:live|on\s+paper)\b"
     # "sim-trade the top strategy on paper", "forward-test it on paper".

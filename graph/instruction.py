@@ -112,7 +112,7 @@ _OVERRIDE = re.compile(
 _CLAUSE_BREAK = re.compile(
     r"(?<=[?])|[.!;:](?=\s|$)|,(?=\s|$)|\n|\s[-\u2013\u2014]\s|\s(?:-+|=)>\s"
     # "take all our bids and offers down" is one thing to take down, not two clauses.
-    r"|(?<!go ahead)\s(?:(?:and|&|\+|or)(?!\s+(?:offers?|asks?|bids?)\b)|then|but|also|because"
+    r"|(?<!go ahead)\s(?:(?:and|&|\+|or|n)(?!\s+(?:offers?|asks?|bids?)\b)|then|but|also|because"
     r"|since|so)\s",
     re.I,
 )

@@ -231,6 +231,9 @@ CONTENT = re.compile(
     r"|everything\s+is)\s+(?:fine|good|ok|okay|alright|all\s+right|happy)\b"
     # "hold off on flattening, let's wait for the CRO"
     r"|(?:let'?s\s+|we'?ll\s+|i'?ll\s+)?wait\s+(?:for|until|till|and\s+see)\b"
+    # "don't liquidate anything, I was just thinking out loud"
+    r"|(?:i\s+was|i'?m|we\s+were|we'?re)\s+(?:just\s+)?(?:thinking(?:\s+out\s+loud)?|musing"
+    r"|wondering|brainstorming|venting|kidding|joking)\b"
     # "we're holding through the event"
     r"|(?:we'?re|we\s+are|i'?m|we'?ll|i'?ll)\s+(?:hold(?:ing)?|keep(?:ing)?|sit(?:ting)?\s+on"
     r"|stay(?:ing)?)\b(?:\s+(?:it|them|this|that|on|in))?\s+(?:through|into|over|until|till|past)\b",

@@ -17,6 +17,7 @@ from typing import Literal, NamedTuple, cast, get_args
 
 from graph.desk_phrases import (
     EXCEPTION,
+    REFERRED,
     REPEAT,
     WHICH_ACTION,
     WHICH_FLATTEN,
@@ -176,7 +177,7 @@ def read(words: Instruction) -> Reading:
         # flatten with an exception) is no request to see something.
         return Reading(acted, "an instruction to ask about" if acted.kind == "clarify" else None)
     first = LEAD_IN.sub("", words.clauses[0].text) if words.clauses else ""
-    if REPEAT.match(first) and not negated(first):
+    if (REPEAT.match(first) or REFERRED.match(words.text)) and not negated(first):
         # "do what we did with google last week but for eth": an action by reference.
         return Reading(Intent(kind="clarify", question=WHICH_ACTION), "an instruction to ask about")
     # Negated clauses ("don't halt, just show exposure") say what not to do: only the rest

@@ -761,3 +761,31 @@ def test_a_model_abstaining_against_an_unsettled_reading_reads_nothing() -> None
     assert admit(Intent(kind="unknown"), "pos check pls", rules.intent, "agreed").kind == (
         "positions"
     )
+
+
+@pytest.mark.parametrize(
+    ("request_text", "kind", "symbol"),
+    [
+        ("Close out every open position across the book, please.", "flatten", None),
+        ("we're done for the day, square the whole book", "flatten", None),
+        ("sell 10% of the ether we've got", "close", "ETH"),
+        ("don't liquidate anything, I was just thinking out loud", "unknown", None),
+        ("hey the thing we discussed on the call with Marco, just go ahead and do it", "clarify",
+         None),
+        # A question about what was discussed asks for no action.
+        ("the trade we discussed yesterday, what was its pnl?", "positions", None),
+    ],
+)  # fmt: skip
+def test_the_eighteenth_sets_forms(request_text: str, kind: str, symbol: str | None) -> None:
+    intent = route(request_text)
+    assert (intent.kind, intent.symbol) == (kind, symbol)
+
+
+@pytest.mark.parametrize(
+    "request_text",
+    ["find a breakout strat for litecoin -> paper",
+     "can u research eth trend following n papertrade it"],
+)  # fmt: skip
+def test_paper_after_an_arrow_or_a_texted_and(request_text: str) -> None:
+    intent = route(request_text)
+    assert (intent.kind, intent.paper_trade) == ("research", True)
