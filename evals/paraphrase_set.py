@@ -68,6 +68,9 @@ it; never trained on."""
 HELD_OUT_18 = PARAPHRASES.with_name("paraphrases_heldout18.yaml")
 """Written blind while the nineteenth round was worked on (on held-out-17), measured after
 it; never trained on."""
+HELD_OUT_19 = PARAPHRASES.with_name("paraphrases_heldout19.yaml")
+"""Written blind after the twentieth round (worked on against held-out-18), measured after
+it; never trained on."""
 SETS = {
     "main": PARAPHRASES, "held-out": HELD_OUT, "held-out-2": HELD_OUT_2, "held-out-3": HELD_OUT_3,
     "held-out-4": HELD_OUT_4, "held-out-5": HELD_OUT_5, "held-out-6": HELD_OUT_6,
@@ -76,7 +79,7 @@ SETS = {
     "held-out-12": HELD_OUT_12, "held-out-13": HELD_OUT_13,
     "held-out-14": HELD_OUT_14, "held-out-15": HELD_OUT_15,
     "held-out-16": HELD_OUT_16, "held-out-17": HELD_OUT_17,
-    "held-out-18": HELD_OUT_18,
+    "held-out-18": HELD_OUT_18, "held-out-19": HELD_OUT_19,
 }  # fmt: skip
 # `clarify` is what a router should answer when the words give no quantity, side or
 # instrument: the desk asks back rather than guess.

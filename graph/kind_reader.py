@@ -21,7 +21,7 @@ for a request the grammar reads no action in. `nearest` gives the labelled reque
 like a new one (the LLM router shows them to the model as worked examples).
 
 Trained on the development sets only: `evals/paraphrases_heldout4.yaml` to
-`...heldout18.yaml` stay out, so the figures on them are the fair ones
+`...heldout19.yaml` stay out, so the figures on them are the fair ones
 (evals/RESULTS.md)."""
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from evals.paraphrase_set import (
     HELD_OUT_16,
     HELD_OUT_17,
     HELD_OUT_18,
+    HELD_OUT_19,
     SETS,
 )
 from graph.intents import ACTING_KINDS
@@ -60,6 +61,7 @@ def test_the_blind_sets_are_not_learnt_from() -> None:
     assert HELD_OUT_16.name not in CORPUS
     assert HELD_OUT_17.name not in CORPUS
     assert HELD_OUT_18.name not in CORPUS
+    assert HELD_OUT_19.name not in CORPUS
     assert {SETS[name].name for name in ("main", "held-out", "held-out-2", "held-out-3")} == set(
         CORPUS
     )
