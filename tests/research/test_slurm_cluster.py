@@ -123,7 +123,8 @@ def test_a_task_lost_on_its_first_try_is_retried_and_reported(
     run = ClusterRun(config.shared_dir)
     small = dataclasses.replace(config, points_per_task=20)
     rows = run_on_cluster(goog, specs, COSTS, 10_000, small, on_retry=retries.append, run=run)
-    assert [(r.task, r.attempt) for r in retries] == [(0, 2), (1, 2)]
+    # Both tasks die at once; which loss the poll sees first is the scheduler's business.
+    assert sorted((r.task, r.attempt) for r in retries) == [(0, 2), (1, 2)]
     assert all("left the queue without a result" in r.reason for r in retries)
     assert run.retries == retries
     assert len(run.job_ids) == 4  # two array tasks, two single retries
