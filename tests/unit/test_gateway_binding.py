@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from uuid import UUID
 
@@ -12,6 +12,7 @@ import pytest
 import gateway
 from core.models.trading import Order, Side, TimeInForce
 from gateway._core import Engine, GatewayError, OrderRequest
+from gateway.decisions import GateDecision, Verdict
 from gateway.recorder import to_ms
 from tests.gateway_fixtures import T0, limits, order
 
@@ -91,6 +92,7 @@ def _by_keywords(o: Order) -> OrderRequest:
 )
 def test_an_order_model_crosses_as_its_keywords_would(made: Order):
     engine = Engine(limits().to_engine_json())
+    version = limits().limits_version
     engine.set_reference("paper:BTC/USD", 30_000.0, to_ms(T0))
     fast, slow = OrderRequest.of_order(made), _by_keywords(made)
     assert repr(fast) == repr(slow)
@@ -98,7 +100,26 @@ def test_an_order_model_crosses_as_its_keywords_would(made: Order):
     for now in (to_ms(T0), to_ms(T0) + 1_499, to_ms(T0) + 1_500):
         assert engine.check(fast, now) == engine.check(slow, now)
         # The typed path reads the model in place and must decide exactly as the request does.
-        assert engine.check_order(made, now) == engine.check(slow, now)
+        decided = engine.decide_order(made, now)
+        assert isinstance(decided, GateDecision)
+        expected = GateDecision.of(made.order_id, engine.check(slow, now), version)
+        assert decided == expected
+        assert decided.order_id is made.order_id
+
+
+def test_the_typed_check_reads_the_wall_clock_when_given_no_time():
+    """The desk's path passes no time: the engine's clock decides whether an order has
+    expired, as Python's would."""
+    engine = Engine(limits().to_engine_json())
+    now = datetime.now(UTC)
+    engine.set_reference("paper:BTC/USD", 30_000.0, to_ms(now))
+    live = order(tif=TimeInForce.GTD, expire_at=now + timedelta(hours=1))
+    gone = order(tif=TimeInForce.GTD, expire_at=now - timedelta(hours=1))
+    assert engine.decide_order(live).verdict is Verdict.ACCEPT
+    refused = engine.decide_order(gone)
+    assert refused.verdict is Verdict.DENY
+    assert refused.reason_codes == engine.decide_order(gone, to_ms(now)).reason_codes != ()
+    assert refused.limits_version == limits().limits_version
 
 
 def test_the_in_place_check_sees_a_resubmitted_order_as_the_same():
@@ -108,9 +129,9 @@ def test_the_in_place_check_sees_a_resubmitted_order_as_the_same():
     engine.set_reference("paper:BTC/USD", 30_000.0, to_ms(T0))
     big = order(quantity=5.0)
     assert engine.submit(OrderRequest.of_order(big), None, to_ms(T0))[0] == "NEEDS_APPROVAL"
-    assert "DUPLICATE_CLIENT_ORDER_ID" not in engine.check_order(big, to_ms(T0))[1]
+    assert "DUPLICATE_CLIENT_ORDER_ID" not in engine.decide_order(big, to_ms(T0)).reason_codes
     changed = big.model_copy(update={"quantity": 4.0})
-    assert "DUPLICATE_CLIENT_ORDER_ID" in engine.check_order(changed, to_ms(T0))[1]
+    assert "DUPLICATE_CLIENT_ORDER_ID" in engine.decide_order(changed, to_ms(T0)).reason_codes
 
 
 def test_an_object_without_an_orders_fields_is_refused():
@@ -119,9 +140,9 @@ def test_an_object_without_an_orders_fields_is_refused():
         OrderRequest.of_order(made.model_dump())  # a dict, not an order
     engine = Engine(limits().to_engine_json())
     with pytest.raises(AttributeError):
-        engine.check_order(made.model_dump(), 0)
+        engine.decide_order(made.model_dump(), 0)
     with pytest.raises(GatewayError, match="not an order model: no field"):
-        engine.check_order(SimpleNamespace(order_id=made.order_id), 0)
+        engine.decide_order(SimpleNamespace(order_id=made.order_id), 0)
     bad_side = SimpleNamespace(**{**dict(made), "side": "hold"})
     with pytest.raises(GatewayError, match="BAD_ARGUMENT: side"):
         OrderRequest.of_order(bad_side)

@@ -4,6 +4,7 @@ import numpy as np
 from typing_extensions import Buffer
 
 from core.models.trading import Order
+from gateway.decisions import GateDecision
 
 _Array = Buffer | np.ndarray[Any, Any]
 
@@ -100,8 +101,9 @@ class Engine:
         """(strategy id, risk class, max position notional, trading state), by index."""
     def check(self, order: OrderRequest, now_ms: int) -> tuple[str, list[str]]:
         """What the gate would decide; changes nothing."""
-    def check_order(self, order: Order, now_ms: int) -> tuple[str, list[str]]:
-        """`check` for a validated order model, read in place (no `OrderRequest` made)."""
+    def decide_order(self, order: Order, now_ms: int | None = None) -> GateDecision:
+        """`check` for a validated order model, read in place (no `OrderRequest` made) and
+        answered as the desk's decision; `now_ms` None reads the wall clock."""
     def submit(
         self, order: OrderRequest, approval_token: str | None, now_ms: int
     ) -> tuple[str, list[str]]: ...

@@ -5,12 +5,13 @@ use pyo3::create_exception;
 use pyo3::exceptions::PyValueError;
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList};
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
 use crate::actor::Actor;
 use crate::config::GateConfig;
 use crate::engine::{Engine, EngineError, VenueMode};
-use crate::events::{Decision, Event, TradingState};
+use crate::events::{Decision, Event, TradingState, Verdict};
 use crate::gate::CoreOrder;
 use crate::increments;
 use crate::order::{OrderRequest, OrderStatus, OrderType, RequestView, Side, TimeInForce};
@@ -87,6 +88,52 @@ fn decision(d: &Decision) -> (&'static str, Vec<&'static str>) {
     (d.verdict.code(), d.reasons.codes())
 }
 
+/// `gateway.decisions.GateDecision`, `tuple.__new__` and the verdict members, looked up once:
+/// the typed check hands back the desk's own decision type without a Python frame.
+struct DecisionTypes {
+    new: Py<PyAny>,
+    class: Py<PyAny>,
+    accept: Py<PyAny>,
+    deny: Py<PyAny>,
+    needs_approval: Py<PyAny>,
+}
+
+static DECISION_TYPES: PyOnceLock<DecisionTypes> = PyOnceLock::new();
+
+impl DecisionTypes {
+    fn get(py: Python<'_>) -> PyResult<&DecisionTypes> {
+        DECISION_TYPES.get_or_try_init(py, || {
+            let module = py.import("gateway.decisions")?;
+            let verdict = module.getattr("Verdict")?;
+            let member = |name: &str| verdict.getattr(name).map(Bound::unbind);
+            Ok(DecisionTypes {
+                new: py.get_type::<PyTuple>().getattr("__new__")?.unbind(),
+                class: module.getattr("GateDecision")?.unbind(),
+                accept: member("ACCEPT")?,
+                deny: member("DENY")?,
+                needs_approval: member("NEEDS_APPROVAL")?,
+            })
+        })
+    }
+
+    fn make<'py>(
+        &self,
+        py: Python<'py>,
+        order_id: Bound<'py, PyAny>,
+        d: &Decision,
+        limits_version: &Py<PyString>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let verdict = match d.verdict {
+            Verdict::Accept => &self.accept,
+            Verdict::Deny => &self.deny,
+            Verdict::NeedsApproval => &self.needs_approval,
+        };
+        let codes = PyTuple::new(py, d.reasons.codes())?;
+        let fields = (order_id, verdict.bind(py), codes, limits_version.bind(py));
+        self.new.bind(py).call1((self.class.bind(py), fields))
+    }
+}
+
 /// A UUID's canonical text (8-4-4-4-12 lowercase hex), as Python's `str(uuid)` writes it.
 fn uuid_text(value: u128) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -104,6 +151,7 @@ fn uuid_text(value: u128) -> String {
 /// A validated order model's fields, read in place: its text stays in the Python strings
 /// until the gate reads it, so a check copies none of it.
 struct ModelFields<'py> {
+    id: Bound<'py, PyAny>,
     order_id: String,
     client_order_id: Bound<'py, PyAny>,
     account_id: Bound<'py, PyAny>,
@@ -132,9 +180,8 @@ impl<'py> ModelFields<'py> {
                 .get_item(name)?
                 .ok_or_else(|| bad(format!("not an order model: no field {name}")))
         };
-        let id: u128 = field(intern!(py, "order_id"))?
-            .getattr(intern!(py, "int"))?
-            .extract()?;
+        let id = field(intern!(py, "order_id"))?;
+        let id_bits: u128 = id.getattr(intern!(py, "int"))?.extract()?;
         let expire_at = field(intern!(py, "expire_at"))?;
         let expire_at_ms = if expire_at.is_none() {
             None
@@ -146,7 +193,8 @@ impl<'py> ModelFields<'py> {
             Some((seconds * 1000.0) as i64)
         };
         Ok(ModelFields {
-            order_id: uuid_text(id),
+            id,
+            order_id: uuid_text(id_bits),
             client_order_id: field(intern!(py, "client_order_id"))?,
             account_id: field(intern!(py, "account_id"))?,
             strategy_id: field(intern!(py, "strategy_id"))?,
@@ -306,6 +354,7 @@ impl PyOrderRequest {
 #[pyclass(name = "Engine", module = "gateway._core")]
 struct Engine_ {
     inner: Engine,
+    limits_version: Py<PyString>,
 }
 
 impl Engine_ {
@@ -320,7 +369,7 @@ impl Engine_ {
 impl Engine_ {
     #[new]
     #[pyo3(signature = (config_json, external = false))]
-    fn new(config_json: &str, external: bool) -> PyResult<Self> {
+    fn new(py: Python<'_>, config_json: &str, external: bool) -> PyResult<Self> {
         let config =
             GateConfig::from_json(config_json).map_err(|e| PyValueError::new_err(e.to_string()))?;
         let mode = if external {
@@ -328,8 +377,10 @@ impl Engine_ {
         } else {
             VenueMode::Paper
         };
+        let limits_version = PyString::new(py, &config.limits_version).unbind();
         Ok(Engine_ {
             inner: Engine::new(config, mode).map_err(PyValueError::new_err)?,
+            limits_version,
         })
     }
 
@@ -389,17 +440,21 @@ impl Engine_ {
     }
 
     /// `check` for a validated order model (as `OrderRequest.of_order` reads it), read in
-    /// place: the typed path's cost is mostly making objects, and this makes none.
-    fn check_order(
+    /// place and answered as a `gateway.decisions.GateDecision`; `now_ms` None reads the wall
+    /// clock here. The typed path's cost is mostly making objects: this makes the decision only.
+    #[pyo3(signature = (order, now_ms = None))]
+    fn decide_order<'py>(
         &self,
-        order: &Bound<'_, PyAny>,
-        now_ms: i64,
-    ) -> PyResult<(&'static str, Vec<&'static str>)> {
+        order: &Bound<'py, PyAny>,
+        now_ms: Option<i64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = order.py();
+        let types = DecisionTypes::get(py)?;
         let fields = ModelFields::read(order)?;
         let instrument_id = fields.instrument_id()?;
-        Ok(decision(
-            &self.inner.check_view(fields.view(&instrument_id)?, now_ms),
-        ))
+        let now_ms = now_ms.unwrap_or_else(crate::clock::now_millis);
+        let decided = self.inner.check_view(fields.view(&instrument_id)?, now_ms);
+        types.make(py, fields.id, &decided, &self.limits_version)
     }
 
     fn submit(
