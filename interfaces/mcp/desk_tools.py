@@ -11,6 +11,7 @@ started with (`QUANTDESK_MCP_API_KEY`)."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Literal, TypeVar, cast
 
@@ -95,14 +96,30 @@ def _not_done(execution: object) -> str | None:
     return None
 
 
+def _without_root_logging(make: Callable[[], MCPServer]) -> MCPServer:
+    """`make()`, with the root logger left as it was. MCPServer configures the process's root
+    logger (a Rich handler at INFO) when nothing has yet; that is the host's choice (the CLI
+    makes it), and an unasked INFO line per HTTP request through Rich halved the API's speed."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        return make()
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+
+
 def build_server(host: DeskHost, keys: KeyRing, stdio_caller: Caller | None = None) -> MCPServer:
     """The desk's MCP server around `host` (the same desk the HTTP API serves)."""
     gate = Gatekeeper(host, keys, stdio_caller)
-    server = MCPServer(
-        "quantdesk",
-        instructions="A trading desk. Read tools need a viewer key; proposals (orders, halts, "
-        "research) need a trader key and go through the desk's PM, risk gate and human "
-        "approvals exactly as a chat request does; answering approvals needs an approver.",
+    server = _without_root_logging(
+        lambda: MCPServer(
+            "quantdesk",
+            instructions="A trading desk. Read tools need a viewer key; proposals (orders, "
+            "halts, research) need a trader key and go through the desk's PM, risk gate and "
+            "human approvals exactly as a chat request does; answering approvals needs an "
+            "approver.",
+        )
     )
 
     def turn(ctx: Context, tool: str, args: dict[str, Any], text: str, thread_id: str) -> TurnOut:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -193,3 +194,19 @@ def test_over_stdio_the_started_key_is_the_caller(tmp_path: Path):
     assert approve[1].endswith("trader is a trader; answer_approval needs approver")
     assert not quality[0]
     assert quality[1]["series"]
+
+
+def test_the_mcp_server_leaves_the_processes_logging_alone(host: DeskHost, tmp_path: Path):
+    """The API mounts the MCP server; the library configures an unconfigured root logger (a
+    Rich handler at INFO), and the process's logging is its host's to choose."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    root.handlers[:] = []
+    root.setLevel(logging.WARNING)
+    try:
+        create_app(desk_settings(tmp_path), host)
+        assert root.handlers == []
+        assert root.level == logging.WARNING
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
