@@ -81,6 +81,7 @@ def _by_keywords(o: Order) -> OrderRequest:
         order(Side.SELL, 0.3, None),
         order(quantity=0.1234567, price=30_000.5),  # off the lot and the tick
         order(symbol="DOGE/USD"),  # an instrument the limits do not list
+        order(symbol="D" * 60 + "/USD"),  # a key too long for the stack: made on the heap
         order(strategy="nobody"),
         order(reduce_only=True),
         order(tif=TimeInForce.GTD, expire_at=T0 + timedelta(milliseconds=1_500)),

@@ -134,25 +134,59 @@ impl DecisionTypes {
     }
 }
 
-/// A UUID's canonical text (8-4-4-4-12 lowercase hex), as Python's `str(uuid)` writes it.
-fn uuid_text(value: u128) -> String {
+/// A UUID's canonical text (8-4-4-4-12 lowercase hex), as Python's `str(uuid)` writes it; on
+/// the stack, as a check reads it once.
+fn uuid_text(value: u128) -> [u8; 36] {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut text = String::with_capacity(36);
+    let mut text = [b'-'; 36];
+    let mut at = 0;
     for k in 0..32 {
         if matches!(k, 8 | 12 | 16 | 20) {
-            text.push('-');
+            at += 1;
         }
-        let nibble = (value >> (124 - 4 * k)) & 0xf;
-        text.push(char::from(HEX[nibble as usize]));
+        text[at] = HEX[((value >> (124 - 4 * k)) & 0xf) as usize];
+        at += 1;
     }
     text
+}
+
+/// "venue:symbol" as the gate keys instruments: on the stack when it fits (a check makes one
+/// per call, and an allocation is a tenth of the check).
+enum InstrumentKey {
+    Stack([u8; 64], usize),
+    Heap(String),
+}
+
+impl InstrumentKey {
+    fn of(venue: &str, symbol: &str) -> Self {
+        let len = venue.len() + 1 + symbol.len();
+        if len > 64 {
+            return InstrumentKey::Heap(format!("{venue}:{symbol}"));
+        }
+        let mut buf = [0u8; 64];
+        buf[..venue.len()].copy_from_slice(venue.as_bytes());
+        buf[venue.len()] = b':';
+        buf[venue.len() + 1..len].copy_from_slice(symbol.as_bytes());
+        InstrumentKey::Stack(buf, len)
+    }
+
+    fn as_str(&self) -> PyResult<&str> {
+        match self {
+            InstrumentKey::Stack(buf, len) => text(&buf[..*len]),
+            InstrumentKey::Heap(joined) => Ok(joined),
+        }
+    }
+}
+
+fn text(bytes: &[u8]) -> PyResult<&str> {
+    std::str::from_utf8(bytes).map_err(|e| bad(e.to_string()))
 }
 
 /// A validated order model's fields, read in place: its text stays in the Python strings
 /// until the gate reads it, so a check copies none of it.
 struct ModelFields<'py> {
     id: Bound<'py, PyAny>,
-    order_id: String,
+    order_id: [u8; 36],
     client_order_id: Bound<'py, PyAny>,
     account_id: Bound<'py, PyAny>,
     strategy_id: Bound<'py, PyAny>,
@@ -210,15 +244,16 @@ impl<'py> ModelFields<'py> {
         })
     }
 
-    fn instrument_id(&self) -> PyResult<String> {
-        let venue: &str = self.venue.extract()?;
-        let symbol: &str = self.symbol.extract()?;
-        Ok(format!("{venue}:{symbol}"))
+    fn instrument_id(&self) -> PyResult<InstrumentKey> {
+        Ok(InstrumentKey::of(
+            self.venue.extract()?,
+            self.symbol.extract()?,
+        ))
     }
 
     fn view<'a>(&'a self, instrument_id: &'a str) -> PyResult<RequestView<'a>> {
         Ok(RequestView {
-            order_id: &self.order_id,
+            order_id: text(&self.order_id)?,
             client_order_id: self.client_order_id.extract()?,
             account_id: self.account_id.extract()?,
             strategy_id: self.strategy_id.extract()?,
@@ -286,7 +321,7 @@ impl PyOrderRequest {
     fn of_order(order: &Bound<'_, PyAny>) -> PyResult<Self> {
         let fields = ModelFields::read(order)?;
         let instrument_id = fields.instrument_id()?;
-        let view = fields.view(&instrument_id)?;
+        let view = fields.view(instrument_id.as_str()?)?;
         Ok(PyOrderRequest {
             inner: OrderRequest {
                 order_id: view.order_id.to_owned(),
@@ -301,8 +336,7 @@ impl PyOrderRequest {
                 expire_at_ms: view.expire_at_ms,
                 reduce_only: view.reduce_only,
                 approval_token: None,
-                // Last: the view borrows it until here.
-                instrument_id,
+                instrument_id: view.instrument_id.to_owned(),
             },
         })
     }
@@ -453,7 +487,9 @@ impl Engine_ {
         let fields = ModelFields::read(order)?;
         let instrument_id = fields.instrument_id()?;
         let now_ms = now_ms.unwrap_or_else(crate::clock::now_millis);
-        let decided = self.inner.check_view(fields.view(&instrument_id)?, now_ms);
+        let decided = self
+            .inner
+            .check_view(fields.view(instrument_id.as_str()?)?, now_ms);
         types.make(py, fields.id, &decided, &self.limits_version)
     }
 
