@@ -99,7 +99,8 @@ def _not_done(execution: object) -> str | None:
 def _without_root_logging(make: Callable[[], MCPServer]) -> MCPServer:
     """`make()`, with the root logger left as it was. MCPServer configures the process's root
     logger (a Rich handler at INFO) when nothing has yet; that is the host's choice (the CLI
-    makes it), and an unasked INFO line per HTTP request through Rich halved the API's speed."""
+    makes it), and an unasked INFO line per HTTP request through Rich tripled the API's own
+    overhead per request (benchmarks/RESULTS.md, issue 17's fourth stop)."""
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
     try:
