@@ -13,9 +13,7 @@ pub fn now_micros() -> i64 {
 
 /// Milliseconds since the epoch, as Python's `time.time_ns() // 1_000_000`.
 pub fn now_millis() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
+    now_micros() / 1000
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's `days_from_civil`).
