@@ -32,13 +32,15 @@ ResearchCrashPoint = Literal["sweep.first_try"]
 """Where a sweep's task on the cluster can die: its first try (a retry never passes it)."""
 SafetyCrashPoint = Literal["latch.applied"]
 """Where the gate's fast path can die: a move it latched, just journaled by the gateway."""
+AuditCrashPoint = Literal["decision.journaled", "decision.written"]
+"""Where a deferred audit row can die: journaled only, or in the audit log but still held."""
 
 ENV = "QUANTDESK_CRASH_AT"
 _hits: dict[str, int] = {}
 
 
 def crash_point(
-    name: CrashPoint | StreamCrashPoint | ResearchCrashPoint | SafetyCrashPoint,
+    name: CrashPoint | StreamCrashPoint | ResearchCrashPoint | SafetyCrashPoint | AuditCrashPoint,
 ) -> None:
     """Die here if `QUANTDESK_CRASH_AT` names this point (and this is its Nth pass)."""
     wanted = os.environ.get(ENV)

@@ -1,6 +1,8 @@
 """The PM's decision on each request, as one audit row (`pm.decision`): the words, the intent
 the router read, which router decided, and the orders the turn sent or parked. The audit
-trail joins it to the gate's verdicts, the approvals and the fills by order id."""
+trail joins it to the gate's verdicts, the approvals and the fills by order id. The row is
+journaled before the turn answers and reaches the audit log soon after, off the turn's path
+(gateway/deferred_audit.py)."""
 
 from __future__ import annotations
 
@@ -46,7 +48,7 @@ def record_decision(
 ) -> None:
     orders = order_ids(results)
     first = orders[0] if orders else None
-    gateway.record(
+    gateway.record_soon(
         KIND,
         {
             "thread_id": thread_id,

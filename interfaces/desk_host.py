@@ -121,6 +121,7 @@ class DeskHost:
     def read(self, view: Callable[..., T], *args: Any) -> T:
         """Run a read-only view of the desk under the lock."""
         with self.lock:
+            self.session.desk.gateway.settle_audit()
             return view(self.session.desk, *args)
 
     def _announce(self, turn: Turn) -> None:

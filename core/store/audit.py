@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from uuid import UUID
 
 from core.models.audit import AuditEvent
 from core.store.connection import Store
@@ -47,6 +48,16 @@ class AuditLog:
         if rows:
             self._store.client.insert("audit_log", rows, column_names=_COLUMNS)
         return len(rows)
+
+    def written_ids(self, event_ids: list[UUID]) -> set[UUID]:
+        """Which of these events the log already has."""
+        if not event_ids:
+            return set()
+        rows = self._store.client.query(
+            "SELECT event_id FROM audit_log WHERE event_id IN {ids:Array(UUID)}",
+            parameters={"ids": event_ids},
+        ).result_rows
+        return {UUID(str(row[0])) for row in rows}
 
     def count(self, kind: str | None = None) -> int:
         if kind is None:

@@ -59,6 +59,20 @@ class MarketDataStore:
     def __init__(self, store: Store) -> None:
         self._store = store
 
+    @property
+    def store(self) -> Store:
+        return self._store
+
+    def bars_version(self) -> tuple[int, ...]:
+        """Changes whenever the bars table does, whoever writes it: each insert makes a part
+        with a higher block number, a mutation raises a part's data version, a dropped part
+        changes the count. A merge changes none of what it reads."""
+        row = self._store.client.query(
+            "SELECT max(max_block_number), max(data_version), sum(rows), count() "
+            "FROM system.parts WHERE database = currentDatabase() AND table = 'bars' AND active"
+        ).result_rows[0]
+        return tuple(int(v or 0) for v in row)
+
     def _stored_ohlcv(
         self, venue: str, symbol: str, interval: str, start: pd.Timestamp, end: pd.Timestamp
     ) -> pd.DataFrame:

@@ -6,7 +6,6 @@ over the last `HISTORY_DAYS` daily returns."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
 
 import numpy as np
 import pandas as pd
@@ -16,6 +15,7 @@ from core.models.trading import Position
 from core.store import MarketDataStore
 from gateway import Gateway
 from tools.risk.breach import ExposureBreach, exposure_breach
+from tools.risk.daily_marks import daily_marks
 from tools.risk.exposure import gross_exposure, net_exposure
 from tools.risk.tail import historical_tail
 from tools.risk.volatility import annualised
@@ -68,22 +68,17 @@ def holdings(
     instrument with fewer than three stored closes is left out. The mark is the last daily
     close, or a newer intraday close where bars are stored after it (the stream's one-minute
     bars): the returns that size VaR stay daily, the value is today's."""
+    held = [p for p in positions if p.quantity != 0]
+    marks = daily_marks(market, [(p.venue_id, p.symbol) for p in held], HISTORY_DAYS + 1)
     values: dict[str, float] = {}
     closes: dict[str, pd.Series] = {}
-    marks: dict[str, float] = {}
-    for p in positions:
-        key = f"{p.venue_id}:{p.symbol}"
-        if p.quantity == 0:
+    for p in held:
+        mark = marks.get((p.venue_id, p.symbol))
+        if mark is None:
             continue
-        if key not in closes:
-            frame = market.read_bars(p.venue_id, p.symbol, "1d").tail(HISTORY_DAYS + 1)
-            if len(frame) < 3:
-                continue
-            closes[key] = pd.Series(frame["close"].to_numpy(), index=frame["ts"])
-            last_day = pd.Timestamp(frame["ts"].iloc[-1]).to_pydatetime()
-            newer = market.latest_close(p.venue_id, p.symbol, after=last_day + timedelta(days=1))
-            marks[key] = newer[1] if newer is not None else float(frame["close"].iloc[-1])
-        values[key] = values.get(key, 0.0) + p.quantity * marks[key]
+        key = f"{p.venue_id}:{p.symbol}"
+        closes[key] = mark.closes
+        values[key] = values.get(key, 0.0) + p.quantity * mark.mark
     return values, closes
 
 

@@ -32,6 +32,8 @@ class Gateway(
     @_writes
     def restore(self, venue_lookup: VenueLookup | None = None) -> RestoreReport:
         """Take up where the last run of this account stopped (see gateway.restore)."""
+        # The rows a killed process journaled but never wrote.
+        self.settle_audit()
         trades = self.recorder.trades
         if trades is None:
             return RestoreReport()

@@ -18,6 +18,7 @@ from uuid import UUID
 from core.store import Store
 from gateway._core import Engine
 from gateway.decisions import GateDecision
+from gateway.deferred_audit import DeferredAudit
 from gateway.fanout import BarListener, EventFanout, EventListener
 from gateway.journal import SafetyJournal
 from gateway.limits import GateLimits, load_limits
@@ -73,6 +74,12 @@ class EngineFace:
         )
         self.fanout = EventFanout()
         self.store_lock = store_lock or threading.RLock()
+        audit = self.recorder.audit
+        self.deferred = (
+            DeferredAudit(journal, audit, self.store_lock)
+            if journal is not None and audit is not None
+            else None
+        )
         self.clock = clock
         self.actor = actor
         self.venue_mode = venue
@@ -142,6 +149,29 @@ class EngineFace:
             kind, payload, actor=actor, order_id=order_id, reason_codes=reason_codes, at=at
         )
 
+    def record_soon(
+        self,
+        kind: str,
+        payload: dict[str, Any],
+        *,
+        actor: str | None = None,
+        order_id: UUID | None = None,
+    ) -> None:
+        """Record an event no money waits on (the PM's decision on a turn): journaled before
+        this returns, in the audit log soon after and before the desk host reads it (see
+        gateway.deferred_audit). Without a journal, recorded as `record` does."""
+        if self.deferred is None:
+            self.record(kind, payload, actor=actor, order_id=order_id)
+            return
+        event = self.recorder.event(kind, payload, actor=actor, order_id=order_id)
+        self.recorder.recent_events.append(event.model_dump(mode="json"))
+        self.deferred.put(event)
+
+    def settle_audit(self) -> None:
+        """Write the held audit rows now, for a reader that must see them."""
+        if self.deferred is not None:
+            self.deferred.settle()
+
     def _decision(self, order_id: UUID, raw: tuple[str, list[str]]) -> GateDecision:
         self._collect()
         return GateDecision.of(order_id, raw, self.limits.limits_version)
@@ -149,6 +179,8 @@ class EngineFace:
     def close(self) -> None:
         self._collect()
         self._write()
+        if self.deferred is not None:
+            self.deferred.close()
 
     def __enter__(self) -> Self:
         return self

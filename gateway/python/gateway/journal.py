@@ -1,12 +1,15 @@
 """The gateway's safety journal: the facts that protect money, written the moment they
 change, in a small SQLite file beside the desk's other state.
 
-Two things live here, both synchronous (the audit log and trade tables are batched):
+Three things live here, all synchronous (the audit log and trade tables are batched):
 - the trading state of the account and of each strategy (ACTIVE, REDUCING, HALTED), so a
   halt survives any restart and only a human re-arms;
 - the order journal: an order is written as `sending` before the gate and venue see it, and
   `booked` with its status once its fills and states are in the store. On start, an order
-  still `sending` is reconciled against the booked fills and the venue's own state.
+  still `sending` is reconciled against the booked fills and the venue's own state;
+- audit rows held for the log: the desk's own records that no money waits on (the PM's
+  decision on each turn), journaled at once and written to the audit log soon after
+  (gateway/deferred_audit.py).
 
 SQLite in WAL mode survives `kill -9` at any point: a committed row is in the file's WAL,
 which the next open replays.
@@ -41,6 +44,10 @@ CREATE TABLE IF NOT EXISTS orders (
     filled          REAL NOT NULL DEFAULT 0,
     order_json      TEXT NOT NULL,
     updated_ms      INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS held_audit (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_json TEXT NOT NULL
 );
 """
 
@@ -146,6 +153,23 @@ class SafetyJournal:
             JournalOrder(Order.model_validate(json.loads(raw)), stage, status, float(filled))
             for raw, stage, status, filled in rows
         ]
+
+    # -- audit rows held for the log -----------------------------------------------------------
+
+    def hold_audit(self, event_json: str) -> None:
+        with self._lock:
+            self._conn.execute("INSERT INTO held_audit (event_json) VALUES (?)", (event_json,))
+
+    def held_audit(self) -> list[tuple[int, str]]:
+        """(seq, event JSON) of every row held, oldest first."""
+        with self._lock:
+            rows = self._conn.execute("SELECT seq, event_json FROM held_audit ORDER BY seq")
+            return [(int(seq), str(raw)) for seq, raw in rows.fetchall()]
+
+    def release_audit(self, through_seq: int) -> None:
+        """The rows up to `through_seq` are in the audit log."""
+        with self._lock:
+            self._conn.execute("DELETE FROM held_audit WHERE seq <= ?", (through_seq,))
 
     def close(self) -> None:
         with self._lock:

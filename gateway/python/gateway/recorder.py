@@ -109,7 +109,25 @@ class GateRecorder:
     ) -> None:
         """An event of the desk's own (an approval answer, a venue error, a reconciliation),
         with the same limits version as the engine's events."""
-        event = AuditEvent(
+        event = self.event(
+            kind, payload, actor=actor, order_id=order_id, reason_codes=reason_codes, at=at
+        )
+        with self._buffers:
+            self.recent_events.append(event.model_dump(mode="json"))
+            if self.audit is not None:
+                self._pending.append(event)
+
+    def event(
+        self,
+        kind: str,
+        payload: dict[str, Any],
+        *,
+        actor: str | None = None,
+        order_id: UUID | None = None,
+        reason_codes: tuple[str, ...] = (),
+        at: datetime | None = None,
+    ) -> AuditEvent:
+        return AuditEvent(
             ts=at if at is not None else self.clock(),
             actor=actor or self.actor,
             kind=kind,
@@ -119,10 +137,6 @@ class GateRecorder:
             limits_version=self.limits_version,
             payload=payload,
         )
-        with self._buffers:
-            self.recent_events.append(event.model_dump(mode="json"))
-            if self.audit is not None:
-                self._pending.append(event)
 
     @property
     def pending(self) -> bool:
