@@ -35,8 +35,8 @@ from benchmarks.timing import free_port
 from core.bus import Bus, Keys
 from core.bus.messages import BusMessage, MarketBar
 from deploy.kafka import launcher
-from tools.stream.messages import TradeV1, encode
-from tools.stream.replay import new_producer, produce, trades_from_bars
+from tools.stream.messages import TradeBatchV1, TradeV1, encode
+from tools.stream.replay import new_producer, produce, trade_batches_from_bars, trades_from_bars
 from tools.stream.topics import StreamTopic, ensure_topics, instrument_key
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -113,22 +113,32 @@ def _bare_consume(bootstrap: str, topic: str, expected: int) -> float:
     return took
 
 
-def throughput(bootstrap: str, trades_wanted: int) -> None:
+def throughput(bootstrap: str, trades_wanted: int, batch: int) -> None:
     per_feed = trades_wanted // (4 * len(FEEDS))
     topics = _topics(bootstrap, partitions=len(FEEDS))
     producer = new_producer(bootstrap)
-    sent = 0
+    sent = records = 0
     began = time.perf_counter()
     for seed, symbol in enumerate(FEEDS):
-        trades = trades_from_bars(_bars(per_feed, seed), "binance", symbol, 60_000)
-        sent += produce(producer, trades, topic=topics[0]).records
+        args = (_bars(per_feed, seed), "binance", symbol, 60_000)
+        made: list[TradeV1 | TradeBatchV1] = (
+            list(trade_batches_from_bars(*args, size=batch))
+            if batch > 1
+            else list(trades_from_bars(*args))
+        )
+        records += len(made)
+        sent += produce(producer, made, topic=topics[0]).trades
     produced_s = time.perf_counter() - began
-    bare_s = _bare_consume(bootstrap, topics[0], sent)
+    bare_s = _bare_consume(bootstrap, topics[0], records)
     with tempfile.TemporaryDirectory() as empty_dir, tempfile.TemporaryDirectory() as full_dir:
         empty = _topics(bootstrap, partitions=len(FEEDS))
         start_s = _bounded_run(bootstrap, empty, Path(empty_dir))
         flow_s = _bounded_run(bootstrap, topics, Path(full_dir))
-    print(f"throughput: {sent:,} trades, {len(FEEDS)} feeds, {len(FEEDS)} partitions")
+    form = f"{batch} trades a record (trade_batch.v1)" if batch > 1 else "a record a trade"
+    print(
+        f"throughput: {sent:,} trades in {records:,} records ({form}), {len(FEEDS)} feeds, "
+        f"{len(FEEDS)} partitions"
+    )
     print(f"  adapter -> Kafka (producer, acks all, idempotent): {sent / produced_s:,.0f} trades/s")
     print(f"  bare consumer (baseline):                           {sent / bare_s:,.0f} trades/s")
     print(
@@ -232,6 +242,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--trades", type=int, default=200_000)
     parser.add_argument("--bars", type=int, default=200)
+    parser.add_argument("--batch", type=int, default=500, help="trades a record; 1: one each")
     parser.add_argument("--part", choices=("all", "throughput", "latency"), default="all")
     args = parser.parse_args()
     bootstrap = os.environ.get("QUANTDESK_KAFKA_BOOTSTRAP")
@@ -242,7 +253,7 @@ def main() -> None:
         bootstrap = launcher.start(home, port=kafka_port)
     try:
         if args.part in ("all", "throughput"):
-            throughput(bootstrap, args.trades)
+            throughput(bootstrap, args.trades, args.batch)
         if args.part in ("all", "latency"):
             latency(bootstrap, args.bars)
     finally:

@@ -44,6 +44,14 @@ def agent(
     speed: Annotated[
         float, typer.Option(min=0, help="md: replay at N times real time; 0: as fast as it goes.")
     ] = 0.0,
+    batch: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="md, replay: trades a record (trade_batch.v1); 1: a record a trade. "
+            "Default: 500 at --speed 0, else 1 (a paced record goes out at its first trade).",
+        ),
+    ] = None,
     books: Annotated[
         bool, typer.Option(help="md, live: also stream each symbol's top of book.")
     ] = True,
@@ -115,6 +123,7 @@ def _stream_agent(name: AgentName, given: dict[str, Any]) -> None:
                     venue=given["venue"],
                     interval=given["interval"],
                     speed=given["speed"],
+                    batch=given["batch"] or (500 if given["speed"] == 0 else 1),
                     topic=topics[0],
                     books=given["books"],
                     books_topic=topics[1],

@@ -5,6 +5,7 @@ the local broker `quantdesk services up` starts."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +39,8 @@ class MarketDataOptions:
     speed: float
     topic: str | None
     books: bool = True
+    batch: int = 1
+    """Replay: trades a record; above 1, runs of them as `trade_batch.v1` records."""
     books_topic: str | None = None
 
 
@@ -121,7 +124,8 @@ def run_market_data(settings: Settings, options: MarketDataOptions) -> None:
     from core.store import Store
     from core.store.market_data import MarketDataStore
     from tools.stream.bars import INTERVALS
-    from tools.stream.replay import produce, trades_from_bars
+    from tools.stream.messages import TradeBatchV1, TradeV1, trades_in
+    from tools.stream.replay import produce, trade_batches_from_bars, trades_from_bars
 
     interval_ms = int(INTERVALS[options.interval].total_seconds() * 1000)
     bootstrap = bootstrap_servers(settings)
@@ -144,10 +148,15 @@ def run_market_data(settings: Settings, options: MarketDataOptions) -> None:
     with Progress(*columns, console=console) as progress:
         task = progress.add_task(f"replay x{options.speed:g}", total=total)
         for symbol, bars in series.items():
-            trades = trades_from_bars(bars, options.venue, symbol, interval_ms, session=session)
+            args = (bars, options.venue, symbol, interval_ms)
+            records: Iterable[TradeV1 | TradeBatchV1] = (
+                trade_batches_from_bars(*args, session=session, size=options.batch)
+                if options.batch > 1
+                else trades_from_bars(*args, session=session)
+            )
             produce(
-                producer, trades, options.speed,
-                on_record=lambda _t: progress.advance(task),
+                producer, records, options.speed,
+                on_record=lambda r: progress.advance(task, trades_in(r)),
                 topic=options.topic or MD_TRADES.name,
             )  # fmt: skip
     console.print(f"md: {total} trades from {len(series)} stored series sent to {bootstrap}")

@@ -86,7 +86,7 @@ def _stream(store: Store, bootstrap: str, console: Console) -> None:
         topic=topics[0].name,
     )
     console.print(
-        f"replay adapter: {sent.records} trades from {len(bars)} stored {series.venue}:"
+        f"replay adapter: {sent.trades} trades from {len(bars)} stored {series.venue}:"
         f"{series.symbol} 1h bars -> Kafka topic {topics[0].name} ({sent.seconds:.1f} s)"
     )
     hub = f"tcp/127.0.0.1:{free_port()}"

@@ -16,7 +16,7 @@ from tools.quality.config import QualityConfig
 from tools.stream.bars import BarSoFar, StreamBar
 from tools.stream.checks import Finding
 from tools.stream.feed_windows import FeedWindows
-from tools.stream.messages import BookV1, TradeV1
+from tools.stream.messages import BookV1, TradeBatchV1, TradeV1
 
 QUALITY = QualityConfig()
 T0 = 1_700_000_040_000  # a minute boundary
@@ -133,3 +133,53 @@ def test_a_repeat_is_dropped_before_it_reaches_a_bar_and_books_make_no_bars():
     [bar] = feed.drain()
     assert isinstance(bar, StreamBar)
     assert bar.bar.trades == 2
+
+
+@st.composite
+def feed_runs(draw: st.DrawFn) -> list[tuple[list[TradeV1], bool]]:
+    """Runs of one feed's trades, each sent as one batch record or as records of their own:
+    seq numbers run on within a run and jump between runs (gaps, repeats, a restarted
+    adapter's new session); prices wander with jumps (outliers) and stand still (flat)."""
+    runs: list[tuple[list[TradeV1], bool]] = []
+    seq, ts, price, session = 0, T0, 100.0, "a"
+    for _ in range(draw(st.integers(1, 6))):
+        jump = draw(st.sampled_from([0, 0, 0, 2, -3, -40, "restart"]))
+        if jump == "restart":
+            seq, session = 0, session + "a"
+        else:
+            seq = max(0, seq + int(jump))
+        trades = []
+        for _ in range(draw(st.integers(1, 60))):
+            ts = max(T0, ts + draw(st.integers(-8, 18)) * 500)
+            move = draw(st.sampled_from([0.0, 0.001, -0.001, 0.002, 0.3, -0.25]))
+            price = round(price * (1 + move), 6)
+            trades.append(
+                TradeV1(venue="binance", symbol="BTC/USDT", trade_id=str(seq), seq=seq,
+                        session=session, ts_ms=ts, price=price,
+                        quantity=draw(st.sampled_from([0.1, 0.2, 0.3, 1.7])))
+            )  # fmt: skip
+            seq += 1
+        runs.append((trades, draw(st.booleans())))
+    return runs
+
+
+@settings(max_examples=200, deadline=None)
+@given(runs=feed_runs(), cuts=st.lists(st.integers(0, 6), max_size=3))
+def test_a_batch_record_gives_what_its_trades_one_record_each_give(
+    runs: list[tuple[list[TradeV1], bool]], cuts: list[int]
+):
+    mixed: list[TradeV1 | TradeBatchV1] = []
+    for trades, batched in runs:
+        mixed.extend([TradeBatchV1.of(trades)] if batched else trades)
+    bounds = [0, *sorted({min(c, len(mixed)) for c in cuts}), len(mixed)]
+    one_each, batches, got, want = windows(), windows(), [], []
+    for lo, hi in itertools.pairwise(bounds):
+        polled = mixed[lo:hi]
+        singles = [t for r in polled for t in (r.trades() if isinstance(r, TradeBatchV1) else [r])]
+        want.extend(one_each.take(singles, QUALITY))  # type: ignore[arg-type]
+        got.extend(batches.take(polled, QUALITY))  # type: ignore[arg-type]
+        batches = pickle.loads(pickle.dumps(batches))  # a snapshot and a restart between polls
+    got.extend(batches.drain())
+    want.extend(one_each.drain())
+    assert got == want
+    assert any(isinstance(e, StreamBar) for e in got)

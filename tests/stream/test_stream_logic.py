@@ -13,8 +13,8 @@ import pytest
 from tools.quality.config import QualityConfig
 from tools.stream.bars import fold
 from tools.stream.checks import FeedState, check, stale_feeds
-from tools.stream.messages import BookV1, TradeV1, decode, encode
-from tools.stream.replay import trades_from_bars
+from tools.stream.messages import MAX_RECORD, BookV1, TradeBatchV1, TradeV1, decode, encode
+from tools.stream.replay import trade_batches_from_bars, trades_from_bars
 
 QUALITY = QualityConfig()
 
@@ -33,6 +33,22 @@ def test_a_record_round_trips_with_its_schema_version():
     assert decode(payload) == record
 
 
+def test_a_batch_of_trades_round_trips_and_reads_as_its_trades():
+    trades = [trade(seq, price=100.0 + seq) for seq in range(3, 8)]
+    batch = TradeBatchV1.of(trades)
+    payload = encode(batch)
+    assert payload.startswith(b'{"schema":"trade_batch.v1",')
+    assert decode(payload) == batch
+    assert batch.trades() == trades
+    assert batch.key == trades[0].key
+
+
+_BATCH = (
+    b'{"schema":"trade_batch.v1", "venue": "binance", "symbol": "BTC/USDT", "first_seq": 0,'
+    b' "side": [null], %b}'
+)
+
+
 @pytest.mark.parametrize(
     ("payload", "reason"),
     [(None, "empty record"), (b"{not json", "not JSON"), (b"[1, 2]", "not a JSON object"),
@@ -42,7 +58,13 @@ def test_a_record_round_trips_with_its_schema_version():
      (b'{"schema": "trade.v1", "venue": "binance", "symbol": "BTC/USDT", "trade_id": "1",'
       b' "seq": 1, "ts_ms": 1, "price": 10, "quantity": -1}', "quantity"),
      (b'{"schema": "book.v1", "venue": "binance"}', "book.v1"),
-     (b"x" * 70_000, "over the")],
+     (b"x" * (MAX_RECORD + 1), "over the"),
+     (_BATCH % b'"trade_id": ["1", "2"], "ts_ms": [1, 2], "price": [10, 11], "quantity": [1]',
+      "unequal length"),
+     (_BATCH % b'"trade_id": ["1"], "ts_ms": [1], "price": [NaN], "quantity": [1]', "price.0"),
+     (_BATCH % b'"trade_id": ["1"], "ts_ms": [1.5], "price": [10], "quantity": [1]', "ts_ms.0"),
+     (_BATCH % b'"trade_id": [], "ts_ms": [], "price": [], "quantity": []', "trade_id"),
+     (_BATCH % b'"trade_id": [""], "ts_ms": [1], "price": [10], "quantity": [1]', "trade_id.0")],
 )  # fmt: skip
 def test_unreadable_records_say_why(payload: bytes | None, reason: str):
     refused = decode(payload)
@@ -114,6 +136,15 @@ def test_replayed_trades_fold_back_into_the_stored_bars():
     for row, bar in zip(kept.itertuples(), folded.values(), strict=True):
         assert (bar.open, bar.high, bar.low, bar.close) == (row.open, row.high, row.low, row.close)  # type: ignore[attr-defined]
         assert bar.volume == pytest.approx(row.volume)  # type: ignore[attr-defined]
+    # As batch records: the same trades, numbered the same, in runs of at most 37.
+    batches = list(
+        trade_batches_from_bars(
+            bars, "binance", "BTC/USDT", 60_000, first_seq=5, session="s1", size=37
+        )
+    )
+    assert [len(b.ts_ms) for b in batches] == [37] * 5 + [4 * 49 - 5 * 37]
+    again = list(trades_from_bars(bars, "binance", "BTC/USDT", 60_000, first_seq=5, session="s1"))
+    assert [t for b in batches for t in b.trades()] == again
 
 
 def test_a_restarted_adapter_counts_afresh_and_is_not_a_repeat():

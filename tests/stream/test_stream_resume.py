@@ -26,6 +26,7 @@ from core.bus.messages import MarketBar
 from tests.fakes.loopback import free_port
 from tests.kafka_fixtures import Broker, running_broker
 from tests.waiting import wait_until
+from tools.stream.messages import TradeBatchV1
 from tools.stream.replay import new_producer, produce, trades_from_bars
 from tools.stream.topics import StreamTopic, ensure_topics, instrument_key
 
@@ -67,6 +68,32 @@ def topics(broker: Broker) -> tuple[str, str, str]:
     for seed, symbol in enumerate(FEEDS):
         trades = list(trades_from_bars(stored_bars(seed), "binance", symbol, 60_000))
         produce(producer, [*trades[:100], trades[99], *trades[100:]], topic=made[0].name)
+    for payload in MALFORMED:
+        producer.produce(made[0].name, key=instrument_key("binance", "BTC/USDT"), value=payload)
+    producer.flush(30)
+    return made[0].name, made[1].name, made[2].name
+
+
+@pytest.fixture(scope="module")
+def batched_topics(broker: Broker) -> tuple[str, str, str]:
+    """The same trades as `topics` as `trade_batch.v1` records of up to 100 trades for the
+    first two feeds (each batch after the first starts one trade back: a repeat), one record each for
+    the last, and the same unreadable records."""
+    suffix = uuid.uuid4().hex[:8]
+    made = (
+        StreamTopic(name=f"b.trades.{suffix}", key="venue:symbol", partitions=3, retention_ms=-1),
+        StreamTopic(name=f"b.books.{suffix}", key="venue:symbol", partitions=1, retention_ms=-1),
+        StreamTopic(name=f"b.dead.{suffix}", key="topic", partitions=1, retention_ms=-1),
+    )
+    ensure_topics(broker.bootstrap, made)
+    producer = new_producer(broker.bootstrap)
+    for seed, symbol in enumerate(FEEDS):
+        trades = list(trades_from_bars(stored_bars(seed), "binance", symbol, 60_000))
+        if seed == len(FEEDS) - 1:
+            produce(producer, trades, topic=made[0].name)
+            continue
+        runs = [trades[:100], *(trades[k - 1 : k + 100] for k in range(100, len(trades), 100))]
+        produce(producer, [TradeBatchV1.of(run) for run in runs], topic=made[0].name)
     for payload in MALFORMED:
         producer.produce(made[0].name, key=instrument_key("binance", "BTC/USDT"), value=payload)
     producer.flush(30)
@@ -155,6 +182,20 @@ def test_killed_and_restarted_it_stores_what_a_clean_run_stores(
     resumed = read_store(tmp_path)
     assert len(resumed) == len(clean)
     assert checksum(resumed) == checksum(clean)
+
+
+@pytest.mark.parametrize("crashes", [[], ["stream.stored:2"], ["stream.decoded:70"]])
+def test_batch_records_store_what_a_record_a_trade_stores_killed_or_not(
+    broker: Broker, batched_topics: tuple[str, str, str], clean: pd.DataFrame, tmp_path: Path,
+    crashes: list[str],
+):  # fmt: skip
+    for point in crashes:
+        code = run_stream(broker, batched_topics, tmp_path, crash_at=point)
+        assert code == -signal.SIGKILL, point
+    assert run_stream(broker, batched_topics, tmp_path) == 0
+    stored = read_store(tmp_path)
+    assert len(stored) == len(clean)
+    assert checksum(stored) == checksum(clean)
 
 
 def test_a_restart_resumes_from_its_snapshot_rather_than_the_start(

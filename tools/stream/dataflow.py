@@ -43,7 +43,7 @@ from tools.quality.config import QualityConfig
 from tools.stream.bars import INTERVALS, StreamBar
 from tools.stream.checks import Finding
 from tools.stream.feed_windows import FeedWindows
-from tools.stream.messages import BookV1, TradeV1, decode
+from tools.stream.messages import Record, decode
 from tools.stream.outputs import bar_frame, bus_message
 from tools.stream.topics import MD_BOOKS, MD_DEAD_LETTER, MD_TRADES
 
@@ -155,7 +155,7 @@ def _read_batch(msgs: list[KafkaSourceMessage[Any, Any] | KafkaError[Any, Any]])
     """A poll's records, each feed's together in arrival order (one item per feed, not per
     record: a Bytewax step costs tens of microseconds an item); dead letters one by one."""
     out: list[Any] = []
-    feeds: dict[str, list[TradeV1 | BookV1]] = {}
+    feeds: dict[str, list[Record]] = {}
     for msg in msgs:
         kind, item = _read(msg)
         if kind == "dead":

@@ -14,13 +14,17 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
-from tools.stream.messages import TradeV1, encode
+from tools.stream.messages import TradeBatchV1, TradeV1, encode, trades_in
 from tools.stream.topics import MD_TRADES, instrument_key
 
 if TYPE_CHECKING:
     from confluent_kafka import Producer
+
+
+_OHLC = ("open", "high", "low", "close")
 
 
 def trades_from_bars(
@@ -58,35 +62,72 @@ def trades_from_bars(
             seq += 1
 
 
+def trade_batches_from_bars(
+    bars: pd.DataFrame,
+    venue: str,
+    symbol: str,
+    interval_ms: int,
+    first_seq: int = 0,
+    session: str | None = None,
+    size: int = 500,
+) -> Iterator[TradeBatchV1]:
+    """The trades of `trades_from_bars`, the same ones numbered the same, as batch records of
+    up to `size` trades: made in numpy, not a record object per trade."""
+    volume = bars["volume"].astype(float).to_numpy()
+    traded = volume > 0
+    epoch = pd.Timestamp(0, tz="UTC")
+    starts = (pd.to_datetime(bars["ts"], utc=True) - epoch) // pd.Timedelta(milliseconds=1)
+    start = starts.to_numpy(dtype=np.int64)[traded]
+    o, h, lo, c = (
+        bars[k].astype(float).to_numpy()[traded] for k in ("open", "high", "low", "close")
+    )
+    low_first = np.abs(o - lo) <= np.abs(h - o)
+    path = np.column_stack((o, np.where(low_first, lo, h), np.where(low_first, h, lo), c))
+    steps = np.arange(4, dtype=np.int64)
+    ts = (start[:, None] + steps * interval_ms // 4).ravel()
+    price = path.ravel()
+    quantity = np.repeat(volume[traded] / 4, 4)
+    ids = [f"{s}-{k}" for s in start.tolist() for k in range(4)]
+    for at in range(0, len(ts), size):
+        end = at + size
+        yield TradeBatchV1(
+            venue=venue, symbol=symbol, session=session, first_seq=first_seq + at,
+            trade_id=ids[at:end], ts_ms=ts[at:end].tolist(), price=price[at:end].tolist(),
+            quantity=quantity[at:end].tolist(), side=[None] * len(ids[at:end]),
+        )  # fmt: skip
+
+
 @dataclass
 class ReplayCount:
-    records: int = 0
+    trades: int = 0
     seconds: float = 0.0
 
 
 def produce(
     producer: Producer,
-    trades: Iterable[TradeV1],
+    trades: Iterable[TradeV1 | TradeBatchV1],
     speed: float = 0.0,
-    on_record: Callable[[TradeV1], None] | None = None,
+    on_record: Callable[[TradeV1 | TradeBatchV1], None] | None = None,
     topic: str = MD_TRADES.name,
 ) -> ReplayCount:
-    """Send `trades` to the trades topic keyed by instrument; `speed` N paces them at N times
-    their own clock (0: as fast as the broker takes them). Waits until all are delivered."""
+    """Send `trades` (records of one trade or of a batch) to the trades topic keyed by
+    instrument; `speed` N paces each record at N times its own clock, by its first trade (0:
+    as fast as the broker takes them). Waits until all are delivered. Counts trades."""
     count = ReplayCount()
     began = time.perf_counter()
     first_ts: int | None = None
-    for trade in trades:
+    for record in trades:
+        ts_ms = record.ts_ms if isinstance(record, TradeV1) else record.ts_ms[0]
         if speed > 0:
-            first_ts = trade.ts_ms if first_ts is None else first_ts
-            due = (trade.ts_ms - first_ts) / 1000 / speed
+            first_ts = ts_ms if first_ts is None else first_ts
+            due = (ts_ms - first_ts) / 1000 / speed
             ahead = due - (time.perf_counter() - began)
             if ahead > 0:
                 time.sleep(ahead)
-        _send(producer, topic, instrument_key(trade.venue, trade.symbol), encode(trade))
-        count.records += 1
+        _send(producer, topic, instrument_key(record.venue, record.symbol), encode(record))
+        count.trades += trades_in(record)
         if on_record is not None:
-            on_record(trade)
+            on_record(record)
     left = producer.flush(30)
     if left:
         raise RuntimeError(f"{left} record(s) not delivered to {topic} within 30 s")
