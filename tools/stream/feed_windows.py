@@ -155,24 +155,35 @@ class FeedWindows:
 
     def _fold(self, ts: Ints, price: Floats, quantity: Floats) -> None:
         """Fold trades (in event-time order) into their windows' bars, as `bars.fold` does
-        one at a time: the volume is summed in the same order, so it is the same float."""
-        windows = ts // self._interval_ms
-        cuts = (np.flatnonzero(np.diff(windows)) + 1).tolist()
-        for lo, hi in zip([0, *cuts], [*cuts, len(ts)], strict=True):
-            window, prices = int(windows[lo]), price[lo:hi]
+        one at a time: the volume is summed in the same order, so it is the same float
+        however the trades were split into polls. In plain Python: a window holds a few
+        trades to a few thousand, and numpy's cost per call outweighs its speed per trade."""
+        windows = (ts // self._interval_ms).tolist()
+        prices, quantities = price.tolist(), quantity.tolist()
+        i, n = 0, len(prices)
+        while i < n:
+            window = windows[i]
             bar = self.open.get(window)
-            high, low = float(prices.max()), float(prices.min())
             if bar is None:
-                volumes = np.add.accumulate(quantity[lo:hi])
-                self.open[window] = BarSoFar(
-                    float(prices[0]), high, low, float(prices[-1]), float(volumes[-1]), hi - lo
+                first = prices[i]
+                open_, high, low, volume, count = first, first, first, quantities[i], 1
+                i += 1
+            else:
+                open_, high, low, volume, count = (
+                    bar.open,
+                    bar.high,
+                    bar.low,
+                    bar.volume,
+                    bar.trades,
                 )
-                continue
-            volumes = np.add.accumulate(np.concatenate(([bar.volume], quantity[lo:hi])))
-            self.open[window] = BarSoFar(
-                bar.open, max(bar.high, high), min(bar.low, low), float(prices[-1]),
-                float(volumes[-1]), bar.trades + hi - lo,
-            )  # fmt: skip
+            while i < n and windows[i] == window:
+                p = prices[i]
+                high = max(high, p)
+                low = min(low, p)
+                volume += quantities[i]
+                count += 1
+                i += 1
+            self.open[window] = BarSoFar(open_, high, low, prices[i - 1], volume, count)
 
     def _bar(self, window: int, bar: BarSoFar) -> StreamBar:
         venue, _, symbol = self.feed.partition(":")
