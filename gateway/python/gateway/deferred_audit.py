@@ -28,7 +28,7 @@ class DeferredAudit:
         journal: SafetyJournal,
         audit: AuditLog,
         store_lock: threading.RLock,
-        gather_s: float = 0.25,
+        gather_s: float = 1.0,
     ) -> None:
         self.journal = journal
         self.audit = audit
