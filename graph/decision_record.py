@@ -48,7 +48,7 @@ def record_decision(
 ) -> None:
     orders = order_ids(results)
     first = orders[0] if orders else None
-    gateway.record_soon(
+    gateway.record(
         KIND,
         {
             "thread_id": thread_id,
@@ -60,4 +60,5 @@ def record_decision(
         },
         actor="pm",
         order_id=UUID(first) if first else None,
+        soon=True,
     )

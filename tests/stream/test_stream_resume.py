@@ -13,7 +13,7 @@ import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -26,12 +26,13 @@ from core.bus.messages import MarketBar
 from tests.fakes.loopback import free_port
 from tests.kafka_fixtures import Broker, running_broker
 from tests.waiting import wait_until
-from tools.stream.messages import TradeBatchV1
+from tools.stream.messages import TradeBatchV1, TradeV1
 from tools.stream.replay import new_producer, produce, trades_from_bars
 from tools.stream.topics import StreamTopic, ensure_topics, instrument_key
 
 FEEDS = ("BTC/USDT", "ETH/USDT", "SOL/USDT")
 BARS = 1_500  # per feed: 4 trades each, 18,000 trades in all
+Sent = TradeV1 | TradeBatchV1
 MALFORMED = [b"{not json", b'{"schema": "trade.v9"}', b'{"schema": "trade.v1", "price": "NaN"}']
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -53,51 +54,52 @@ def stored_bars(feed_seed: int) -> pd.DataFrame:
     )  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def topics(broker: Broker) -> tuple[str, str, str]:
-    """Fresh topics holding every feed's trades, three unreadable records and one trade sent
-    twice (a reconnecting adapter's repeat)."""
+def fill_topics(
+    broker: Broker, prefix: str, records: Callable[[int, list[TradeV1]], list[Sent]]
+) -> tuple[str, str, str]:
+    """Fresh trades, books and dead-letter topics; the trades topic holds `records` of each
+    feed's trades, then three unreadable records."""
     suffix = uuid.uuid4().hex[:8]
     made = (
-        StreamTopic(name=f"t.trades.{suffix}", key="venue:symbol", partitions=3, retention_ms=-1),
-        StreamTopic(name=f"t.books.{suffix}", key="venue:symbol", partitions=1, retention_ms=-1),
-        StreamTopic(name=f"t.dead.{suffix}", key="topic", partitions=1, retention_ms=-1),
+        StreamTopic(
+            name=f"{prefix}.trades.{suffix}", key="venue:symbol", partitions=3, retention_ms=-1
+        ),
+        StreamTopic(
+            name=f"{prefix}.books.{suffix}", key="venue:symbol", partitions=1, retention_ms=-1
+        ),
+        StreamTopic(name=f"{prefix}.dead.{suffix}", key="topic", partitions=1, retention_ms=-1),
     )
     ensure_topics(broker.bootstrap, made)
     producer = new_producer(broker.bootstrap)
     for seed, symbol in enumerate(FEEDS):
         trades = list(trades_from_bars(stored_bars(seed), "binance", symbol, 60_000))
-        produce(producer, [*trades[:100], trades[99], *trades[100:]], topic=made[0].name)
+        produce(producer, records(seed, trades), topic=made[0].name)
     for payload in MALFORMED:
         producer.produce(made[0].name, key=instrument_key("binance", "BTC/USDT"), value=payload)
     producer.flush(30)
     return made[0].name, made[1].name, made[2].name
+
+
+@pytest.fixture(scope="module")
+def topics(broker: Broker) -> tuple[str, str, str]:
+    """Every feed's trades a record each, one trade sent twice (a reconnecting adapter's
+    repeat), and three unreadable records."""
+    return fill_topics(broker, "t", lambda _, trades: [*trades[:100], trades[99], *trades[100:]])
 
 
 @pytest.fixture(scope="module")
 def batched_topics(broker: Broker) -> tuple[str, str, str]:
-    """The same trades as `topics` as `trade_batch.v1` records of up to 100 trades for the
-    first two feeds (each batch after the first starts one trade back: a repeat), one record each for
-    the last, and the same unreadable records."""
-    suffix = uuid.uuid4().hex[:8]
-    made = (
-        StreamTopic(name=f"b.trades.{suffix}", key="venue:symbol", partitions=3, retention_ms=-1),
-        StreamTopic(name=f"b.books.{suffix}", key="venue:symbol", partitions=1, retention_ms=-1),
-        StreamTopic(name=f"b.dead.{suffix}", key="topic", partitions=1, retention_ms=-1),
-    )
-    ensure_topics(broker.bootstrap, made)
-    producer = new_producer(broker.bootstrap)
-    for seed, symbol in enumerate(FEEDS):
-        trades = list(trades_from_bars(stored_bars(seed), "binance", symbol, 60_000))
+    """The same trades as `trade_batch.v1` records of up to 101 trades for the first two feeds
+    (each batch after the first starts one trade back: a repeat), a record each for the last,
+    and the same unreadable records."""
+
+    def records(seed: int, trades: list[TradeV1]) -> list[Sent]:
         if seed == len(FEEDS) - 1:
-            produce(producer, trades, topic=made[0].name)
-            continue
+            return list(trades)
         runs = [trades[:100], *(trades[k - 1 : k + 100] for k in range(100, len(trades), 100))]
-        produce(producer, [TradeBatchV1.of(run) for run in runs], topic=made[0].name)
-    for payload in MALFORMED:
-        producer.produce(made[0].name, key=instrument_key("binance", "BTC/USDT"), value=payload)
-    producer.flush(30)
-    return made[0].name, made[1].name, made[2].name
+        return [TradeBatchV1.of(run) for run in runs]
+
+    return fill_topics(broker, "b", records)
 
 
 def run_stream(

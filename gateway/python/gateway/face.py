@@ -142,30 +142,22 @@ class EngineFace:
         order_id: UUID | None = None,
         reason_codes: tuple[str, ...] = (),
         at: datetime | None = None,
+        soon: bool = False,
     ) -> None:
         """Record an event of the desk's own (a venue error, an approval answer, a
-        reconciliation) in the audit log, with the same limits version as the gate's."""
-        self.recorder.record(
+        reconciliation) in the audit log, with the same limits version as the gate's.
+        `soon`: for an event no money waits on (the PM's decision on a turn), journaled
+        before this returns and in the audit log soon after, off the caller's path, and
+        before the desk host reads the log (gateway.deferred_audit); without a journal, at
+        once as any other."""
+        event = self.recorder.event(
             kind, payload, actor=actor, order_id=order_id, reason_codes=reason_codes, at=at
         )
-
-    def record_soon(
-        self,
-        kind: str,
-        payload: dict[str, Any],
-        *,
-        actor: str | None = None,
-        order_id: UUID | None = None,
-    ) -> None:
-        """Record an event no money waits on (the PM's decision on a turn): journaled before
-        this returns, in the audit log soon after and before the desk host reads it (see
-        gateway.deferred_audit). Without a journal, recorded as `record` does."""
-        if self.deferred is None:
-            self.record(kind, payload, actor=actor, order_id=order_id)
+        if soon and self.deferred is not None:
+            self.recorder.recent_events.append(event.model_dump(mode="json"))
+            self.deferred.put(event)
             return
-        event = self.recorder.event(kind, payload, actor=actor, order_id=order_id)
-        self.recorder.recent_events.append(event.model_dump(mode="json"))
-        self.deferred.put(event)
+        self.recorder.record(event)
 
     def settle_audit(self) -> None:
         """Write the held audit rows now, for a reader that must see them."""

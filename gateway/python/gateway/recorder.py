@@ -97,21 +97,9 @@ class GateRecorder:
                 self._pending.append(self._audit_event(event))
                 self._trade_rows(event)
 
-    def record(
-        self,
-        kind: str,
-        payload: dict[str, Any],
-        *,
-        actor: str | None = None,
-        order_id: UUID | None = None,
-        reason_codes: tuple[str, ...] = (),
-        at: datetime | None = None,
-    ) -> None:
+    def record(self, event: AuditEvent) -> None:
         """An event of the desk's own (an approval answer, a venue error, a reconciliation),
-        with the same limits version as the engine's events."""
-        event = self.event(
-            kind, payload, actor=actor, order_id=order_id, reason_codes=reason_codes, at=at
-        )
+        made by `event`, written with the engine's next batch."""
         with self._buffers:
             self.recent_events.append(event.model_dump(mode="json"))
             if self.audit is not None:
@@ -127,6 +115,7 @@ class GateRecorder:
         reason_codes: tuple[str, ...] = (),
         at: datetime | None = None,
     ) -> AuditEvent:
+        """An event of the desk's own, with the same limits version as the engine's."""
         return AuditEvent(
             ts=at if at is not None else self.clock(),
             actor=actor or self.actor,
