@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import random
 import uuid
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any, TypeVar
 
 import pytest
@@ -31,12 +33,13 @@ from tools.stream.live_adapter import (
     LiveStats,
     RedialSchedule,
     RefusalCode,
+    _LiveSession,
     run_live,
     stream_live,
     trade_record,
 )
 from tools.stream.live_books import book_record
-from tools.stream.messages import BookV1, TradeV1, decode
+from tools.stream.messages import BookV1, TradeBatchV1, TradeV1, decode
 from tools.stream.replay import new_producer
 from tools.stream.topics import StreamTopic, ensure_topics
 
@@ -115,9 +118,12 @@ def read_topic(bootstrap: str, topic: str, kind: type[R] = TradeV1) -> dict[str,
             assert message is not None, f"{left} record(s) never came"
             assert message.error() is None, message.error()
             record = decode(message.value())
-            assert isinstance(record, kind), record
-            assert message.key() == record.key.encode()
-            records.setdefault(record.key, []).append(record)
+            assert message.key() == record.key.encode()  # type: ignore[union-attr]
+            # What one watch brought in several trades comes as one batch record.
+            each = record.trades() if isinstance(record, TradeBatchV1) else [record]
+            for one in each:
+                assert isinstance(one, kind), one
+                records.setdefault(one.key, []).append(one)
             left -= 1
         return records
     finally:
@@ -235,6 +241,39 @@ def test_trades_arrive_in_order_with_the_venues_ids_and_prices(
     assert stats.per_feed == {k: len(v) for k, v in by_feed(frames).items()}
     assert fake.connections == 1
     assert sorted(fake.subscriptions) == sorted(SYMBOLS)
+
+
+def test_several_trades_of_one_watch_go_out_as_one_batch_record(broker: Broker, topic: str) -> None:
+    exchange = SimpleNamespace(id="bitstamp")  # only its id is read to send
+    session = _LiveSession(
+        exchange, new_producer(broker.bootstrap), topic, LiveStats(), None, None, random.Random(0)
+    )
+    trades = [
+        TradeV1(venue="bitstamp", symbol="BTC/USD", trade_id=str(100 + k), seq=k, ts_ms=1_700_000_000_000 + k,
+                price=40_000.0 + k, quantity=0.1, side="buy")
+        for k in range(4)
+    ]  # fmt: skip
+    session.send_trades(trades[:3])
+    session.send_trades(trades[3:])
+    session.send_trades([])
+    assert session.producer.flush(30) == 0
+    consumer = Consumer(
+        {"bootstrap.servers": broker.bootstrap, "group.id": uuid.uuid4().hex, "auto.offset.reset": "earliest"}
+    )  # fmt: skip
+    consumer.subscribe([topic])
+    got = [decode(m.value()) for m in consume_n(consumer, 2)]
+    consumer.close()
+    assert got == [TradeBatchV1.of(trades[:3]), trades[3]]
+
+
+def consume_n(consumer: Consumer, n: int) -> list[Any]:
+    got: list[Any] = []
+    while len(got) < n:
+        message = consumer.poll(10)
+        assert message is not None, f"{n - len(got)} record(s) never came"
+        assert message.error() is None, message.error()
+        got.append(message)
+    return got
 
 
 def test_a_stop_ends_the_stream_cleanly(broker: Broker, rest: FakeBitstamp, topic: str) -> None:

@@ -31,7 +31,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from tools.stream.live_books import BookFeed, run_books
-from tools.stream.messages import BookV1, TradeV1, encode
+from tools.stream.messages import MAX_BATCH, Record, TradeBatchV1, TradeV1, encode
 from tools.stream.topics import MD_TRADES, instrument_key
 
 if TYPE_CHECKING:
@@ -300,13 +300,30 @@ class _LiveSession:
                     await asyncio.wait_for(self.done.wait(), timeout=delay)
                 continue
             feed.schedule.up(time.monotonic())
-            # No await from here to the next watch: every trade ccxt holds is taken now.
+            # No await from here to the next watch: every trade ccxt holds is taken now, and
+            # what one watch brought goes out as one record (a batch when it is several).
+            taken: list[TradeV1] = []
             for trade in trades:
-                self.take(feed, trade)
+                record = self.take(feed, trade)
+                if record is not None:
+                    taken.append(record)
                 if self.done.is_set():
-                    return
+                    break
+            self.send_trades(taken)
+            if self.done.is_set():
+                return
 
-    def take(self, feed: _Feed, trade: Mapping[str, Any]) -> None:
+    def send_trades(self, records: list[TradeV1]) -> None:
+        """One feed's trades, numbered one after another: a `trade.v1` record when it is one,
+        `trade_batch.v1` records of up to MAX_BATCH when several."""
+        if len(records) == 1:
+            self.send(records[0])
+            return
+        for at in range(0, len(records), MAX_BATCH):
+            self.send(TradeBatchV1.of(records[at : at + MAX_BATCH]))
+
+    def take(self, feed: _Feed, trade: Mapping[str, Any]) -> TradeV1 | None:
+        """`trade` as the feed's next record, counted; None for a repeat or a refusal."""
         trade_id = trade.get("id")
         if isinstance(trade_id, str) and trade_id in feed.recent_set:
             self.stats.duplicates += 1
@@ -314,13 +331,13 @@ class _LiveSession:
                 feed.broken = False  # the new stream re-sent our last trade: nothing between
                 self.stats.overlaps += 1
                 log.info("md live: %s resumed at trade %s already sent: no gap", feed.key, trade_id)
-            return
+            return None
         try:
             record = trade_record(self.venue, trade, feed.seq, self.session)
         except ValueError as exc:
             detail = f"{_first_line(exc)}; trade {_excerpt(trade.get('info', trade))}"
             self.report(Refusal(feed.key, RefusalCode.INVALID_TRADE, detail[: 2 * _EXCERPT]))
-            return
+            return None
         if feed.broken and feed.last_id is not None and feed.last_ts is not None:
             self.report(
                 Gap(
@@ -333,7 +350,6 @@ class _LiveSession:
                 )
             )
         feed.broken = False
-        self.send(record)
         feed.seq += 1
         feed.remember(record.trade_id, record.ts_ms)
         self.stats.records += 1
@@ -341,8 +357,9 @@ class _LiveSession:
         if self.max_records is not None and self.stats.records >= self.max_records:
             self.stats.stop_reason = "max_records"
             self.done.set()
+        return record
 
-    def send(self, record: TradeV1 | BookV1, topic: str | None = None) -> None:
+    def send(self, record: Record, topic: str | None = None) -> None:
         key, value = instrument_key(record.venue, record.symbol), encode(record)
         while True:
             try:
