@@ -6,6 +6,7 @@ reaches its end)."""
 
 from __future__ import annotations
 
+import copy
 import itertools
 import pickle
 
@@ -183,3 +184,21 @@ def test_a_batch_record_gives_what_its_trades_one_record_each_give(
     want.extend(one_each.drain())
     assert got == want
     assert any(isinstance(e, StreamBar) for e in got)
+
+
+def test_a_snapshot_from_before_the_arrays_resumes_as_it_would_have():
+    """A snapshot pickled before the waiting trades became arrays held them as a heap of
+    (event time, arrival, record): it resumes with the same bars as the new form."""
+    trades = [trade(seq, T0 + seq * 700, 100.0 + seq) for seq in range(6)]
+    now = windows()
+    now.take(trades, QUALITY)
+    assert len(now.wait_ts) > 0  # the lateness holds some back
+    old = {k: v for k, v in vars(now).items() if not k.startswith(("wait_", "_incoming"))}
+    old["waiting"] = [
+        (int(ts), int(n), next(t for t in trades if t.ts_ms == ts))
+        for ts, n in zip(now.wait_ts, now.wait_arrival, strict=True)
+    ]
+    resumed = FeedWindows.__new__(FeedWindows)
+    resumed.__setstate__(copy.deepcopy(old))
+    more = [trade(6, T0 + 61_000 + LATENESS, 120.0)]
+    assert resumed.take(more, QUALITY) + resumed.drain() == now.take(more, QUALITY) + now.drain()
