@@ -59,9 +59,7 @@ def trade_batches_from_bars(
     epoch = pd.Timestamp(0, tz="UTC")
     starts = (pd.to_datetime(bars["ts"], utc=True) - epoch) // pd.Timedelta(milliseconds=1)
     start = starts.to_numpy(dtype=np.int64)[traded]
-    o, h, lo, c = (
-        bars[k].astype(float).to_numpy()[traded] for k in ("open", "high", "low", "close")
-    )
+    o, h, lo, c = (bars[k].astype(float).to_numpy()[traded] for k in _OHLC)
     low_first = np.abs(o - lo) <= np.abs(h - o)
     path = np.column_stack((o, np.where(low_first, lo, h), np.where(low_first, h, lo), c))
     steps = np.arange(4, dtype=np.int64)
