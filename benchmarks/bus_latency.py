@@ -150,17 +150,24 @@ def bitstamp_desk(tmp: Path) -> Path:
     return data_dir
 
 
-def breach_to_halt(runs: int, fast_path: bool) -> None:
+def breach_to_halt(runs: int, fast_path: bool, priority: int | None = None) -> None:
     """`fast_path=False`: the Python path it replaced, in the same run (risk's Python breaker
-    orders the kill switch, execution's Python handler pulls it)."""
+    orders the kill switch, execution's Python handler pulls it). `priority`: the fast path's
+    SCHED_FIFO priority (0: normal scheduling; None: the desk's default)."""
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = bitstamp_desk(Path(tmp))
         hub = f"tcp/127.0.0.1:{free_port()}"
-        env = os.environ | {
-            "QUANTDESK_DATA_DIR": str(data_dir), "QUANTDESK_BUS_HUB": hub,
-            "QUANTDESK_LOG_JSON": "false", "QUANTDESK_HEARTBEAT_INTERVAL_S": "0.1",
-            "QUANTDESK_FAST_PATH": str(fast_path).lower(),
-        }  # fmt: skip
+        env = (
+            os.environ
+            | {
+                "QUANTDESK_DATA_DIR": str(data_dir),
+                "QUANTDESK_BUS_HUB": hub,
+                "QUANTDESK_LOG_JSON": "false",
+                "QUANTDESK_HEARTBEAT_INTERVAL_S": "0.1",
+                "QUANTDESK_FAST_PATH": str(fast_path).lower(),
+            }
+            | ({} if priority is None else {"QUANTDESK_FAST_PATH_PRIORITY": str(priority)})
+        )
         cli = ("-m", "agents.services")
         services = [spawn(*cli, "execution", env=env, ready="execution ready"),
                     spawn(*cli, "risk", env=env, ready="risk ready")]  # fmt: skip
@@ -177,11 +184,12 @@ def breach_to_halt(runs: int, fast_path: bool) -> None:
         in_force, heard = [], []
         control = Keys.rpc("execution", "control")
         try:
-            state = "reducing"
+            state, body = "reducing", {}
             deadline = time.monotonic() + 30
             while state != "active" and time.monotonic() < deadline:
                 try:
-                    state = str(bus.request(control, Control(action="state")).body["state"])
+                    body = bus.request(control, Control(action="state")).body
+                    state = str(body["state"])
                 except Exception:
                     time.sleep(0.2)
             fill = {
@@ -225,8 +233,10 @@ def breach_to_halt(runs: int, fast_path: bool) -> None:
             return (f"p50 {statistics.median(samples) * 1e3:.3f} ms, p99 {p99 * 1e3:.3f} ms, "
                     f"max {samples[-1] * 1e3:.3f} ms")  # fmt: skip
 
-        path = ("fill -> execution's Rust breaker -> latch" if fast_path else
-                "Python path: fill -> risk's breaker -> kill switch -> execution")  # fmt: skip
+        took = body.get("fast_path_priority")
+        threads = f"SCHED_FIFO {took}" if took else "normal priority"
+        path = (f"fill -> execution's Rust breaker -> latch; its threads {threads}" if fast_path
+                else "Python path: fill -> risk's breaker -> kill switch -> execution")  # fmt: skip
         print(f"breach to halt over {len(in_force)} breaches ({path}):\n"
               f"  in force (fill's stamp -> the halt's): {ms(in_force)}\n"
               f"  heard back here:                       {ms(heard)}", flush=True)  # fmt: skip
@@ -372,6 +382,7 @@ def main() -> None:
         own_fill_to_halt(args.breaches, pause_s=SETTLE_S)
     if args.part in ("all", "breach"):
         breach_to_halt(args.breaches, fast_path=True)
+        breach_to_halt(args.breaches, fast_path=True, priority=0)
         breach_to_halt(args.breaches, fast_path=False)
     if args.part in ("all", "served"):
         served_kill_during_turns()

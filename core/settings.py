@@ -197,6 +197,15 @@ class Settings(BaseSettings):
         "risk's halts, the drawdown, daily-loss and strategy-loss breakers and the dead-man "
         "switch act in Rust threads, not in Python handlers.",
     )
+    fast_path_priority: int = Field(
+        default=10,
+        ge=0,
+        le=99,
+        description="SCHED_FIFO priority of the fast path's Rust threads (its Zenoh session, "
+        "publisher and dead-man timer), so a breach never waits behind Python for a CPU; 0 "
+        "leaves them at normal priority. Needs CAP_SYS_NICE or RLIMIT_RTPRIO; where refused "
+        "the fast path runs at normal priority and logs it.",
+    )
     deadman_reduce_after_s: float = Field(
         default=1.0, gt=0, description="Risk silent this long: the gate moves to REDUCING."
     )

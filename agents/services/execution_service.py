@@ -75,6 +75,7 @@ def fast_path_config(settings: Settings, desk: Desk, bus: BusEndpoints) -> FastP
         bus=bus, limits=limits, deadman_reduce_after_s=settings.deadman_reduce_after_s,
         deadman_halt_after_s=settings.deadman_halt_after_s,
         heartbeat_interval_s=settings.heartbeat_interval_s,
+        realtime_priority=settings.fast_path_priority,
     )  # fmt: skip
 
 
@@ -332,6 +333,8 @@ class ExecutionService(Service):
                 "positions": self.desk.gateway.holdings(),
                 "equity": self.desk.gateway.equity,
             }  # fmt: skip
+        if self.fast_path is not None:
+            body["fast_path_priority"] = self.fast_path.realtime_priority
         return Reply(ok=True, body=body)
 
     def close(self) -> None:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from core.faults import crash_point
 from gateway._core import Engine, FastPathNode
+from gateway.realtime import realtime_threads
 
 
 class BusEndpoints(BaseModel):
@@ -43,6 +44,8 @@ class FastPathConfig(BaseModel):
     deadman_reduce_after_s: float = Field(gt=0, allow_inf_nan=False)
     deadman_halt_after_s: float = Field(gt=0, allow_inf_nan=False)
     heartbeat_interval_s: float = Field(default=0.2, gt=0, allow_inf_nan=False)
+    # SCHED_FIFO for the Rust threads (gateway.realtime); 0: the OS's normal scheduling.
+    realtime_priority: int = Field(default=0, ge=0, le=99)
 
 
 class LatchedGateway(Protocol):
@@ -56,7 +59,11 @@ class FastPath:
 
     def __init__(self, gateway: LatchedGateway, config: FastPathConfig) -> None:
         self._gateway = gateway
-        self._node = FastPathNode(gateway._engine, config.model_dump_json())
+        with realtime_threads(config.realtime_priority) as took:
+            self._node = FastPathNode(
+                gateway._engine, config.model_dump_json(exclude={"realtime_priority"})
+            )
+        self.realtime_priority = took
         self._stopping = threading.Event()
         self._applier = threading.Thread(target=self._apply, name="fast-path-apply", daemon=True)
         self._applier.start()
@@ -71,7 +78,7 @@ class FastPath:
                 crash_point("latch.applied")
 
     def stats(self) -> dict[str, int]:
-        return dict(self._node.stats())
+        return dict(self._node.stats()) | {"realtime_priority": self.realtime_priority}
 
     def deadman_armed(self) -> bool:
         """Whether the Rust dead-man switch has heard risk's heartbeat: until then it cannot
