@@ -15,6 +15,10 @@
 3. the served desk (`quantdesk serve` with its services): a kill switch published while a
    PM research turn holds the desk's lock, timed to hearing the halt.
 
+Rows marked "idle CPUs polling" / "held to 0 us" run with a PM QoS request that keeps idle
+CPUs from halting (gateway.realtime.CpuWakeLatency; needs root): on a VM, waking a halted
+vCPU goes through the host, and that, not the code, is most of a loopback hop.
+
 Goals (issue 23): p99 <= 150 us for a fill's path to the breaker and the halt back to the
 gate; breach to halt in force p99 <= 1 ms over 1,000 breaches.
 Run: uv run python -m benchmarks.bus_latency [--breaches 1000]
@@ -32,6 +36,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import uuid4
@@ -46,6 +52,7 @@ from core.settings import Settings
 from core.store import Store
 from gateway import Actor
 from gateway._core import BusEcho, bus_ping
+from gateway.realtime import CpuWakeLatency
 from tools.ingest.pipeline import ingest_bars
 from tools.ingest.real_datasets import DATASETS
 
@@ -150,10 +157,13 @@ def bitstamp_desk(tmp: Path) -> Path:
     return data_dir
 
 
-def breach_to_halt(runs: int, fast_path: bool, priority: int | None = None) -> None:
+def breach_to_halt(
+    runs: int, fast_path: bool, priority: int | None = None, wake_us: int | None = None
+) -> None:
     """`fast_path=False`: the Python path it replaced, in the same run (risk's Python breaker
     orders the kill switch, execution's Python handler pulls it). `priority`: the fast path's
-    SCHED_FIFO priority (0: normal scheduling; None: the desk's default)."""
+    SCHED_FIFO priority (0: normal scheduling; None: the desk's default). `wake_us`: the
+    execution service holds idle CPUs to this wake latency (`QUANTDESK_CPU_WAKE_LATENCY_US`)."""
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = bitstamp_desk(Path(tmp))
         hub = f"tcp/127.0.0.1:{free_port()}"
@@ -167,6 +177,7 @@ def breach_to_halt(runs: int, fast_path: bool, priority: int | None = None) -> N
                 "QUANTDESK_FAST_PATH": str(fast_path).lower(),
             }
             | ({} if priority is None else {"QUANTDESK_FAST_PATH_PRIORITY": str(priority)})
+            | ({} if wake_us is None else {"QUANTDESK_CPU_WAKE_LATENCY_US": str(wake_us)})
         )
         cli = ("-m", "agents.services")
         services = [spawn(*cli, "execution", env=env, ready="execution ready"),
@@ -233,8 +244,10 @@ def breach_to_halt(runs: int, fast_path: bool, priority: int | None = None) -> N
             return (f"p50 {statistics.median(samples) * 1e3:.3f} ms, p99 {p99 * 1e3:.3f} ms, "
                     f"max {samples[-1] * 1e3:.3f} ms")  # fmt: skip
 
-        took = body.get("fast_path_priority")
+        took, held = body.get("fast_path_priority"), body.get("cpu_wake_latency_us")
         threads = f"SCHED_FIFO {took}" if took else "normal priority"
+        if wake_us is not None:
+            threads += f"; idle CPUs held to {held} us" if held is not None else "; wake NOT held"
         path = (f"fill -> execution's Rust breaker -> latch; its threads {threads}" if fast_path
                 else "Python path: fill -> risk's breaker -> kill switch -> execution")  # fmt: skip
         print(f"breach to halt over {len(in_force)} breaches ({path}):\n"
@@ -362,6 +375,20 @@ def served_kill_during_turns(runs: int = 8) -> None:
               f"(turns {min(turns):.1f}-{max(turns):.1f} s)")  # fmt: skip
 
 
+@contextmanager
+def kept_awake() -> Iterator[str]:
+    """Idle CPUs poll rather than halt while inside (a PM QoS request of 0 us, as
+    `QUANTDESK_CPU_WAKE_LATENCY_US=0` has the execution service hold)."""
+    wake = CpuWakeLatency(0)
+    try:
+        if wake.held == 0:
+            yield "-- idle CPUs held to 0 us wake latency (PM QoS), machine-wide:"
+        else:
+            yield "-- the PM QoS request was refused: the rows below are NOT kept awake"
+    finally:
+        wake.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--breaches", type=int, default=1_000)
@@ -377,10 +404,21 @@ def main() -> None:
             ("Python core.bus <-> Python core.bus (worker thread)     ", "bus", "bus"),
         ]:
             print(f"round trip, {name}: {round_trips(pinger, echoer)}", flush=True)
+        with kept_awake() as note:
+            print(note, flush=True)
+            for name, pinger, echoer in [
+                ("raw zenoh-python <-> raw zenoh-python, idle CPUs polling", "raw", "raw"),
+                ("Rust <-> Rust, idle CPUs polling                        ", "rust", "rust"),
+            ]:
+                print(f"round trip, {name}: {round_trips(pinger, echoer)}", flush=True)
     if args.part in ("all", "own"):
         own_fill_to_halt(args.breaches, pause_s=0.0)
         own_fill_to_halt(args.breaches, pause_s=SETTLE_S)
+        with kept_awake() as note:
+            print(note, flush=True)
+            own_fill_to_halt(args.breaches, pause_s=SETTLE_S)
     if args.part in ("all", "breach"):
+        breach_to_halt(args.breaches, fast_path=True, wake_us=0)
         breach_to_halt(args.breaches, fast_path=True)
         breach_to_halt(args.breaches, fast_path=True, priority=0)
         breach_to_halt(args.breaches, fast_path=False)

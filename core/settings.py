@@ -206,6 +206,15 @@ class Settings(BaseSettings):
         "leaves them at normal priority. Needs CAP_SYS_NICE or RLIMIT_RTPRIO; where refused "
         "the fast path runs at normal priority and logs it.",
     )
+    cpu_wake_latency_us: int | None = Field(
+        default=None,
+        ge=0,
+        le=1_000_000,
+        description="While execution's fast path runs, hold a PM QoS request that idle CPUs "
+        "wake within this many microseconds (/dev/cpu_dma_latency; 0: they poll, never halt). "
+        "Machine-wide and costs power; on a VM it removes the host's wake-up from the breach "
+        "path. Unset: the OS decides. Needs root; refused, the desk runs on and logs it.",
+    )
     deadman_reduce_after_s: float = Field(
         default=1.0, gt=0, description="Risk silent this long: the gate moves to REDUCING."
     )

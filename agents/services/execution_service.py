@@ -76,6 +76,7 @@ def fast_path_config(settings: Settings, desk: Desk, bus: BusEndpoints) -> FastP
         deadman_halt_after_s=settings.deadman_halt_after_s,
         heartbeat_interval_s=settings.heartbeat_interval_s,
         realtime_priority=settings.fast_path_priority,
+        cpu_wake_latency_us=settings.cpu_wake_latency_us,
     )  # fmt: skip
 
 
@@ -335,6 +336,7 @@ class ExecutionService(Service):
             }  # fmt: skip
         if self.fast_path is not None:
             body["fast_path_priority"] = self.fast_path.realtime_priority
+            body["cpu_wake_latency_us"] = self.fast_path.cpu_wake_latency_us
         return Reply(ok=True, body=body)
 
     def close(self) -> None:

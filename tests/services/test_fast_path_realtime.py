@@ -1,6 +1,7 @@
 """The fast path's Rust threads run SCHED_FIFO where the OS allows it, and only they do:
 Python's threads, zenoh-python's and the caller stay at normal priority. Where the OS refuses,
-the fast path still starts, still halts the gate, and reports priority 0.
+the fast path still starts, still halts the gate, and reports priority 0. Its hold on idle
+CPUs' wake latency (PM QoS) lasts while it runs and not a moment after, even through kill -9.
 
 Each case runs in a fresh process: Zenoh's runtime threads are made once per process, so
 only a process whose first Rust session opens raised shows what the desk's services get."""
@@ -11,6 +12,7 @@ import json
 import os
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
@@ -20,7 +22,11 @@ from typing import Any
 
 import pytest
 
+from gateway import Gateway
+from gateway.fast_path import BreakerLimits, BusEndpoints, FastPath, FastPathConfig
+from gateway.realtime import CPU_DMA_LATENCY, CpuWakeLatency, cpu_wake_latency_us
 from tests.fakes.loopback import free_port
+from tests.gateway_fixtures import T0, limits
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -133,3 +139,70 @@ def test_a_refused_priority_still_starts_the_fast_path_and_says_so() -> None:
     assert (result["took"], result["stats"], result["realtime"]) == (0, 0, [])
     assert result["halted"] == "halted"
     assert "real-time priority 10 refused" in result["log"]
+
+
+# -- idle CPUs held awake (PM QoS) ---------------------------------------------------------
+
+HOLDER = textwrap.dedent("""
+    import sys, time
+    from gateway.realtime import CpuWakeLatency
+    wake = CpuWakeLatency(int(sys.argv[1]))
+    print("held", wake.held, flush=True)
+    time.sleep(120)
+""")
+
+writable = pytest.mark.skipif(
+    not os.access(CPU_DMA_LATENCY, os.W_OK), reason="no writable /dev/cpu_dma_latency (root)"
+)
+
+
+@writable
+def test_a_killed_holder_leaves_the_machine_as_it_was() -> None:
+    before = cpu_wake_latency_us()
+    assert before is not None
+    env = os.environ | {"PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "gateway/python")])}
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, "7"], stdout=subprocess.PIPE,
+                              text=True, env=env, cwd=ROOT)  # fmt: skip
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().split() == ["held", "7"]
+        assert cpu_wake_latency_us() == min(before, 7)
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    # The kernel dropped the request with the dead process's file: no tuning left behind.
+    assert cpu_wake_latency_us() == before
+
+
+@writable
+def test_the_fast_path_holds_the_wake_latency_while_it_runs() -> None:
+    before = cpu_wake_latency_us()
+    assert before is not None
+    gateway = Gateway(limits(), clock=lambda: T0)
+    config = FastPathConfig(
+        bus=BusEndpoints(mode="peer", listen=[f"tcp/127.0.0.1:{free_port()}"]),
+        limits=BreakerLimits(max_drawdown=0.1, daily_loss_limit=1e6, strategy_loss_limit=1e6),
+        deadman_reduce_after_s=60, deadman_halt_after_s=120, cpu_wake_latency_us=9,
+    )  # fmt: skip
+    fast = FastPath(gateway, config)
+    try:
+        assert fast.cpu_wake_latency_us == 9
+        assert fast.stats()["cpu_wake_latency_us"] == 9
+        assert cpu_wake_latency_us() == min(before, 9)
+    finally:
+        fast.close()
+        gateway.close()
+    assert cpu_wake_latency_us() == before
+    assert fast.cpu_wake_latency_us is None
+
+
+def test_a_refused_wake_latency_is_reported_and_holds_nothing(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    before = cpu_wake_latency_us()
+    # A folder cannot be opened for writing, whoever runs the test.
+    wake = CpuWakeLatency(0, device=tmp_path)
+    assert wake.held is None
+    assert "CPU wake latency 0 us not held" in caplog.text
+    wake.close()
+    assert cpu_wake_latency_us() == before

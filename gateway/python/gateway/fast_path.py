@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from core.faults import crash_point
 from gateway._core import Engine, FastPathNode
-from gateway.realtime import realtime_threads
+from gateway.realtime import CpuWakeLatency, realtime_threads
 
 
 class BusEndpoints(BaseModel):
@@ -46,6 +46,9 @@ class FastPathConfig(BaseModel):
     heartbeat_interval_s: float = Field(default=0.2, gt=0, allow_inf_nan=False)
     # SCHED_FIFO for the Rust threads (gateway.realtime); 0: the OS's normal scheduling.
     realtime_priority: int = Field(default=0, ge=0, le=99)
+    # Idle CPUs wake within this many µs while the fast path runs (gateway.realtime); None:
+    # the OS decides.
+    cpu_wake_latency_us: int | None = Field(default=None, ge=0, le=1_000_000)
 
 
 class LatchedGateway(Protocol):
@@ -59,11 +62,13 @@ class FastPath:
 
     def __init__(self, gateway: LatchedGateway, config: FastPathConfig) -> None:
         self._gateway = gateway
+        local = {"realtime_priority", "cpu_wake_latency_us"}
         with realtime_threads(config.realtime_priority) as took:
-            self._node = FastPathNode(
-                gateway._engine, config.model_dump_json(exclude={"realtime_priority"})
-            )
+            self._node = FastPathNode(gateway._engine, config.model_dump_json(exclude=local))
         self.realtime_priority = took
+        self._wake: CpuWakeLatency | None = None
+        if config.cpu_wake_latency_us is not None:
+            self._wake = CpuWakeLatency(config.cpu_wake_latency_us)
         self._stopping = threading.Event()
         self._applier = threading.Thread(target=self._apply, name="fast-path-apply", daemon=True)
         self._applier.start()
@@ -77,8 +82,17 @@ class FastPath:
                 self._gateway.apply_latch()
                 crash_point("latch.applied")
 
+    @property
+    def cpu_wake_latency_us(self) -> int | None:
+        """The wake latency this fast path holds for the machine's idle CPUs, if any."""
+        return None if self._wake is None else self._wake.held
+
     def stats(self) -> dict[str, int]:
-        return dict(self._node.stats()) | {"realtime_priority": self.realtime_priority}
+        held = self.cpu_wake_latency_us
+        return dict(self._node.stats()) | {
+            "realtime_priority": self.realtime_priority,
+            "cpu_wake_latency_us": -1 if held is None else held,
+        }
 
     def deadman_armed(self) -> bool:
         """Whether the Rust dead-man switch has heard risk's heartbeat: until then it cannot
@@ -89,4 +103,6 @@ class FastPath:
         self._stopping.set()
         self._applier.join(timeout=5)
         self._node.close()
+        if self._wake is not None:
+            self._wake.close()
         self._gateway.apply_latch()
