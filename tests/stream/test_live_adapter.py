@@ -16,7 +16,7 @@ from types import SimpleNamespace
 from typing import Any, TypeVar
 
 import pytest
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, Producer, TopicPartition
 
 from tests.fakes.bitstamp import FakeBitstamp, serve_bitstamp
 from tests.fakes.bitstamp_ws import (
@@ -41,7 +41,7 @@ from tools.stream.live_adapter import (
 from tools.stream.live_books import book_record
 from tools.stream.messages import BookV1, TradeBatchV1, TradeV1, decode
 from tools.stream.replay import new_producer
-from tools.stream.topics import StreamTopic, ensure_topics
+from tools.stream.topics import StreamTopic, ensure_topics, send_record
 
 R = TypeVar("R", TradeV1, BookV1)
 SYMBOLS = {"live_trades_btcusd": "BTC/USD", "live_trades_ethusd": "ETH/USD"}
@@ -264,6 +264,40 @@ def test_several_trades_of_one_watch_go_out_as_one_batch_record(broker: Broker, 
     got = [decode(m.value()) for m in consume_n(consumer, 2)]
     consumer.close()
     assert got == [TradeBatchV1.of(trades[:3]), trades[3]]
+
+
+def test_a_full_producer_queue_waits_and_loses_no_record(broker: Broker, topic: str) -> None:
+    """A local queue of 3 records, 40 sent in a burst: each send past the third finds it full
+    (BufferError) and waits for deliveries; every record reaches the topic, in order."""
+    producer = Producer({"bootstrap.servers": broker.bootstrap, "enable.idempotence": True,
+                         "queue.buffering.max.messages": 3, "linger.ms": 50})  # fmt: skip
+    full = 0
+    real_produce = producer.produce
+
+    def counting(*args: Any, **kwargs: Any) -> None:
+        nonlocal full
+        try:
+            real_produce(*args, **kwargs)
+        except BufferError:
+            full += 1
+            raise
+
+    trades = [
+        TradeV1(venue="bitstamp", symbol="BTC/USD", trade_id=str(k), seq=k, ts_ms=1_700_000_000_000 + k,
+                price=40_000.0 + k, quantity=0.1, side="buy")
+        for k in range(40)
+    ]  # fmt: skip
+    for trade in trades:
+        send_record(SimpleNamespace(produce=counting, poll=producer.poll), topic, trade)  # type: ignore[arg-type]
+    assert producer.flush(30) == 0
+    assert full > 0  # the queue did fill: the wait was exercised
+    consumer = Consumer(
+        {"bootstrap.servers": broker.bootstrap, "group.id": uuid.uuid4().hex, "auto.offset.reset": "earliest"}
+    )  # fmt: skip
+    consumer.subscribe([topic])
+    got = [decode(m.value()) for m in consume_n(consumer, len(trades))]
+    consumer.close()
+    assert got == trades
 
 
 def consume_n(consumer: Consumer, n: int) -> list[Any]:

@@ -31,8 +31,8 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from tools.stream.live_books import BookFeed, run_books
-from tools.stream.messages import MAX_BATCH, Record, TradeBatchV1, TradeV1, encode
-from tools.stream.topics import MD_TRADES, instrument_key
+from tools.stream.messages import MAX_BATCH, Record, TradeBatchV1, TradeV1
+from tools.stream.topics import MD_TRADES, send_record
 
 if TYPE_CHECKING:
     import threading
@@ -360,16 +360,7 @@ class _LiveSession:
         return record
 
     def send(self, record: Record, topic: str | None = None) -> None:
-        key, value = instrument_key(record.venue, record.symbol), encode(record)
-        while True:
-            try:
-                self.producer.produce(
-                    topic or self.topic, key=key, value=value, on_delivery=self.delivered
-                )
-                self.producer.poll(0)
-                return
-            except BufferError:
-                self.producer.poll(0.05)  # the local queue is full: let deliveries drain it
+        send_record(self.producer, topic or self.topic, record, self.delivered)
 
     def delivered(self, error: KafkaError | None, message: Message) -> None:
         if error is not None:

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from tools.stream.messages import TradeBatchV1, TradeV1, encode, trades_in
-from tools.stream.topics import MD_TRADES, instrument_key
+from tools.stream.messages import TradeBatchV1, TradeV1, trades_in
+from tools.stream.topics import MD_TRADES, send_record
 
 if TYPE_CHECKING:
     from confluent_kafka import Producer
@@ -103,7 +103,7 @@ def produce(
             ahead = due - (time.perf_counter() - began)
             if ahead > 0:
                 time.sleep(ahead)
-        _send(producer, topic, instrument_key(record.venue, record.symbol), encode(record))
+        send_record(producer, topic, record)
         count.trades += trades_in(record)
         if on_record is not None:
             on_record(record)
@@ -112,16 +112,6 @@ def produce(
         raise RuntimeError(f"{left} record(s) not delivered to {topic} within 30 s")
     count.seconds = time.perf_counter() - began
     return count
-
-
-def _send(producer: Producer, topic: str, key: bytes, value: bytes) -> None:
-    while True:
-        try:
-            producer.produce(topic, key=key, value=value)
-            producer.poll(0)
-            return
-        except BufferError:
-            producer.poll(0.05)  # the local queue is full: let deliveries drain it
 
 
 def new_producer(bootstrap: str) -> Producer:

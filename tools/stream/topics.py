@@ -4,7 +4,7 @@ ones are checked against the config and every difference is reported, never sile
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,9 +15,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
+    from confluent_kafka import KafkaError, Message, Producer
     from confluent_kafka.admin import AdminClient, TopicMetadata
 
     from core.settings import Settings
+    from tools.stream.messages import Record
 
 DAY_MS = 86_400_000
 
@@ -81,6 +83,29 @@ DESK_TOPICS: tuple[StreamTopic, ...] = (MD_TRADES, MD_BOOKS, MD_DEAD_LETTER)
 def instrument_key(venue: str, symbol: str) -> bytes:
     """The key of a market-data record: the instrument id, `venue:symbol`."""
     return f"{venue}:{symbol}".encode()
+
+
+def send_record(
+    producer: Producer,
+    topic: str,
+    record: Record,
+    on_delivery: Callable[[KafkaError | None, Message], None] | None = None,
+) -> None:
+    """Produce `record` keyed by its instrument; a full local queue waits for deliveries to
+    drain it rather than drop the record."""
+    from tools.stream.messages import encode
+
+    key, value = instrument_key(record.venue, record.symbol), encode(record)
+    while True:
+        try:
+            if on_delivery is None:
+                producer.produce(topic, key=key, value=value)
+            else:
+                producer.produce(topic, key=key, value=value, on_delivery=on_delivery)
+            producer.poll(0)
+            return
+        except BufferError:
+            producer.poll(0.05)
 
 
 def local_broker_home(settings: Settings) -> Path:
