@@ -154,7 +154,7 @@ class EngineFace:
             kind, payload, actor=actor, order_id=order_id, reason_codes=reason_codes, at=at
         )
         if soon and self.deferred is not None:
-            self.recorder.recent_events.append(event.model_dump(mode="json"))
+            self.recorder.record(event, written_elsewhere=True)
             self.deferred.put(event)
             return
         self.recorder.record(event)

@@ -97,12 +97,13 @@ class GateRecorder:
                 self._pending.append(self._audit_event(event))
                 self._trade_rows(event)
 
-    def record(self, event: AuditEvent) -> None:
+    def record(self, event: AuditEvent, *, written_elsewhere: bool = False) -> None:
         """An event of the desk's own (an approval answer, a venue error, a reconciliation),
-        made by `event`, written with the engine's next batch."""
+        made by `event`, written with the engine's next batch; `written_elsewhere`: only kept
+        among the recent events, its audit row written by its caller (gateway.deferred_audit)."""
         with self._buffers:
             self.recent_events.append(event.model_dump(mode="json"))
-            if self.audit is not None:
+            if self.audit is not None and not written_elsewhere:
                 self._pending.append(event)
 
     def event(
