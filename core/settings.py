@@ -202,7 +202,8 @@ class Settings(BaseSettings):
         ge=0,
         le=99,
         description="SCHED_FIFO priority of the fast path's Rust threads (its Zenoh session, "
-        "publisher and dead-man timer), so a breach never waits behind Python for a CPU; 0 "
+        "publisher and dead-man timer), so a breach does not wait behind Python's threads for "
+        "a CPU; 0 "
         "leaves them at normal priority. Needs CAP_SYS_NICE or RLIMIT_RTPRIO; where refused "
         "the fast path runs at normal priority and logs it.",
     )
