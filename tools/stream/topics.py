@@ -98,10 +98,7 @@ def send_record(
     key, value = instrument_key(record.venue, record.symbol), encode(record)
     while True:
         try:
-            if on_delivery is None:
-                producer.produce(topic, key=key, value=value)
-            else:
-                producer.produce(topic, key=key, value=value, on_delivery=on_delivery)
+            producer.produce(topic, key=key, value=value, on_delivery=on_delivery)
             producer.poll(0)
             return
         except BufferError:
