@@ -80,12 +80,10 @@ def run(priority: int, *, unprivileged: bool = False) -> dict[str, Any]:
     def no_realtime_allowance() -> None:
         resource.setrlimit(resource.RLIMIT_RTPRIO, (0, 0))
 
-    env = os.environ | {"PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "gateway/python")]),
-                        "PYTHONDONTWRITEBYTECODE": "1"}  # fmt: skip
     endpoint = f"tcp/127.0.0.1:{free_port()}"
     done = subprocess.run(
         [*command, endpoint, str(priority)], capture_output=True, text=True, timeout=60,
-        env=env, cwd=ROOT, preexec_fn=no_realtime_allowance if unprivileged else None,
+        cwd=ROOT, preexec_fn=no_realtime_allowance if unprivileged else None,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -160,9 +158,8 @@ writable = pytest.mark.skipif(
 def test_a_killed_holder_leaves_the_machine_as_it_was() -> None:
     before = cpu_wake_latency_us()
     assert before is not None
-    env = os.environ | {"PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "gateway/python")])}
     holder = subprocess.Popen([sys.executable, "-c", HOLDER, "7"], stdout=subprocess.PIPE,
-                              text=True, env=env, cwd=ROOT)  # fmt: skip
+                              text=True, cwd=ROOT)  # fmt: skip
     try:
         assert holder.stdout is not None
         assert holder.stdout.readline().split() == ["held", "7"]
