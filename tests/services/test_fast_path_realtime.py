@@ -21,7 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
+from core.settings import Settings
 from gateway import Gateway
 from gateway.fast_path import BreakerLimits, BusEndpoints, FastPath, FastPathConfig
 from gateway.realtime import CPU_DMA_LATENCY, CpuWakeLatency, cpu_wake_latency_us
@@ -202,4 +204,19 @@ def test_a_refused_wake_latency_is_reported_and_holds_nothing(
     assert wake.held is None
     assert "CPU wake latency 0 us not held" in caplog.text
     wake.close()
+    assert cpu_wake_latency_us() == before
+
+
+@pytest.mark.parametrize(
+    "field", [{"realtime_priority": 100}, {"realtime_priority": -1}, {"cpu_wake_latency_us": -5}]
+)
+def test_out_of_range_scheduling_is_refused_before_anything_starts(field: dict[str, int]) -> None:
+    base = {"bus": BusEndpoints(), "deadman_reduce_after_s": 1, "deadman_halt_after_s": 2,
+            "limits": BreakerLimits(max_drawdown=0.1, daily_loss_limit=1, strategy_loss_limit=1)}  # fmt: skip
+    before = cpu_wake_latency_us()
+    with pytest.raises(ValidationError, match=next(iter(field))):
+        FastPathConfig.model_validate(base | field)
+    with pytest.raises(ValidationError):
+        Settings(fast_path_priority=field.get("realtime_priority", 0),
+                 cpu_wake_latency_us=field.get("cpu_wake_latency_us"))  # fmt: skip
     assert cpu_wake_latency_us() == before
